@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ferry needs to build, test (and, with --bench, benchmark).
+# Idempotent: packages already present are skipped without touching the network.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
+          libboost1.81-dev libcli11-dev libfmt-dev
+          libgtest-dev libcurl4-openssl-dev curl openssl python3)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(wrk haproxy nginx-light)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+echo "ferry: installing ${missing[*]}"
+# Debian's server packages (nginx, haproxy) start themselves on install; the benchmarks
+# start their own instances on free ports, so keep the packaged services from starting.
+policy=/usr/sbin/policy-rc.d
+placed_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+  $sudo chmod +x $policy
+  placed_policy=1
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[[ $placed_policy -eq 1 ]] && $sudo rm -f $policy
+exit 0

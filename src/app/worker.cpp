@@ -1,0 +1,122 @@
+#include "app/worker.h"
+
+#include "net/listener.h"
+#include "observe/clock.h"
+#include "proxy/session.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+
+namespace ferry::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr auto tick_interval = 200ms;
+}
+
+worker::worker(shared_state& shared, unsigned index) : shared_(shared), index_(index) {
+    refresh_clock();
+}
+
+void worker::refresh_clock() {
+    now_ = std::chrono::steady_clock::now();
+    auto wall = std::chrono::system_clock::now();
+    auto second = std::chrono::time_point_cast<std::chrono::seconds>(wall);
+    if (second != date_second_) {
+        date_second_ = second;
+        date_ = observe::http_date(wall);
+    }
+}
+
+void worker::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
+    acceptors_ = std::move(acceptors);
+    for (auto& acceptor : acceptors_) {
+        asio::co_spawn(
+            io_,
+            net::accept_loop(acceptor,
+                             [this](asio::ip::tcp::socket socket) {
+                                 if (draining_) return;
+                                 asio::co_spawn(io_, proxy::serve_client(*this, std::move(socket)),
+                                                asio::detached);
+                             }),
+            asio::detached);
+    }
+    tick();
+}
+
+void worker::run() { io_.run(); }
+
+void worker::tick() {
+    refresh_clock();
+    for (auto* w = head_; w != nullptr;) {
+        auto* next = w->next_; // expire() may end the connection's wait, never unlink here
+        for (net::deadline* d : {&w->client_read, &w->client_write, &w->upstream_read,
+                                 &w->upstream_write}) {
+            if (d->at <= now_) {
+                d->at = net::steady_time::max();
+                d->expired = true;
+                w->expire(*d);
+            }
+        }
+        w = next;
+    }
+    if (draining_ && count_ == 0) return; // nothing left: let the loop run out
+    ticker_.expires_after(tick_interval);
+    ticker_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) tick();
+    });
+}
+
+void worker::add(net::watched* w) {
+    w->next_ = head_;
+    w->prev_ = nullptr;
+    if (head_) head_->prev_ = w;
+    head_ = w;
+    ++count_;
+}
+
+void worker::remove(net::watched* w) {
+    if (w->prev_) w->prev_->next_ = w->next_;
+    else head_ = w->next_;
+    if (w->next_) w->next_->prev_ = w->prev_;
+    w->prev_ = w->next_ = nullptr;
+    --count_;
+    if (draining_ && count_ == 0) ticker_.cancel();
+}
+
+void worker::post_drain() {
+    asio::post(io_, [this] { drain(); });
+}
+
+void worker::post_force_close() {
+    asio::post(io_, [this] { force_close(); });
+}
+
+void worker::drain() {
+    if (draining_) return;
+    draining_ = true;
+    for (auto& acceptor : acceptors_) {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+    }
+    for (auto* w = head_; w != nullptr;) {
+        auto* next = w->next_;
+        w->drain();
+        w = next;
+    }
+    if (count_ == 0) ticker_.cancel();
+}
+
+void worker::force_close() {
+    drain();
+    for (auto* w = head_; w != nullptr;) {
+        auto* next = w->next_;
+        w->force_close();
+        w = next;
+    }
+}
+
+} // namespace ferry::app

@@ -1,0 +1,71 @@
+// One event loop on one thread: its listeners, its connections, their deadlines.
+// A connection lives its whole life on one worker, so nothing here needs a lock.
+#pragma once
+
+#include "config/settings.h"
+#include "net/deadline.h"
+#include "observe/log_sink.h"
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <string>
+#include <vector>
+
+namespace ferry::app {
+
+// State shared by every worker, read-only once the server runs (but the counter).
+struct shared_state {
+    const config::settings& settings;
+    observe::log_sink& access_log;
+    observe::log_sink& flow_log;
+    std::vector<boost::asio::ip::tcp::endpoint> self; // bound listeners, for loop detection
+    std::atomic<std::uint64_t> next_connection{1};
+};
+
+class worker {
+public:
+    worker(shared_state& shared, unsigned index);
+
+    boost::asio::io_context& io() { return io_; }
+    const config::settings& settings() const { return shared_.settings; }
+    shared_state& shared() { return shared_; }
+    unsigned index() const { return index_; }
+
+    // Coarse clocks, refreshed by the ticker: enough for timeouts of seconds.
+    const net::steady_time& now() const { return now_; }
+    const std::string& http_date() const { return date_; }
+
+    // Starts accepting on the given acceptors and the deadline ticker.
+    void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
+    // Runs the loop until every connection is gone after drain.
+    void run();
+    // Thread-safe: stop accepting, let in-flight exchanges finish; then close everything.
+    void post_drain();
+    void post_force_close();
+
+    bool draining() const { return draining_; }
+    void add(net::watched* w);
+    void remove(net::watched* w);
+
+private:
+    void refresh_clock();
+    void tick();
+    void drain();
+    void force_close();
+
+    shared_state& shared_;
+    unsigned index_;
+    boost::asio::io_context io_{1};
+    std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+    boost::asio::steady_timer ticker_{io_};
+    net::steady_time now_;
+    std::chrono::system_clock::time_point date_second_;
+    std::string date_;
+    net::watched* head_ = nullptr;
+    std::size_t count_ = 0;
+    bool draining_ = false;
+};
+
+} // namespace ferry::app

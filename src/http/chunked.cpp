@@ -1,0 +1,146 @@
+#include "http/chunked.h"
+
+#include "http/head_parser.h"
+
+#include <algorithm>
+
+namespace ferry::http {
+
+namespace {
+constexpr std::size_t max_chunk_line = 4096;     // size plus extensions
+constexpr std::size_t max_trailer_bytes = 16384; // the whole trailer section
+constexpr int max_size_digits = 15;              // < 2^60 bytes
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+} // namespace
+
+std::string_view describe(chunk_error e) {
+    switch (e) {
+    case chunk_error::none: return "no error";
+    case chunk_error::bad_size: return "invalid chunk size";
+    case chunk_error::size_too_large: return "chunk size too large";
+    case chunk_error::bad_line_end: return "chunk line not ended by CRLF";
+    case chunk_error::bad_extension: return "invalid chunk extension";
+    case chunk_error::extension_too_long: return "chunk extension too long";
+    case chunk_error::bad_trailer: return "invalid trailer field";
+    case chunk_error::trailer_too_large: return "trailer section too large";
+    }
+    return "unknown error";
+}
+
+bool chunked_decoder::on_trailer_line() {
+    // trailers_ ends with the CRLF of the line just completed.
+    std::string_view line(trailers_.data() + trailer_line_start_,
+                          trailers_.size() - trailer_line_start_ - 2);
+    if (line.empty()) { // the empty line that ends the message
+        trailers_.resize(trailer_line_start_);
+        state_ = state::done;
+        return true;
+    }
+    field f;
+    if (parse_field_line(line, f) != parse_error::none) return false;
+    trailer_line_start_ = trailers_.size();
+    return true;
+}
+
+chunked_decoder::step chunked_decoder::decode(std::string_view in) {
+    std::size_t i = 0;
+    while (i < in.size()) {
+        const char c = in[i];
+        switch (state_) {
+        case state::size: {
+            int v = hex_value(c);
+            if (v >= 0) {
+                any_digit_ = true;
+                if (digits_ > 0 || v != 0) ++digits_;
+                if (digits_ > max_size_digits) return fail(chunk_error::size_too_large, i);
+                remaining_ = (remaining_ << 4) | std::uint64_t(v);
+                ++line_length_;
+                ++i;
+                break;
+            }
+            if (c == '\n') return fail(chunk_error::bad_line_end, i);
+            if (!any_digit_) return fail(chunk_error::bad_size, i);
+            state_ = (c == ';') ? state::ext : (c == ' ' || c == '\t') ? state::size_ws
+                     : (c == '\r')                                      ? state::size_lf
+                                                                        : state::failed;
+            if (state_ == state::failed) return fail(chunk_error::bad_size, i);
+            ++line_length_;
+            ++i;
+            break;
+        }
+        case state::size_ws: // BWS before ';' only (RFC 9112 §7.1.1)
+            if (c == ';') state_ = state::ext;
+            else if (c != ' ' && c != '\t') return fail(chunk_error::bad_extension, i);
+            if (++line_length_ > max_chunk_line)
+                return fail(chunk_error::extension_too_long, i);
+            ++i;
+            break;
+        case state::ext:
+            if (c == '\r') {
+                state_ = state::size_lf;
+            } else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t') ||
+                       c == 0x7f) {
+                return fail(c == '\n' ? chunk_error::bad_line_end : chunk_error::bad_extension, i);
+            }
+            if (++line_length_ > max_chunk_line)
+                return fail(chunk_error::extension_too_long, i);
+            ++i;
+            break;
+        case state::size_lf:
+            if (c != '\n') return fail(chunk_error::bad_line_end, i);
+            ++i;
+            line_length_ = 0;
+            digits_ = 0;
+            any_digit_ = false;
+            if (remaining_ == 0) {
+                state_ = state::trailer;
+                trailer_line_start_ = trailers_.size();
+            } else {
+                state_ = state::data;
+            }
+            break;
+        case state::data: {
+            auto n = static_cast<std::size_t>(
+                std::min<std::uint64_t>(remaining_, std::uint64_t(in.size() - i)));
+            remaining_ -= n;
+            if (remaining_ == 0) state_ = state::data_cr;
+            return {i + n, in.substr(i, n)};
+        }
+        case state::data_cr:
+            if (c != '\r') return fail(chunk_error::bad_line_end, i);
+            state_ = state::data_lf;
+            ++i;
+            break;
+        case state::data_lf:
+            if (c != '\n') return fail(chunk_error::bad_line_end, i);
+            state_ = state::size;
+            ++i;
+            break;
+        case state::trailer:
+            if (trailers_.size() >= max_trailer_bytes)
+                return fail(chunk_error::trailer_too_large, i);
+            trailers_.push_back(c);
+            ++i;
+            if (c == '\n') {
+                auto n = trailers_.size() - trailer_line_start_;
+                if (n < 2 || trailers_[trailers_.size() - 2] != '\r')
+                    return fail(chunk_error::bad_line_end, i);
+                if (!on_trailer_line()) return fail(chunk_error::bad_trailer, i);
+                if (state_ == state::done) return {i, {}};
+            }
+            break;
+        case state::done:
+        case state::failed:
+            return {i, {}};
+        }
+    }
+    return {i, {}};
+}
+
+} // namespace ferry::http

@@ -1,0 +1,47 @@
+#include "http/head_scanner.h"
+
+#include <cstring>
+
+namespace ferry::http {
+
+namespace {
+// At most this many empty lines are skipped before a request line.
+constexpr std::size_t max_leading_empty_bytes = 64;
+} // namespace
+
+scan_result head_scanner::scan(std::string_view buf) {
+    while (pos_ < buf.size()) {
+        const void* hit = std::memchr(buf.data() + pos_, '\n', buf.size() - pos_);
+        if (hit == nullptr) {
+            pos_ = buf.size();
+            break;
+        }
+        const std::size_t lf = static_cast<const char*>(hit) - buf.data();
+        if (lf == line_start_ || buf[lf - 1] != '\r') return {scan_status::bare_lf, 0};
+        const std::size_t line_length = lf - 1 - line_start_;
+        pos_ = lf + 1;
+        if (line_length == 0) {
+            if (!start_line_seen_) {
+                if (skip_leading_ && pos_ <= max_leading_empty_bytes) {
+                    leading_ = line_start_ = pos_;
+                    continue;
+                }
+                // An empty start line: let the parser reject it.
+                return {scan_status::complete, pos_};
+            }
+            return {scan_status::complete, pos_};
+        }
+        if (!start_line_seen_) {
+            start_line_seen_ = true;
+            if (line_length > max_start_line_) return {scan_status::line_too_long, 0};
+        }
+        line_start_ = pos_;
+        if (pos_ - leading_ > max_head_) return {scan_status::head_too_large, 0};
+    }
+    if (!start_line_seen_ && pos_ - line_start_ > max_start_line_)
+        return {scan_status::line_too_long, 0};
+    if (pos_ - leading_ > max_head_) return {scan_status::head_too_large, 0};
+    return {scan_status::need_more, 0};
+}
+
+} // namespace ferry::http

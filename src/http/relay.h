@@ -1,0 +1,51 @@
+// Streams one message body from one socket to another in bounded pieces: read a piece,
+// write it, read again, so the slower side holds the faster one back (DESIGN: never buffer
+// a relayed body). The head to send first goes out with the first piece in one write.
+#pragma once
+
+#include "http/chunked.h"
+#include "http/framing.h"
+#include "net/io.h"
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace ferry::http {
+
+enum class output_coding {
+    identity, // bytes as decoded (Content-Length, or close-delimited output)
+    chunked,  // re-framed as chunks, trailers kept
+};
+
+enum class relay_status {
+    complete,
+    read_failed,  // the source closed early, reset or timed out: the message is cut short
+    write_failed, // the sink went away or stalled
+    bad_framing,  // malformed chunked coding from the source
+};
+
+struct relay_outcome {
+    relay_status status = relay_status::complete;
+    net::error_code error;             // read or write error
+    chunk_error chunk = chunk_error::none;
+    std::uint64_t body_bytes = 0;      // decoded body bytes delivered
+    std::uint64_t bytes_read = 0;      // wire bytes taken from the source
+    std::uint64_t bytes_written = 0;   // wire bytes written, prefix included
+};
+
+struct relay_timeouts {
+    std::chrono::milliseconds read;
+    std::chrono::milliseconds write;
+};
+
+// Sends `prefix` (a serialised head, may be empty) and then the body framed by `in`,
+// coded as `out`. Bytes already in from.buffer are used first; bytes after the body's end
+// stay there. `decoder` is the caller's, reused across messages.
+boost::asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to,
+                                                 body_framing in, output_coding out,
+                                                 std::string_view prefix,
+                                                 relay_timeouts timeouts,
+                                                 chunked_decoder& decoder);
+
+} // namespace ferry::http

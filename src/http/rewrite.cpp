@@ -1,0 +1,135 @@
+#include "http/rewrite.h"
+
+#include "http/chars.h"
+
+#include <array>
+#include <charconv>
+
+namespace ferry::http {
+
+namespace {
+
+constexpr std::array<std::string_view, 10> hop_by_hop_names{
+    "connection",         "keep-alive",        "proxy-connection",  "te",
+    "trailer",            "upgrade",           "proxy-authorization", "proxy-authenticate",
+    "transfer-encoding",  "content-length",
+};
+
+// Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+template <class Head>
+bool named_by_connection(const Head& head, std::string_view name) {
+    bool named = false;
+    for (const auto& f : head.fields) {
+        if (!iequals(f.name, "connection")) continue;
+        for_each_list_element(f.value, [&](std::string_view option) {
+            named = iequals(option, name);
+            return !named;
+        });
+        if (named) return true;
+    }
+    return false;
+}
+
+template <class Head>
+bool dropped(const Head& head, std::string_view name) {
+    return is_hop_by_hop(name) || named_by_connection(head, name);
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, n);
+    out.append(buf, r.ptr);
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void append_framing(std::string& out, const framing_fields& framing) {
+    if (framing.content_length) {
+        out.append("Content-Length: ");
+        append_number(out, *framing.content_length);
+        out.append("\r\n");
+    }
+    if (framing.chunked) out.append("Transfer-Encoding: chunked\r\n");
+}
+
+void append_via(std::string& out, int minor, std::string_view pseudonym) {
+    out.append(minor == 0 ? "Via: 1.0 " : "Via: 1.1 ").append(pseudonym).append("\r\n");
+}
+
+// Max-Forwards for OPTIONS and TRACE (RFC 9110 §7.6.2): forwarded as value - 1.
+void append_max_forwards(std::string& out, std::string_view value) {
+    std::uint64_t n = 0;
+    auto r = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (r.ec != std::errc{} || r.ptr != value.data() + value.size() || n == 0) {
+        append_field(out, "Max-Forwards", value); // not ours to fix; 0 was answered earlier
+        return;
+    }
+    out.append("Max-Forwards: ");
+    append_number(out, n - 1);
+    out.append("\r\n");
+}
+
+} // namespace
+
+bool is_hop_by_hop(std::string_view name) {
+    for (auto h : hop_by_hop_names)
+        if (iequals(name, h)) return true;
+    return false;
+}
+
+void write_forward_request(const request_head& head, const target& dest,
+                           const framing_fields& framing, std::string_view pseudonym,
+                           std::string& out) {
+    out.append(head.method).push_back(' ');
+    if (dest.path.empty() || dest.path.front() == '?') out.push_back('/');
+    out.append(dest.path).append(" HTTP/1.1\r\n");
+    append_field(out, "Host", dest.where.text);
+    const bool max_forwards_applies = head.method == "OPTIONS" || head.method == "TRACE";
+    for (const auto& f : head.fields) {
+        if (iequals(f.name, "host") || dropped(head, f.name)) continue;
+        if (max_forwards_applies && iequals(f.name, "max-forwards")) {
+            append_max_forwards(out, f.value);
+            continue;
+        }
+        append_field(out, f.name, f.value);
+    }
+    append_framing(out, framing);
+    append_via(out, head.minor, pseudonym);
+    out.append("\r\n");
+}
+
+void write_forward_response(const response_head& head, const response_options& options,
+                            std::string& out) {
+    out.append("HTTP/1.1 ");
+    append_number(out, std::uint64_t(head.status));
+    out.push_back(' ');
+    out.append(head.reason).append("\r\n");
+    bool has_date = false;
+    for (const auto& f : head.fields) {
+        if (dropped(head, f.name)) continue;
+        has_date = has_date || iequals(f.name, "date");
+        append_field(out, f.name, f.value);
+    }
+    if (!has_date && !options.date.empty()) append_field(out, "Date", options.date);
+    append_framing(out, options.framing);
+    if (options.close) out.append("Connection: close\r\n");
+    else if (options.keep_alive_10) out.append("Connection: keep-alive\r\n");
+    append_via(out, head.minor, options.pseudonym);
+    out.append("\r\n");
+}
+
+void write_interim_response(const response_head& head, std::string_view pseudonym,
+                            std::string& out) {
+    out.append("HTTP/1.1 ");
+    append_number(out, std::uint64_t(head.status));
+    out.push_back(' ');
+    out.append(head.reason).append("\r\n");
+    for (const auto& f : head.fields)
+        if (!dropped(head, f.name)) append_field(out, f.name, f.value);
+    append_via(out, head.minor, pseudonym);
+    out.append("\r\n");
+}
+
+} // namespace ferry::http

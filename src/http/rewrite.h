@@ -1,0 +1,48 @@
+// What ferry sends on: pure serialisation of forwarded heads (RFC 9110 §7.6, RFC 9112 §3.2.2).
+// Hop-by-hop fields are dropped both ways (Connection and every field it names, Keep-Alive,
+// Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization, Proxy-Authenticate); framing
+// fields (Content-Length, Transfer-Encoding) are written from ferry's own framing decision,
+// never copied; every other field keeps its place and order.
+#pragma once
+
+#include "http/head.h"
+#include "http/target.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ferry::http {
+
+struct framing_fields {
+    std::optional<std::uint64_t> content_length;
+    bool chunked = false;
+};
+
+// True for fields never forwarded (the fixed hop-by-hop set and the framing fields).
+bool is_hop_by_hop(std::string_view name);
+
+// Appends the request as sent upstream: origin-form target, Host from the target,
+// Max-Forwards decremented for OPTIONS/TRACE, `Via: 1.x <pseudonym>` appended.
+void write_forward_request(const request_head& head, const target& dest,
+                           const framing_fields& framing, std::string_view pseudonym,
+                           std::string& out);
+
+struct response_options {
+    framing_fields framing;
+    bool close = false;          // "Connection: close", ferry closes after this response
+    bool keep_alive_10 = false;  // HTTP/1.0 client kept alive: "Connection: keep-alive"
+    std::string_view pseudonym;
+    std::string_view date;       // IMF-fixdate, added when the origin sent no Date
+};
+
+// Appends the response as sent to the client, always as HTTP/1.1 (RFC 9110 §2.5).
+void write_forward_response(const response_head& head, const response_options& options,
+                            std::string& out);
+
+// Appends a 1xx interim response for an HTTP/1.1 client.
+void write_interim_response(const response_head& head, std::string_view pseudonym,
+                            std::string& out);
+
+} // namespace ferry::http

@@ -1,0 +1,58 @@
+#include "net/listener.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <sys/socket.h>
+
+namespace ferry::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+tcp::acceptor open_acceptor(asio::io_context& io, const tcp::endpoint& endpoint,
+                            boost::system::error_code& ec) {
+    tcp::acceptor acceptor(io);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.set_option(reuse_port(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    return acceptor;
+}
+
+tcp::endpoint claim_endpoint(const tcp::endpoint& endpoint, boost::system::error_code& ec) {
+    asio::io_context io;
+    tcp::acceptor probe(io);
+    probe.open(endpoint.protocol(), ec);
+    if (!ec && endpoint.address().is_v6()) probe.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(endpoint, ec);
+    if (ec) return endpoint;
+    return probe.local_endpoint(ec);
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor,
+                                  std::function<void(tcp::socket)> on_accept) {
+    asio::steady_timer backoff(acceptor.get_executor());
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (!ec) {
+            on_accept(std::move(socket));
+            continue;
+        }
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+            ec == asio::error::no_memory || ec.value() == ENFILE) {
+            backoff.expires_after(std::chrono::milliseconds(100));
+            co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        // Other errors (a connection aborted before accept) concern one client only.
+    }
+}
+
+} // namespace ferry::net

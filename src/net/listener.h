@@ -1,0 +1,28 @@
+// Listening sockets and the accept loop.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <string>
+
+namespace ferry::net {
+
+// Binds a listening socket with SO_REUSEADDR and SO_REUSEPORT, so that each worker has its
+// own acceptor on the same address and the kernel spreads connections among them.
+boost::asio::ip::tcp::acceptor open_acceptor(boost::asio::io_context& io,
+                                             const boost::asio::ip::tcp::endpoint& endpoint,
+                                             boost::system::error_code& ec);
+
+// Checks that no other process serves `endpoint` (SO_REUSEPORT would otherwise let a second
+// ferry share the port silently) and returns the endpoint with its port chosen when 0.
+boost::asio::ip::tcp::endpoint claim_endpoint(const boost::asio::ip::tcp::endpoint& endpoint,
+                                              boost::system::error_code& ec);
+
+// Accepts until the acceptor is closed. Out of file descriptors or memory, it backs off
+// briefly and tries again instead of spinning or giving up.
+boost::asio::awaitable<void>
+accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
+            std::function<void(boost::asio::ip::tcp::socket)> on_accept);
+
+} // namespace ferry::net

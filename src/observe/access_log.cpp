@@ -1,0 +1,20 @@
+#include "observe/access_log.h"
+
+#include "observe/clock.h"
+
+#include <fmt/format.h>
+
+namespace ferry::observe {
+
+void append_access_line(const exchange_record& r, std::chrono::steady_clock::time_point end,
+                        std::string& out) {
+    double ms = std::chrono::duration<double, std::milli>(end - r.started_steady).count();
+    fmt::format_to(std::back_inserter(out), "{} {} {} {} {:03} {} {} {:.3f}ms",
+                   iso_timestamp(r.started), r.client, r.method.empty() ? "-" : r.method,
+                   r.target.empty() ? "-" : r.target, r.status, r.bytes_to_client,
+                   r.bytes_from_client, ms);
+    if (!r.cause.empty()) fmt::format_to(std::back_inserter(out), " \"{}\"", r.cause);
+    out.push_back('\n');
+}
+
+} // namespace ferry::observe

@@ -1,0 +1,58 @@
+#include "observe/flow_log.h"
+
+#include <fmt/format.h>
+
+namespace ferry::observe {
+
+namespace {
+void header(std::uint64_t connection, std::string& out) {
+    fmt::format_to(std::back_inserter(out), "--- connection #{} ---\n", connection);
+}
+} // namespace
+
+void append_flow_connected(std::uint64_t connection, std::string_view client, std::string& out) {
+    header(connection, out);
+    fmt::format_to(std::back_inserter(out), "[CLI connected to {}]\n", client);
+}
+
+void append_flow_exchange(const exchange_record& r, std::string& out) {
+    auto it = std::back_inserter(out);
+    header(r.connection, out);
+    fmt::format_to(it, "CLI ==> PRX --- SRV\n > {}\n > {}\n",
+                   r.request_line.empty() ? "-" : r.request_line,
+                   r.user_agent.empty() ? "-" : r.user_agent);
+    if (!r.upstream.empty()) {
+        if (r.upstream_new) fmt::format_to(it, "[SRV connected to {}]\n", r.upstream);
+        else fmt::format_to(it, "[SRV connection to {} reused]\n", r.upstream);
+        out.append("CLI --- PRX ==> SRV\n");
+    }
+    if (!r.status_line.empty()) {
+        fmt::format_to(it, "CLI --- PRX <== SRV\n > {}\n > {} {} bytes\n", r.status_line,
+                       r.content_type.empty() ? "-" : r.content_type, r.body_bytes);
+    }
+    if (r.status != 0) {
+        if (r.status_line.empty()) // ferry answered by itself
+            fmt::format_to(it, " > ferry answered {} {}\n", r.status, r.cause);
+        out.append("CLI <== PRX --- SRV\n");
+    } else if (!r.cause.empty()) {
+        fmt::format_to(it, " > no answer: {}\n", r.cause);
+    }
+}
+
+void append_flow_disconnected(std::uint64_t connection, std::string_view client,
+                              std::string& out) {
+    header(connection, out);
+    fmt::format_to(std::back_inserter(out), "[CLI disconnected from {}]\n", client);
+}
+
+} // namespace ferry::observe
+
+namespace ferry::observe {
+
+void append_flow_upstream_closed(std::uint64_t connection, std::string_view upstream,
+                                 std::string& out) {
+    header(connection, out);
+    fmt::format_to(std::back_inserter(out), "[SRV disconnected from {}]\n", upstream);
+}
+
+} // namespace ferry::observe

@@ -1,0 +1,37 @@
+// What to do with a request: pure, from its head and ferry's own addresses.
+#pragma once
+
+#include "http/framing.h"
+#include "http/head.h"
+#include "http/target.h"
+#include "proxy/error.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <span>
+#include <string>
+
+namespace ferry::proxy {
+
+enum class action {
+    forward,        // relay to target
+    status_page,    // a request addressed to ferry itself: answer with a small page
+    answer_options, // OPTIONS with Max-Forwards: 0 (RFC 9110 §7.6.2)
+    answer_trace,   // TRACE with Max-Forwards: 0
+    reject,         // error.code says the status, error.cause why
+};
+
+struct decision {
+    action kind = action::reject;
+    error problem;
+    http::target target;
+    http::body_framing framing;
+};
+
+// True when connecting to `endpoint` would reach one of ferry's listeners.
+bool is_self_endpoint(const boost::asio::ip::tcp::endpoint& endpoint,
+                      std::span<const boost::asio::ip::tcp::endpoint> self);
+
+decision decide(const http::request_head& head,
+                std::span<const boost::asio::ip::tcp::endpoint> self);
+
+} // namespace ferry::proxy

@@ -1,0 +1,345 @@
+// The forwarding half of a session: one request relayed to its origin and the response
+// relayed back. With a request body both directions run at once, so an origin that answers
+// early (or sends 100 Continue) never deadlocks against a client that waits for it.
+#include "app/worker.h"
+#include "http/head_parser.h"
+#include "http/read_head.h"
+#include "http/relay.h"
+#include "http/rewrite.h"
+#include "proxy/decision.h"
+#include "proxy/session.h"
+#include "upstream/connector.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <fmt/format.h>
+
+namespace ferry::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+bool is_idempotent(std::string_view method) {
+    // RFC 9110 §9.2.2; only these may be retried automatically.
+    for (auto m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+        if (method == m) return true;
+    return false;
+}
+
+double seconds(std::chrono::milliseconds d) { return double(d.count()) / 1000.0; }
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = http::to_lower(c);
+    return out;
+}
+
+} // namespace
+
+void session::drop_upstream() {
+    up_.reset();
+}
+
+bool session::origin_keeps_alive() const {
+    if (http::has_option(resp_, "connection", "close")) return false;
+    if (resp_.minor == 0) return http::has_option(resp_, "connection", "keep-alive");
+    return true;
+}
+
+asio::awaitable<error> session::open_upstream(const http::target& dest, bool& reused) {
+    const auto host = lower(dest.where.host);
+    rec_.upstream_new = false;
+    if (up_ && up_->serves(host, dest.where.port) && up_->still_usable()) {
+        reused = true;
+        rec_.upstream = up_->label;
+        co_return error{};
+    }
+    drop_upstream();
+    up_.emplace(worker_.io());
+    resolver_.emplace(worker_.io());
+    const auto& self = worker_.shared().self;
+    upstream::connect_request request{
+        host, dest.where.port, worker_.settings().connect_timeout,
+        [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); }};
+    auto e = co_await upstream::connect(up_->socket, *resolver_, upstream_write, worker_.now(),
+                                        request);
+    resolver_.reset();
+    if (e) {
+        up_.reset();
+        co_return e;
+    }
+    up_->host = host;
+    up_->port = dest.where.port;
+    up_->label = dest.where.ipv6 ? fmt::format("[{}]:{}", host, dest.where.port)
+                                 : fmt::format("{}:{}", host, dest.where.port);
+    rec_.upstream = up_->label;
+    rec_.upstream_new = true;
+    co_return error{};
+}
+
+asio::awaitable<session::next> session::forward(const http::target& dest,
+                                                const http::body_framing& framing) {
+    using namespace asio::experimental::awaitable_operators;
+    const bool has_body = framing.kind == http::body_kind::chunked ||
+                          (framing.kind == http::body_kind::length && framing.length > 0);
+    http::framing_fields fields;
+    if (framing.kind == http::body_kind::length) fields.content_length = framing.length;
+    if (framing.kind == http::body_kind::chunked) fields.chunked = true;
+    request_out_.clear();
+    http::write_forward_request(req_, dest, fields, worker_.settings().pseudonym, request_out_);
+
+    for (int attempt = 0;; ++attempt) {
+        bool reused = false;
+        if (auto e = co_await open_upstream(dest, reused))
+            co_return co_await reply_error(e, has_body); // an unread body: close after
+
+        exchange_state st;
+        st.has_body = has_body;
+        if (has_body) {
+            co_await (send_request(framing, st) && relay_response(st));
+        } else {
+            co_await send_request(framing, st);
+            if (!st.problem) co_await relay_response(st);
+        }
+
+        // A reused connection the origin closed as we sent: safe to try once more on a new
+        // one, but only for an idempotent request without body (RFC 9110 §9.2.2).
+        if (st.retryable && reused && !has_body && attempt == 0 && is_idempotent(req_.method)) {
+            drop_upstream();
+            continue;
+        }
+        const bool body_done = !has_body || st.body_sent;
+        if (up_ && st.upstream_reusable && st.response_complete && body_done) ++up_->exchanges;
+        else drop_upstream();
+
+        if (st.problem && !st.response_started)
+            co_return co_await reply_error(st.problem, true);
+        if (st.problem) rec_.cause = st.problem.cause;
+        const bool keep = st.response_complete && !st.close_client && !st.client_failed &&
+                          body_done && !draining_;
+        co_return keep ? next::keep_alive : next::close;
+    }
+}
+
+asio::awaitable<void> session::send_request(const http::body_framing& framing,
+                                            exchange_state& st) {
+    const auto& cfg = worker_.settings();
+    if (!st.has_body) {
+        auto ec =
+            co_await net::write_all(upstream_out(), asio::buffer(request_out_), cfg.send_timeout);
+        if (ec) {
+            st.problem = {errc::upstream_closed,
+                          fmt::format("ferry: cannot send the request to {} ({})", up_->label,
+                                      ec.message())};
+            st.retryable = true;
+        } else {
+            st.body_sent = true;
+        }
+        co_return;
+    }
+    st.body_running = true;
+    auto coding = framing.kind == http::body_kind::chunked ? http::output_coding::chunked
+                                                           : http::output_coding::identity;
+    auto outcome = co_await http::relay_body(client_in(), upstream_out(), framing, coding,
+                                             request_out_, {cfg.idle_timeout, cfg.send_timeout},
+                                             request_decoder_);
+    st.body_running = false;
+    rec_.bytes_from_client += outcome.bytes_read;
+    if (st.abandoned) co_return; // the response is complete: the rest of the body is not needed
+    boost::system::error_code ignored;
+    switch (outcome.status) {
+    case http::relay_status::complete: st.body_sent = true; break;
+    case http::relay_status::read_failed:
+        st.client_failed = true;
+        st.problem = {outcome.error == asio::error::timed_out ? errc::client_timeout
+                                                              : errc::client_closed,
+                      outcome.error == asio::error::timed_out
+                          ? "ferry: client stalled in the middle of the request body"
+                          : "ferry: client closed the connection in the middle of the request body"};
+        up_->socket.cancel(ignored); // stop waiting for a response nobody will read
+        break;
+    case http::relay_status::bad_framing:
+        st.client_failed = true;
+        st.problem = {errc::bad_request, fmt::format("ferry: invalid chunked request body: {}",
+                                                     http::describe(outcome.chunk))};
+        up_->socket.cancel(ignored);
+        break;
+    case http::relay_status::write_failed:
+        // The origin stopped reading; it may still answer (413, say): the response side
+        // decides what the client gets.
+        break;
+    }
+}
+
+asio::awaitable<bool> session::read_final_response(exchange_state& st) {
+    const auto& cfg = worker_.settings();
+    for (;;) {
+        auto r = co_await http::read_head(upstream_in(), response_scanner_,
+                                          {cfg.response_timeout, cfg.response_timeout}, false);
+        if (st.client_failed || st.problem) co_return false; // the client side already failed
+        using http::head_read_status;
+        switch (r.status) {
+        case head_read_status::complete: break;
+        case head_read_status::closed:
+        case head_read_status::failed:
+            st.problem = {errc::upstream_closed,
+                          fmt::format("ferry: {} closed the connection without a response",
+                                      up_->label)};
+            st.retryable = rec_.status == 0;
+            co_return false;
+        case head_read_status::cut_short:
+            st.problem = {errc::upstream_closed,
+                          fmt::format("ferry: {} closed the connection in the middle of the "
+                                      "response head",
+                                      up_->label)};
+            co_return false;
+        case head_read_status::idle_timeout:
+        case head_read_status::timeout:
+            st.problem = {errc::response_timeout,
+                          fmt::format("ferry: no response from {} within {}s", up_->label,
+                                      seconds(cfg.response_timeout))};
+            co_return false;
+        case head_read_status::malformed:
+            st.problem = {errc::bad_response,
+                          fmt::format("ferry: malformed response head from {} ({})", up_->label,
+                                      r.scan.status == http::scan_status::bare_lf
+                                          ? "line not ended by CRLF"
+                                          : "header section too large")};
+            co_return false;
+        }
+        response_store_.assign(up_->buffer.data().substr(0, r.scan.head_end));
+        up_->buffer.consume(r.scan.head_end);
+        if (auto e = http::parse_response_head(response_store_, resp_);
+            e != http::parse_error::none) {
+            st.problem = {errc::bad_response, fmt::format("ferry: invalid response from {}: {}",
+                                                          up_->label, http::describe(e))};
+            co_return false;
+        }
+        if (resp_.status >= 200) co_return true;
+        if (resp_.status == 101) {
+            // Upgrade is hop-by-hop and was not forwarded, so a switch is not expected.
+            st.problem = {errc::bad_response,
+                          fmt::format("ferry: unexpected 101 Switching Protocols from {}",
+                                      up_->label)};
+            co_return false;
+        }
+        // Other 1xx go on to HTTP/1.1 clients only (RFC 9110 §15.2).
+        if (req_.minor == 1) {
+            out_.clear();
+            http::write_interim_response(resp_, cfg.pseudonym, out_);
+            auto ec =
+                co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
+            if (ec) {
+                st.client_failed = true;
+                st.problem = {errc::client_closed, "ferry: client closed the connection"};
+                co_return false;
+            }
+            rec_.bytes_to_client += out_.size();
+        }
+    }
+}
+
+asio::awaitable<void> session::relay_response(exchange_state& st) {
+    const auto& cfg = worker_.settings();
+    boost::system::error_code ignored;
+    // Whatever happens here, a request body still on its way is no longer wanted.
+    auto abandon_body = [&] {
+        if (!st.body_running) return;
+        st.abandoned = true;
+        client_.cancel(ignored);
+        if (up_) up_->socket.cancel(ignored);
+    };
+    if (!co_await read_final_response(st)) {
+        if (!st.client_failed) abandon_body();
+        co_return;
+    }
+
+    http::body_framing in;
+    if (auto e = http::response_framing(resp_, req_.method, in); e != http::framing_error::none) {
+        st.problem = {errc::bad_response, fmt::format("ferry: ambiguous response framing from {}: {}",
+                                                      up_->label, http::describe(e))};
+        abandon_body();
+        co_return;
+    }
+
+    const bool client_11 = req_.minor == 1;
+    bool close = client_wants_close() || draining_ || (st.has_body && !st.body_sent);
+    auto coding = http::output_coding::identity;
+    http::response_options options;
+    options.pseudonym = cfg.pseudonym;
+    options.date = worker_.http_date();
+    switch (in.kind) {
+    case http::body_kind::length: options.framing.content_length = in.length; break;
+    case http::body_kind::chunked:
+    case http::body_kind::until_close:
+        // HTTP/1.1 clients get chunks; an HTTP/1.0 client reads until ferry closes.
+        if (client_11) {
+            coding = http::output_coding::chunked;
+            options.framing.chunked = true;
+        } else {
+            close = true;
+        }
+        break;
+    case http::body_kind::none: {
+        // HEAD and 304 keep the framing fields of the representation they describe.
+        http::body_framing representation;
+        if (resp_.status != 204 && resp_.status >= 200 &&
+            http::response_framing(resp_, "GET", representation) == http::framing_error::none) {
+            if (representation.kind == http::body_kind::length)
+                options.framing.content_length = representation.length;
+            if (representation.kind == http::body_kind::chunked && client_11)
+                options.framing.chunked = true;
+        }
+        break;
+    }
+    }
+    options.close = close;
+    options.keep_alive_10 = !close && !client_11;
+    out_.clear();
+    http::write_forward_response(resp_, options, out_);
+
+    rec_.status = resp_.status;
+    rec_.status_line = resp_.status_line;
+    rec_.content_type = http::find_field(resp_, "content-type");
+    st.response_started = true;
+    auto outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, out_,
+                                             {cfg.response_timeout, cfg.send_timeout},
+                                             response_decoder_);
+    rec_.bytes_to_client += outcome.bytes_written;
+    rec_.body_bytes = outcome.body_bytes;
+    st.close_client = close;
+    switch (outcome.status) {
+    case http::relay_status::complete: st.response_complete = true; break;
+    case http::relay_status::read_failed:
+        // Cut short upstream: the client connection is closed mid-message, so the client
+        // can tell (RFC 9112 §8); it is never completed as if nothing happened.
+        st.problem = {outcome.error == asio::error::timed_out ? errc::response_timeout
+                                                              : errc::upstream_closed,
+                      outcome.error == asio::error::timed_out
+                          ? fmt::format("ferry: {} stalled in the middle of the response",
+                                        up_->label)
+                          : fmt::format("ferry: {} closed the connection in the middle of the "
+                                        "response",
+                                        up_->label)};
+        st.close_client = true;
+        break;
+    case http::relay_status::bad_framing:
+        st.problem = {errc::bad_response, fmt::format("ferry: invalid chunked response from {}: {}",
+                                                      up_->label, http::describe(outcome.chunk))};
+        st.close_client = true;
+        break;
+    case http::relay_status::write_failed:
+        st.client_failed = true;
+        st.problem = {errc::client_closed,
+                      "ferry: client closed the connection in the middle of the response"};
+        break;
+    }
+    // Reuse only after a complete, self-delimited response with nothing after it.
+    st.upstream_reusable = st.response_complete && in.kind != http::body_kind::until_close &&
+                           origin_keeps_alive() && up_->buffer.empty();
+    abandon_body();
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,289 @@
+#include "proxy/session.h"
+
+#include "app/worker.h"
+#include "http/head_parser.h"
+#include "http/read_head.h"
+#include "observe/access_log.h"
+#include "observe/flow_log.h"
+#include "proxy/decision.h"
+
+#include <boost/asio/buffer.hpp>
+#include <fmt/format.h>
+
+namespace ferry::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string endpoint_label(const tcp::socket& socket) {
+    boost::system::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return "-";
+    if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
+    return fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+double seconds(std::chrono::milliseconds d) { return double(d.count()) / 1000.0; }
+
+} // namespace
+
+asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket) {
+    try {
+        session s(worker, std::move(socket));
+        co_await s.run();
+    } catch (const std::exception& e) {
+        // Only a bug gets here; it must not take the other connections down with it.
+        std::fprintf(stderr, "ferry: internal error in a session: %s\n", e.what());
+    }
+}
+
+session::session(app::worker& worker, tcp::socket socket)
+    : worker_(worker), client_(std::move(socket)),
+      request_scanner_(worker.settings().max_header_size,
+                       worker.settings().max_target_size + 64, true),
+      response_scanner_(worker.settings().max_header_size, worker.settings().max_header_size,
+                        false) {
+    id_ = worker_.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
+    client_label_ = endpoint_label(client_);
+    boost::system::error_code ignored;
+    client_.set_option(tcp::no_delay(true), ignored);
+    worker_.add(this);
+}
+
+session::~session() { worker_.remove(this); }
+
+net::inbound session::client_in() {
+    return {client_, in_, worker_.settings().max_header_size + 1024, client_read, worker_.now()};
+}
+net::outbound session::client_out() { return {client_, client_write, worker_.now()}; }
+net::inbound session::upstream_in() {
+    return {up_->socket, up_->buffer,
+            std::max<std::size_t>(worker_.settings().max_header_size + 1024, 64 * 1024),
+            upstream_read, worker_.now()};
+}
+net::outbound session::upstream_out() { return {up_->socket, upstream_write, worker_.now()}; }
+
+void session::expire(net::deadline& which) {
+    boost::system::error_code ignored;
+    if (&which == &client_read || &which == &client_write) {
+        client_.cancel(ignored);
+    } else {
+        if (up_) up_->socket.cancel(ignored);
+        if (resolver_) resolver_->cancel();
+    }
+}
+
+void session::drain() {
+    draining_ = true;
+    boost::system::error_code ignored;
+    if (idle_) client_.cancel(ignored);
+}
+
+void session::force_close() {
+    draining_ = true;
+    boost::system::error_code ignored;
+    client_.close(ignored);
+    if (up_) up_->socket.close(ignored);
+    if (resolver_) resolver_->cancel();
+}
+
+asio::awaitable<void> session::run() {
+    const auto& cfg = worker_.settings();
+    auto& flow = worker_.shared().flow_log;
+    if (flow.enabled()) {
+        std::string block;
+        observe::append_flow_connected(id_, client_label_, block);
+        flow.write(block);
+    }
+    bool first = true;
+    while (client_.is_open()) {
+        idle_ = in_.empty();
+        if (draining_ && idle_) break;
+        auto r = co_await http::read_head(client_in(), request_scanner_,
+                                          {first ? cfg.header_timeout : cfg.idle_timeout,
+                                           cfg.header_timeout},
+                                          true);
+        idle_ = false;
+        first = false;
+        using http::head_read_status;
+        if (r.status == head_read_status::closed || r.status == head_read_status::idle_timeout ||
+            r.status == head_read_status::failed)
+            break; // nothing of a request arrived: close quietly
+
+        rec_.reset();
+        rec_.connection = id_;
+        rec_.client = client_label_;
+        rec_.started = std::chrono::system_clock::now();
+        rec_.started_steady = std::chrono::steady_clock::now();
+        next n = next::close;
+        if (r.status == head_read_status::timeout) {
+            n = co_await reply_error(
+                {errc::header_timeout, fmt::format("ferry: request head not received within {}s",
+                                                   seconds(cfg.header_timeout))},
+                true);
+        } else if (r.status == head_read_status::cut_short) {
+            rec_.bytes_from_client = in_.size();
+            rec_.cause = "ferry: client closed the connection in the middle of a request head";
+        } else if (r.status == head_read_status::malformed) {
+            rec_.bytes_from_client = in_.size();
+            switch (r.scan.status) {
+            case http::scan_status::line_too_long:
+                n = co_await reply_error({errc::target_too_long, "ferry: request-target too long"},
+                                         true);
+                break;
+            case http::scan_status::head_too_large:
+                n = co_await reply_error(
+                    {errc::head_too_large, "ferry: request header section too large"}, true);
+                break;
+            default:
+                n = co_await reply_error(
+                    {errc::bad_request, "ferry: request line or header not ended by CRLF"}, true);
+            }
+        } else {
+            const auto begin = request_scanner_.head_begin();
+            request_store_.assign(in_.data().substr(begin, r.scan.head_end - begin));
+            in_.consume(r.scan.head_end);
+            rec_.bytes_from_client = r.scan.head_end;
+            n = co_await serve_one();
+        }
+        log_exchange();
+        if (n == next::close || draining_) break;
+    }
+    co_await close_gracefully();
+    if (flow.enabled()) {
+        std::string block;
+        if (up_) observe::append_flow_upstream_closed(id_, up_->label, block);
+        observe::append_flow_disconnected(id_, client_label_, block);
+        flow.write(block);
+    }
+}
+
+asio::awaitable<session::next> session::serve_one() {
+    const auto& cfg = worker_.settings();
+    auto e = http::parse_request_head(request_store_, cfg.max_target_size, req_);
+    rec_.request_line = req_.request_line;
+    rec_.method = req_.method;
+    rec_.target = req_.target;
+    if (e != http::parse_error::none) {
+        auto code = e == http::parse_error::target_too_long       ? errc::target_too_long
+                    : e == http::parse_error::unsupported_version ? errc::version_not_supported
+                                                                  : errc::bad_request;
+        co_return co_await reply_error({code, fmt::format("ferry: {}", http::describe(e))}, true);
+    }
+    rec_.user_agent = http::find_field(req_, "user-agent");
+
+    auto d = decide(req_, worker_.shared().self);
+    const bool has_body = d.framing.kind != http::body_kind::none &&
+                          !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
+    switch (d.kind) {
+    case action::reject: co_return co_await reply_error(d.problem, true);
+    case action::status_page: {
+        auto page = status_page();
+        page.close = has_body;
+        co_return co_await reply(std::move(page));
+    }
+    case action::answer_options: {
+        http::local_reply r{200, "", has_body};
+        r.extra_fields = "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH\r\n";
+        co_return co_await reply(std::move(r));
+    }
+    case action::answer_trace: {
+        auto r = trace_reply();
+        r.close = has_body;
+        co_return co_await reply(std::move(r));
+    }
+    case action::forward: co_return co_await forward(d.target, d.framing);
+    }
+    co_return next::close;
+}
+
+bool session::client_wants_close() const {
+    if (http::has_option(req_, "connection", "close")) return true;
+    if (req_.minor == 0)
+        return !http::has_option(req_, "connection", "keep-alive") &&
+               !http::has_option(req_, "proxy-connection", "keep-alive");
+    return false;
+}
+
+asio::awaitable<session::next> session::reply(http::local_reply r) {
+    const auto& cfg = worker_.settings();
+    if (!r.close && (client_wants_close() || draining_)) r.close = true;
+    if (!r.close && req_.minor == 0) r.extra_fields += "Connection: keep-alive\r\n";
+    r.head_only = rec_.method == "HEAD";
+    out_.clear();
+    http::write_local_reply(r, cfg.pseudonym, worker_.http_date(), out_);
+    rec_.status = r.status;
+    auto ec = co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
+    if (ec) co_return next::close;
+    rec_.bytes_to_client += out_.size();
+    co_return r.close ? next::close : next::keep_alive;
+}
+
+asio::awaitable<session::next> session::reply_error(const error& e, bool force_close) {
+    rec_.cause = e.cause;
+    const int status = to_status(e.code);
+    if (status == 0 || !client_.is_open()) co_return next::close;
+    http::local_reply r{status, e.cause + "\n", force_close};
+    co_return co_await reply(std::move(r));
+}
+
+http::local_reply session::status_page() const {
+    std::string body = fmt::format(
+        "ferry {} — HTTP/1.1 forward proxy, connection #{} on worker {}.\n"
+        "Use it as a proxy: curl -x http://{} http://example.test/\n",
+        FERRY_VERSION, id_, worker_.index(), http::find_field(req_, "host"));
+    return {200, std::move(body), false};
+}
+
+http::local_reply session::trace_reply() const {
+    // The request as received (RFC 9110 §9.3.8), without fields that carry credentials.
+    std::string body(req_.request_line);
+    body += "\r\n";
+    for (const auto& f : req_.fields) {
+        if (http::iequals(f.name, "authorization") || http::iequals(f.name, "cookie") ||
+            http::iequals(f.name, "proxy-authorization"))
+            continue;
+        body.append(f.name).append(": ").append(f.value).append("\r\n");
+    }
+    body += "\r\n";
+    http::local_reply r{200, std::move(body), false};
+    r.content_type = "message/http";
+    return r;
+}
+
+asio::awaitable<void> session::close_gracefully() {
+    if (!client_.is_open()) co_return;
+    boost::system::error_code ec;
+    client_.shutdown(tcp::socket::shutdown_send, ec);
+    // Read and drop what the client still sends for a moment, so that closing with unread
+    // data does not reset the connection before the client has read the last response
+    // (RFC 9112 §9.6).
+    in_.consume(in_.size());
+    std::size_t drained = 0;
+    while (!ec && drained < 256 * 1024 && !draining_) {
+        std::size_t got = 0;
+        ec = co_await net::read_some(client_in(), std::chrono::milliseconds(1000), got);
+        drained += got;
+        in_.consume(got);
+    }
+    client_.close(ec);
+}
+
+void session::log_exchange() {
+    auto& shared = worker_.shared();
+    const auto end = std::chrono::steady_clock::now();
+    if (shared.access_log.enabled()) {
+        std::string line;
+        observe::append_access_line(rec_, end, line);
+        shared.access_log.write(line);
+    }
+    if (shared.flow_log.enabled()) {
+        std::string block;
+        observe::append_flow_exchange(rec_, block);
+        shared.flow_log.write(block);
+    }
+}
+
+} // namespace ferry::proxy

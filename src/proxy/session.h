@@ -1,0 +1,114 @@
+// One client connection, start to end: read a request head, decide, answer it locally or
+// forward it, and loop while both sides keep the connection alive. One coroutine; its
+// state lives here, in the coroutine frame of serve_client.
+#pragma once
+
+#include "http/chunked.h"
+#include "http/framing.h"
+#include "http/head.h"
+#include "http/head_scanner.h"
+#include "http/local_reply.h"
+#include "http/target.h"
+#include "net/byte_buffer.h"
+#include "net/deadline.h"
+#include "net/io.h"
+#include "observe/exchange_record.h"
+#include "proxy/error.h"
+#include "upstream/connection.h"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <optional>
+#include <string>
+
+namespace ferry::app {
+class worker;
+}
+
+namespace ferry::proxy {
+
+boost::asio::awaitable<void> serve_client(app::worker& worker,
+                                          boost::asio::ip::tcp::socket socket);
+
+class session final : public net::watched {
+public:
+    session(app::worker& worker, boost::asio::ip::tcp::socket socket);
+    ~session() override;
+
+    boost::asio::awaitable<void> run();
+
+    void expire(net::deadline& which) override;
+    void drain() override;
+    void force_close() override;
+
+private:
+    // Outcome of one exchange on the client connection.
+    enum class next { keep_alive, close };
+
+    // How the forwarded exchange went, filled in by its two directions.
+    struct exchange_state {
+        bool has_body = false;
+        bool body_sent = false;        // the whole request body reached the origin
+        bool body_running = false;     // the request body is still being relayed
+        bool client_failed = false;    // the client vanished or stalled mid-request
+        bool response_started = false; // bytes of the final response reached the client
+        bool response_complete = false;
+        bool upstream_reusable = false;
+        bool close_client = false;
+        bool retryable = false;        // failed before any response byte on a reused connection
+        bool abandoned = false;        // the response ended first: the request body is dropped
+        error problem;
+    };
+
+    boost::asio::awaitable<next> serve_one();
+    boost::asio::awaitable<next> reply(http::local_reply r);
+    boost::asio::awaitable<next> reply_error(const error& e, bool force_close);
+    http::local_reply status_page() const;
+    http::local_reply trace_reply() const;
+
+    // forward.cpp
+    boost::asio::awaitable<next> forward(const http::target& dest,
+                                         const http::body_framing& framing);
+    boost::asio::awaitable<error> open_upstream(const http::target& dest, bool& reused);
+    boost::asio::awaitable<void> send_request(const http::body_framing& framing,
+                                              exchange_state& st);
+    boost::asio::awaitable<bool> read_final_response(exchange_state& st);
+    boost::asio::awaitable<void> relay_response(exchange_state& st);
+    void drop_upstream();
+
+    bool client_wants_close() const;
+    bool origin_keeps_alive() const;
+    boost::asio::awaitable<void> close_gracefully();
+    void log_exchange();
+
+    net::inbound client_in();
+    net::outbound client_out();
+    net::inbound upstream_in();
+    net::outbound upstream_out();
+
+    app::worker& worker_;
+    boost::asio::ip::tcp::socket client_;
+    std::string client_label_;
+    std::uint64_t id_;
+
+    net::byte_buffer in_{16 * 1024};
+    http::head_scanner request_scanner_;
+    http::head_scanner response_scanner_;
+    std::string request_store_;  // the current request head's bytes; req_ points into it
+    http::request_head req_;
+    std::string response_store_; // the current response head's bytes; resp_ points into it
+    http::response_head resp_;
+    std::string out_;            // serialised head on its way to the client
+    std::string request_out_;    // serialised request head on its way upstream
+    http::chunked_decoder request_decoder_;
+    http::chunked_decoder response_decoder_;
+
+    std::optional<upstream::connection> up_;
+    std::optional<boost::asio::ip::tcp::resolver> resolver_;
+
+    observe::exchange_record rec_;
+    bool idle_ = false;     // waiting for a request with nothing buffered
+    bool draining_ = false; // finish the exchange in flight, then close
+};
+
+} // namespace ferry::proxy
