@@ -87,6 +87,8 @@ parse_error parse_field_line(std::string_view line, field& out) {
 }
 
 parse_error parse_request_head(std::string_view head, std::size_t max_target, request_head& out) {
+    out = request_head{std::string_view{}, std::string_view{}, 1, std::move(out.fields), {}};
+    out.fields.clear();
     auto rest = head;
     auto line = next_line(rest);
     out.request_line = line;
@@ -109,6 +111,8 @@ parse_error parse_request_head(std::string_view head, std::size_t max_target, re
 }
 
 parse_error parse_response_head(std::string_view head, response_head& out) {
+    out = response_head{1, 0, std::string_view{}, std::move(out.fields), {}};
+    out.fields.clear();
     auto rest = head;
     auto line = next_line(rest);
     out.status_line = line;

@@ -44,6 +44,18 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
     static constexpr std::string_view last_chunk = "0\r\n";
 
     for (;;) {
+        if (prefix_pending && !finished && from.buffer.empty()) {
+            // The head goes out before waiting for body bytes: a client may wait for
+            // 100 Continue, and a slow origin's client should see the head early.
+            auto ec = co_await net::write_all(to, asio::buffer(prefix), timeouts.write);
+            if (ec) {
+                result.status = relay_status::write_failed;
+                result.error = ec;
+                co_return result;
+            }
+            result.bytes_written += prefix.size();
+            prefix_pending = false;
+        }
         if (!finished && from.buffer.empty()) {
             std::size_t got = 0;
             auto ec = co_await net::read_some(from, timeouts.read, got);
