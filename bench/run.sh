@@ -1,0 +1,405 @@
+#!/usr/bin/env bash
+# ferry benchmark: ferry against the peers of /work/shared/ANCHORS.md — HAProxy 2.6 as a dynamic
+# forward proxy, nginx as a keep-alive relay — and a direct reference, on this machine, in one run.
+#
+# Everything listens on 127.0.0.1 on free ports, with its own config, pid and log files in a temp
+# dir; everything started here is stopped by pid on exit. Scenarios, in interleaved rounds with the
+# proxy order rotated each round (absolute numbers drift on a shared 2-core machine; ratios count):
+#   1. wrk -t1 -c50, 1 KiB, absolute-form: req/s and the proxy's CPU µs per request
+#      (ferry is also measured with its access log going to a file, to show the log's cost)
+#   2. wrk -t1 -c1 --latency: p50 latency (µs)
+#   3. curl through the proxy, one big file from the page cache: MB/s (10^6 bytes/s)
+#   4. the same through a CONNECT tunnel (curl -p), for proxies that support CONNECT
+# The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
+# and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
+#
+# Knobs (environment): BENCH_SECONDS (5) per wrk run, BENCH_ROUNDS (3), BENCH_BIG_MB (1024),
+# BENCH_DEADLINE (480: no new round starts past this many seconds), FERRY_BIN (build/ferry).
+# Tools come from `scripts/install-deps.sh --bench` (run by `make bench`); this script installs nothing.
+set -uo pipefail   # no -e: a failed measurement is a cell in the table, not the end of the run
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+secs=${BENCH_SECONDS:-5}
+rounds=${BENCH_ROUNDS:-3}
+big_mb=${BENCH_BIG_MB:-1024}
+deadline=${BENCH_DEADLINE:-480}
+ferry_bin=${FERRY_BIN:-$root/build/ferry}
+out_dir=$here/out
+PATH=$PATH:/usr/sbin:/sbin
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
+
+for v in secs rounds big_mb deadline; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+done
+(( rounds <= 20 )) || die "BENCH_ROUNDS is at most 20"
+(( secs <= 60 )) || die "BENCH_SECONDS is at most 60"
+
+missing=()
+for t in wrk haproxy nginx curl python3 dd timeout; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+(( ${#missing[@]} == 0 )) ||
+  die "missing ${missing[*]}; run 'make bench' (it calls scripts/install-deps.sh --bench) or install them"
+[[ -x $ferry_bin ]] || die "no ferry binary at $ferry_bin; run 'make build' first"
+
+clk_tck=$(getconf CLK_TCK)
+tmp=$(mktemp -d /tmp/ferry-bench.XXXXXX) || die "cannot create a temp dir"
+mkdir -p "$out_dir"
+results=$tmp/results.tsv
+notes=$tmp/notes.txt
+: >"$results"
+: >"$notes"
+
+# ---------------------------------------------------------------------------------------------
+# Processes: started in the background, remembered by pid, stopped by pid on exit.
+started=()
+declare -A pid port status started_at
+
+stop_all() {
+  local p c kids=() i
+  for p in "${started[@]}"; do
+    # nginx's workers are children of its master: remember them in case the master must be killed.
+    for c in /proc/"$p"/task/*/children; do
+      [[ -r $c ]] && read -ra more <"$c" && kids+=("${more[@]}")
+    done
+    kill -TERM "$p" 2>/dev/null
+  done
+  for p in "${started[@]}"; do
+    for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  for p in "${kids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  wait 2>/dev/null
+}
+cleanup() {
+  stop_all
+  # Keep the small logs for a post-mortem; the big file and nginx's temp files go.
+  rm -rf "$out_dir/logs" && mkdir -p "$out_dir/logs"
+  cp "$tmp"/*.out "$out_dir/logs/" 2>/dev/null
+  for d in origin nginx; do
+    [[ -f $tmp/$d/error.log ]] && cp "$tmp/$d/error.log" "$out_dir/logs/$d-error.log"
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_bg() {  # start_bg NAME COMMAND...: run in the background, output to $tmp/NAME.out
+  local name=$1; shift
+  "$@" >"$tmp/$name.out" 2>&1 </dev/null &
+  pid[$name]=$!
+  started+=("$!")
+  started_at[$name]=${EPOCHREALTIME/./}
+}
+
+port_open() { (: <>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_ready() {  # wait_ready NAME: until 5 s after its start for the process to listen on its port
+  local name=$1 i
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "${pid[$name]}" 2>/dev/null || { status[$name]="failed (exited at start)"; return 1; }
+    port_open "${port[$name]}" && return 0
+    (( ${EPOCHREALTIME/./} - started_at[$name] > 5000000 )) && break
+    sleep 0.1
+  done
+  status[$name]="failed (not listening within 5 s)"
+  return 1
+}
+
+free_ports() {  # free_ports N: N distinct free TCP ports on 127.0.0.1
+  python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+render() {  # render TEMPLATE OUT DIR PORT: fill a config template from bench/conf
+  local user_line=""
+  # As root nginx's workers would run as nobody, who cannot enter the 0700 temp dir.
+  [[ $(id -u) -eq 0 ]] && user_line="user root;"
+  sed -e "s|@DIR@|$3|g" -e "s|@PORT@|$4|g" -e "s|@ORIGIN_PORT@|${port[origin]:-}|g" \
+      -e "s|@DOCROOT@|$tmp/www|g" -e "s|@USER_LINE@|$user_line|g" "$here/conf/$1" >"$2"
+}
+
+start_nginx() {  # start_nginx NAME TEMPLATE
+  local name=$1 dir=$tmp/$1
+  mkdir -p "$dir"
+  render "$2" "$dir/nginx.conf" "$dir" "${port[$name]}"
+  # -e: the error log before the config is read; -p: prefix, so nothing touches /etc or /var.
+  start_bg "$name" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" -g "daemon off;"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Measurements.
+
+cpu_ticks() {  # cpu_ticks PID...: utime+stime of these processes and their children, all threads
+  local roots=" $* " f line rest p total=0
+  local -a a
+  for f in /proc/[0-9]*/stat; do
+    { read -r line <"$f"; } 2>/dev/null || continue
+    p=${line%% *}
+    rest=${line##*) }
+    read -ra a <<<"$rest"
+    # after "pid (comm) ": state ppid ... utime is the 12th field, stime the 13th
+    if [[ $roots == *" $p "* || $roots == *" ${a[1]} "* ]]; then
+      total=$((total + a[11] + a[12]))
+    fi
+  done
+  echo "$total"
+}
+
+# Other load on the machine: CPU time that neither this script (wrk, curl, ...) nor the processes
+# it started used, as a share of all cores. On a quiet machine it stays near 0; when other work
+# (a compile, a test suite) runs beside the benchmark, the round's absolute numbers are suspect.
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4; exit}' /proc/stat; }   # user + nice + system
+own_ticks() {  # this shell and its reaped children, in clock ticks
+  times | awk -v hz="$clk_tck" '{ for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } }
+    END { printf "%d", t * hz }'
+}
+load_mark() { echo "${EPOCHREALTIME/./} $(busy_ticks) $(own_ticks) $(cpu_ticks "${started[@]}")"; }
+other_load() {  # other_load MARK: % of the machine used by other processes since MARK
+  local t0 b0 s0 o0
+  read -r t0 b0 s0 o0 <<<"$1"
+  awk -v us=$(( ${EPOCHREALTIME/./} - t0 )) -v hz="$clk_tck" -v cores="$(nproc)" \
+      -v d=$(( $(busy_ticks) - b0 - ($(own_ticks) - s0) - ($(cpu_ticks "${started[@]}") - o0) )) \
+      'BEGIN { p = d * 100 / (us / 1e6 * hz * cores); printf "%.0f", p < 0 ? 0 : p }'
+}
+
+rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
+note() { echo "$*" >>"$notes"; log "note: $*"; }
+
+alive() { [[ -z ${status[$1]:-} ]] && kill -0 "${pid[$1]}" 2>/dev/null; }
+
+wrk_run() {  # wrk_run NAME CONNS SECONDS OUTFILE [wrk flags]
+  local name=$1 conns=$2 s=$3 outf=$4; shift 4
+  local path="http://127.0.0.1:${port[origin]}/1k.bin"
+  [[ $name == direct ]] && path=/1k.bin
+  BENCH_PATH=$path BENCH_HOST=127.0.0.1:${port[origin]} \
+    timeout -k 2 $((s + 15)) wrk -t1 -c"$conns" -d"${s}s" --timeout 5s "$@" \
+      -s "$here/wrk-abs.lua" "http://127.0.0.1:${port[$name]}/" >"$outf" 2>&1
+}
+
+wrk_check() {  # wrk_check NAME ROUND OUTFILE RC: prints the request count, or nothing on failure
+  local name=$1 r=$2 outf=$3 rc=$4 n bad errs
+  n=$(awk '/ requests in / {print $1}' "$outf")
+  bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$outf")
+  errs=$(grep -m1 'Socket errors:' "$outf" | sed 's/^ *//')
+  [[ -n $errs ]] && note "round $r, $name: $errs"
+  if (( rc != 0 )) || [[ -z $n || $n == 0 ]]; then
+    note "round $r, $name: wrk failed (exit $rc): $(tail -n 2 "$outf" | tr '\n' ' ')"
+    return 1
+  fi
+  if [[ -n $bad ]]; then
+    note "round $r, $name: $bad of $n responses were not 2xx/3xx"
+    return 1
+  fi
+  echo "$n"
+}
+
+measure_throughput() {  # scenario 1: req/s and CPU µs per request
+  local name=$1 r=$2 outf=$tmp/wrk-$1-$2-c50.txt t0 t1 rc n rps cpu_pids=""
+  if ! alive "$name"; then rec "$r" "$name" rps failed; rec "$r" "$name" cpu failed; return; fi
+  [[ $name != direct ]] && cpu_pids=${pid[$name]}
+  [[ -n $cpu_pids ]] && t0=$(cpu_ticks "$cpu_pids")
+  wrk_run "$name" 50 "$secs" "$outf"; rc=$?
+  [[ -n $cpu_pids ]] && t1=$(cpu_ticks "$cpu_pids")
+  if ! n=$(wrk_check "$name" "$r" "$outf" "$rc") || [[ -z $n ]]; then
+    rec "$r" "$name" rps failed; rec "$r" "$name" cpu failed; return
+  fi
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$outf")
+  rec "$r" "$name" rps "$rps"
+  if [[ -n $cpu_pids ]]; then
+    rec "$r" "$name" cpu "$(awk -v d=$((t1 - t0)) -v hz="$clk_tck" -v n="$n" \
+      'BEGIN {printf "%.2f", d * 1e6 / hz / n}')"
+  fi
+  log "round $r  $name  c50: $rps req/s"
+}
+
+measure_latency() {  # scenario 2: p50 latency with one connection
+  local name=$1 r=$2 outf=$tmp/wrk-$1-$2-c1.txt rc p50
+  if ! alive "$name"; then rec "$r" "$name" p50 failed; return; fi
+  wrk_run "$name" 1 "$secs" "$outf" --latency; rc=$?
+  if ! wrk_check "$name" "$r" "$outf" "$rc" >/dev/null; then rec "$r" "$name" p50 failed; return; fi
+  p50=$(awk '$1 == "50%" { v = $2; m = 1
+          if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /s$/) m = 1000000
+          sub(/[a-z]+$/, "", v); printf "%.0f", v * m }' "$outf")
+  [[ -n $p50 ]] || { rec "$r" "$name" p50 failed; note "round $r, $name: no 50% line from wrk"; return; }
+  rec "$r" "$name" p50 "$p50"
+  log "round $r  $name  c1: p50 ${p50} µs"
+}
+
+big_bytes=$((big_mb * 1048576))
+big_timeout=$((30 + big_mb / 10))   # generous: 10 MB/s would still finish
+
+curl_big() {  # curl_big METRIC NAME ROUND [curl flags]: one download of big.bin, MB/s
+  local metric=$1 name=$2 r=$3 res code speed size; shift 3
+  res=$(curl -s -o /dev/null --max-time "$big_timeout" -w '%{http_code} %{speed_download} %{size_download}' \
+    "$@" "http://127.0.0.1:${port[origin]}/big.bin")
+  read -r code speed size <<<"$res"
+  if [[ $code != 200 || $size != "$big_bytes" ]]; then
+    rec "$r" "$name" "$metric" failed
+    note "round $r, $name, $metric: HTTP ${code:-none}, ${size:-0} of $big_bytes bytes"
+    return
+  fi
+  speed=$(awk -v s="$speed" 'BEGIN {printf "%.1f", s / 1e6}')
+  rec "$r" "$name" "$metric" "$speed"
+  log "round $r  $name  $metric: $speed MB/s"
+}
+
+measure_download() {  # scenario 3
+  local name=$1 r=$2
+  if ! alive "$name"; then rec "$r" "$name" big failed; return; fi
+  if [[ $name == direct ]]; then curl_big big direct "$r"
+  else curl_big big "$name" "$r" -x "http://127.0.0.1:${port[$name]}"; fi
+}
+
+declare -A connect_status   # empty: CONNECT works; otherwise the text for the table
+probe_connect() {  # does NAME tunnel a CONNECT to the origin?
+  local name=$1 res code tunnel
+  [[ $name == direct ]] && return
+  res=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{http_connect}' -p \
+    -x "http://127.0.0.1:${port[$name]}" "http://127.0.0.1:${port[origin]}/1k.bin")
+  read -r code tunnel <<<"$res"
+  [[ $tunnel == 2* && $code == 200 ]] && return
+  if [[ $name == ferry* ]]; then
+    if [[ $tunnel == 501 ]]; then connect_status[$name]="n/a (not implemented)"
+    else connect_status[$name]="failed (CONNECT answered ${tunnel:-nothing})"; fi
+  else
+    connect_status[$name]="no CONNECT"
+  fi
+  log "CONNECT through $name: answered ${tunnel:-nothing} -> ${connect_status[$name]}"
+}
+
+measure_connect() {  # scenario 4; direct is the plain download again, as the reference
+  local name=$1 r=$2
+  if ! alive "$name"; then rec "$r" "$name" connect failed; return; fi
+  if [[ $name == direct ]]; then curl_big connect direct "$r"; return; fi
+  if [[ -n ${connect_status[$name]:-} ]]; then rec "$r" "$name" connect "${connect_status[$name]}"; return; fi
+  curl_big connect "$name" "$r" -p -x "http://127.0.0.1:${port[$name]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Set-up: the files, the origin, the proxies.
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "temp dir $tmp; $rounds rounds of ${secs}s runs; big file ${big_mb} MiB"
+mkdir -p "$tmp/www"
+head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
+dd if=/dev/zero of="$tmp/www/big.bin" bs=1M count="$big_mb" status=none ||
+  die "cannot create the ${big_mb} MiB file in $tmp"
+
+read -r p_origin p_ferry p_ferry_log p_haproxy p_nginx <<<"$(free_ports 5)"
+[[ -n $p_nginx ]] || die "cannot find free ports"
+port[origin]=$p_origin
+port[direct]=$p_origin
+port[ferry]=$p_ferry
+port[ferry-log]=$p_ferry_log
+port[haproxy]=$p_haproxy
+port[nginx]=$p_nginx
+
+start_nginx origin origin-nginx.conf.in
+wait_ready origin || die "origin nginx did not start: $(tail -n 5 "$tmp/origin.out" "$tmp/origin/error.log" 2>/dev/null)"
+code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "http://127.0.0.1:${port[origin]}/1k.bin")
+[[ $code == "200 1024" ]] || die "origin does not serve 1k.bin (got '$code')"
+pid[direct]=${pid[origin]}
+
+start_bg ferry "$ferry_bin" --listen "127.0.0.1:${port[ferry]}" --access-log off
+start_bg ferry-log "$ferry_bin" --listen "127.0.0.1:${port[ferry-log]}" --access-log "$tmp/ferry-access.log"
+mkdir -p "$tmp/haproxy"
+render haproxy.cfg.in "$tmp/haproxy/haproxy.cfg" "$tmp/haproxy" "${port[haproxy]}"
+start_bg haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
+start_nginx nginx relay-nginx.conf.in
+
+proxies=(ferry haproxy nginx direct ferry-log)
+for name in ferry ferry-log haproxy nginx; do
+  if wait_ready "$name"; then
+    code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' -x "http://127.0.0.1:${port[$name]}" \
+      "http://127.0.0.1:${port[origin]}/1k.bin")
+    [[ $code == 200 ]] || status[$name]="failed (answered ${code:-nothing} to a 1 KiB GET)"
+  fi
+  if [[ -n ${status[$name]:-} ]]; then
+    note "$name: ${status[$name]}: $(tail -n 3 "$tmp/$name.out" 2>/dev/null | tr '\n' ' ')"
+  fi
+done
+for name in ferry haproxy nginx; do alive "$name" && probe_connect "$name"; done
+
+# Page cache: a cold first read is several times slower than a warm one (ANCHORS.md).
+cat "$tmp/www/big.bin" >/dev/null
+
+# Warm-up, discarded: connections, caches, the proxies' pools.
+for name in "${proxies[@]}"; do
+  alive "$name" && wrk_run "$name" 50 1 "$tmp/warmup-$name.txt"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Rounds.
+
+round_time=0
+rounds_done=0
+for ((r = 1; r <= rounds; r++)); do
+  if (( SECONDS + round_time > deadline )); then
+    note "stopped after $rounds_done of $rounds rounds: the next would pass the ${deadline}s deadline"
+    break
+  fi
+  t_start=$SECONDS
+  mark=$(load_mark)
+  n=${#proxies[@]}
+  order=()
+  for ((i = 0; i < n; i++)); do order+=("${proxies[(i + r - 1) % n]}"); done
+  log "round $r: ${order[*]}"
+  for name in "${order[@]}"; do measure_throughput "$name" "$r"; sleep 0.5; done
+  for name in "${order[@]}"; do
+    [[ $name == ferry-log ]] && continue
+    measure_latency "$name" "$r"; sleep 0.5
+  done
+  cat "$tmp/www/big.bin" >/dev/null
+  for name in "${order[@]}"; do
+    [[ $name == ferry-log ]] && continue
+    measure_download "$name" "$r"
+  done
+  for name in "${order[@]}"; do
+    [[ $name == ferry-log ]] && continue
+    measure_connect "$name" "$r"
+  done
+  rec "$r" machine other "$(other_load "$mark")"
+  rounds_done=$r
+  round_time=$((SECONDS - t_start))
+done
+
+for name in ferry ferry-log haproxy nginx; do
+  [[ -z ${status[$name]:-} ]] && ! kill -0 "${pid[$name]}" 2>/dev/null && note "$name exited during the run"
+done
+if [[ -s $tmp/ferry-access.log ]]; then
+  read -r lines bytes < <(wc -lc <"$tmp/ferry-access.log")
+  note "ferry's access log: $lines lines, $((bytes / (lines > 0 ? lines : 1))) bytes a line"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Report.
+
+facts=$tmp/facts.txt
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), \
+$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
+  echo "ferry: $(timeout 5 "$ferry_bin" --version 2>&1 | head -n 1), commit \
+$(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted src changes')"
+  echo "peers: $(timeout 5 haproxy -v 2>&1 | head -n 1 | cut -d' ' -f1-3); $(timeout 5 nginx -v 2>&1); \
+$(timeout 5 wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2); $(timeout 5 curl --version | head -n 1 | cut -d' ' -f1-2)"
+  echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run, big file ${big_mb} MiB; \
+load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+} >"$facts"
+
+cp "$results" "$out_dir/latest.tsv"
+python3 "$here/report.py" "$results" "$facts" "$notes" "$big_mb" >"$out_dir/latest.md" ||
+  die "report failed; raw results in $out_dir/latest.tsv"
+cat "$out_dir/latest.md"
+log "done in ${SECONDS}s; table in bench/out/latest.md"
