@@ -34,27 +34,41 @@ void worker::refresh_clock() {
 void worker::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
     acceptors_ = std::move(acceptors);
     for (auto& acceptor : acceptors_) {
-        asio::co_spawn(
-            io_,
-            net::accept_loop(acceptor,
-                             [this](asio::ip::tcp::socket socket) {
-                                 if (draining_) return;
-                                 asio::co_spawn(io_, proxy::serve_client(*this, std::move(socket)),
+        asio::co_spawn(io_,
+                       net::accept_loop(acceptor,
+                                        [this](asio::ip::tcp::socket socket) {
+                                            if (draining_) return;
+                                            asio::co_spawn(
+                                                io_, proxy::serve_client(*this, std::move(socket)),
                                                 asio::detached);
-                             }),
-            asio::detached);
+                                        }),
+                       asio::detached);
     }
     tick();
 }
 
-void worker::run() { io_.run(); }
+void worker::run() {
+    io_.run();
+    flush_access_log();
+}
+
+void worker::access_logged() {
+    if (access_buffer_.size() >= 32 * 1024) flush_access_log();
+}
+
+void worker::flush_access_log() {
+    if (access_buffer_.empty()) return;
+    shared_.access_log.write(access_buffer_);
+    access_buffer_.clear();
+}
 
 void worker::tick() {
     refresh_clock();
+    flush_access_log();
     for (auto* w = head_; w != nullptr;) {
         auto* next = w->next_; // expire() may end the connection's wait, never unlink here
-        for (net::deadline* d : {&w->client_read, &w->client_write, &w->upstream_read,
-                                 &w->upstream_write}) {
+        for (net::deadline* d :
+             {&w->client_read, &w->client_write, &w->upstream_read, &w->upstream_write}) {
             if (d->at <= now_) {
                 d->at = net::steady_time::max();
                 d->expired = true;
@@ -79,8 +93,10 @@ void worker::add(net::watched* w) {
 }
 
 void worker::remove(net::watched* w) {
-    if (w->prev_) w->prev_->next_ = w->next_;
-    else head_ = w->next_;
+    if (w->prev_)
+        w->prev_->next_ = w->next_;
+    else
+        head_ = w->next_;
     if (w->next_) w->next_->prev_ = w->prev_;
     w->prev_ = w->next_ = nullptr;
     --count_;

@@ -46,11 +46,17 @@ public:
     void post_force_close();
 
     bool draining() const { return draining_; }
+
+    // Access-log lines are gathered per worker and written at most every tick (or when the
+    // buffer fills), so that logging costs the hot path an append, not a syscall.
+    std::string& access_buffer() { return access_buffer_; }
+    void access_logged();
     void add(net::watched* w);
     void remove(net::watched* w);
 
 private:
     void refresh_clock();
+    void flush_access_log();
     void tick();
     void drain();
     void force_close();
@@ -63,6 +69,7 @@ private:
     net::steady_time now_;
     std::chrono::system_clock::time_point date_second_;
     std::string date_;
+    std::string access_buffer_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;
     bool draining_ = false;

@@ -25,7 +25,9 @@ std::string endpoint_label(const tcp::socket& socket) {
     return fmt::format("{}:{}", ep.address().to_string(), ep.port());
 }
 
-double seconds(std::chrono::milliseconds d) { return double(d.count()) / 1000.0; }
+double seconds(std::chrono::milliseconds d) {
+    return double(d.count()) / 1000.0;
+}
 
 } // namespace
 
@@ -41,8 +43,8 @@ asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket) {
 
 session::session(app::worker& worker, tcp::socket socket)
     : worker_(worker), client_(std::move(socket)),
-      request_scanner_(worker.settings().max_header_size,
-                       worker.settings().max_target_size + 64, true),
+      request_scanner_(worker.settings().max_header_size, worker.settings().max_target_size + 64,
+                       true),
       response_scanner_(worker.settings().max_header_size, worker.settings().max_header_size,
                         false) {
     id_ = worker_.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
@@ -52,18 +54,24 @@ session::session(app::worker& worker, tcp::socket socket)
     worker_.add(this);
 }
 
-session::~session() { worker_.remove(this); }
+session::~session() {
+    worker_.remove(this);
+}
 
 net::inbound session::client_in() {
     return {client_, in_, worker_.settings().max_header_size + 1024, client_read, worker_.now()};
 }
-net::outbound session::client_out() { return {client_, client_write, worker_.now()}; }
+net::outbound session::client_out() {
+    return {client_, client_write, worker_.now()};
+}
 net::inbound session::upstream_in() {
     return {up_->socket, up_->buffer,
             std::max<std::size_t>(worker_.settings().max_header_size + 1024, 64 * 1024),
             upstream_read, worker_.now()};
 }
-net::outbound session::upstream_out() { return {up_->socket, upstream_write, worker_.now()}; }
+net::outbound session::upstream_out() {
+    return {up_->socket, upstream_write, worker_.now()};
+}
 
 void session::expire(net::deadline& which) {
     boost::system::error_code ignored;
@@ -101,10 +109,9 @@ asio::awaitable<void> session::run() {
     while (client_.is_open()) {
         idle_ = in_.empty();
         if (draining_ && idle_) break;
-        auto r = co_await http::read_head(client_in(), request_scanner_,
-                                          {first ? cfg.header_timeout : cfg.idle_timeout,
-                                           cfg.header_timeout},
-                                          true);
+        auto r = co_await http::read_head(
+            client_in(), request_scanner_,
+            {first ? cfg.header_timeout : cfg.idle_timeout, cfg.header_timeout}, true);
         idle_ = false;
         first = false;
         using http::head_read_status;
@@ -178,7 +185,8 @@ asio::awaitable<session::next> session::serve_one() {
     const bool has_body = d.framing.kind != http::body_kind::none &&
                           !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
     switch (d.kind) {
-    case action::reject: co_return co_await reply_error(d.problem, true);
+    case action::reject:
+        co_return co_await reply_error(d.problem, true);
     case action::status_page: {
         auto page = status_page();
         page.close = has_body;
@@ -194,7 +202,8 @@ asio::awaitable<session::next> session::serve_one() {
         r.close = has_body;
         co_return co_await reply(std::move(r));
     }
-    case action::forward: co_return co_await forward(d.target, d.framing);
+    case action::forward:
+        co_return co_await forward(d.target, d.framing);
     }
     co_return next::close;
 }
@@ -230,10 +239,10 @@ asio::awaitable<session::next> session::reply_error(const error& e, bool force_c
 }
 
 http::local_reply session::status_page() const {
-    std::string body = fmt::format(
-        "ferry {} — HTTP/1.1 forward proxy, connection #{} on worker {}.\n"
-        "Use it as a proxy: curl -x http://{} http://example.test/\n",
-        FERRY_VERSION, id_, worker_.index(), http::find_field(req_, "host"));
+    std::string body =
+        fmt::format("ferry {} — HTTP/1.1 forward proxy, connection #{} on worker {}.\n"
+                    "Use it as a proxy: curl -x http://{} http://example.test/\n",
+                    FERRY_VERSION, id_, worker_.index(), http::find_field(req_, "host"));
     return {200, std::move(body), false};
 }
 
@@ -275,9 +284,8 @@ void session::log_exchange() {
     auto& shared = worker_.shared();
     const auto end = std::chrono::steady_clock::now();
     if (shared.access_log.enabled()) {
-        std::string line;
-        observe::append_access_line(rec_, end, line);
-        shared.access_log.write(line);
+        observe::append_access_line(rec_, end, worker_.access_buffer());
+        worker_.access_logged();
     }
     if (shared.flow_log.enabled()) {
         std::string block;
