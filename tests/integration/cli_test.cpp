@@ -190,6 +190,23 @@ TEST(Cli, SigtermLetsAnInFlightExchangeFinishThenExitsZero) {
     EXPECT_TRUE(exited_zero(status)) << describe(status) << "\n" << ferry.err();
 }
 
+TEST(Cli, IdleKeepAliveClientsDoNotDelayShutdown) {
+    test_origin origin;
+    ferry_process ferry;
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    curl_client client; // keeps its connection to ferry open, idle
+    auto r = client.perform({.url = origin.url("/size/10"), .proxy = ferry.proxy_url()});
+    ASSERT_EQ(r.code, CURLE_OK);
+    auto raw = tcp_stream::connect_to(ferry.port()); // connected, never sent a byte
+    ASSERT_TRUE(raw.ok());
+    auto signalled = std::chrono::steady_clock::now();
+    int status = ferry.stop(SIGTERM, 15s);
+    EXPECT_TRUE(exited_zero(status)) << describe(status);
+    EXPECT_LT(std::chrono::steady_clock::now() - signalled, 3s)
+        << "idle connections held ferry up to its shutdown timeout";
+    EXPECT_TRUE(raw.peer_closed(1s));
+}
+
 TEST(Cli, ShutdownTimeoutCutsOffWhatIsStillInFlight) {
     test_origin origin(holding_handler);
     ferry_process ferry({"--shutdown-timeout", "1"});

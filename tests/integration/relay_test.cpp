@@ -173,6 +173,18 @@ TEST(Relay, AbsoluteFormGoesUpstreamInOriginFormWithHostFromTheTarget) {
         << upstream;
 }
 
+TEST(Relay, SchemeAndHostAreCaseInsensitive) {
+    // RFC 9110 §4.2.3: "HTTP://LOCALHOST:P/" is the same resource as "http://localhost:P/".
+    test_origin origin;
+    ferry_process ferry;
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto response = exchange(ferry.port(), fmt::format("GET HTTP://LOCALHOST:{}/size/5 HTTP/1.1\r\n"
+                                                       "Host: x\r\n\r\n",
+                                                       origin.port()));
+    EXPECT_EQ(status_of(response), 200) << response;
+    EXPECT_EQ(body_of(response), pattern(5));
+}
+
 TEST(Relay, EmptyPathBecomesSlashUpstream) {
     test_origin origin(answer_with("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
     ferry_process ferry;
@@ -244,6 +256,34 @@ TEST(Relay, HttpOneZeroClientIsRelayedAsOneOne) {
     EXPECT_EQ(field_values(upstream, "host"), std::vector<std::string>{origin.authority()});
     EXPECT_EQ(field_values(upstream, "via"), std::vector<std::string>{"1.0 ferry"});
     EXPECT_TRUE(s.peer_closed(3s)) << "an HTTP/1.0 client without keep-alive is closed after";
+}
+
+TEST(Relay, HttpOneZeroClientWithABodyIsRelayed) {
+    test_origin origin;
+    ferry_process ferry;
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto s = tcp_stream::connect_to(ferry.port());
+    ASSERT_TRUE(s.send_all(fmt::format(
+        "POST {} HTTP/1.0\r\nContent-Length: 12\r\n\r\nold client\r\n", origin.url("/echo"))));
+    auto response = s.read_until_close(5s);
+    EXPECT_EQ(status_of(response), 200) << response;
+    EXPECT_EQ(body_of(response), "old client\r\n");
+}
+
+TEST(Relay, ExpectContinueFromAnHttpOneZeroClientGetsNoInterimResponse) {
+    // RFC 9110 §10.1.1 and §15.2: the expectation means nothing in 1.0, and a 1.0 client is
+    // never sent a 1xx; it sends its body at once and gets the final answer only.
+    test_origin origin;
+    ferry_process ferry;
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto s = tcp_stream::connect_to(ferry.port());
+    ASSERT_TRUE(s.send_all(fmt::format("POST {} HTTP/1.0\r\nExpect: 100-continue\r\n"
+                                       "Content-Length: 4\r\n\r\nbody",
+                                       origin.url("/continue"))));
+    auto response = s.read_until_close(5s);
+    EXPECT_EQ(first_line(response), "HTTP/1.1 200 Test") << response;
+    EXPECT_EQ(response.find(" 100 "), std::string::npos) << response;
+    EXPECT_EQ(body_of(response), "body");
 }
 
 // --- requests addressed to ferry itself -----------------------------------------------------
@@ -593,6 +633,16 @@ TEST(Relay, ViaIsAddedBothWaysAfterExistingEntries) {
     };
     EXPECT_EQ(join(field_values(body_of(response), "via")), "1.0 fred, 1.1 p.example, 1.1 ferry");
     EXPECT_EQ(join(field_values(head_of(response), "via")), "1.1 cdn.example, 1.1 ferry");
+}
+
+TEST(Relay, ViaCarriesThePseudonymGiven) {
+    test_origin origin;
+    ferry_process ferry({"--via", "gateway-7"});
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto response = exchange(ferry.port(), get(origin, "/headers"));
+    ASSERT_EQ(status_of(response), 200) << response;
+    EXPECT_EQ(field_values(body_of(response), "via"), std::vector<std::string>{"1.1 gateway-7"});
+    EXPECT_EQ(field_values(head_of(response), "via"), std::vector<std::string>{"1.1 gateway-7"});
 }
 
 TEST(Relay, HttpOneZeroOriginIsAnsweredAsOneOneWithViaOneZero) {
