@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <fmt/format.h>
@@ -297,6 +298,21 @@ TEST(AccessLog, PipelinedExchangesAreLoggedInOrder) {
     EXPECT_NE(lines[0].find("/size/1 200 "), std::string::npos) << lines[0];
     EXPECT_NE(lines[1].find("/status/404 404 "), std::string::npos) << lines[1];
     EXPECT_NE(lines[2].find("/size/3 200 "), std::string::npos) << lines[2];
+}
+
+TEST(AccessLog, NoLineIsLostWhenFerryStops) {
+    test_origin origin;
+    ferry_process ferry;
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    {
+        curl_client client;
+        auto r = client.perform({.url = origin.url("/size/8"), .proxy = ferry.proxy_url()});
+        ASSERT_EQ(r.code, CURLE_OK);
+    }
+    ASSERT_NE(ferry.stop(SIGTERM), -1);
+    EXPECT_NE(ferry.out().find(origin.url("/size/8") + " 200 "), std::string::npos)
+        << "the last exchange before SIGTERM is missing from the access log:\n"
+        << ferry.out();
 }
 
 TEST(AccessLog, GoesToAFileWhenGivenAPath) {
