@@ -386,10 +386,9 @@ TEST_P(MalformedResponseTrailingBytes, RelayedOnceAndUpstreamNotReused) {
     EXPECT_EQ(decoded_body(first), c.body) << printable(first);
     std::this_thread::sleep_for(300ms); // the late junk has arrived at ferry by now
 
-    if (s.peer_closed(50ms)) { // allowed, if wasteful: the next request comes on a new one
-        s = tcp_stream::connect_to(ferry.port());
-        ADD_FAILURE() << "ferry closed a client connection after a complete response";
-    }
+    // Closing the client connection too would be allowed, if wasteful: then the next request
+    // comes on a new one, and the origin's connection count still tells.
+    if (s.peer_closed(50ms)) s = tcp_stream::connect_to(ferry.port());
     ASSERT_TRUE(s.send_all(get_request("/good", origin)));
     auto second = s.read_response(reply_timeout);
     EXPECT_EQ(status_of(second), 200) << printable(second);
