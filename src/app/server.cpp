@@ -41,8 +41,8 @@ bool resolve_listen(const config::listen_address& a, std::vector<tcp::endpoint>&
     }
     asio::io_context io;
     tcp::resolver resolver(io);
-    auto results = resolver.resolve(a.host, std::to_string(a.port),
-                                    tcp::resolver::numeric_service, ec);
+    auto results =
+        resolver.resolve(a.host, std::to_string(a.port), tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) {
         std::fprintf(stderr, "ferry: cannot resolve listen address %s: %s\n", a.host.c_str(),
                      ec ? ec.message().c_str() : "no address");
@@ -57,8 +57,8 @@ bool resolve_listen(const config::listen_address& a, std::vector<tcp::endpoint>&
 int run_server(const config::settings& settings) {
     observe::log_sink access_log, flow_log;
     if (!access_log.open(settings.access_log)) {
-        std::fprintf(stderr, "ferry: cannot open access log %s: %s\n",
-                     settings.access_log.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "ferry: cannot open access log %s: %s\n", settings.access_log.c_str(),
+                     std::strerror(errno));
         return 1;
     }
     if (settings.flow) flow_log.open("-");
@@ -100,7 +100,8 @@ int run_server(const config::settings& settings) {
         say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
 
     std::vector<std::thread> threads;
-    for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+    for (auto& w : workers)
+        threads.emplace_back([&w] { w->run(); });
 
     // Signals are handled on the main thread; workers are told through their own loops.
     asio::io_context main_io;
@@ -111,24 +112,28 @@ int run_server(const config::settings& settings) {
         [&](boost::system::error_code ec, int) {
             if (ec) return;
             if (stopping) { // a second signal: do not wait any longer
-                for (auto& w : workers) w->post_force_close();
+                for (auto& w : workers)
+                    w->post_force_close();
                 return;
             }
             stopping = true;
             for (const auto& endpoint : shared.self)
                 say(fmt::format("Shutting down proxy server on port {}\n", endpoint.port()));
-            for (auto& w : workers) w->post_drain();
+            for (auto& w : workers)
+                w->post_drain();
             shutdown_deadline.expires_after(settings.shutdown_timeout);
             shutdown_deadline.async_wait([&](boost::system::error_code tec) {
                 if (!tec)
-                    for (auto& w : workers) w->post_force_close();
+                    for (auto& w : workers)
+                        w->post_force_close();
             });
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
     std::thread signal_thread([&] { main_io.run(); });
 
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+        t.join();
     shutdown_deadline.cancel();
     signals.cancel();
     main_io.stop();

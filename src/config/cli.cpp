@@ -17,7 +17,9 @@ bool parse_port(std::string_view text, std::uint16_t& port) {
     return true;
 }
 
-duration seconds(double s) { return duration(static_cast<long long>(s * 1000.0)); }
+duration seconds(double s) {
+    return duration(static_cast<long long>(s * 1000.0));
+}
 
 } // namespace
 
@@ -55,8 +57,7 @@ cli_result parse_command_line(int argc, char** argv) {
 
     app.add_option("port", port, "Port to listen on at 127.0.0.1 (default 9001)")
         ->check(CLI::Range(0u, 65535u));
-    app.add_option("-l,--listen", listen,
-                   "Listen on HOST:PORT, [IPv6]:PORT or PORT; repeatable")
+    app.add_option("-l,--listen", listen, "Listen on HOST:PORT, [IPv6]:PORT or PORT; repeatable")
         ->type_name("ADDR");
     app.add_flag("--flow", s.flow, "Print the flow log of every exchange on stdout");
     app.add_option("--access-log", s.access_log,
@@ -76,8 +77,7 @@ cli_result parse_command_line(int argc, char** argv) {
     app.add_option("--response-timeout", response_timeout,
                    "Seconds an origin may stay silent while a response is due")
         ->capture_default_str();
-    app.add_option("--send-timeout", send_timeout,
-                   "Seconds a peer may leave ferry's writes unread")
+    app.add_option("--send-timeout", send_timeout, "Seconds a peer may leave ferry's writes unread")
         ->capture_default_str();
     app.add_option("--shutdown-timeout", shutdown_timeout,
                    "Seconds in-flight exchanges get to finish on SIGINT/SIGTERM")
@@ -111,8 +111,8 @@ cli_result parse_command_line(int argc, char** argv) {
     if (s.flow && app.count("--access-log") == 0) s.access_log = "off";
     if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
 
-    for (double t : {header_timeout, idle_timeout, connect_timeout, response_timeout,
-                     send_timeout, shutdown_timeout}) {
+    for (double t : {header_timeout, idle_timeout, connect_timeout, response_timeout, send_timeout,
+                     shutdown_timeout}) {
         if (!(t > 0)) {
             std::fprintf(stderr, "ferry: timeouts must be positive numbers of seconds\n");
             return {std::nullopt, 2};

@@ -27,7 +27,7 @@ struct settings {
     duration header_timeout{10'000};   // whole request head, from its first byte
     duration idle_timeout{60'000};     // keep-alive wait for the next request
     duration connect_timeout{10'000};  // resolve + connect
-    duration response_timeout{60'000};// upstream silence while a response is due or streaming
+    duration response_timeout{60'000}; // upstream silence while a response is due or streaming
     duration send_timeout{60'000};     // a peer that does not read what ferry writes
     duration shutdown_timeout{10'000}; // in-flight exchanges on SIGINT/SIGTERM
 

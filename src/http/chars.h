@@ -12,7 +12,8 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
     std::array<std::uint8_t, 256> t{};
     for (int c = 0; c < 256; ++c) {
         bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        bool tchar_punct = std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
+        bool tchar_punct =
+            std::string_view("!#$%&'*+-.^_`|~").find(char(c)) != std::string_view::npos;
         std::uint8_t v = 0;
         if (alnum || tchar_punct) v |= 1; // tchar
         // field-vchar / obs-text, SP, HTAB (RFC 9110 §5.5)
@@ -25,9 +26,15 @@ constexpr std::array<std::uint8_t, 256> make_classes() {
 inline constexpr auto classes = make_classes();
 } // namespace detail
 
-inline bool is_tchar(char c) { return detail::classes[static_cast<unsigned char>(c)] & 1; }
-inline bool is_field_char(char c) { return detail::classes[static_cast<unsigned char>(c)] & 2; }
-inline bool is_vchar(char c) { return detail::classes[static_cast<unsigned char>(c)] & 4; }
+inline bool is_tchar(char c) {
+    return detail::classes[static_cast<unsigned char>(c)] & 1;
+}
+inline bool is_field_char(char c) {
+    return detail::classes[static_cast<unsigned char>(c)] & 2;
+}
+inline bool is_vchar(char c) {
+    return detail::classes[static_cast<unsigned char>(c)] & 4;
+}
 
 inline bool is_token(std::string_view s) {
     if (s.empty()) return false;
@@ -36,7 +43,9 @@ inline bool is_token(std::string_view s) {
     return true;
 }
 
-inline char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? char(c + ('a' - 'A')) : c; }
+inline char to_lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? char(c + ('a' - 'A')) : c;
+}
 
 inline bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
@@ -46,8 +55,10 @@ inline bool iequals(std::string_view a, std::string_view b) {
 }
 
 inline std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
     return s;
 }
 

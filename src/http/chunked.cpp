@@ -1,5 +1,6 @@
 #include "http/chunked.h"
 
+#include "http/chars.h"
 #include "http/head_parser.h"
 
 #include <algorithm>
@@ -11,6 +12,74 @@ constexpr std::size_t max_chunk_line = 4096;     // size plus extensions
 constexpr std::size_t max_trailer_bytes = 16384; // the whole trailer section
 constexpr int max_size_digits = 15;              // < 2^60 bytes
 
+enum class ext_verdict { more, line_end, invalid };
+
+bool is_ws(char c) {
+    return c == ' ' || c == '\t';
+}
+
+// chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] )
+// (RFC 9112 §7.1.1, RFC 9110 §5.6.4), one byte at a time; CR ends the line.
+ext_verdict extension_step(detail::chunk_ext_state& st, char c) {
+    using enum detail::chunk_ext_state;
+    const auto u = static_cast<unsigned char>(c);
+    switch (st) {
+    case before_name:
+        if (is_ws(c)) return ext_verdict::more;
+        if (!is_tchar(c)) return ext_verdict::invalid;
+        st = name;
+        return ext_verdict::more;
+    case name:
+    case after_name:
+        if (st == name && is_tchar(c)) return ext_verdict::more;
+        if (is_ws(c))
+            st = after_name;
+        else if (c == '=')
+            st = before_value;
+        else if (c == ';')
+            st = before_name;
+        else if (c == '\r')
+            return ext_verdict::line_end;
+        else
+            return ext_verdict::invalid;
+        return ext_verdict::more;
+    case before_value:
+        if (is_ws(c)) return ext_verdict::more;
+        if (c == '"')
+            st = quoted;
+        else if (is_tchar(c))
+            st = token_value;
+        else
+            return ext_verdict::invalid;
+        return ext_verdict::more;
+    case token_value:
+    case after_value:
+        if (st == token_value && is_tchar(c)) return ext_verdict::more;
+        if (is_ws(c))
+            st = after_value;
+        else if (c == ';')
+            st = before_name;
+        else if (c == '\r')
+            return ext_verdict::line_end;
+        else
+            return ext_verdict::invalid;
+        return ext_verdict::more;
+    case quoted:
+        if (c == '"')
+            st = after_value;
+        else if (c == '\\')
+            st = quoted_escape;
+        else if (!(is_ws(c) || u == 0x21 || (u >= 0x23 && u <= 0x5b) || (u >= 0x5d && u != 0x7f)))
+            return ext_verdict::invalid;
+        return ext_verdict::more;
+    case quoted_escape:
+        if (!(is_ws(c) || (u >= 0x21 && u != 0x7f))) return ext_verdict::invalid;
+        st = quoted;
+        return ext_verdict::more;
+    }
+    return ext_verdict::invalid;
+}
+
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -21,14 +90,22 @@ int hex_value(char c) {
 
 std::string_view describe(chunk_error e) {
     switch (e) {
-    case chunk_error::none: return "no error";
-    case chunk_error::bad_size: return "invalid chunk size";
-    case chunk_error::size_too_large: return "chunk size too large";
-    case chunk_error::bad_line_end: return "chunk line not ended by CRLF";
-    case chunk_error::bad_extension: return "invalid chunk extension";
-    case chunk_error::extension_too_long: return "chunk extension too long";
-    case chunk_error::bad_trailer: return "invalid trailer field";
-    case chunk_error::trailer_too_large: return "trailer section too large";
+    case chunk_error::none:
+        return "no error";
+    case chunk_error::bad_size:
+        return "invalid chunk size";
+    case chunk_error::size_too_large:
+        return "chunk size too large";
+    case chunk_error::bad_line_end:
+        return "chunk line not ended by CRLF";
+    case chunk_error::bad_extension:
+        return "invalid chunk extension";
+    case chunk_error::extension_too_long:
+        return "chunk extension too long";
+    case chunk_error::bad_trailer:
+        return "invalid trailer field";
+    case chunk_error::trailer_too_large:
+        return "trailer section too large";
     }
     return "unknown error";
 }
@@ -66,30 +143,36 @@ chunked_decoder::step chunked_decoder::decode(std::string_view in) {
             }
             if (c == '\n') return fail(chunk_error::bad_line_end, i);
             if (!any_digit_) return fail(chunk_error::bad_size, i);
-            state_ = (c == ';') ? state::ext : (c == ' ' || c == '\t') ? state::size_ws
-                     : (c == '\r')                                      ? state::size_lf
-                                                                        : state::failed;
+            ext_ = detail::chunk_ext_state::before_name;
+            state_ = (c == ';')                ? state::ext
+                     : (c == ' ' || c == '\t') ? state::size_ws
+                     : (c == '\r')             ? state::size_lf
+                                               : state::failed;
             if (state_ == state::failed) return fail(chunk_error::bad_size, i);
             ++line_length_;
             ++i;
             break;
         }
         case state::size_ws: // BWS before ';' only (RFC 9112 §7.1.1)
-            if (c == ';') state_ = state::ext;
-            else if (c != ' ' && c != '\t') return fail(chunk_error::bad_extension, i);
-            if (++line_length_ > max_chunk_line)
-                return fail(chunk_error::extension_too_long, i);
+            if (c == ';')
+                state_ = state::ext, ext_ = detail::chunk_ext_state::before_name;
+            else if (c != ' ' && c != '\t')
+                return fail(chunk_error::bad_extension, i);
+            if (++line_length_ > max_chunk_line) return fail(chunk_error::extension_too_long, i);
             ++i;
             break;
         case state::ext:
-            if (c == '\r') {
+            if (c == '\n') return fail(chunk_error::bad_line_end, i);
+            switch (extension_step(ext_, c)) {
+            case ext_verdict::more:
+                break;
+            case ext_verdict::line_end:
                 state_ = state::size_lf;
-            } else if (c == '\n' || (static_cast<unsigned char>(c) < 0x20 && c != '\t') ||
-                       c == 0x7f) {
-                return fail(c == '\n' ? chunk_error::bad_line_end : chunk_error::bad_extension, i);
+                break;
+            case ext_verdict::invalid:
+                return fail(chunk_error::bad_extension, i);
             }
-            if (++line_length_ > max_chunk_line)
-                return fail(chunk_error::extension_too_long, i);
+            if (++line_length_ > max_chunk_line) return fail(chunk_error::extension_too_long, i);
             ++i;
             break;
         case state::size_lf:

@@ -13,16 +13,30 @@ namespace ferry::http {
 
 enum class chunk_error {
     none,
-    bad_size,        // missing or non-hex chunk size
-    size_too_large,  // more than 15 significant hex digits
-    bad_line_end,    // CR not followed by LF, bare LF, or no CRLF after the data
-    bad_extension,   // control character in a chunk extension
+    bad_size,       // missing or non-hex chunk size
+    size_too_large, // more than 15 significant hex digits
+    bad_line_end,   // CR not followed by LF, bare LF, or no CRLF after the data
+    bad_extension,  // control character in a chunk extension
     extension_too_long,
     bad_trailer,
     trailer_too_large,
 };
 
 std::string_view describe(chunk_error e);
+
+namespace detail {
+// Where the decoder is inside a chunk extension.
+enum class chunk_ext_state {
+    before_name,
+    name,
+    after_name,
+    before_value,
+    token_value,
+    quoted,
+    quoted_escape,
+    after_value
+};
+} // namespace detail
 
 class chunked_decoder {
 public:
@@ -51,7 +65,7 @@ public:
     }
 
 private:
-
+    using ext_state = detail::chunk_ext_state;
     enum class state { size, size_ws, ext, size_lf, data, data_cr, data_lf, trailer, done, failed };
 
     step fail(chunk_error e, std::size_t consumed) {
@@ -62,9 +76,10 @@ private:
     bool on_trailer_line();
 
     state state_ = state::size;
+    ext_state ext_ = ext_state::before_name;
     chunk_error error_ = chunk_error::none;
     std::uint64_t remaining_ = 0;
-    int digits_ = 0;       // significant hex digits of the current size
+    int digits_ = 0; // significant hex digits of the current size
     bool any_digit_ = false;
     std::size_t line_length_ = 0;
     std::size_t trailer_line_start_ = 0;

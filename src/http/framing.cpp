@@ -15,6 +15,7 @@ framing_error content_length(const Head& head, bool& present, std::uint64_t& len
         if (!iequals(f.name, "content-length")) continue;
         if (f.value.empty()) return framing_error::bad_content_length;
         framing_error err = framing_error::none;
+        bool any = false; // this field line has a value of its own
         // "Content-Length: 5, 5" is a list of identical values (RFC 9110 §8.6): accepted and
         // forwarded as one value. Anything else that is not 1*DIGIT is rejected.
         for_each_list_element(f.value, [&](std::string_view element) {
@@ -34,12 +35,12 @@ framing_error content_length(const Head& head, bool& present, std::uint64_t& len
                 err = framing_error::differing_lengths;
                 return false;
             }
-            present = true;
+            present = any = true;
             length = v;
             return true;
         });
         if (err != framing_error::none) return err;
-        if (!present) return framing_error::bad_content_length; // only commas
+        if (!any) return framing_error::bad_content_length; // only commas
     }
     return framing_error::none;
 }
@@ -97,13 +98,20 @@ framing_error common_framing(const Head& head, bool allow_until_close, body_fram
 
 std::string_view describe(framing_error e) {
     switch (e) {
-    case framing_error::none: return "no error";
-    case framing_error::te_and_cl: return "both Transfer-Encoding and Content-Length";
-    case framing_error::te_in_http10: return "Transfer-Encoding in an HTTP/1.0 message";
-    case framing_error::chunked_not_last: return "Transfer-Encoding does not end in chunked";
-    case framing_error::unknown_coding: return "unsupported transfer coding";
-    case framing_error::bad_content_length: return "invalid Content-Length";
-    case framing_error::differing_lengths: return "conflicting Content-Length values";
+    case framing_error::none:
+        return "no error";
+    case framing_error::te_and_cl:
+        return "both Transfer-Encoding and Content-Length";
+    case framing_error::te_in_http10:
+        return "Transfer-Encoding in an HTTP/1.0 message";
+    case framing_error::chunked_not_last:
+        return "Transfer-Encoding does not end in chunked";
+    case framing_error::unknown_coding:
+        return "unsupported transfer coding";
+    case framing_error::bad_content_length:
+        return "invalid Content-Length";
+    case framing_error::differing_lengths:
+        return "conflicting Content-Length values";
     }
     return "unknown error";
 }

@@ -24,12 +24,12 @@ struct body_framing {
 
 enum class framing_error {
     none,
-    te_and_cl,             // Transfer-Encoding and Content-Length together (§6.1)
-    te_in_http10,          // Transfer-Encoding in an HTTP/1.0 message (§6.1)
-    chunked_not_last,      // a coding after chunked, or chunked twice (§6.3)
-    unknown_coding,        // only chunked is understood → 501 for requests
-    bad_content_length,    // empty, non-digits, sign, overflow
-    differing_lengths,     // several Content-Length values that differ (§6.3 item 5)
+    te_and_cl,          // Transfer-Encoding and Content-Length together (§6.1)
+    te_in_http10,       // Transfer-Encoding in an HTTP/1.0 message (§6.1)
+    chunked_not_last,   // a coding after chunked, or chunked twice (§6.3)
+    unknown_coding,     // only chunked is understood → 501 for requests
+    bad_content_length, // empty, non-digits, sign, overflow
+    differing_lengths,  // several Content-Length values that differ (§6.3 item 5)
 };
 
 std::string_view describe(framing_error e);

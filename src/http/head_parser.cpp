@@ -21,7 +21,9 @@ std::string_view next_line(std::string_view& rest) {
     return line;
 }
 
-bool has_cr(std::string_view s) { return s.find('\r') != std::string_view::npos; }
+bool has_cr(std::string_view s) {
+    return s.find('\r') != std::string_view::npos;
+}
 
 // "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3).
 parse_error parse_version(std::string_view v, int& minor) {
@@ -50,21 +52,36 @@ parse_error parse_fields(std::string_view rest, std::vector<field>& fields) {
 
 std::string_view describe(parse_error e) {
     switch (e) {
-    case parse_error::none: return "no error";
-    case parse_error::bad_start_line: return "malformed start line";
-    case parse_error::bad_method: return "invalid method";
-    case parse_error::bad_target: return "invalid request-target";
-    case parse_error::target_too_long: return "request-target too long";
-    case parse_error::bad_version: return "malformed HTTP version";
-    case parse_error::unsupported_version: return "HTTP version not supported";
-    case parse_error::bad_status: return "invalid status code";
-    case parse_error::bare_cr: return "bare CR in head";
-    case parse_error::obs_fold: return "obsolete line folding in header";
-    case parse_error::empty_field_name: return "empty header field name";
-    case parse_error::bad_field_name: return "invalid header field name";
-    case parse_error::space_before_colon: return "whitespace between header name and colon";
-    case parse_error::bad_field_value: return "invalid character in header value";
-    case parse_error::too_many_fields: return "too many header fields";
+    case parse_error::none:
+        return "no error";
+    case parse_error::bad_start_line:
+        return "malformed start line";
+    case parse_error::bad_method:
+        return "invalid method";
+    case parse_error::bad_target:
+        return "invalid request-target";
+    case parse_error::target_too_long:
+        return "request-target too long";
+    case parse_error::bad_version:
+        return "malformed HTTP version";
+    case parse_error::unsupported_version:
+        return "HTTP version not supported";
+    case parse_error::bad_status:
+        return "invalid status code";
+    case parse_error::bare_cr:
+        return "bare CR in head";
+    case parse_error::obs_fold:
+        return "obsolete line folding in header";
+    case parse_error::empty_field_name:
+        return "empty header field name";
+    case parse_error::bad_field_name:
+        return "invalid header field name";
+    case parse_error::space_before_colon:
+        return "whitespace between header name and colon";
+    case parse_error::bad_field_value:
+        return "invalid character in header value";
+    case parse_error::too_many_fields:
+        return "too many header fields";
     }
     return "unknown error";
 }

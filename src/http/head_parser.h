@@ -13,19 +13,19 @@ namespace ferry::http {
 
 enum class parse_error {
     none,
-    bad_start_line,       // not "METHOD SP target SP version" / "version SP status [SP reason]"
-    bad_method,           // empty or not a token
-    bad_target,           // empty or characters outside VCHAR
-    target_too_long,      // → 414
-    bad_version,          // not HTTP/d.d
-    unsupported_version,  // HTTP/0.x, HTTP/2+ → 505
-    bad_status,           // not three digits 100–599
-    bare_cr,              // CR not followed by LF
-    obs_fold,             // a line starting with SP/HTAB (RFC 9112 §5.2)
-    empty_field_name,     // ": value"
-    bad_field_name,       // not a token, or no colon
-    space_before_colon,   // "Name : value" (RFC 9112 §5.1: MUST reject)
-    bad_field_value,      // NUL or another control character in a value
+    bad_start_line,      // not "METHOD SP target SP version" / "version SP status [SP reason]"
+    bad_method,          // empty or not a token
+    bad_target,          // empty or characters outside VCHAR
+    target_too_long,     // → 414
+    bad_version,         // not HTTP/d.d
+    unsupported_version, // HTTP/0.x, HTTP/2+ → 505
+    bad_status,          // not three digits 100–599
+    bare_cr,             // CR not followed by LF
+    obs_fold,            // a line starting with SP/HTAB (RFC 9112 §5.2)
+    empty_field_name,    // ": value"
+    bad_field_name,      // not a token, or no colon
+    space_before_colon,  // "Name : value" (RFC 9112 §5.1: MUST reject)
+    bad_field_value,     // NUL or another control character in a value
     too_many_fields,
 };
 

@@ -38,9 +38,12 @@ scan_result head_scanner::scan(std::string_view buf) {
         line_start_ = pos_;
         if (pos_ - leading_ > max_head_) return {scan_status::head_too_large, 0};
     }
-    if (!start_line_seen_ && pos_ - line_start_ > max_start_line_)
+    // A CR at the end may be the first half of a line end: it does not count yet, so the
+    // verdict does not depend on where the bytes were split.
+    const std::size_t end = (pos_ > line_start_ && buf[pos_ - 1] == '\r') ? pos_ - 1 : pos_;
+    if (!start_line_seen_ && end - line_start_ > max_start_line_)
         return {scan_status::line_too_long, 0};
-    if (pos_ - leading_ > max_head_) return {scan_status::head_too_large, 0};
+    if (end - leading_ > max_head_) return {scan_status::head_too_large, 0};
     return {scan_status::need_more, 0};
 }
 

@@ -13,15 +13,15 @@ struct local_reply {
     local_reply(int s, std::string b, bool c) : status(s), body(std::move(b)), close(c) {}
 
     int status = 500;
-    std::string body;          // one line, ending in '\n'
-    bool close = true;         // "Connection: close"; false keeps the connection
+    std::string body;  // one line, ending in '\n'
+    bool close = true; // "Connection: close"; false keeps the connection
     std::string_view content_type = "text/plain; charset=utf-8";
-    std::string extra_fields;  // complete field lines, each ending in CRLF
-    bool head_only = false;    // answer to HEAD: no body bytes
+    std::string extra_fields; // complete field lines, each ending in CRLF
+    bool head_only = false;   // answer to HEAD: no body bytes
 };
 
 // Appends the serialised reply; `date` is an IMF-fixdate.
-void write_local_reply(const local_reply& reply, std::string_view pseudonym,
-                       std::string_view date, std::string& out);
+void write_local_reply(const local_reply& reply, std::string_view pseudonym, std::string_view date,
+                       std::string& out);
 
 } // namespace ferry::http

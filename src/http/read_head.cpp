@@ -22,13 +22,13 @@ asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scann
         if (!started && release_while_idle) {
             in.buffer.release_if_empty();
             in.timer.arm(in.now + timeouts.first_byte);
-            auto [ec] = co_await in.socket.async_wait(asio::socket_base::wait_read,
-                                                      net::use_nothrow);
+            auto [ec] =
+                co_await in.socket.async_wait(asio::socket_base::wait_read, net::use_nothrow);
             in.timer.disarm();
             if (ec) {
                 result.error = ec;
-                result.status = in.timer.expired ? head_read_status::idle_timeout
-                                                 : head_read_status::failed;
+                result.status =
+                    in.timer.expired ? head_read_status::idle_timeout : head_read_status::failed;
                 co_return result;
             }
         }
@@ -40,7 +40,8 @@ asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scann
         if (ec) {
             result.error = ec;
             if (ec == asio::error::timed_out)
-                result.status = started ? head_read_status::timeout : head_read_status::idle_timeout;
+                result.status =
+                    started ? head_read_status::timeout : head_read_status::idle_timeout;
             else if (ec == asio::error::eof || ec == asio::error::connection_reset)
                 result.status = started ? head_read_status::cut_short : head_read_status::closed;
             else

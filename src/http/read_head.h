@@ -20,7 +20,7 @@ enum class head_read_status {
 
 struct head_read_result {
     head_read_status status = head_read_status::complete;
-    scan_result scan;     // with complete or malformed
+    scan_result scan; // with complete or malformed
     net::error_code error;
 };
 
@@ -32,7 +32,6 @@ struct head_timeouts {
 // release_while_idle: while nothing is buffered, wait for readability with no buffer held,
 // so an idle keep-alive connection costs no buffer memory.
 boost::asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scanner,
-                                                   head_timeouts timeouts,
-                                                   bool release_while_idle);
+                                                   head_timeouts timeouts, bool release_while_idle);
 
 } // namespace ferry::http

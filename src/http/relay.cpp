@@ -23,9 +23,7 @@ struct gather {
         buffers[count++] = asio::const_buffer(p, n);
         bytes += n;
     }
-    auto sequence() const {
-        return std::span<const asio::const_buffer>(buffers.data(), count);
-    }
+    auto sequence() const { return std::span<const asio::const_buffer>(buffers.data(), count); }
 };
 
 } // namespace
@@ -74,7 +72,8 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
         std::size_t consumed = 0, npieces = 0, data_bytes = 0;
         auto available = from.buffer.data();
         switch (in.kind) {
-        case body_kind::none: break;
+        case body_kind::none:
+            break;
         case body_kind::length: {
             auto n = static_cast<std::size_t>(
                 std::min<std::uint64_t>(remaining, std::uint64_t(available.size())));
@@ -102,7 +101,8 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
             finished = decoder.done();
             break;
         }
-        for (std::size_t i = 0; i < npieces; ++i) data_bytes += pieces[i].size();
+        for (std::size_t i = 0; i < npieces; ++i)
+            data_bytes += pieces[i].size();
 
         gather g;
         if (prefix_pending) g.add(prefix.data(), prefix.size());
@@ -110,7 +110,8 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
             int n = std::snprintf(chunk_header, sizeof chunk_header, "%zx\r\n", data_bytes);
             g.add(chunk_header, std::size_t(n));
         }
-        for (std::size_t i = 0; i < npieces; ++i) g.add(pieces[i].data(), pieces[i].size());
+        for (std::size_t i = 0; i < npieces; ++i)
+            g.add(pieces[i].data(), pieces[i].size());
         if (out == output_coding::chunked && data_bytes > 0) g.add(crlf.data(), crlf.size());
         if (finished && out == output_coding::chunked && in.kind != body_kind::none &&
             in.kind != body_kind::length) {

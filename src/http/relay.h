@@ -27,11 +27,11 @@ enum class relay_status {
 
 struct relay_outcome {
     relay_status status = relay_status::complete;
-    net::error_code error;             // read or write error
+    net::error_code error; // read or write error
     chunk_error chunk = chunk_error::none;
-    std::uint64_t body_bytes = 0;      // decoded body bytes delivered
-    std::uint64_t bytes_read = 0;      // wire bytes taken from the source
-    std::uint64_t bytes_written = 0;   // wire bytes written, prefix included
+    std::uint64_t body_bytes = 0;    // decoded body bytes delivered
+    std::uint64_t bytes_read = 0;    // wire bytes taken from the source
+    std::uint64_t bytes_written = 0; // wire bytes written, prefix included
 };
 
 struct relay_timeouts {
@@ -44,8 +44,7 @@ struct relay_timeouts {
 // stay there. `decoder` is the caller's, reused across messages.
 boost::asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to,
                                                  body_framing in, output_coding out,
-                                                 std::string_view prefix,
-                                                 relay_timeouts timeouts,
+                                                 std::string_view prefix, relay_timeouts timeouts,
                                                  chunked_decoder& decoder);
 
 } // namespace ferry::http

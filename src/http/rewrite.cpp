@@ -10,9 +10,9 @@ namespace ferry::http {
 namespace {
 
 constexpr std::array<std::string_view, 10> hop_by_hop_names{
-    "connection",         "keep-alive",        "proxy-connection",  "te",
-    "trailer",            "upgrade",           "proxy-authorization", "proxy-authenticate",
-    "transfer-encoding",  "content-length",
+    "connection",        "keep-alive",     "proxy-connection",    "te",
+    "trailer",           "upgrade",        "proxy-authorization", "proxy-authenticate",
+    "transfer-encoding", "content-length",
 };
 
 // Names listed in Connection are hop-by-hop too (RFC 9110 §7.6.1).
@@ -83,8 +83,13 @@ void write_forward_request(const request_head& head, const target& dest,
                            const framing_fields& framing, std::string_view pseudonym,
                            std::string& out) {
     out.append(head.method).push_back(' ');
-    if (dest.path.empty() || dest.path.front() == '?') out.push_back('/');
-    out.append(dest.path).append(" HTTP/1.1\r\n");
+    if (dest.path.empty() && head.method == "OPTIONS") {
+        out.push_back('*'); // OPTIONS for the server as a whole (RFC 9112 §3.2.4)
+    } else {
+        if (dest.path.empty() || dest.path.front() == '?') out.push_back('/');
+        out.append(dest.path);
+    }
+    out.append(" HTTP/1.1\r\n");
     append_field(out, "Host", dest.where.text);
     const bool max_forwards_applies = head.method == "OPTIONS" || head.method == "TRACE";
     for (const auto& f : head.fields) {
@@ -114,8 +119,10 @@ void write_forward_response(const response_head& head, const response_options& o
     }
     if (!has_date && !options.date.empty()) append_field(out, "Date", options.date);
     append_framing(out, options.framing);
-    if (options.close) out.append("Connection: close\r\n");
-    else if (options.keep_alive_10) out.append("Connection: keep-alive\r\n");
+    if (options.close)
+        out.append("Connection: close\r\n");
+    else if (options.keep_alive_10)
+        out.append("Connection: keep-alive\r\n");
     append_via(out, head.minor, options.pseudonym);
     out.append("\r\n");
 }

@@ -31,10 +31,10 @@ void write_forward_request(const request_head& head, const target& dest,
 
 struct response_options {
     framing_fields framing;
-    bool close = false;          // "Connection: close", ferry closes after this response
-    bool keep_alive_10 = false;  // HTTP/1.0 client kept alive: "Connection: keep-alive"
+    bool close = false;         // "Connection: close", ferry closes after this response
+    bool keep_alive_10 = false; // HTTP/1.0 client kept alive: "Connection: keep-alive"
     std::string_view pseudonym;
-    std::string_view date;       // IMF-fixdate, added when the origin sent no Date
+    std::string_view date; // IMF-fixdate, added when the origin sent no Date
 };
 
 // Appends the response as sent to the client, always as HTTP/1.1 (RFC 9110 §2.5).

@@ -40,15 +40,22 @@ bool valid_ipv6_literal(std::string_view inner) {
 
 std::string_view describe(target_error e) {
     switch (e) {
-    case target_error::none: return "no error";
+    case target_error::none:
+        return "no error";
     case target_error::https_scheme:
         return "https:// targets must be requested through a CONNECT tunnel";
-    case target_error::bad_scheme: return "unsupported URL scheme (only http:// is proxied)";
-    case target_error::userinfo: return "userinfo (user@host) in the request-target";
-    case target_error::bad_host: return "invalid host in the request-target";
-    case target_error::bad_port: return "invalid port in the request-target";
-    case target_error::missing_host: return "missing or invalid Host header";
-    case target_error::bad_form: return "invalid request-target";
+    case target_error::bad_scheme:
+        return "unsupported URL scheme (only http:// is proxied)";
+    case target_error::userinfo:
+        return "userinfo (user@host) in the request-target";
+    case target_error::bad_host:
+        return "invalid host in the request-target";
+    case target_error::bad_port:
+        return "invalid port in the request-target";
+    case target_error::missing_host:
+        return "missing or invalid Host header";
+    case target_error::bad_form:
+        return "invalid request-target";
     }
     return "unknown error";
 }

@@ -21,13 +21,13 @@ struct target {
 
 enum class target_error {
     none,
-    https_scheme,     // https:// in absolute-form: the client must use CONNECT
-    bad_scheme,       // anything but http
-    userinfo,         // user@host: never connected to, never turned into credentials
+    https_scheme, // https:// in absolute-form: the client must use CONNECT
+    bad_scheme,   // anything but http
+    userinfo,     // user@host: never connected to, never turned into credentials
     bad_host,
-    bad_port,         // not digits, 0 or > 65535
-    missing_host,     // origin-form without a usable Host
-    bad_form,         // not origin-, absolute- or asterisk-form
+    bad_port,     // not digits, 0 or > 65535
+    missing_host, // origin-form without a usable Host
+    bad_form,     // not origin-, absolute- or asterisk-form
 };
 
 std::string_view describe(target_error e);

@@ -8,26 +8,26 @@
 namespace ferry::observe {
 
 struct exchange_record {
-    std::uint64_t connection = 0;  // connection number, as in the flow log
-    std::string client;            // "127.0.0.1:51234"
+    std::uint64_t connection = 0; // connection number, as in the flow log
+    std::string client;           // "127.0.0.1:51234"
     std::chrono::system_clock::time_point started;
     std::chrono::steady_clock::time_point started_steady;
 
-    std::string method;            // "-" when the head could not be parsed
+    std::string method; // "-" when the head could not be parsed
     std::string target;
     std::string request_line;
     std::string user_agent;
 
-    std::string upstream;          // "host:port" when ferry connected or reused one
-    bool upstream_new = false;     // a fresh connection (else reused)
+    std::string upstream;      // "host:port" when ferry connected or reused one
+    bool upstream_new = false; // a fresh connection (else reused)
 
-    int status = 0;                // sent to the client; 0 when nothing was sent
+    int status = 0; // sent to the client; 0 when nothing was sent
     std::string status_line;
     std::string content_type;
-    std::uint64_t body_bytes = 0;  // response body bytes relayed
+    std::uint64_t body_bytes = 0; // response body bytes relayed
     std::uint64_t bytes_to_client = 0;
     std::uint64_t bytes_from_client = 0;
-    std::string cause;             // why it failed, empty on success
+    std::string cause; // why it failed, empty on success
 
     void reset() { *this = exchange_record{}; }
 };

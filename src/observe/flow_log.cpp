@@ -22,8 +22,10 @@ void append_flow_exchange(const exchange_record& r, std::string& out) {
                    r.request_line.empty() ? "-" : r.request_line,
                    r.user_agent.empty() ? "-" : r.user_agent);
     if (!r.upstream.empty()) {
-        if (r.upstream_new) fmt::format_to(it, "[SRV connected to {}]\n", r.upstream);
-        else fmt::format_to(it, "[SRV connection to {} reused]\n", r.upstream);
+        if (r.upstream_new)
+            fmt::format_to(it, "[SRV connected to {}]\n", r.upstream);
+        else
+            fmt::format_to(it, "[SRV connection to {} reused]\n", r.upstream);
         out.append("CLI --- PRX ==> SRV\n");
     }
     if (!r.status_line.empty()) {
@@ -39,8 +41,7 @@ void append_flow_exchange(const exchange_record& r, std::string& out) {
     }
 }
 
-void append_flow_disconnected(std::uint64_t connection, std::string_view client,
-                              std::string& out) {
+void append_flow_disconnected(std::uint64_t connection, std::string_view client, std::string& out) {
     header(connection, out);
     fmt::format_to(std::back_inserter(out), "[CLI disconnected from {}]\n", client);
 }

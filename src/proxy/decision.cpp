@@ -24,8 +24,7 @@ bool targets_self(const http::authority& where, std::span<const tcp::endpoint> s
     boost::system::error_code ec;
     auto address = asio::ip::make_address(std::string(where.host), ec);
     if (ec) {
-        if (upstream::classify_name(where.host) != upstream::special_name::loopback)
-            return false;
+        if (upstream::classify_name(where.host) != upstream::special_name::loopback) return false;
         return is_self_endpoint({asio::ip::address_v4::loopback(), where.port}, self) ||
                is_self_endpoint({asio::ip::address_v6::loopback(), where.port}, self);
     }
@@ -35,7 +34,8 @@ bool targets_self(const http::authority& where, std::span<const tcp::endpoint> s
 bool max_forwards_is_zero(const http::request_head& head) {
     if (head.method != "OPTIONS" && head.method != "TRACE") return false;
     for (const auto& f : head.fields)
-        if (http::iequals(f.name, "max-forwards")) return f.value == "0";
+        if (http::iequals(f.name, "max-forwards"))
+            return !f.value.empty() && f.value.find_first_not_of('0') == std::string_view::npos;
     return false;
 }
 
@@ -48,6 +48,10 @@ bool is_self_endpoint(const tcp::endpoint& endpoint, std::span<const tcp::endpoi
     for (const auto& listener : self) {
         if (listener.port() != endpoint.port()) continue;
         if (listener.address() == address) return true;
+        // Connecting to 0.0.0.0 or :: reaches this host, loopback listeners included.
+        if (address.is_unspecified() &&
+            (listener.address().is_loopback() || listener.address().is_unspecified()))
+            return true;
         // A wildcard listener also answers on loopback addresses.
         if (listener.address().is_unspecified() && address.is_loopback()) return true;
     }
@@ -58,7 +62,8 @@ decision decide(const http::request_head& head, std::span<const tcp::endpoint> s
     // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with several → 400.
     const int hosts = http::count_fields(head, "host");
     if (hosts > 1) return reject(errc::bad_request, "ferry: more than one Host header");
-    if (hosts == 0 && head.minor == 1) return reject(errc::bad_request, "ferry: missing Host header");
+    if (hosts == 0 && head.minor == 1)
+        return reject(errc::bad_request, "ferry: missing Host header");
     const auto host_field = http::find_field(head, "host");
     if (hosts == 1) {
         http::authority a;
@@ -68,8 +73,8 @@ decision decide(const http::request_head& head, std::span<const tcp::endpoint> s
 
     decision d;
     if (auto e = http::request_framing(head, d.framing); e != http::framing_error::none) {
-        auto code = e == http::framing_error::unknown_coding ? errc::not_implemented
-                                                             : errc::bad_request;
+        auto code =
+            e == http::framing_error::unknown_coding ? errc::not_implemented : errc::bad_request;
         return reject(code, fmt::format("ferry: {}", http::describe(e)));
     }
     if (head.method == "CONNECT")

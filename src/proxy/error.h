@@ -11,24 +11,24 @@ enum class source { client, upstream, internal, policy };
 enum class errc {
     none,
     // client
-    bad_request,          // 400: malformed head, framing, target
-    target_too_long,      // 414
-    head_too_large,       // 431
-    header_timeout,       // 408
-    not_implemented,      // 501: CONNECT (until tunnels), unknown transfer coding
-    version_not_supported,// 505
-    client_closed,        // client went away: no reply possible
-    client_timeout,       // client stalled mid-body or while reading: close, no reply
-    loop_detected,        // request addressed to ferry itself
+    bad_request,           // 400: malformed head, framing, target
+    target_too_long,       // 414
+    head_too_large,        // 431
+    header_timeout,        // 408
+    not_implemented,       // 501: CONNECT (until tunnels), unknown transfer coding
+    version_not_supported, // 505
+    client_closed,         // client went away: no reply possible
+    client_timeout,        // client stalled mid-body or while reading: close, no reply
+    loop_detected,         // request addressed to ferry itself
     // upstream
-    resolve_failed,       // 502
-    connect_failed,       // 502
-    connect_timeout,      // 504
-    response_timeout,     // 504
-    bad_response,         // 502: malformed or ambiguous response from the origin
-    upstream_closed,      // 502: the origin closed before a complete response
+    resolve_failed,   // 502
+    connect_failed,   // 502
+    connect_timeout,  // 504
+    response_timeout, // 504
+    bad_response,     // 502: malformed or ambiguous response from the origin
+    upstream_closed,  // 502: the origin closed before a complete response
     // internal
-    internal,             // 500
+    internal, // 500
 };
 
 source source_of(errc e);

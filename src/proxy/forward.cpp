@@ -28,11 +28,14 @@ bool is_idempotent(std::string_view method) {
     return false;
 }
 
-double seconds(std::chrono::milliseconds d) { return double(d.count()) / 1000.0; }
+double seconds(std::chrono::milliseconds d) {
+    return double(d.count()) / 1000.0;
+}
 
 std::string lower(std::string_view s) {
     std::string out(s);
-    for (auto& c : out) c = http::to_lower(c);
+    for (auto& c : out)
+        c = http::to_lower(c);
     return out;
 }
 
@@ -63,8 +66,8 @@ asio::awaitable<error> session::open_upstream(const http::target& dest, bool& re
     upstream::connect_request request{
         host, dest.where.port, worker_.settings().connect_timeout,
         [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); }};
-    auto e = co_await upstream::connect(up_->socket, *resolver_, upstream_write, worker_.now(),
-                                        request);
+    auto e =
+        co_await upstream::connect(up_->socket, *resolver_, upstream_write, worker_.now(), request);
     resolver_.reset();
     if (e) {
         up_.reset();
@@ -111,11 +114,12 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
             continue;
         }
         const bool body_done = !has_body || st.body_sent;
-        if (up_ && st.upstream_reusable && st.response_complete && body_done) ++up_->exchanges;
-        else drop_upstream();
+        if (up_ && st.upstream_reusable && st.response_complete && body_done)
+            ++up_->exchanges;
+        else
+            drop_upstream();
 
-        if (st.problem && !st.response_started)
-            co_return co_await reply_error(st.problem, true);
+        if (st.problem && !st.response_started) co_return co_await reply_error(st.problem, true);
         if (st.problem) rec_.cause = st.problem.cause;
         const bool keep = st.response_complete && !st.close_client && !st.client_failed &&
                           body_done && !draining_;
@@ -123,16 +127,15 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
     }
 }
 
-asio::awaitable<void> session::send_request(const http::body_framing& framing,
-                                            exchange_state& st) {
+asio::awaitable<void> session::send_request(const http::body_framing& framing, exchange_state& st) {
     const auto& cfg = worker_.settings();
     if (!st.has_body) {
         auto ec =
             co_await net::write_all(upstream_out(), asio::buffer(request_out_), cfg.send_timeout);
         if (ec) {
-            st.problem = {errc::upstream_closed,
-                          fmt::format("ferry: cannot send the request to {} ({})", up_->label,
-                                      ec.message())};
+            st.problem = {
+                errc::upstream_closed,
+                fmt::format("ferry: cannot send the request to {} ({})", up_->label, ec.message())};
             st.retryable = true;
         } else {
             st.body_sent = true;
@@ -142,22 +145,24 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing,
     st.body_running = true;
     auto coding = framing.kind == http::body_kind::chunked ? http::output_coding::chunked
                                                            : http::output_coding::identity;
+    const http::relay_timeouts timeouts{cfg.idle_timeout, cfg.send_timeout};
     auto outcome = co_await http::relay_body(client_in(), upstream_out(), framing, coding,
-                                             request_out_, {cfg.idle_timeout, cfg.send_timeout},
-                                             request_decoder_);
+                                             request_out_, timeouts, request_decoder_);
     st.body_running = false;
     rec_.bytes_from_client += outcome.bytes_read;
     if (st.abandoned) co_return; // the response is complete: the rest of the body is not needed
     boost::system::error_code ignored;
     switch (outcome.status) {
-    case http::relay_status::complete: st.body_sent = true; break;
+    case http::relay_status::complete:
+        st.body_sent = true;
+        break;
     case http::relay_status::read_failed:
         st.client_failed = true;
-        st.problem = {outcome.error == asio::error::timed_out ? errc::client_timeout
-                                                              : errc::client_closed,
-                      outcome.error == asio::error::timed_out
-                          ? "ferry: client stalled in the middle of the request body"
-                          : "ferry: client closed the connection in the middle of the request body"};
+        st.problem = {
+            outcome.error == asio::error::timed_out ? errc::client_timeout : errc::client_closed,
+            outcome.error == asio::error::timed_out
+                ? "ferry: client stalled in the middle of the request body"
+                : "ferry: client closed the connection in the middle of the request body"};
         up_->socket.cancel(ignored); // stop waiting for a response nobody will read
         break;
     case http::relay_status::bad_framing:
@@ -181,12 +186,13 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
         if (st.client_failed || st.problem) co_return false; // the client side already failed
         using http::head_read_status;
         switch (r.status) {
-        case head_read_status::complete: break;
+        case head_read_status::complete:
+            break;
         case head_read_status::closed:
         case head_read_status::failed:
-            st.problem = {errc::upstream_closed,
-                          fmt::format("ferry: {} closed the connection without a response",
-                                      up_->label)};
+            st.problem = {
+                errc::upstream_closed,
+                fmt::format("ferry: {} closed the connection without a response", up_->label)};
             st.retryable = rec_.status == 0;
             co_return false;
         case head_read_status::cut_short:
@@ -220,17 +226,16 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
         if (resp_.status >= 200) co_return true;
         if (resp_.status == 101) {
             // Upgrade is hop-by-hop and was not forwarded, so a switch is not expected.
-            st.problem = {errc::bad_response,
-                          fmt::format("ferry: unexpected 101 Switching Protocols from {}",
-                                      up_->label)};
+            st.problem = {
+                errc::bad_response,
+                fmt::format("ferry: unexpected 101 Switching Protocols from {}", up_->label)};
             co_return false;
         }
         // Other 1xx go on to HTTP/1.1 clients only (RFC 9110 §15.2).
         if (req_.minor == 1) {
             out_.clear();
             http::write_interim_response(resp_, cfg.pseudonym, out_);
-            auto ec =
-                co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
+            auto ec = co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
             if (ec) {
                 st.client_failed = true;
                 st.problem = {errc::client_closed, "ferry: client closed the connection"};
@@ -251,6 +256,9 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
         client_.cancel(ignored);
         if (up_) up_->socket.cancel(ignored);
     };
+    // The request side may have failed before this side started (a bad chunk already in
+    // the buffer fails without suspending): its cancel found nothing to cancel.
+    if (st.client_failed || st.problem) co_return;
     if (!co_await read_final_response(st)) {
         if (!st.client_failed) abandon_body();
         co_return;
@@ -258,8 +266,9 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
 
     http::body_framing in;
     if (auto e = http::response_framing(resp_, req_.method, in); e != http::framing_error::none) {
-        st.problem = {errc::bad_response, fmt::format("ferry: ambiguous response framing from {}: {}",
-                                                      up_->label, http::describe(e))};
+        st.problem = {errc::bad_response,
+                      fmt::format("ferry: ambiguous response framing from {}: {}", up_->label,
+                                  http::describe(e))};
         abandon_body();
         co_return;
     }
@@ -271,7 +280,9 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     options.pseudonym = cfg.pseudonym;
     options.date = worker_.http_date();
     switch (in.kind) {
-    case http::body_kind::length: options.framing.content_length = in.length; break;
+    case http::body_kind::length:
+        options.framing.content_length = in.length;
+        break;
     case http::body_kind::chunked:
     case http::body_kind::until_close:
         // HTTP/1.1 clients get chunks; an HTTP/1.0 client reads until ferry closes.
@@ -304,25 +315,32 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     rec_.status_line = resp_.status_line;
     rec_.content_type = http::find_field(resp_, "content-type");
     st.response_started = true;
+    const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout};
     auto outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, out_,
-                                             {cfg.response_timeout, cfg.send_timeout},
-                                             response_decoder_);
+                                             timeouts, response_decoder_);
+    if (outcome.bytes_written == 0 && outcome.status != http::relay_status::complete) {
+        // Nothing reached the client (a bad chunk right after the head): it gets a 502.
+        st.response_started = false;
+        rec_.status = 0;
+    }
     rec_.bytes_to_client += outcome.bytes_written;
     rec_.body_bytes = outcome.body_bytes;
     st.close_client = close;
     switch (outcome.status) {
-    case http::relay_status::complete: st.response_complete = true; break;
+    case http::relay_status::complete:
+        st.response_complete = true;
+        break;
     case http::relay_status::read_failed:
         // Cut short upstream: the client connection is closed mid-message, so the client
         // can tell (RFC 9112 §8); it is never completed as if nothing happened.
-        st.problem = {outcome.error == asio::error::timed_out ? errc::response_timeout
-                                                              : errc::upstream_closed,
-                      outcome.error == asio::error::timed_out
-                          ? fmt::format("ferry: {} stalled in the middle of the response",
-                                        up_->label)
-                          : fmt::format("ferry: {} closed the connection in the middle of the "
-                                        "response",
-                                        up_->label)};
+        st.problem = {
+            outcome.error == asio::error::timed_out ? errc::response_timeout
+                                                    : errc::upstream_closed,
+            outcome.error == asio::error::timed_out
+                ? fmt::format("ferry: {} stalled in the middle of the response", up_->label)
+                : fmt::format("ferry: {} closed the connection in the middle of the "
+                              "response",
+                              up_->label)};
         st.close_client = true;
         break;
     case http::relay_status::bad_framing:

@@ -124,12 +124,14 @@ asio::awaitable<void> session::run() {
         rec_.client = client_label_;
         rec_.started = std::chrono::system_clock::now();
         rec_.started_steady = std::chrono::steady_clock::now();
+        // GCC 12 destroys class temporaries inside a co_await expression twice: every
+        // argument of an awaited call here is a named object.
         next n = next::close;
+        error failure;
         if (r.status == head_read_status::timeout) {
-            n = co_await reply_error(
-                {errc::header_timeout, fmt::format("ferry: request head not received within {}s",
-                                                   seconds(cfg.header_timeout))},
-                true);
+            failure = {errc::header_timeout,
+                       fmt::format("ferry: request head not received within {}s",
+                                   seconds(cfg.header_timeout))};
         } else if (r.status == head_read_status::cut_short) {
             rec_.bytes_from_client = in_.size();
             rec_.cause = "ferry: client closed the connection in the middle of a request head";
@@ -137,16 +139,13 @@ asio::awaitable<void> session::run() {
             rec_.bytes_from_client = in_.size();
             switch (r.scan.status) {
             case http::scan_status::line_too_long:
-                n = co_await reply_error({errc::target_too_long, "ferry: request-target too long"},
-                                         true);
+                failure = {errc::target_too_long, "ferry: request-target too long"};
                 break;
             case http::scan_status::head_too_large:
-                n = co_await reply_error(
-                    {errc::head_too_large, "ferry: request header section too large"}, true);
+                failure = {errc::head_too_large, "ferry: request header section too large"};
                 break;
             default:
-                n = co_await reply_error(
-                    {errc::bad_request, "ferry: request line or header not ended by CRLF"}, true);
+                failure = {errc::bad_request, "ferry: request line or header not ended by CRLF"};
             }
         } else {
             const auto begin = request_scanner_.head_begin();
@@ -155,6 +154,7 @@ asio::awaitable<void> session::run() {
             rec_.bytes_from_client = r.scan.head_end;
             n = co_await serve_one();
         }
+        if (failure) n = co_await reply_error(failure, true);
         log_exchange();
         if (n == next::close || draining_) break;
     }
@@ -177,7 +177,8 @@ asio::awaitable<session::next> session::serve_one() {
         auto code = e == http::parse_error::target_too_long       ? errc::target_too_long
                     : e == http::parse_error::unsupported_version ? errc::version_not_supported
                                                                   : errc::bad_request;
-        co_return co_await reply_error({code, fmt::format("ferry: {}", http::describe(e))}, true);
+        const error failure{code, fmt::format("ferry: {}", http::describe(e))};
+        co_return co_await reply_error(failure, true);
     }
     rec_.user_agent = http::find_field(req_, "user-agent");
 
@@ -190,17 +191,17 @@ asio::awaitable<session::next> session::serve_one() {
     case action::status_page: {
         auto page = status_page();
         page.close = has_body;
-        co_return co_await reply(std::move(page));
+        co_return co_await reply(page);
     }
     case action::answer_options: {
         http::local_reply r{200, "", has_body};
         r.extra_fields = "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH\r\n";
-        co_return co_await reply(std::move(r));
+        co_return co_await reply(r);
     }
     case action::answer_trace: {
         auto r = trace_reply();
         r.close = has_body;
-        co_return co_await reply(std::move(r));
+        co_return co_await reply(r);
     }
     case action::forward:
         co_return co_await forward(d.target, d.framing);
@@ -216,8 +217,9 @@ bool session::client_wants_close() const {
     return false;
 }
 
-asio::awaitable<session::next> session::reply(http::local_reply r) {
+asio::awaitable<session::next> session::reply(const http::local_reply& answer) {
     const auto& cfg = worker_.settings();
+    http::local_reply r = answer;
     if (!r.close && (client_wants_close() || draining_)) r.close = true;
     if (!r.close && req_.minor == 0) r.extra_fields += "Connection: keep-alive\r\n";
     r.head_only = rec_.method == "HEAD";
@@ -234,8 +236,8 @@ asio::awaitable<session::next> session::reply_error(const error& e, bool force_c
     rec_.cause = e.cause;
     const int status = to_status(e.code);
     if (status == 0 || !client_.is_open()) co_return next::close;
-    http::local_reply r{status, e.cause + "\n", force_close};
-    co_return co_await reply(std::move(r));
+    const http::local_reply r{status, e.cause + "\n", force_close};
+    co_return co_await reply(r);
 }
 
 http::local_reply session::status_page() const {

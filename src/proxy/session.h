@@ -27,8 +27,7 @@ class worker;
 
 namespace ferry::proxy {
 
-boost::asio::awaitable<void> serve_client(app::worker& worker,
-                                          boost::asio::ip::tcp::socket socket);
+boost::asio::awaitable<void> serve_client(app::worker& worker, boost::asio::ip::tcp::socket socket);
 
 class session final : public net::watched {
 public:
@@ -55,13 +54,13 @@ private:
         bool response_complete = false;
         bool upstream_reusable = false;
         bool close_client = false;
-        bool retryable = false;        // failed before any response byte on a reused connection
-        bool abandoned = false;        // the response ended first: the request body is dropped
+        bool retryable = false; // failed before any response byte on a reused connection
+        bool abandoned = false; // the response ended first: the request body is dropped
         error problem;
     };
 
     boost::asio::awaitable<next> serve_one();
-    boost::asio::awaitable<next> reply(http::local_reply r);
+    boost::asio::awaitable<next> reply(const http::local_reply& answer);
     boost::asio::awaitable<next> reply_error(const error& e, bool force_close);
     http::local_reply status_page() const;
     http::local_reply trace_reply() const;
@@ -94,12 +93,12 @@ private:
     net::byte_buffer in_{16 * 1024};
     http::head_scanner request_scanner_;
     http::head_scanner response_scanner_;
-    std::string request_store_;  // the current request head's bytes; req_ points into it
+    std::string request_store_; // the current request head's bytes; req_ points into it
     http::request_head req_;
     std::string response_store_; // the current response head's bytes; resp_ points into it
     http::response_head resp_;
-    std::string out_;            // serialised head on its way to the client
-    std::string request_out_;    // serialised request head on its way upstream
+    std::string out_;         // serialised head on its way to the client
+    std::string request_out_; // serialised request head on its way upstream
     http::chunked_decoder request_decoder_;
     http::chunked_decoder response_decoder_;
 

@@ -14,10 +14,10 @@ struct connection {
 
     boost::asio::ip::tcp::socket socket;
     net::byte_buffer buffer{32 * 1024};
-    std::string host;        // as in the request-target, lower-cased
+    std::string host; // as in the request-target, lower-cased
     std::uint16_t port = 0;
-    std::string label;       // "host:port" for logs
-    unsigned exchanges = 0;  // completed on this connection
+    std::string label;      // "host:port" for logs
+    unsigned exchanges = 0; // completed on this connection
 
     bool serves(std::string_view h, std::uint16_t p) const { return port == p && host == h; }
 

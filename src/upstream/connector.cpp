@@ -39,19 +39,21 @@ asio::awaitable<proxy::error> connect(tcp::socket& socket, tcp::resolver& resolv
             break;
         case special_name::none: {
             timer.arm(now + request.timeout);
+            // Named, not temporaries: GCC 12 mishandles class temporaries in co_await.
+            const std::string name(request.host), service = std::to_string(request.port);
             auto [rec, results] = co_await resolver.async_resolve(
-                std::string(request.host), std::to_string(request.port),
-                tcp::resolver::numeric_service, net::use_nothrow);
+                name, service, tcp::resolver::numeric_service, net::use_nothrow);
             timer.disarm();
             if (rec) {
                 if (timer.expired)
-                    co_return proxy::error{errc::connect_timeout,
-                                           fmt::format("ferry: timed out resolving {}",
-                                                       request.host)};
+                    co_return proxy::error{
+                        errc::connect_timeout,
+                        fmt::format("ferry: timed out resolving {}", request.host)};
                 co_return proxy::error{errc::resolve_failed,
                                        fmt::format("ferry: cannot resolve {}", request.host)};
             }
-            for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+            for (const auto& entry : results)
+                endpoints.push_back(entry.endpoint());
             break;
         }
         }
@@ -81,8 +83,8 @@ asio::awaitable<proxy::error> connect(tcp::socket& socket, tcp::resolver& resolv
     if (timer.expired)
         co_return proxy::error{errc::connect_timeout,
                                fmt::format("ferry: timed out connecting to {}", where)};
-    co_return proxy::error{errc::connect_failed, fmt::format("ferry: cannot connect to {} ({})",
-                                                             where, last.message())};
+    co_return proxy::error{errc::connect_failed,
+                           fmt::format("ferry: cannot connect to {} ({})", where, last.message())};
 }
 
 } // namespace ferry::upstream

@@ -124,8 +124,6 @@ TEST(RequestFraming, InvalidSecondContentLengthIsRejected) {
 }
 
 TEST(RequestFraming, ContentLengthLineWithoutAValueAfterAValidOneIsRejected) {
-    GTEST_SKIP() << "BUG: 'Content-Length: 5' then 'Content-Length: ,' is accepted as 5; "
-                    "alone, 'Content-Length: ,' is rejected";
     // RFC 9112 §6.3 item 5: an invalid Content-Length makes the framing invalid.
     EXPECT_EQ(of(req({{"Content-Length", "5"}, {"Content-Length", ","}})).error,
               framing_error::bad_content_length);

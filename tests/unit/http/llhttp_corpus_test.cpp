@@ -459,16 +459,7 @@ const std::map<std::string, std::string, std::less<>> llhttp_is_stricter = {
 };
 
 // Cases llhttp (strict) rejects and ferry accepts wrongly: findings, skipped until fixed.
-const std::map<std::string, std::string, std::less<>> known_findings = {
-    {"request/transfer-encoding.md: No extension after semicolon",
-     "chunk extension without a name ('2;') accepted (RFC 9112 §7.1.1 grammar)"},
-    {"response/transfer-encoding.md: No extension after semicolon",
-     "chunk extension without a name ('2;') accepted (RFC 9112 §7.1.1 grammar)"},
-    {"request/transfer-encoding.md: Unbalanced chunk extensions quoting",
-     "chunk extension with an unterminated quoted-string accepted (RFC 9112 §7.1.1)"},
-    {"response/transfer-encoding.md: Unbalanced chunk extensions quoting",
-     "chunk extension with an unterminated quoted-string accepted (RFC 9112 §7.1.1)"},
-};
+const std::map<std::string, std::string, std::less<>> known_findings = {};
 
 // --- the tests --------------------------------------------------------------------------
 
