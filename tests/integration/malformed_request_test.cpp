@@ -6,6 +6,7 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
+#include "support/text.h"
 
 #include <gtest/gtest.h>
 
@@ -32,33 +33,6 @@ std::string with_authority(std::string text, const std::string& authority) {
          at = text.find("{A}", at + authority.size()))
         text.replace(at, 3, authority);
     return text;
-}
-
-// Control bytes made visible, long texts shortened, for failure messages.
-std::string printable(std::string_view s, std::size_t max = 800) {
-    std::string out;
-    for (char c : s.substr(0, max)) {
-        auto u = static_cast<unsigned char>(c);
-        if (c == '\r')
-            out += "\\r";
-        else if (c == '\n')
-            out += "\\n";
-        else if (u < 0x20 || u >= 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", u);
-            out += buf;
-        } else
-            out += c;
-    }
-    if (s.size() > max) out += "...(" + std::to_string(s.size()) + " bytes)";
-    return out;
-}
-
-// What matters in ferry's stderr: a sanitizer's report from its first line, else the end.
-std::string tail(std::string_view s, std::size_t n = 1500) {
-    if (auto at = s.find("ERROR: "); at != std::string_view::npos)
-        return std::string(s.substr(at, n));
-    return std::string(s.size() > n ? s.substr(s.size() - n) : s);
 }
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -137,36 +111,6 @@ std::string value_of(const field_list& fields, std::string_view name) {
     for (const auto& f : fields)
         if (iequal(f.first, name)) return f.second;
     return {};
-}
-
-// Length of the complete chunked body at the start of `raw` (last chunk, trailers and the
-// final CRLF included), or npos when it is not complete or not well-formed.
-std::size_t chunked_length(std::string_view raw) {
-    std::size_t pos = 0;
-    for (;;) {
-        auto eol = raw.find("\r\n", pos);
-        if (eol == std::string_view::npos) return std::string_view::npos;
-        auto digits = raw.substr(pos, eol - pos);
-        digits = digits.substr(0, digits.find(';'));
-        if (digits.empty() || digits.size() > 15) return std::string_view::npos;
-        std::uint64_t size = 0;
-        for (char c : digits) {
-            if (!std::isxdigit(static_cast<unsigned char>(c))) return std::string_view::npos;
-            size = size * 16 + std::uint64_t(std::stoi(std::string(1, c), nullptr, 16));
-        }
-        pos = eol + 2;
-        if (size == 0) {
-            for (;;) { // trailer lines, then the empty line
-                auto end = raw.find("\r\n", pos);
-                if (end == std::string_view::npos) return std::string_view::npos;
-                if (end == pos) return pos + 2;
-                pos = end + 2;
-            }
-        }
-        if (raw.size() < pos + size + 2 || raw.substr(pos + size, 2) != "\r\n")
-            return std::string_view::npos;
-        pos += size + 2;
-    }
 }
 
 // Whether `raw` (what the origin read) holds at least one complete request.

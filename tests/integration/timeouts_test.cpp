@@ -7,6 +7,7 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
+#include "support/text.h"
 
 #include <gtest/gtest.h>
 
@@ -23,33 +24,6 @@ using namespace std::literals;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-// Control bytes made visible, for failure messages.
-std::string printable(std::string_view s, std::size_t max = 800) {
-    std::string out;
-    for (char c : s.substr(0, max)) {
-        auto u = static_cast<unsigned char>(c);
-        if (c == '\r')
-            out += "\\r";
-        else if (c == '\n')
-            out += "\\n";
-        else if (u < 0x20 || u >= 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", u);
-            out += buf;
-        } else
-            out += c;
-    }
-    if (s.size() > max) out += "...(" + std::to_string(s.size()) + " bytes)";
-    return out;
-}
-
-// What matters in ferry's stderr: a sanitizer's report from its first line, else the end.
-std::string tail(std::string_view s, std::size_t n = 1500) {
-    if (auto at = s.find("ERROR: "); at != std::string_view::npos)
-        return std::string(s.substr(at, n));
-    return std::string(s.size() > n ? s.substr(s.size() - n) : s);
-}
 
 std::chrono::milliseconds since(clock_type::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start);

@@ -1,0 +1,20 @@
+// Text helpers for raw-byte tests and their failure messages.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace ferry_test {
+
+// Control bytes made visible, long texts shortened, for failure messages.
+std::string printable(std::string_view s, std::size_t max = 800);
+
+// What matters in ferry's stderr: a sanitizer's report from its first line, else the end.
+std::string tail(std::string_view s, std::size_t n = 1500);
+
+// Length of the complete chunked body at the start of `raw` (last chunk, trailers and the
+// final CRLF included), or npos when it is not complete or not well-formed.
+std::size_t chunked_length(std::string_view raw);
+
+} // namespace ferry_test
