@@ -10,7 +10,7 @@ deps:
 
 build: deps
 	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
-	@cmake --build build -j $(JOBS)
+	@cmake --build build -j $(JOBS) --target ferry
 
 run: build
 	./build/ferry $(PORT)
