@@ -63,7 +63,7 @@ int run_server(const config::settings& settings) {
     }
     if (settings.flow) flow_log.open("-");
 
-    shared_state shared{settings, access_log, flow_log, {}, {}};
+    shared_state shared{settings, access_log, flow_log, {}};
     std::vector<tcp::endpoint> wanted;
     for (const auto& a : settings.listen)
         if (!resolve_listen(a, wanted)) return 1;
