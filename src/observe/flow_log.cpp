@@ -34,7 +34,8 @@ void append_flow_exchange(const exchange_record& r, std::string& out) {
     }
     if (r.status != 0) {
         if (r.status_line.empty()) // ferry answered by itself
-            fmt::format_to(it, " > ferry answered {} {}\n", r.status, r.cause);
+            fmt::format_to(it, " > ferry answered {}{}{}\n", r.status, r.cause.empty() ? "" : ": ",
+                           r.cause);
         out.append("CLI <== PRX --- SRV\n");
     } else if (!r.cause.empty()) {
         fmt::format_to(it, " > no answer: {}\n", r.cause);
