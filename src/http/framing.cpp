@@ -120,6 +120,10 @@ framing_error request_framing(const request_head& head, body_framing& out) {
     return common_framing(head, false, out);
 }
 
+framing_error declared_framing(const response_head& head, body_framing& out) {
+    return common_framing(head, true, out);
+}
+
 framing_error response_framing(const response_head& head, std::string_view request_method,
                                body_framing& out) {
     // The framing fields are still validated for bodiless responses: an origin that sends

@@ -40,6 +40,10 @@ framing_error request_framing(const request_head& head, body_framing& out);
 framing_error response_framing(const response_head& head, std::string_view request_method,
                                body_framing& out);
 
+// The framing a response's fields declare, whatever its status: what a HEAD or 304
+// response says the representation would have.
+framing_error declared_framing(const response_head& head, body_framing& out);
+
 // 1xx, 204 and 304 never have a body (RFC 9110 §6.4.1).
 inline bool status_has_no_body(int status) {
     return status < 200 || status == 204 || status == 304;

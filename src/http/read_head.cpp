@@ -23,7 +23,7 @@ asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scann
             in.buffer.release_if_empty();
             in.timer.arm(in.now + timeouts.first_byte);
             auto [ec] =
-                co_await in.socket.async_wait(asio::socket_base::wait_read, net::use_nothrow);
+                co_await in.socket.async_wait(asio::socket_base::wait_read, in.timer.bind());
             in.timer.disarm();
             if (ec) {
                 result.error = ec;

@@ -30,8 +30,16 @@ struct gather {
 
 asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, body_framing in,
                                           output_coding out, std::string_view prefix,
-                                          relay_timeouts timeouts, chunked_decoder& decoder) {
+                                          relay_timeouts timeouts, chunked_decoder& decoder,
+                                          const bool* stop) {
     relay_outcome result;
+    // A completion already queued when the caller cancelled cannot be undone: check.
+    auto stopped = [&] {
+        if (!stop || !*stop) return false;
+        result.status = relay_status::read_failed;
+        result.error = asio::error::operation_aborted;
+        return true;
+    };
     if (in.kind == body_kind::chunked) decoder.reset();
     std::uint64_t remaining = in.length;
     bool finished = in.kind == body_kind::none || (in.kind == body_kind::length && remaining == 0);
@@ -57,6 +65,7 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
         if (!finished && from.buffer.empty()) {
             std::size_t got = 0;
             auto ec = co_await net::read_some(from, timeouts.read, got);
+            if (stopped()) co_return result;
             if (ec) {
                 if (in.kind == body_kind::until_close && ec == asio::error::eof) {
                     finished = true;
@@ -123,6 +132,7 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
 
         if (g.count > 0) {
             auto ec = co_await net::write_all(to, g.sequence(), timeouts.write);
+            if (stopped()) co_return result;
             if (ec) {
                 result.status = relay_status::write_failed;
                 result.error = ec;

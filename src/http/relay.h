@@ -41,10 +41,12 @@ struct relay_timeouts {
 
 // Sends `prefix` (a serialised head, may be empty) and then the body framed by `in`,
 // coded as `out`. Bytes already in from.buffer are used first; bytes after the body's end
-// stay there. `decoder` is the caller's, reused across messages.
+// stay there. `decoder` is the caller's, reused across messages. When `*stop` turns true
+// (the caller no longer wants the body) the relay ends after its current wait, as
+// read_failed with operation_aborted.
 boost::asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to,
                                                  body_framing in, output_coding out,
                                                  std::string_view prefix, relay_timeouts timeouts,
-                                                 chunked_decoder& decoder);
+                                                 chunked_decoder& decoder, const bool* stop);
 
 } // namespace ferry::http

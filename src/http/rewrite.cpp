@@ -94,6 +94,8 @@ void write_forward_request(const request_head& head, const target& dest,
     const bool max_forwards_applies = head.method == "OPTIONS" || head.method == "TRACE";
     for (const auto& f : head.fields) {
         if (iequals(f.name, "host") || dropped(head, f.name)) continue;
+        // An HTTP/1.0 client's 100-continue is to be ignored (RFC 9110 §10.1.1).
+        if (head.minor == 0 && iequals(f.name, "expect")) continue;
         if (max_forwards_applies && iequals(f.name, "max-forwards")) {
             append_max_forwards(out, f.value);
             continue;

@@ -38,7 +38,8 @@ inline boost::asio::awaitable<error_code> read_some(inbound in, std::chrono::mil
                                                     std::size_t& got) {
     auto [ptr, room] = in.buffer.prepare(4096, in.buffer_limit);
     in.timer.arm(in.now + timeout);
-    auto [ec, n] = co_await in.socket.async_read_some(boost::asio::buffer(ptr, room), use_nothrow);
+    auto [ec, n] =
+        co_await in.socket.async_read_some(boost::asio::buffer(ptr, room), in.timer.bind());
     in.timer.disarm();
     in.buffer.commit(n);
     got = n;
@@ -50,7 +51,7 @@ template <class Buffers>
 boost::asio::awaitable<error_code> write_all(outbound out, const Buffers& buffers,
                                              std::chrono::milliseconds timeout) {
     out.timer.arm(out.now + timeout);
-    auto [ec, n] = co_await boost::asio::async_write(out.socket, buffers, use_nothrow);
+    auto [ec, n] = co_await boost::asio::async_write(out.socket, buffers, out.timer.bind());
     out.timer.disarm();
     if (ec && out.timer.expired) ec = boost::asio::error::timed_out;
     co_return ec;

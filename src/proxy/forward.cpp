@@ -109,7 +109,8 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
 
         // A reused connection the origin closed as we sent: safe to try once more on a new
         // one, but only for an idempotent request without body (RFC 9110 §9.2.2).
-        if (st.retryable && reused && !has_body && attempt == 0 && is_idempotent(req_.method)) {
+        if (st.retryable && reused && !has_body && attempt == 0 && is_idempotent(req_.method) &&
+            !draining_ && client_.is_open()) {
             drop_upstream();
             continue;
         }
@@ -143,15 +144,17 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
         co_return;
     }
     st.body_running = true;
+    uploading_ = true;
     auto coding = framing.kind == http::body_kind::chunked ? http::output_coding::chunked
                                                            : http::output_coding::identity;
     const http::relay_timeouts timeouts{cfg.idle_timeout, cfg.send_timeout};
-    auto outcome = co_await http::relay_body(client_in(), upstream_out(), framing, coding,
-                                             request_out_, timeouts, request_decoder_);
+    auto outcome =
+        co_await http::relay_body(client_in(), upstream_out(), framing, coding, request_out_,
+                                  timeouts, request_decoder_, &st.abandoned);
     st.body_running = false;
+    uploading_ = false;
     rec_.bytes_from_client += outcome.bytes_read;
     if (st.abandoned) co_return; // the response is complete: the rest of the body is not needed
-    boost::system::error_code ignored;
     switch (outcome.status) {
     case http::relay_status::complete:
         st.body_sent = true;
@@ -163,13 +166,13 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
             outcome.error == asio::error::timed_out
                 ? "ferry: client stalled in the middle of the request body"
                 : "ferry: client closed the connection in the middle of the request body"};
-        up_->socket.cancel(ignored); // stop waiting for a response nobody will read
+        upstream_read.cancel(); // stop waiting for a response nobody will read
         break;
     case http::relay_status::bad_framing:
         st.client_failed = true;
         st.problem = {errc::bad_request, fmt::format("ferry: invalid chunked request body: {}",
                                                      http::describe(outcome.chunk))};
-        up_->socket.cancel(ignored);
+        upstream_read.cancel();
         break;
     case http::relay_status::write_failed:
         // The origin stopped reading; it may still answer (413, say): the response side
@@ -180,7 +183,13 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
 
 asio::awaitable<bool> session::read_final_response(exchange_state& st) {
     const auto& cfg = worker_.settings();
-    for (;;) {
+    constexpr int max_interim = 16; // an origin cannot hold a client with endless 1xx
+    for (int interim = 0;; ++interim) {
+        if (interim == max_interim) {
+            st.problem = {errc::bad_response,
+                          fmt::format("ferry: {} sent too many 1xx responses", up_->label)};
+            co_return false;
+        }
         auto r = co_await http::read_head(upstream_in(), response_scanner_,
                                           {cfg.response_timeout, cfg.response_timeout}, false);
         if (st.client_failed || st.problem) co_return false; // the client side already failed
@@ -248,13 +257,12 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
 
 asio::awaitable<void> session::relay_response(exchange_state& st) {
     const auto& cfg = worker_.settings();
-    boost::system::error_code ignored;
     // Whatever happens here, a request body still on its way is no longer wanted.
     auto abandon_body = [&] {
         if (!st.body_running) return;
         st.abandoned = true;
-        client_.cancel(ignored);
-        if (up_) up_->socket.cancel(ignored);
+        client_read.cancel();
+        upstream_write.cancel();
     };
     // The request side may have failed before this side started (a bad chunk already in
     // the buffer fails without suspending): its cancel found nothing to cancel.
@@ -296,8 +304,8 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     case http::body_kind::none: {
         // HEAD and 304 keep the framing fields of the representation they describe.
         http::body_framing representation;
-        if (resp_.status != 204 && resp_.status >= 200 &&
-            http::response_framing(resp_, "GET", representation) == http::framing_error::none) {
+        if (resp_.status != 204 &&
+            http::declared_framing(resp_, representation) == http::framing_error::none) {
             if (representation.kind == http::body_kind::length)
                 options.framing.content_length = representation.length;
             if (representation.kind == http::body_kind::chunked && client_11)
@@ -317,7 +325,7 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     st.response_started = true;
     const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout};
     auto outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, out_,
-                                             timeouts, response_decoder_);
+                                             timeouts, response_decoder_, nullptr);
     if (outcome.bytes_written == 0 && outcome.status != http::relay_status::complete) {
         // Nothing reached the client (a bad chunk right after the head): it gets a 502.
         st.response_started = false;
@@ -326,6 +334,12 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     rec_.bytes_to_client += outcome.bytes_written;
     rec_.body_bytes = outcome.body_bytes;
     st.close_client = close;
+    if (st.client_failed) {
+        // The request side failed (and stopped this side): its cause stands.
+        st.close_client = true;
+        abandon_body();
+        co_return;
+    }
     switch (outcome.status) {
     case http::relay_status::complete:
         st.response_complete = true;

@@ -74,19 +74,20 @@ net::outbound session::upstream_out() {
 }
 
 void session::expire(net::deadline& which) {
-    boost::system::error_code ignored;
-    if (&which == &client_read || &which == &client_write) {
-        client_.cancel(ignored);
-    } else {
-        if (up_) up_->socket.cancel(ignored);
-        if (resolver_) resolver_->cancel();
+    // The origin's response is not late while the request body is still on its way: the
+    // upload has deadlines of its own (client read, upstream write).
+    if (&which == &upstream_read && uploading_) {
+        which.arm(worker_.now() + worker_.settings().response_timeout);
+        return;
     }
+    which.cancel();
+    if (&which == &upstream_write && resolver_) resolver_->cancel();
 }
 
 void session::drain() {
     draining_ = true;
     boost::system::error_code ignored;
-    if (idle_) client_.cancel(ignored);
+    if (idle_ && in_.empty()) client_.cancel(ignored); // no request has begun to arrive
 }
 
 void session::force_close() {
@@ -275,11 +276,14 @@ asio::awaitable<void> session::close_gracefully() {
     // Read and drop what the client still sends for a moment, so that closing with unread
     // data does not reset the connection before the client has read the last response
     // (RFC 9112 §9.6).
+    // Bounded in bytes and in total time, however the client trickles.
     in_.consume(in_.size());
     std::size_t drained = 0;
-    while (!ec && drained < 256 * 1024 && !draining_) {
+    const auto until = worker_.now() + std::chrono::seconds(2);
+    while (!ec && drained < 256 * 1024 && !draining_ && worker_.now() < until) {
         std::size_t got = 0;
-        ec = co_await net::read_some(client_in(), std::chrono::milliseconds(1000), got);
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - worker_.now());
+        ec = co_await net::read_some(client_in(), left, got);
         drained += got;
         in_.consume(got);
     }

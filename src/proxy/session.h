@@ -106,8 +106,9 @@ private:
     std::optional<boost::asio::ip::tcp::resolver> resolver_;
 
     observe::exchange_record rec_;
-    bool idle_ = false;     // waiting for a request with nothing buffered
-    bool draining_ = false; // finish the exchange in flight, then close
+    bool idle_ = false;      // waiting for a request with nothing buffered
+    bool draining_ = false;  // finish the exchange in flight, then close
+    bool uploading_ = false; // a request body is being relayed: the response is not late
 };
 
 } // namespace ferry::proxy

@@ -42,7 +42,7 @@ asio::awaitable<proxy::error> connect(tcp::socket& socket, tcp::resolver& resolv
             // Named, not temporaries: GCC 12 mishandles class temporaries in co_await.
             const std::string name(request.host), service = std::to_string(request.port);
             auto [rec, results] = co_await resolver.async_resolve(
-                name, service, tcp::resolver::numeric_service, net::use_nothrow);
+                name, service, tcp::resolver::numeric_service, timer.bind());
             timer.disarm();
             if (rec) {
                 if (timer.expired)
@@ -69,7 +69,7 @@ asio::awaitable<proxy::error> connect(tcp::socket& socket, tcp::resolver& resolv
         }
         boost::system::error_code ignored;
         socket.close(ignored);
-        auto [cec] = co_await socket.async_connect(endpoint, net::use_nothrow);
+        auto [cec] = co_await socket.async_connect(endpoint, timer.bind());
         if (!cec) {
             timer.disarm();
             socket.set_option(tcp::no_delay(true), ignored);
