@@ -224,7 +224,8 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
                                           : "header section too large")};
             co_return false;
         }
-        response_store_.assign(up_->buffer.data().substr(0, r.scan.head_end));
+        const auto begin = response_scanner_.head_begin();
+        response_store_.assign(up_->buffer.data().substr(begin, r.scan.head_end - begin));
         up_->buffer.consume(r.scan.head_end);
         if (auto e = http::parse_response_head(response_store_, resp_);
             e != http::parse_error::none) {

@@ -45,8 +45,11 @@ session::session(app::worker& worker, tcp::socket socket)
     : worker_(worker), client_(std::move(socket)),
       request_scanner_(worker.settings().max_header_size, worker.settings().max_target_size + 64,
                        true),
+      // Empty lines before a status line are skipped too: some origins send a CRLF after a
+      // 100 Continue. Between messages they cannot shift a boundary ferry relies on, as a
+      // connection with bytes left after a response is never reused.
       response_scanner_(worker.settings().max_header_size, worker.settings().max_header_size,
-                        false) {
+                        true) {
     id_ = worker_.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
     client_label_ = endpoint_label(client_);
     boost::system::error_code ignored;

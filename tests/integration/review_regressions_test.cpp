@@ -112,3 +112,28 @@ TEST(ReviewRegressions, LingeringCloseIsBoundedInTime) {
     const auto took = std::chrono::steady_clock::now() - start;
     EXPECT_LT(took, 4500ms) << "ferry kept lingering while the client trickled bytes";
 }
+
+// Some origins send an extra CRLF after 100 Continue (seen from aiohttp); the final
+// response after it is relayed, not refused.
+TEST(ReviewRegressions, EmptyLineAfterInterimResponseIsSkipped) {
+    test_origin origin([](origin_connection& c) {
+        auto head = c.read_head();
+        if (head.empty()) return;
+        c.send("HTTP/1.1 100 Continue\r\n\r\n\r\n");
+        bool ok = false;
+        auto body = c.read_body(head, ok);
+        c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+               body);
+    });
+    ferry_process ferry;
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto s = tcp_stream::connect_to(ferry.port());
+    ASSERT_TRUE(s.send_all("POST " + origin.url("/") + " HTTP/1.1\r\nHost: " + origin.authority() +
+                           "\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+    auto interim = s.read_until("\r\n\r\n", 3s);
+    EXPECT_EQ(status_of(interim), 100) << printable(interim);
+    ASSERT_TRUE(s.send_all("hello"));
+    auto r = s.read_response(3s);
+    EXPECT_EQ(status_of(r), 200) << printable(r);
+    EXPECT_EQ(body_of(r), "hello");
+}
