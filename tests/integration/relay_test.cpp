@@ -26,31 +26,8 @@ std::string exchange(int port, const std::string& request, bool head_only = fals
     return s.read_response(5s, head_only);
 }
 
-// Every value of field `name` in a raw head, in order (case-insensitive name).
-std::vector<std::string> field_values(std::string_view head, std::string_view name) {
-    std::vector<std::string> values;
-    head = head_of(head);
-    for (auto pos = head.find("\r\n"); pos != std::string_view::npos;) {
-        auto start = pos + 2;
-        auto end = head.find("\r\n", start);
-        if (end == std::string_view::npos || end == start) break;
-        auto line = head.substr(start, end - start);
-        auto colon = line.find(':');
-        if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
-            auto v = line.substr(colon + 1);
-            while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-                v.remove_prefix(1);
-            while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-                v.remove_suffix(1);
-            values.emplace_back(v);
-        }
-        pos = end;
-    }
-    return values;
-}
-
 bool has_field(std::string_view head, std::string_view name) {
-    return !field_values(head, name).empty();
+    return !header_values(head, name).empty();
 }
 
 std::string first_line(std::string_view message) {
@@ -136,7 +113,7 @@ TEST(Relay, EmptyPostIsRelayedWithContentLengthZero) {
     ASSERT_EQ(status_of(response), 200) << response;
     auto upstream = std::string(body_of(response));
     EXPECT_EQ(first_line(upstream), "POST /headers HTTP/1.1");
-    EXPECT_EQ(field_values(upstream, "content-length"), std::vector<std::string>{"0"}) << upstream;
+    EXPECT_EQ(header_values(upstream, "content-length"), std::vector<std::string>{"0"}) << upstream;
 }
 
 TEST(Relay, ChunkedRequestWithExtensionsAndTrailersReachesTheOriginDecodable) {
@@ -151,7 +128,7 @@ TEST(Relay, ChunkedRequestWithExtensionsAndTrailersReachesTheOriginDecodable) {
     ASSERT_EQ(status_of(response), 200) << response;
     EXPECT_EQ(body_of(response), "hello world");
     auto upstream = origin.received();
-    EXPECT_EQ(field_values(upstream, "transfer-encoding"), std::vector<std::string>{"chunked"})
+    EXPECT_EQ(header_values(upstream, "transfer-encoding"), std::vector<std::string>{"chunked"})
         << upstream;
     EXPECT_FALSE(has_field(upstream, "content-length")) << upstream;
 }
@@ -169,7 +146,7 @@ TEST(Relay, AbsoluteFormGoesUpstreamInOriginFormWithHostFromTheTarget) {
     ASSERT_EQ(status_of(response), 200) << response;
     auto upstream = origin.received();
     EXPECT_EQ(first_line(upstream), "GET /page?x=1&y=%2F HTTP/1.1");
-    EXPECT_EQ(field_values(upstream, "host"), std::vector<std::string>{origin.authority()})
+    EXPECT_EQ(header_values(upstream, "host"), std::vector<std::string>{origin.authority()})
         << upstream;
 }
 
@@ -225,7 +202,7 @@ TEST(Relay, OriginFormWithHostIsRelayed) {
     EXPECT_EQ(body_of(response), "hello\n");
     auto upstream = origin.received();
     EXPECT_EQ(first_line(upstream), "GET /page?a=b HTTP/1.1");
-    EXPECT_EQ(field_values(upstream, "host"), std::vector<std::string>{origin.authority()});
+    EXPECT_EQ(header_values(upstream, "host"), std::vector<std::string>{origin.authority()});
 }
 
 TEST(Relay, LocalhostTargetIsServedWithoutTheSystemResolver) {
@@ -237,7 +214,7 @@ TEST(Relay, LocalhostTargetIsServedWithoutTheSystemResolver) {
                              .proxy = ferry.proxy_url()});
     ASSERT_EQ(r.code, CURLE_OK) << curl_easy_strerror(r.code);
     EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(field_values(r.body, "host"),
+    EXPECT_EQ(header_values(r.body, "host"),
               std::vector<std::string>{fmt::format("localhost:{}", origin.port())});
 }
 
@@ -253,8 +230,8 @@ TEST(Relay, HttpOneZeroClientIsRelayedAsOneOne) {
     EXPECT_EQ(response.rfind("HTTP/1.1 ", 0), 0u) << response;
     auto upstream = std::string(body_of(response));
     EXPECT_EQ(first_line(upstream), "GET /headers HTTP/1.1");
-    EXPECT_EQ(field_values(upstream, "host"), std::vector<std::string>{origin.authority()});
-    EXPECT_EQ(field_values(upstream, "via"), std::vector<std::string>{"1.0 ferry"});
+    EXPECT_EQ(header_values(upstream, "host"), std::vector<std::string>{origin.authority()});
+    EXPECT_EQ(header_values(upstream, "via"), std::vector<std::string>{"1.0 ferry"});
     EXPECT_TRUE(s.peer_closed(3s)) << "an HTTP/1.0 client without keep-alive is closed after";
 }
 
@@ -594,7 +571,7 @@ TEST(Relay, HopByHopRequestFieldsAreRemoved) {
     for (auto name : {"connection", "x-hop", "keep-alive", "proxy-connection", "te", "trailer",
                       "upgrade", "proxy-authorization"})
         EXPECT_FALSE(has_field(upstream, name)) << name << " went upstream:\n" << upstream;
-    EXPECT_EQ(field_values(upstream, "x-end-to-end"), std::vector<std::string>{"kept"});
+    EXPECT_EQ(header_values(upstream, "x-end-to-end"), std::vector<std::string>{"kept"});
 }
 
 TEST(Relay, HopByHopResponseFieldsAreRemoved) {
@@ -612,9 +589,9 @@ TEST(Relay, HopByHopResponseFieldsAreRemoved) {
     for (auto name : {"x-resp-hop", "keep-alive", "proxy-authenticate", "upgrade", "trailer", "te",
                       "proxy-connection"})
         EXPECT_FALSE(has_field(head, name)) << name << " reached the client:\n" << head;
-    for (const auto& v : field_values(head, "connection"))
+    for (const auto& v : header_values(head, "connection"))
         EXPECT_EQ(v.find("X-Resp-Hop"), std::string::npos) << head;
-    EXPECT_EQ(field_values(head, "x-end"), std::vector<std::string>{"kept"});
+    EXPECT_EQ(header_values(head, "x-end"), std::vector<std::string>{"kept"});
     EXPECT_EQ(body_of(response), "ok\n");
 }
 
@@ -637,8 +614,8 @@ TEST(Relay, ViaIsAddedBothWaysAfterExistingEntries) {
             all += (all.empty() ? "" : ", ") + v;
         return all;
     };
-    EXPECT_EQ(join(field_values(body_of(response), "via")), "1.0 fred, 1.1 p.example, 1.1 ferry");
-    EXPECT_EQ(join(field_values(head_of(response), "via")), "1.1 cdn.example, 1.1 ferry");
+    EXPECT_EQ(join(header_values(body_of(response), "via")), "1.0 fred, 1.1 p.example, 1.1 ferry");
+    EXPECT_EQ(join(header_values(head_of(response), "via")), "1.1 cdn.example, 1.1 ferry");
 }
 
 TEST(Relay, ViaCarriesThePseudonymGiven) {
@@ -647,8 +624,8 @@ TEST(Relay, ViaCarriesThePseudonymGiven) {
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto response = exchange(ferry.port(), get(origin, "/headers"));
     ASSERT_EQ(status_of(response), 200) << response;
-    EXPECT_EQ(field_values(body_of(response), "via"), std::vector<std::string>{"1.1 gateway-7"});
-    EXPECT_EQ(field_values(head_of(response), "via"), std::vector<std::string>{"1.1 gateway-7"});
+    EXPECT_EQ(header_values(body_of(response), "via"), std::vector<std::string>{"1.1 gateway-7"});
+    EXPECT_EQ(header_values(head_of(response), "via"), std::vector<std::string>{"1.1 gateway-7"});
 }
 
 TEST(Relay, HttpOneZeroOriginIsAnsweredAsOneOneWithViaOneZero) {
@@ -657,7 +634,7 @@ TEST(Relay, HttpOneZeroOriginIsAnsweredAsOneOneWithViaOneZero) {
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto response = exchange(ferry.port(), get(origin, "/"));
     EXPECT_EQ(first_line(response), "HTTP/1.1 200 OK") << response;
-    EXPECT_EQ(field_values(head_of(response), "via"), std::vector<std::string>{"1.0 ferry"})
+    EXPECT_EQ(header_values(head_of(response), "via"), std::vector<std::string>{"1.0 ferry"})
         << response;
     EXPECT_EQ(body_of(response), "ok\n");
 }
@@ -677,7 +654,7 @@ TEST(Relay, DateIsAddedOnlyWhenTheOriginSendsNone) {
     ferry_process ferry;
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto undated = exchange(ferry.port(), get(origin, "/undated"));
-    auto dates = field_values(head_of(undated), "date");
+    auto dates = header_values(head_of(undated), "date");
     ASSERT_EQ(dates.size(), 1u) << undated;
     // IMF-fixdate (RFC 9110 §5.6.7).
     EXPECT_TRUE(std::regex_match(
@@ -685,7 +662,7 @@ TEST(Relay, DateIsAddedOnlyWhenTheOriginSendsNone) {
                              R"(Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT)")))
         << dates[0];
     auto dated = exchange(ferry.port(), get(origin, "/dated"));
-    EXPECT_EQ(field_values(head_of(dated), "date"),
+    EXPECT_EQ(header_values(head_of(dated), "date"),
               std::vector<std::string>{"Tue, 15 Nov 1994 08:12:31 GMT"})
         << dated;
 }
@@ -724,12 +701,13 @@ TEST(Relay, MaxForwardsIsDecrementedOnOptionsAndTrace) {
     auto options = exchange(
         ferry.port(), get(origin, "/headers", "Max-Forwards: 5\r\n").replace(0, 3, "OPTIONS"));
     ASSERT_EQ(status_of(options), 200) << options;
-    EXPECT_EQ(field_values(body_of(options), "max-forwards"), std::vector<std::string>{"4"})
+    EXPECT_EQ(header_values(body_of(options), "max-forwards"), std::vector<std::string>{"4"})
         << options;
     auto trace = exchange(ferry.port(),
                           get(origin, "/headers", "Max-Forwards: 1\r\n").replace(0, 3, "TRACE"));
     ASSERT_EQ(status_of(trace), 200) << trace;
-    EXPECT_EQ(field_values(body_of(trace), "max-forwards"), std::vector<std::string>{"0"}) << trace;
+    EXPECT_EQ(header_values(body_of(trace), "max-forwards"), std::vector<std::string>{"0"})
+        << trace;
 }
 
 TEST(Relay, MaxForwardsIsLeftAloneOnOtherMethods) {
@@ -738,7 +716,7 @@ TEST(Relay, MaxForwardsIsLeftAloneOnOtherMethods) {
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto response = exchange(ferry.port(), get(origin, "/headers", "Max-Forwards: 0\r\n"));
     ASSERT_EQ(status_of(response), 200) << response;
-    EXPECT_EQ(field_values(body_of(response), "max-forwards"), std::vector<std::string>{"0"});
+    EXPECT_EQ(header_values(body_of(response), "max-forwards"), std::vector<std::string>{"0"});
 }
 
 TEST(Relay, UnknownFieldsAndTheOrderOfRepeatedFieldsAreKept) {
@@ -760,13 +738,13 @@ TEST(Relay, UnknownFieldsAndTheOrderOfRepeatedFieldsAreKept) {
                                                "X-Custom: c\r\n"));
     ASSERT_EQ(status_of(response), 200) << response;
     auto upstream = body_of(response);
-    EXPECT_EQ(field_values(upstream, "x-custom"), (std::vector<std::string>{"a", "b", "c"}))
+    EXPECT_EQ(header_values(upstream, "x-custom"), (std::vector<std::string>{"a", "b", "c"}))
         << upstream;
-    EXPECT_EQ(field_values(upstream, "x-weird_name.1"), std::vector<std::string>{"v w \"x\""});
-    EXPECT_EQ(field_values(upstream, "accept"), std::vector<std::string>{"text/html"});
+    EXPECT_EQ(header_values(upstream, "x-weird_name.1"), std::vector<std::string>{"v w \"x\""});
+    EXPECT_EQ(header_values(upstream, "accept"), std::vector<std::string>{"text/html"});
     auto head = head_of(response);
-    EXPECT_EQ(field_values(head, "set-cookie"), (std::vector<std::string>{"a=1", "b=2", "c=3"}))
+    EXPECT_EQ(header_values(head, "set-cookie"), (std::vector<std::string>{"a=1", "b=2", "c=3"}))
         << head;
-    EXPECT_EQ(field_values(head, "x-origin-thing"), std::vector<std::string>{"yes"});
-    EXPECT_EQ(field_values(head, "warning"), std::vector<std::string>{"199 - \"x\""});
+    EXPECT_EQ(header_values(head, "x-origin-thing"), std::vector<std::string>{"yes"});
+    EXPECT_EQ(header_values(head, "warning"), std::vector<std::string>{"199 - \"x\""});
 }

@@ -214,9 +214,10 @@ bool dechunk(std::string_view raw, std::string& out) {
     }
 }
 
-std::string header_value(std::string_view head, std::string_view name) {
-    std::size_t pos = head.find("\r\n");
-    while (pos != std::string_view::npos && pos + 2 < head.size()) {
+std::vector<std::string> header_values(std::string_view head, std::string_view name) {
+    std::vector<std::string> values;
+    head = head_of(head);
+    for (auto pos = head.find("\r\n"); pos != std::string_view::npos;) {
         auto start = pos + 2;
         auto end = head.find("\r\n", start);
         if (end == std::string_view::npos || end == start) break;
@@ -228,11 +229,16 @@ std::string header_value(std::string_view head, std::string_view name) {
                 v.remove_prefix(1);
             while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
                 v.remove_suffix(1);
-            return std::string(v);
+            values.emplace_back(v);
         }
         pos = end;
     }
-    return {};
+    return values;
+}
+
+std::string header_value(std::string_view head, std::string_view name) {
+    auto values = header_values(head, name);
+    return values.empty() ? std::string{} : values.front();
 }
 
 int status_of(std::string_view response) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ferry_test {
 
@@ -74,6 +75,8 @@ bool dechunk(std::string_view raw, std::string& out);
 
 // The value of a header in a raw head ("" when absent), case-insensitive name.
 std::string header_value(std::string_view head, std::string_view name);
+// Every value of a header in a raw head, in order.
+std::vector<std::string> header_values(std::string_view head, std::string_view name);
 // The status code of a raw response ("HTTP/1.1 200 OK..." → 200), 0 if none.
 int status_of(std::string_view response);
 // Head and body of a raw message.
