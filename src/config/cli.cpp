@@ -23,6 +23,20 @@ duration seconds(double s) {
 
 } // namespace
 
+bool parse_port_list(std::string_view text, std::vector<std::uint16_t>& out) {
+    out.clear();
+    if (text == "any") return true;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        std::uint16_t port = 0;
+        if (!parse_port(text.substr(0, comma), port) || port == 0) return false;
+        out.push_back(port);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return !out.empty();
+}
+
 bool parse_listen_address(std::string_view text, listen_address& out) {
     out = {};
     if (text.empty()) return false;
@@ -53,7 +67,8 @@ cli_result parse_command_line(int argc, char** argv) {
     std::optional<unsigned> port;
     std::vector<std::string> listen;
     double header_timeout = 10, idle_timeout = 60, connect_timeout = 10, response_timeout = 60,
-           send_timeout = 60, shutdown_timeout = 10;
+           send_timeout = 60, shutdown_timeout = 10, tunnel_idle_timeout = 300;
+    std::string connect_ports = "443";
 
     app.add_option("port", port, "Port to listen on at 127.0.0.1 (default 9001)")
         ->check(CLI::Range(0u, 65535u));
@@ -81,6 +96,12 @@ cli_result parse_command_line(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--shutdown-timeout", shutdown_timeout,
                    "Seconds in-flight exchanges get to finish on SIGINT/SIGTERM")
+        ->capture_default_str();
+    app.add_option("--tunnel-idle-timeout", tunnel_idle_timeout,
+                   "Seconds a CONNECT tunnel may carry no bytes either way")
+        ->capture_default_str();
+    app.add_option("--connect-ports", connect_ports,
+                   "Ports CONNECT may reach: a comma-separated list, or any")
         ->capture_default_str();
     app.add_option("--max-header-size", s.max_header_size, "Largest request or response head")
         ->capture_default_str()
@@ -111,8 +132,13 @@ cli_result parse_command_line(int argc, char** argv) {
     if (s.flow && app.count("--access-log") == 0) s.access_log = "off";
     if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
 
+    if (!parse_port_list(connect_ports, s.connect_ports)) {
+        std::fprintf(stderr, "ferry: --connect-ports %s: expected ports like 443,8443 or any\n",
+                     connect_ports.c_str());
+        return {std::nullopt, 2};
+    }
     for (double t : {header_timeout, idle_timeout, connect_timeout, response_timeout, send_timeout,
-                     shutdown_timeout}) {
+                     shutdown_timeout, tunnel_idle_timeout}) {
         if (!(t > 0)) {
             std::fprintf(stderr, "ferry: timeouts must be positive numbers of seconds\n");
             return {std::nullopt, 2};
@@ -124,6 +150,7 @@ cli_result parse_command_line(int argc, char** argv) {
     s.response_timeout = seconds(response_timeout);
     s.send_timeout = seconds(send_timeout);
     s.shutdown_timeout = seconds(shutdown_timeout);
+    s.tunnel_idle_timeout = seconds(tunnel_idle_timeout);
     return {std::move(s), 0};
 }
 

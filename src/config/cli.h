@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ferry::config {
 
@@ -15,6 +16,9 @@ struct cli_result {
 };
 
 cli_result parse_command_line(int argc, char** argv);
+
+// "443,8443" or "any" (an empty list); false when malformed.
+bool parse_port_list(std::string_view text, std::vector<std::uint16_t>& out);
 
 // "HOST:PORT", "[v6]:PORT" or "PORT"; false when malformed.
 bool parse_listen_address(std::string_view text, listen_address& out);

@@ -39,6 +39,37 @@ bool max_forwards_is_zero(const http::request_head& head) {
     return false;
 }
 
+bool is_connect_port_allowed(std::uint16_t port, std::span<const std::uint16_t> allowed) {
+    if (allowed.empty()) return true;
+    for (auto p : allowed)
+        if (p == port) return true;
+    return false;
+}
+
+// CONNECT host:port (RFC 9110 §9.3.6, RFC 9112 §3.2.3): authority-form only, port required.
+decision decide_connect(const http::request_head& head, std::span<const tcp::endpoint> self,
+                        std::span<const std::uint16_t> connect_ports, decision d) {
+    if (d.framing.kind != http::body_kind::none &&
+        !(d.framing.kind == http::body_kind::length && d.framing.length == 0))
+        return reject(errc::bad_request, "ferry: a CONNECT request cannot carry a body");
+    const auto colon = head.target.rfind(':');
+    if (colon == std::string_view::npos || colon + 1 == head.target.size() ||
+        head.target.back() == ']')
+        return reject(errc::bad_request, "ferry: CONNECT needs a host:port target");
+    if (auto e = http::parse_authority(head.target, 0, d.target.where);
+        e != http::target_error::none)
+        return reject(errc::bad_request,
+                      fmt::format("ferry: invalid CONNECT target: {}", http::describe(e)));
+    if (!is_connect_port_allowed(d.target.where.port, connect_ports))
+        return reject(errc::forbidden,
+                      fmt::format("ferry: CONNECT to port {} is not allowed (--connect-ports)",
+                                  d.target.where.port));
+    if (targets_self(d.target.where, self))
+        return reject(errc::loop_detected, "ferry: CONNECT addressed to the proxy itself");
+    d.kind = action::tunnel;
+    return d;
+}
+
 } // namespace
 
 bool is_self_endpoint(const tcp::endpoint& endpoint, std::span<const tcp::endpoint> self) {
@@ -58,7 +89,8 @@ bool is_self_endpoint(const tcp::endpoint& endpoint, std::span<const tcp::endpoi
     return false;
 }
 
-decision decide(const http::request_head& head, std::span<const tcp::endpoint> self) {
+decision decide(const http::request_head& head, std::span<const tcp::endpoint> self,
+                std::span<const std::uint16_t> connect_ports) {
     // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with several → 400.
     const int hosts = http::count_fields(head, "host");
     if (hosts > 1) return reject(errc::bad_request, "ferry: more than one Host header");
@@ -77,8 +109,7 @@ decision decide(const http::request_head& head, std::span<const tcp::endpoint> s
             e == http::framing_error::unknown_coding ? errc::not_implemented : errc::bad_request;
         return reject(code, fmt::format("ferry: {}", http::describe(e)));
     }
-    if (head.method == "CONNECT")
-        return reject(errc::not_implemented, "ferry: CONNECT tunnels are not supported yet");
+    if (head.method == "CONNECT") return decide_connect(head, self, connect_ports, std::move(d));
 
     if (auto e = http::parse_request_target(head.method, head.target, host_field, d.target);
         e != http::target_error::none)

@@ -14,6 +14,7 @@ namespace ferry::proxy {
 
 enum class action {
     forward,        // relay to target
+    tunnel,         // CONNECT: a two-way byte tunnel to target (RFC 9110 §9.3.6)
     status_page,    // a request addressed to ferry itself: answer with a small page
     answer_options, // OPTIONS with Max-Forwards: 0 (RFC 9110 §7.6.2)
     answer_trace,   // TRACE with Max-Forwards: 0
@@ -31,7 +32,11 @@ struct decision {
 bool is_self_endpoint(const boost::asio::ip::tcp::endpoint& endpoint,
                       std::span<const boost::asio::ip::tcp::endpoint> self);
 
+inline constexpr std::uint16_t default_connect_ports[] = {443};
+
+// connect_ports: where CONNECT may go; empty means any port.
 decision decide(const http::request_head& head,
-                std::span<const boost::asio::ip::tcp::endpoint> self);
+                std::span<const boost::asio::ip::tcp::endpoint> self,
+                std::span<const std::uint16_t> connect_ports = default_connect_ports);
 
 } // namespace ferry::proxy

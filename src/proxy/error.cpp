@@ -13,6 +13,8 @@ source source_of(errc e) {
         return source::upstream;
     case errc::internal:
         return source::internal;
+    case errc::forbidden:
+        return source::policy;
     default:
         return source::client;
     }
@@ -40,6 +42,8 @@ int to_status(errc e) {
         return 0;
     case errc::loop_detected:
         return 400;
+    case errc::forbidden:
+        return 403;
     case errc::resolve_failed:
         return 502;
     case errc::connect_failed:

@@ -20,6 +20,8 @@ enum class errc {
     client_closed,         // client went away: no reply possible
     client_timeout,        // client stalled mid-body or while reading: close, no reply
     loop_detected,         // request addressed to ferry itself
+    // policy
+    forbidden, // 403: CONNECT to a port that is not allowed
     // upstream
     resolve_failed,   // 502
     connect_failed,   // 502

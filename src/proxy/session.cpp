@@ -190,7 +190,7 @@ asio::awaitable<session::next> session::serve_one() {
     }
     rec_.user_agent = http::find_field(req_, "user-agent");
 
-    auto d = decide(req_, worker_.shared().self);
+    auto d = decide(req_, worker_.shared().self, worker_.settings().connect_ports);
     const bool has_body = d.framing.kind != http::body_kind::none &&
                           !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
     switch (d.kind) {
@@ -213,6 +213,8 @@ asio::awaitable<session::next> session::serve_one() {
     }
     case action::forward:
         co_return co_await forward(d.target, d.framing);
+    case action::tunnel:
+        co_return co_await tunnel(d.target);
     }
     co_return next::close;
 }

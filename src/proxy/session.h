@@ -14,6 +14,7 @@
 #include "net/io.h"
 #include "observe/exchange_record.h"
 #include "proxy/error.h"
+#include "tunnel/pipe.h"
 #include "upstream/connection.h"
 
 #include <boost/asio/awaitable.hpp>
@@ -64,6 +65,11 @@ private:
     boost::asio::awaitable<next> reply_error(const error& e, bool force_close);
     http::local_reply status_page() const;
     http::local_reply trace_reply() const;
+
+    // tunnel.cpp
+    boost::asio::awaitable<next> tunnel(const http::target& dest);
+    boost::asio::awaitable<void> tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
+                                                  std::uint64_t& bytes, net::error_code& result);
 
     // forward.cpp
     boost::asio::awaitable<next> forward(const http::target& dest,

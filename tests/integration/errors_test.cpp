@@ -1,6 +1,6 @@
 // What a client sees when ferry cannot get it an answer: 502 when the origin refuses or its
 // name cannot be resolved, 504 when it stays silent, 400 for https:// in absolute-form (that
-// needs CONNECT), 501 for CONNECT until tunnels land. Every such answer is ferry's own, with
+// needs CONNECT), 403 for CONNECT to a port not allowed. Every such answer is ferry's own, with
 // a one-line text body naming the cause, and the access-log line carries the same cause.
 // Names are never resolved through the machine's resolver: `.invalid` is answered by ferry
 // itself (RFC 6761 §6.4).
@@ -146,7 +146,7 @@ TEST(Errors, HttpsInAbsoluteFormIs400SayingToUseConnect) {
     EXPECT_EQ(origin.connections(), 0) << "nothing of an https:// request goes out in clear";
 }
 
-TEST(Errors, ConnectIs501ForNow) {
+TEST(Errors, ConnectToAPortNotAllowedIs403) {
     test_origin origin;
     ferry_process ferry;
     ASSERT_TRUE(ferry.started()) << ferry.err();
@@ -155,9 +155,9 @@ TEST(Errors, ConnectIs501ForNow) {
     ASSERT_TRUE(
         s.send_all(fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", origin.authority())));
     auto response = s.read_response(5s);
-    EXPECT_EQ(status_of(response), 501) << response;
+    EXPECT_EQ(status_of(response), 403) << response; // only 443 by default
     expect_one_line_cause(std::string(body_of(response)), "CONNECT");
-    expect_logged_cause(ferry, origin.authority(), 501, std::string(body_of(response)));
+    expect_logged_cause(ferry, origin.authority(), 403, std::string(body_of(response)));
     EXPECT_EQ(origin.connections(), 0);
 }
 

@@ -18,6 +18,7 @@ struct curl_request {
     std::size_t pattern_upload = 0; // instead of body: this many pattern bytes, streamed
     bool chunked_upload = false;    // Transfer-Encoding: chunked
     bool http10 = false;
+    bool tunnel = false;   // through the proxy with CONNECT (curl -p)
     bool keep_body = true; // false: only hash and count the response body
     long timeout_ms = 30000;
 };

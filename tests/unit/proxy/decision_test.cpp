@@ -15,6 +15,8 @@ static std::ostream& operator<<(std::ostream& os, action a) {
     switch (a) {
     case action::forward:
         return os << "forward";
+    case action::tunnel:
+        return os << "tunnel";
     case action::status_page:
         return os << "status_page";
     case action::answer_options:
@@ -124,8 +126,25 @@ TEST_F(Decide, InvalidHostIs400) {
             400);
 }
 
-TEST_F(Decide, ConnectIsNotImplemented) {
-    expect_reject(request("CONNECT example.test:443 HTTP/1.1", "Host: example.test:443\r\n"), 501);
+TEST_F(Decide, ConnectToAnAllowedPortIsATunnel) {
+    auto d = request("CONNECT example.test:443 HTTP/1.1", "Host: example.test:443\r\n");
+    EXPECT_EQ(d.kind, action::tunnel);
+    EXPECT_EQ(d.target.where.host, "example.test");
+    EXPECT_EQ(d.target.where.port, 443);
+}
+
+TEST_F(Decide, ConnectToAnotherPortIs403) {
+    expect_reject(request("CONNECT example.test:8443 HTTP/1.1", "Host: example.test:8443\r\n"),
+                  403);
+}
+
+TEST_F(Decide, MalformedConnectTargetsAre400) {
+    for (std::string_view t : {"example.test", "example.test:", ":443", "example.test:0",
+                               "example.test:65536", "example.test:443/path", "u@example.test:443",
+                               "[::1]", "http://example.test:443"}) {
+        SCOPED_TRACE(t);
+        expect_reject(request("CONNECT " + std::string(t) + " HTTP/1.1", "Host: x\r\n"), 400);
+    }
 }
 
 TEST_F(Decide, HttpsTargetIs400) {

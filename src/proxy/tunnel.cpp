@@ -1,0 +1,65 @@
+// The CONNECT half of a session (RFC 9110 §9.3.6): connect, answer 200, then relay bytes
+// both ways unchanged until both directions have ended.
+#include "app/worker.h"
+#include "proxy/session.h"
+#include "tunnel/pipe.h"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <fmt/format.h>
+
+namespace ferry::proxy {
+
+namespace asio = boost::asio;
+
+asio::awaitable<void> session::tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
+                                                std::uint64_t& bytes, net::error_code& result) {
+    const auto idle = worker_.settings().tunnel_idle_timeout;
+    // if/else, not ?: — GCC 12 mishandles co_await inside a conditional expression.
+    if (toward_origin)
+        result = co_await tunnel::pipe(client_in(), upstream_out(), idle, state, bytes);
+    else
+        result = co_await tunnel::pipe(upstream_in(), client_out(), idle, state, bytes);
+    if (result && !state.stop) {
+        // A reset or a timeout ends the whole tunnel: stop the other direction too.
+        state.stop = true;
+        for (auto* d : {&client_read, &client_write, &upstream_read, &upstream_write})
+            d->cancel();
+    }
+}
+
+asio::awaitable<session::next> session::tunnel(const http::target& dest) {
+    using namespace asio::experimental::awaitable_operators;
+    const auto& cfg = worker_.settings();
+    drop_upstream(); // a tunnel gets a connection of its own, never a kept HTTP one
+    bool reused = false;
+    if (auto e = co_await open_upstream(dest, reused)) co_return co_await reply_error(e, true);
+
+    static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
+    rec_.status = 200;
+    rec_.status_line = "HTTP/1.1 200 Connection established";
+    if (auto ec =
+            co_await net::write_all(client_out(), asio::buffer(established), cfg.send_timeout))
+        co_return next::close;
+    rec_.bytes_to_client += established.size();
+
+    // Bytes the client sent after the CONNECT head are already in in_: they go first.
+    tunnel::pipe_state state{worker_.now(), false};
+    std::uint64_t up = 0, down = 0;
+    net::error_code up_error, down_error;
+    co_await (tunnel_direction(true, state, up, up_error) &&
+              tunnel_direction(false, state, down, down_error));
+    rec_.bytes_from_client += up;
+    rec_.bytes_to_client += down;
+    rec_.body_bytes = down;
+    if (up_error == asio::error::timed_out || down_error == asio::error::timed_out)
+        rec_.cause = "ferry: tunnel idle timeout";
+    else if (up_error && up_error != asio::error::operation_aborted)
+        rec_.cause = fmt::format("ferry: tunnel closed: client side: {}", up_error.message());
+    else if (down_error && down_error != asio::error::operation_aborted)
+        rec_.cause = fmt::format("ferry: tunnel closed: origin side: {}", down_error.message());
+    drop_upstream();
+    co_return next::close;
+}
+
+} // namespace ferry::proxy

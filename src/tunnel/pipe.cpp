@@ -1,0 +1,37 @@
+#include "tunnel/pipe.h"
+
+#include <boost/asio/buffer.hpp>
+
+namespace ferry::tunnel {
+
+namespace asio = boost::asio;
+
+asio::awaitable<net::error_code> pipe(net::inbound from, net::outbound to,
+                                      std::chrono::milliseconds idle, pipe_state& state,
+                                      std::uint64_t& bytes) {
+    for (;;) {
+        if (state.stop) co_return asio::error::operation_aborted;
+        if (from.buffer.empty()) {
+            std::size_t got = 0;
+            auto ec = co_await net::read_some(from, idle, got);
+            if (state.stop) co_return asio::error::operation_aborted;
+            if (ec == asio::error::timed_out && from.now - state.last_activity < idle)
+                continue; // this side is quiet, the other is not: the tunnel is alive
+            if (ec == asio::error::eof) {
+                net::error_code ignored;
+                to.socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+                co_return net::error_code{};
+            }
+            if (ec) co_return ec;
+            state.last_activity = from.now;
+        }
+        auto data = from.buffer.data();
+        auto ec = co_await net::write_all(to, asio::buffer(data), idle);
+        if (ec) co_return ec;
+        bytes += data.size();
+        from.buffer.consume(data.size());
+        state.last_activity = to.now;
+    }
+}
+
+} // namespace ferry::tunnel
