@@ -311,7 +311,8 @@ code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "htt
 [[ $code == "200 1024" ]] || die "origin does not serve 1k.bin (got '$code')"
 pid[direct]=${pid[origin]}
 
-start_bg ferry "$ferry_bin" --listen "127.0.0.1:${port[ferry]}" --access-log off
+start_bg ferry "$ferry_bin" --listen "127.0.0.1:${port[ferry]}" --access-log off \
+  --connect-ports any  # the origin is on a free port, not 443
 start_bg ferry-log "$ferry_bin" --listen "127.0.0.1:${port[ferry-log]}" --access-log "$tmp/ferry-access.log"
 mkdir -p "$tmp/haproxy"
 render haproxy.cfg.in "$tmp/haproxy/haproxy.cfg" "$tmp/haproxy" "${port[haproxy]}"
