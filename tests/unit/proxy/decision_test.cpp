@@ -139,9 +139,9 @@ TEST_F(Decide, ConnectToAnotherPortIs403) {
 }
 
 TEST_F(Decide, MalformedConnectTargetsAre400) {
-    for (std::string_view t : {"example.test", "example.test:", ":443", "example.test:0",
-                               "example.test:65536", "example.test:443/path", "u@example.test:443",
-                               "[::1]", "http://example.test:443"}) {
+    for (std::string_view t :
+         {"example.test", "example.test:", ":443", "example.test:0", "example.test:65536",
+          "example.test:443/path", "u@example.test:443", "[::1]", "http://example.test:443"}) {
         SCOPED_TRACE(t);
         expect_reject(request("CONNECT " + std::string(t) + " HTTP/1.1", "Host: x\r\n"), 400);
     }
