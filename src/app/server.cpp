@@ -96,13 +96,6 @@ int run_server(const config::settings& settings) {
         w->start(std::move(acceptors));
         workers.push_back(std::move(w));
     }
-    for (const auto& endpoint : shared.self)
-        say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
-
-    std::vector<std::thread> threads;
-    for (auto& w : workers)
-        threads.emplace_back([&w] { w->run(); });
-
     // Signals are handled on the main thread; workers are told through their own loops.
     asio::io_context main_io;
     asio::signal_set signals(main_io, SIGINT, SIGTERM);
@@ -130,6 +123,14 @@ int run_server(const config::settings& settings) {
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
+    // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
+    for (const auto& endpoint : shared.self)
+        say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
+
+    std::vector<std::thread> threads;
+    for (auto& w : workers)
+        threads.emplace_back([&w] { w->run(); });
+
     std::thread signal_thread([&] { main_io.run(); });
 
     for (auto& t : threads)

@@ -61,6 +61,8 @@ curl_response curl_client::perform(const curl_request& r) {
     curl_easy_setopt(easy_, CURLOPT_PROXY, r.proxy.c_str());
     curl_easy_setopt(easy_, CURLOPT_NOPROXY, "");
     curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, r.tunnel ? 1L : 0L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, r.insecure ? 0L : 1L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, r.insecure ? 0L : 2L);
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, on_header);

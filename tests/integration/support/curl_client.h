@@ -19,6 +19,7 @@ struct curl_request {
     bool chunked_upload = false;    // Transfer-Encoding: chunked
     bool http10 = false;
     bool tunnel = false;   // through the proxy with CONNECT (curl -p)
+    bool insecure = false; // https: accept the test's self-signed certificate
     bool keep_body = true; // false: only hash and count the response body
     long timeout_ms = 30000;
 };
