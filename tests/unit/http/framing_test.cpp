@@ -2,6 +2,8 @@
 // the length, ferry refuses the message rather than picking one reading.
 #include "http/framing.h"
 
+#include "describe_check.h"
+
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -243,14 +245,7 @@ TEST(ResponseFraming, AmbiguousFramingIsRejected) {
 }
 
 TEST(FramingError, EveryErrorHasItsOwnDescription) {
-    std::vector<std::string> seen;
-    for (int i = int(framing_error::none); i <= int(framing_error::differing_lengths); ++i) {
-        std::string d(describe(framing_error(i)));
-        EXPECT_NE(d, "unknown error") << i;
-        for (const auto& s : seen)
-            EXPECT_NE(d, s) << i;
-        seen.push_back(d);
-    }
+    expect_distinct_descriptions(framing_error::none, framing_error::differing_lengths);
 }
 
 } // namespace

@@ -2,6 +2,8 @@
 // Heads are given as head_scanner hands them over: CRLF line ends and the final empty line.
 #include "http/head_parser.h"
 
+#include "describe_check.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -388,14 +390,7 @@ TEST(StatusLine, ReusedOutputKeepsNothingOfTheEarlierResponse) {
 }
 
 TEST(ParseError, EveryErrorHasItsOwnDescription) {
-    std::vector<std::string> seen;
-    for (int i = int(parse_error::none); i <= int(parse_error::too_many_fields); ++i) {
-        std::string d(describe(parse_error(i)));
-        EXPECT_NE(d, "unknown error") << i;
-        for (const auto& s : seen)
-            EXPECT_NE(d, s) << i;
-        seen.push_back(d);
-    }
+    expect_distinct_descriptions(parse_error::none, parse_error::too_many_fields);
 }
 
 } // namespace

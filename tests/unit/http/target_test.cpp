@@ -3,6 +3,8 @@
 
 #include "http/rewrite.h"
 
+#include "describe_check.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -261,14 +263,7 @@ TEST(Authority, ParsedAlone) {
 }
 
 TEST(TargetError, EveryErrorHasItsOwnDescription) {
-    std::vector<std::string> seen;
-    for (int i = int(target_error::none); i <= int(target_error::bad_form); ++i) {
-        std::string d(describe(target_error(i)));
-        EXPECT_NE(d, "unknown error") << i;
-        for (const auto& s : seen)
-            EXPECT_NE(d, s) << i;
-        seen.push_back(d);
-    }
+    expect_distinct_descriptions(target_error::none, target_error::bad_form);
 }
 
 } // namespace
