@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
           libboost1.81-dev libcli11-dev libfmt-dev
-          libgtest-dev libcurl4-openssl-dev curl openssl python3)
+          libc-ares-dev libgtest-dev libcurl4-openssl-dev curl openssl python3
+          tinyproxy squid)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk haproxy nginx-light)
 fi
@@ -19,7 +20,7 @@ done
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 echo "ferry: installing ${missing[*]}"
-# Debian's server packages (nginx, haproxy) start themselves on install; the benchmarks
+# Debian's server packages (nginx, haproxy, squid, tinyproxy) start themselves on install; the benchmarks
 # start their own instances on free ports, so keep the packaged services from starting.
 policy=/usr/sbin/policy-rc.d
 placed_policy=0

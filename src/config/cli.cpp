@@ -1,7 +1,11 @@
 #include "config/cli.h"
 
-#include <CLI/CLI.hpp>
+#include "util/base64.h"
 
+#include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <algorithm>
 #include <charconv>
 #include <thread>
 
@@ -14,6 +18,52 @@ bool parse_port(std::string_view text, std::uint16_t& port) {
     auto r = std::from_chars(text.data(), text.data() + text.size(), value);
     if (r.ec != std::errc{} || r.ptr != text.data() + text.size() || value > 65535) return false;
     port = static_cast<std::uint16_t>(value);
+    return true;
+}
+
+bool is_ip_literal(const std::string& text) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(text, ec);
+    return !ec;
+}
+
+bool is_hostname(std::string_view host) {
+    if (host.empty() || host.size() > 253) return false;
+    for (char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool percent_decode(std::string_view in, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out += in[i];
+            continue;
+        }
+        if (i + 2 >= in.size()) return false;
+        int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+        if (hi < 0 || lo < 0) return false;
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
     return true;
 }
 
@@ -56,6 +106,99 @@ bool parse_listen_address(std::string_view text, listen_address& out) {
     return parse_port(text.substr(colon + 1), out.port);
 }
 
+bool parse_dns_server(std::string_view text, dns_server& out) {
+    out = {};
+    if (text.empty()) return false;
+    if (text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) return false;
+        out.address = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty() && (rest.front() != ':' || !parse_port(rest.substr(1), out.port)))
+            return false;
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {
+        auto colon = text.find(':');
+        out.address = std::string(text.substr(0, colon));
+        if (!parse_port(text.substr(colon + 1), out.port)) return false;
+    } else {
+        out.address = std::string(text); // IPv4, or IPv6 without a port
+    }
+    return out.port != 0 && is_ip_literal(out.address);
+}
+
+std::string parse_parent(std::string_view text, parent_proxy& out) {
+    out = {};
+    constexpr std::string_view scheme = "http://";
+    if (text.size() < scheme.size() || lower(text.substr(0, scheme.size())) != scheme)
+        return "expected http://[user:pass@]host:port";
+    text.remove_prefix(scheme.size());
+    if (!text.empty() && text.back() == '/') text.remove_suffix(1);
+    if (text.find('/') != std::string_view::npos) return "a parent proxy URL has no path";
+    if (auto at = text.rfind('@'); at != std::string_view::npos) {
+        auto userinfo = text.substr(0, at);
+        text.remove_prefix(at + 1);
+        auto colon = userinfo.find(':');
+        std::string user, password;
+        if (!percent_decode(userinfo.substr(0, colon), user) ||
+            (colon != std::string_view::npos &&
+             !percent_decode(userinfo.substr(colon + 1), password)))
+            return "bad percent-encoding in the credentials";
+        if (user.empty()) return "empty user name";
+        if (user.find(':') != std::string::npos) return "a user name cannot contain ':'";
+        out.authorization = "Basic " + util::base64_encode(user + ":" + password);
+    }
+    out.port = 80;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) return "unclosed [ in the host";
+        out.host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty() && (rest.front() != ':' || !parse_port(rest.substr(1), out.port)))
+            return "bad port";
+        if (!is_ip_literal(out.host)) return "bad IPv6 address";
+    } else {
+        auto colon = text.rfind(':');
+        out.host = lower(text.substr(0, colon));
+        if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1), out.port))
+            return "bad port";
+        if (!is_hostname(out.host)) return "bad host";
+    }
+    if (out.port == 0) return "bad port";
+    return {};
+}
+
+bool parse_direct_rule(std::string_view text, direct_rule& out) {
+    out = {};
+    if (text.empty()) return false;
+    if (auto slash = text.find('/'); slash != std::string_view::npos) {
+        out.what = direct_rule::kind::cidr;
+        out.network = std::string(text.substr(0, slash));
+        boost::system::error_code ec;
+        auto address = boost::asio::ip::make_address(out.network, ec);
+        if (ec) return false;
+        auto digits = text.substr(slash + 1);
+        auto r = std::from_chars(digits.data(), digits.data() + digits.size(), out.prefix);
+        if (digits.empty() || r.ec != std::errc{} || r.ptr != digits.data() + digits.size())
+            return false;
+        return out.prefix <= (address.is_v4() ? 32u : 128u);
+    }
+    std::string host = lower(text);
+    if (is_ip_literal(host)) {
+        out.what = direct_rule::kind::cidr;
+        out.network = host;
+        out.prefix = host.find(':') != std::string::npos ? 128 : 32;
+        return true;
+    }
+    if (host.front() == '.') {
+        out.what = direct_rule::kind::suffix;
+        out.name = host.substr(1);
+    } else {
+        out.what = direct_rule::kind::host;
+        out.name = host;
+    }
+    return is_hostname(out.name) && out.name.front() != '.';
+}
+
 cli_result parse_command_line(int argc, char** argv) {
     settings s;
     CLI::App app{"ferry — an HTTP/1.1 forward proxy.\n"
@@ -69,11 +212,16 @@ cli_result parse_command_line(int argc, char** argv) {
     double header_timeout = 10, idle_timeout = 60, connect_timeout = 10, response_timeout = 60,
            send_timeout = 60, shutdown_timeout = 10, tunnel_idle_timeout = 300;
     std::string connect_ports = "443";
+    double dns_timeout = 5, dns_negative_ttl = 5, connect_attempt_timeout = 2,
+           pool_idle_timeout = 60;
+    std::vector<std::string> dns_servers, direct;
+    std::string parent;
 
     app.add_option("port", port, "Port to listen on at 127.0.0.1 (default 9001)")
         ->check(CLI::Range(0u, 65535u));
     app.add_option("-l,--listen", listen, "Listen on HOST:PORT, [IPv6]:PORT or PORT; repeatable")
-        ->type_name("ADDR");
+        ->type_name("ADDR")
+        ->allow_extra_args(false);
     app.add_flag("--flow", s.flow, "Print the flow log of every exchange on stdout");
     app.add_option("--access-log", s.access_log,
                    "Access log: - (stdout, the default without --flow), off, or a file path")
@@ -103,6 +251,36 @@ cli_result parse_command_line(int argc, char** argv) {
     app.add_option("--connect-ports", connect_ports,
                    "Ports CONNECT may reach: a comma-separated list, or any")
         ->capture_default_str();
+    app.add_option("--dns-server", dns_servers,
+                   "DNS server IP[:PORT] to use instead of the system's; repeatable")
+        ->type_name("IP[:PORT]")
+        ->allow_extra_args(false);
+    app.add_option("--dns-timeout", dns_timeout, "Seconds to resolve one name")
+        ->capture_default_str();
+    app.add_option("--dns-negative-ttl", dns_negative_ttl,
+                   "Seconds a name that failed to resolve is remembered")
+        ->capture_default_str();
+    app.add_option("--dns-cache-size", s.dns_cache_size, "Names cached per worker")
+        ->capture_default_str();
+    app.add_option("--connect-attempt-timeout", connect_attempt_timeout,
+                   "Seconds for one address of an origin while others remain to try")
+        ->capture_default_str();
+    app.add_option("--pool-per-host", s.pool_per_host,
+                   "Idle upstream connections kept per host:port (0: no pool)")
+        ->capture_default_str();
+    app.add_option("--pool-total", s.pool_total,
+                   "Idle upstream connections kept in all, per worker")
+        ->capture_default_str();
+    app.add_option("--pool-idle-timeout", pool_idle_timeout,
+                   "Seconds an idle upstream connection is kept")
+        ->capture_default_str();
+    app.add_option("--parent", parent,
+                   "Send requests through this HTTP proxy: http://[user:pass@]host:port")
+        ->type_name("URL");
+    app.add_option("--direct", direct,
+                   "Bypass the parent for HOST, .DOMAIN (and subdomains) or a CIDR; repeatable")
+        ->type_name("RULE")
+        ->allow_extra_args(false);
     app.add_option("--max-header-size", s.max_header_size, "Largest request or response head")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 24));
@@ -137,8 +315,35 @@ cli_result parse_command_line(int argc, char** argv) {
                      connect_ports.c_str());
         return {std::nullopt, 2};
     }
+    for (const auto& text : dns_servers) {
+        dns_server server;
+        if (!parse_dns_server(text, server)) {
+            std::fprintf(stderr, "ferry: --dns-server %s: expected IP, IP:PORT or [IPv6]:PORT\n",
+                         text.c_str());
+            return {std::nullopt, 2};
+        }
+        s.dns_servers.push_back(server);
+    }
+    if (!parent.empty()) {
+        parent_proxy p;
+        if (auto problem = parse_parent(parent, p); !problem.empty()) {
+            std::fprintf(stderr, "ferry: --parent %s: %s\n", parent.c_str(), problem.c_str());
+            return {std::nullopt, 2};
+        }
+        s.parent = p;
+    }
+    for (const auto& text : direct) {
+        direct_rule rule;
+        if (!parse_direct_rule(text, rule)) {
+            std::fprintf(stderr, "ferry: --direct %s: expected a host, .domain, IP or CIDR\n",
+                         text.c_str());
+            return {std::nullopt, 2};
+        }
+        s.direct.push_back(rule);
+    }
     for (double t : {header_timeout, idle_timeout, connect_timeout, response_timeout, send_timeout,
-                     shutdown_timeout, tunnel_idle_timeout}) {
+                     shutdown_timeout, tunnel_idle_timeout, dns_timeout, connect_attempt_timeout,
+                     pool_idle_timeout}) {
         if (!(t > 0)) {
             std::fprintf(stderr, "ferry: timeouts must be positive numbers of seconds\n");
             return {std::nullopt, 2};
@@ -151,6 +356,14 @@ cli_result parse_command_line(int argc, char** argv) {
     s.send_timeout = seconds(send_timeout);
     s.shutdown_timeout = seconds(shutdown_timeout);
     s.tunnel_idle_timeout = seconds(tunnel_idle_timeout);
+    if (!(dns_negative_ttl >= 0)) {
+        std::fprintf(stderr, "ferry: --dns-negative-ttl must be zero or more seconds\n");
+        return {std::nullopt, 2};
+    }
+    s.dns_timeout = seconds(dns_timeout);
+    s.dns_negative_ttl = seconds(dns_negative_ttl);
+    s.connect_attempt_timeout = seconds(connect_attempt_timeout);
+    s.pool_idle_timeout = seconds(pool_idle_timeout);
     return {std::move(s), 0};
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,27 @@ using duration = std::chrono::milliseconds;
 struct listen_address {
     std::string host; // IP literal or a name from /etc/hosts ("localhost")
     std::uint16_t port = 0;
+};
+
+// A DNS server given with --dns-server.
+struct dns_server {
+    std::string address; // IPv4 or IPv6 literal
+    std::uint16_t port = 53;
+};
+
+// The parent proxy given with --parent: requests go through it unless --direct matches.
+struct parent_proxy {
+    std::string host; // name or IP literal (no brackets)
+    std::uint16_t port = 0;
+    std::string authorization; // "Basic <base64>" when credentials were given, else empty
+};
+
+// One --direct rule: a host, a domain with its subdomains (".example.com"), or a CIDR.
+struct direct_rule {
+    enum class kind { host, suffix, cidr } what = kind::host;
+    std::string name;    // host or suffix (lower-case, suffix without the leading dot)
+    std::string network; // CIDR: the address as text
+    unsigned prefix = 0; // CIDR: prefix length
 };
 
 struct settings {
@@ -34,6 +56,21 @@ struct settings {
     duration send_timeout{60'000};         // a peer that does not read what ferry writes
     duration shutdown_timeout{10'000};     // in-flight exchanges on SIGINT/SIGTERM
     duration tunnel_idle_timeout{300'000}; // a CONNECT tunnel with no bytes either way
+
+    // Upstream DNS and connections.
+    std::vector<dns_server> dns_servers;     // empty: the system's (/etc/resolv.conf)
+    duration dns_timeout{5'000};             // one name, all servers and tries
+    duration dns_negative_ttl{5'000};        // how long a failed name is remembered
+    std::size_t dns_cache_size = 10'000;     // names cached per worker
+    duration connect_attempt_timeout{2'000}; // one address, while others remain to try
+
+    // The shared pool of idle upstream connections (per worker).
+    std::size_t pool_per_host = 32;     // idle connections kept per host:port
+    std::size_t pool_total = 1024;      // idle connections kept in all
+    duration pool_idle_timeout{60'000}; // an idle pooled connection is closed after this
+
+    std::optional<parent_proxy> parent; // --parent
+    std::vector<direct_rule> direct;    // --direct: bypass the parent
 
     std::size_t max_header_size = 64 * 1024; // request or response head → 431 / 502
     std::size_t max_target_size = 8 * 1024;  // request-target → 414
