@@ -91,7 +91,7 @@ void write_request(const request_head& head, const target& dest, const framing_f
         // To a parent proxy: absolute-form; OPTIONS for the server as a whole goes without
         // a path, and the last proxy turns it back into "*" (RFC 9112 §3.2.4).
         out.append("http://").append(dest.where.text);
-        if (!(dest.path.empty() && head.method == "OPTIONS")) {
+        if (!(head.method == "OPTIONS" && (dest.path.empty() || dest.path == "*"))) {
             if (dest.path.empty() || dest.path.front() == '?') out.push_back('/');
             out.append(dest.path);
         }
