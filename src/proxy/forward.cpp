@@ -143,7 +143,8 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
 
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
-        if (auto e = co_await open_upstream(where, false, reused))
+        // A retry goes on a fresh connection, never on another pooled one.
+        if (auto e = co_await open_upstream(where, attempt > 0, reused))
             co_return co_await reply_error(e, has_body); // an unread body: close after
 
         exchange_state st;

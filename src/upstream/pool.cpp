@@ -5,7 +5,7 @@
 namespace ferry::upstream {
 
 std::size_t pool::idle(std::string_view key) const {
-    auto it = by_key_.find(std::string(key));
+    auto it = by_key_.find(key);
     return it == by_key_.end() ? 0 : it->second.size();
 }
 
@@ -20,7 +20,7 @@ void pool::erase(lru_list::iterator it) {
 }
 
 std::unique_ptr<connection> pool::take(std::string_view key) {
-    auto found = by_key_.find(std::string(key));
+    auto found = by_key_.find(key);
     if (found == by_key_.end()) return nullptr;
     auto& v = found->second;
     while (!v.empty()) {

@@ -9,6 +9,7 @@
 #include "upstream/connection.h"
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -59,8 +60,15 @@ private:
 
     pool_limits limits_;
     lru_list lru_;
+    struct key_hash {
+        using is_transparent = void; // look up by string_view without a copy
+        std::size_t operator()(std::string_view k) const {
+            return std::hash<std::string_view>{}(k);
+        }
+    };
     // Per key, the entries in the order they were put (most recent last).
-    std::unordered_map<std::string, std::vector<lru_list::iterator>> by_key_;
+    std::unordered_map<std::string, std::vector<lru_list::iterator>, key_hash, std::equal_to<>>
+        by_key_;
     pool_stats stats_;
 };
 
