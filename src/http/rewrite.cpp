@@ -1,6 +1,7 @@
 #include "http/rewrite.h"
 
 #include "http/chars.h"
+#include "http/upgrade.h"
 
 #include <array>
 #include <charconv>
@@ -106,7 +107,13 @@ void write_request(const request_head& head, const target& dest, const framing_f
     if (absolute && !parent_authorization.empty())
         append_field(out, "Proxy-Authorization", parent_authorization);
     const bool max_forwards_applies = head.method == "OPTIONS" || head.method == "TRACE";
+    const bool has_body = framing.chunked || framing.content_length.value_or(0) > 0;
+    const bool upgrade = forwards_upgrade(head, has_body);
     for (const auto& f : head.fields) {
+        if (upgrade && iequals(f.name, "upgrade")) {
+            append_field(out, f.name, f.value);
+            continue;
+        }
         if (iequals(f.name, "host") || dropped(head, f.name)) continue;
         // An HTTP/1.0 client's 100-continue is to be ignored (RFC 9110 §10.1.1).
         if (head.minor == 0 && iequals(f.name, "expect")) continue;
@@ -117,6 +124,7 @@ void write_request(const request_head& head, const target& dest, const framing_f
         append_field(out, f.name, f.value);
     }
     append_framing(out, framing);
+    if (upgrade) out.append("Connection: upgrade\r\n");
     append_via(out, head.minor, pseudonym);
     out.append("\r\n");
 }
@@ -172,6 +180,17 @@ void write_interim_response(const response_head& head, std::string_view pseudony
     out.append(head.reason).append("\r\n");
     for (const auto& f : head.fields)
         if (!dropped(head, f.name)) append_field(out, f.name, f.value);
+    append_via(out, head.minor, pseudonym);
+    out.append("\r\n");
+}
+
+void write_switch_response(const response_head& head, std::string_view pseudonym,
+                           std::string& out) {
+    out.append("HTTP/1.1 101 ").append(head.reason).append("\r\n");
+    for (const auto& f : head.fields)
+        if (iequals(f.name, "upgrade") || !dropped(head, f.name))
+            append_field(out, f.name, f.value);
+    out.append("Connection: upgrade\r\n");
     append_via(out, head.minor, pseudonym);
     out.append("\r\n");
 }

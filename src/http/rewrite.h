@@ -2,7 +2,9 @@
 // Hop-by-hop fields are dropped both ways (Connection and every field it names, Keep-Alive,
 // Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization, Proxy-Authenticate); framing
 // fields (Content-Length, Transfer-Encoding) are written from ferry's own framing decision,
-// never copied; every other field keeps its place and order.
+// never copied; every other field keeps its place and order. The one exception is an
+// Upgrade offer ferry passes on (http/upgrade.h): then the Upgrade fields are kept and
+// `Connection: upgrade` is sent, in the request and in the 101 that accepts it.
 #pragma once
 
 #include "http/head.h"
@@ -24,7 +26,9 @@ struct framing_fields {
 bool is_hop_by_hop(std::string_view name);
 
 // Appends the request as sent upstream: origin-form target, Host from the target,
-// Max-Forwards decremented for OPTIONS/TRACE, `Via: 1.x <pseudonym>` appended.
+// Max-Forwards decremented for OPTIONS/TRACE, `Via: 1.x <pseudonym>` appended. When
+// forwards_upgrade() holds (no body: neither chunked nor a length above 0), the Upgrade
+// fields stay in place and `Connection: upgrade` follows the framing fields.
 void write_forward_request(const request_head& head, const target& dest,
                            const framing_fields& framing, std::string_view pseudonym,
                            std::string& out);
@@ -53,5 +57,10 @@ void write_forward_response(const response_head& head, const response_options& o
 // Appends a 1xx interim response for an HTTP/1.1 client.
 void write_interim_response(const response_head& head, std::string_view pseudonym,
                             std::string& out);
+
+// Appends a 101 Switching Protocols that accepts a forwarded Upgrade offer: end-to-end
+// fields and the Upgrade fields in place, then `Connection: upgrade` and Via. No Date and no
+// framing fields: what follows the head is the new protocol.
+void write_switch_response(const response_head& head, std::string_view pseudonym, std::string& out);
 
 } // namespace ferry::http

@@ -6,6 +6,7 @@
 #include "http/read_head.h"
 #include "http/relay.h"
 #include "http/rewrite.h"
+#include "http/upgrade.h"
 #include "proxy/decision.h"
 #include "proxy/session.h"
 #include "upstream/connector.h"
@@ -140,6 +141,7 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
                                    request_out_);
     else
         http::write_forward_request(req_, dest, fields, cfg.pseudonym, request_out_);
+    const bool upgrade = http::forwards_upgrade(req_, has_body);
 
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
@@ -149,6 +151,7 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
 
         exchange_state st;
         st.has_body = has_body;
+        st.upgrade = upgrade;
         if (has_body) {
             co_await (send_request(framing, st) && relay_response(st));
         } else {
@@ -163,6 +166,9 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
             drop_upstream();
             continue;
         }
+        // The origin switched protocols: the connection is a tunnel until it ends, and
+        // neither it nor the client connection carries HTTP again.
+        if (st.switched) co_return co_await relay_tunnel();
         const bool body_done = !has_body || st.body_sent;
         release_upstream(st.upstream_reusable && st.response_complete && body_done);
 
@@ -281,11 +287,22 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
         }
         if (resp_.status >= 200) co_return true;
         if (resp_.status == 101) {
-            // Upgrade is hop-by-hop and was not forwarded, so a switch is not expected.
-            st.problem = {
-                errc::bad_response,
-                fmt::format("ferry: unexpected 101 Switching Protocols from {}", up_->label)};
-            co_return false;
+            // Only an offer ferry passed on can be accepted, and only with a protocol the
+            // client named (RFC 9110 §7.8); the caller turns it into a tunnel.
+            if (!st.upgrade) {
+                st.problem = {
+                    errc::bad_response,
+                    fmt::format("ferry: unexpected 101 Switching Protocols from {}", up_->label)};
+                co_return false;
+            }
+            if (!http::switch_was_offered(req_, resp_)) {
+                st.problem = {errc::bad_response,
+                              fmt::format("ferry: {} switched to a protocol the client did not "
+                                          "offer (Upgrade: {})",
+                                          up_->label, http::find_field(resp_, "upgrade"))};
+                co_return false;
+            }
+            co_return true;
         }
         // Other 1xx go on to HTTP/1.1 clients only (RFC 9110 §15.2).
         if (req_.minor == 1) {
@@ -316,6 +333,10 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     if (st.client_failed || st.problem) co_return;
     if (!co_await read_final_response(st)) {
         if (!st.client_failed) abandon_body();
+        co_return;
+    }
+    if (resp_.status == 101) {
+        co_await switch_protocols(st); // an upgrade request has no body to abandon
         co_return;
     }
 
@@ -419,6 +440,24 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     st.upstream_reusable = st.response_complete && in.kind != http::body_kind::until_close &&
                            origin_keeps_alive() && up_->buffer.empty();
     abandon_body();
+}
+
+asio::awaitable<void> session::switch_protocols(exchange_state& st) {
+    const auto& cfg = worker_.settings();
+    out_.clear();
+    http::write_switch_response(resp_, cfg.pseudonym, out_);
+    rec_.status = resp_.status;
+    rec_.status_line = resp_.status_line;
+    st.response_started = true; // from here on the client cannot be answered with an error
+    auto ec = co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
+    if (ec) {
+        st.client_failed = true;
+        st.problem = {errc::client_closed,
+                      "ferry: client closed the connection before the 101 reached it"};
+        co_return;
+    }
+    rec_.bytes_to_client += out_.size();
+    st.switched = true;
 }
 
 } // namespace ferry::proxy

@@ -58,6 +58,8 @@ private:
         bool close_client = false;
         bool retryable = false; // failed before any response byte on a reused connection
         bool abandoned = false; // the response ended first: the request body is dropped
+        bool upgrade = false;   // the request's Upgrade offer went to the origin
+        bool switched = false;  // the origin's 101 reached the client: tunnel from here on
         error problem;
     };
 
@@ -70,6 +72,7 @@ private:
     // tunnel.cpp
     boost::asio::awaitable<next> tunnel(const http::target& dest);
     boost::asio::awaitable<error> connect_through_parent(const http::target& dest);
+    boost::asio::awaitable<next> relay_tunnel();
     boost::asio::awaitable<void> tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
                                                   std::uint64_t& bytes, net::error_code& result);
 
@@ -93,6 +96,7 @@ private:
                                               exchange_state& st);
     boost::asio::awaitable<bool> read_final_response(exchange_state& st);
     boost::asio::awaitable<void> relay_response(exchange_state& st);
+    boost::asio::awaitable<void> switch_protocols(exchange_state& st);
     void drop_upstream();
 
     bool client_wants_close() const;

@@ -1,5 +1,6 @@
 // The CONNECT half of a session (RFC 9110 §9.3.6): connect, answer 200, then relay bytes
-// both ways unchanged until both directions have ended.
+// both ways unchanged until both directions have ended. An accepted Upgrade (101, see
+// forward.cpp) ends in the same relay.
 #include "app/worker.h"
 #include "http/head_parser.h"
 #include "http/read_head.h"
@@ -72,7 +73,6 @@ asio::awaitable<error> session::connect_through_parent(const http::target& dest)
 }
 
 asio::awaitable<session::next> session::tunnel(const http::target& dest) {
-    using namespace asio::experimental::awaitable_operators;
     const auto& cfg = worker_.settings();
     // A tunnel gets a connection of its own, never a pooled HTTP one.
     const auto where = route_for(dest);
@@ -93,8 +93,13 @@ asio::awaitable<session::next> session::tunnel(const http::target& dest) {
             co_await net::write_all(client_out(), asio::buffer(established), cfg.send_timeout))
         co_return next::close;
     rec_.bytes_to_client += established.size();
+    co_return co_await relay_tunnel();
+}
 
-    // Bytes the client sent after the CONNECT head are already in in_: they go first.
+asio::awaitable<session::next> session::relay_tunnel() {
+    using namespace asio::experimental::awaitable_operators;
+    // Bytes the client sent after its request head are already in in_, bytes the origin sent
+    // after its 101 head in the upstream buffer: each side's go first.
     tunnel::pipe_state state{worker_.now(), false};
     std::uint64_t up = 0, down = 0;
     net::error_code up_error, down_error;

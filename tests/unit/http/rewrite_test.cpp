@@ -247,6 +247,70 @@ TEST(ForwardRequest, UnknownFieldsAndTheOrderOfRepeatedFieldsAreKept) {
               "\r\n");
 }
 
+TEST(ForwardRequest, UpgradeOfferIsForwardedWithConnectionUpgrade) {
+    // RFC 9110 §7.8: the Upgrade fields stay in place, Connection is ferry's own and names
+    // only upgrade; the other options and the fields they name are still removed.
+    EXPECT_EQ(forward("GET http://example.test/chat HTTP/1.1\r\n"
+                      "Host: example.test\r\n"
+                      "Connection: keep-alive, Upgrade, X-Secret\r\n"
+                      "Upgrade: websocket\r\n"
+                      "Keep-Alive: timeout=5\r\n"
+                      "X-Secret: 1\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\n"
+                      "upgrade: foo/2, Bar\r\n"
+                      "\r\n"),
+              "GET /chat HTTP/1.1\r\n"
+              "Host: example.test\r\n"
+              "Upgrade: websocket\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              "Sec-WebSocket-Version: 13\r\n"
+              "upgrade: foo/2, Bar\r\n"
+              "Connection: upgrade\r\n"
+              "Via: 1.1 ferry\r\n"
+              "\r\n");
+    // The option is found in any Connection line, in any case; Content-Length: 0 is no body.
+    EXPECT_EQ(forward("GET http://example.test/ HTTP/1.1\r\n"
+                      "Upgrade: h2c\r\n"
+                      "connection: close\r\n"
+                      "Connection: UPGRADE\r\n"
+                      "Content-Length: 0\r\n"
+                      "\r\n",
+                      length(0)),
+              "GET / HTTP/1.1\r\nHost: example.test\r\nUpgrade: h2c\r\nContent-Length: 0\r\n"
+              "Connection: upgrade\r\nVia: 1.1 ferry\r\n\r\n");
+}
+
+TEST(ForwardRequest, UpgradeIsDroppedWhenTheRequestDoesNotOfferIt) {
+    const std::string plain = "GET / HTTP/1.1\r\nHost: example.test\r\nVia: 1.1 ferry\r\n\r\n";
+    // Upgrade not named by Connection.
+    EXPECT_EQ(forward("GET http://example.test/ HTTP/1.1\r\nUpgrade: websocket\r\n"
+                      "Connection: keep-alive\r\n\r\n"),
+              plain);
+    // Connection names upgrade but no protocol is offered.
+    EXPECT_EQ(forward("GET http://example.test/ HTTP/1.1\r\nConnection: upgrade\r\n\r\n"), plain);
+    EXPECT_EQ(forward("GET http://example.test/ HTTP/1.1\r\nUpgrade: , \r\n"
+                      "Connection: upgrade\r\n\r\n"),
+              plain);
+    // An HTTP/1.0 request's Upgrade is ignored (RFC 9110 §7.8).
+    EXPECT_EQ(forward("GET http://example.test/ HTTP/1.0\r\nUpgrade: websocket\r\n"
+                      "Connection: upgrade\r\n\r\n"),
+              "GET / HTTP/1.1\r\nHost: example.test\r\nVia: 1.0 ferry\r\n\r\n");
+}
+
+TEST(ForwardRequest, UpgradeWithABodyIsNotForwarded) {
+    EXPECT_EQ(forward("POST http://example.test/ HTTP/1.1\r\nUpgrade: h2c\r\n"
+                      "Connection: Upgrade\r\nContent-Length: 5\r\n\r\n",
+                      length(5)),
+              "POST / HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\n"
+              "Via: 1.1 ferry\r\n\r\n");
+    EXPECT_EQ(forward("POST http://example.test/ HTTP/1.1\r\nUpgrade: h2c\r\n"
+                      "Connection: Upgrade\r\nTransfer-Encoding: chunked\r\n\r\n",
+                      chunked()),
+              "POST / HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n"
+              "Via: 1.1 ferry\r\n\r\n");
+}
+
 TEST(ForwardRequest, OutputIsAppended) {
     request_text r("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n");
     ASSERT_EQ(r.error, parse_error::none);
@@ -351,6 +415,26 @@ TEST(InterimResponse, KeepsEndToEndFieldsAndAddsVia) {
     write_interim_response(r.head, "ferry", out);
     EXPECT_EQ(out, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n"
                    "Via: 1.1 ferry\r\n\r\n");
+}
+
+TEST(SwitchResponse, KeepsUpgradeAndEndToEndFieldsAddsConnectionAndVia) {
+    response_text r("HTTP/1.1 101 Switching Protocols\r\n"
+                    "Upgrade: websocket\r\n"
+                    "Connection: Upgrade, X-Hop\r\n"
+                    "X-Hop: 1\r\n"
+                    "Keep-Alive: timeout=5\r\n"
+                    "Content-Length: 10\r\n"
+                    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                    "\r\n");
+    ASSERT_EQ(r.error, parse_error::none);
+    std::string out = "previous";
+    write_switch_response(r.head, "ferry", out);
+    EXPECT_EQ(out, "previousHTTP/1.1 101 Switching Protocols\r\n"
+                   "Upgrade: websocket\r\n"
+                   "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                   "Connection: upgrade\r\n"
+                   "Via: 1.1 ferry\r\n"
+                   "\r\n");
 }
 
 } // namespace
