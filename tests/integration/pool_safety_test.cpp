@@ -64,14 +64,19 @@ TEST(PoolSafety, ConnectionTheOriginClosedWhileIdleIsNotHandedOut) {
     // The FIN is on its way over loopback; let it land before the next request.
     std::this_thread::sleep_for(100ms);
 
-    auto second = exchange_once(ferry, get(o, "/two"));
+    // A POST, which is never retried: it succeeds only if the closed connection was found
+    // out before use, not tried and failed.
+    auto second = exchange_once(ferry, proxy_request(o.origin(), "POST", "/two", "payload"));
     EXPECT_EQ(status_of(second), 200) << second;
     EXPECT_EQ(body_of(second), o.answer(2, 1, "/two")) << second;
     EXPECT_EQ(o.connections(), 2);
-    EXPECT_EQ(o.record().requests_for("GET", "/two"), 1) << o.record().summary();
-    // Found closed before use: a new connection, not a reuse that failed and was retried.
+    EXPECT_EQ(o.record().requests_for("POST", "/two"), 1) << o.record().summary();
     EXPECT_EQ(count_reused(ferry.out(), o.authority()), 0) << ferry.out();
     EXPECT_EQ(count_connected(ferry.out(), o.authority()), 2) << ferry.out();
+
+    // And a GET after it, on the connection the POST left idle.
+    auto third = exchange_once(ferry, get(o, "/three"));
+    EXPECT_EQ(body_of(third), o.answer(2, 2, "/three")) << third;
 }
 
 TEST(PoolSafety, ConnectionWithUnaskedBytesIsNotHandedOut) {
@@ -113,6 +118,10 @@ struct unfit_case {
     bool complete;        // the client gets the whole response "first"
 };
 
+void PrintTo(const unfit_case& c, std::ostream* os) {
+    *os << c.name;
+}
+
 class PoolUnfitResponse : public ::testing::TestWithParam<unfit_case> {};
 
 TEST_P(PoolUnfitResponse, LeavesTheConnectionOutOfThePool) {
@@ -137,13 +146,15 @@ TEST_P(PoolUnfitResponse, LeavesTheConnectionOutOfThePool) {
         EXPECT_EQ(body, "first") << first;
     }
 
+    // ferry closes connection 1 when the exchange ends, rather than keep it idle (where
+    // only the check before reuse would find it unfit).
+    EXPECT_TRUE(o.record().wait_closed_by_peer(1, 2s)) << o.record().summary();
+
     auto second = exchange_once(ferry, get(o, "/two"));
     EXPECT_EQ(body_of(second), o.answer(2, 1, "/two")) << second;
     EXPECT_EQ(o.connections(), 2) << o.record().summary();
     EXPECT_EQ(o.record().requests_for("GET", "/two"), 1) << o.record().summary();
     EXPECT_EQ(count_reused(ferry.out(), o.authority()), 0) << ferry.out();
-    // ferry closed connection 1 rather than keep it.
-    EXPECT_TRUE(o.record().wait_closed_by_peer(1, 3s)) << o.record().summary();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -245,4 +256,27 @@ TEST(PoolSafety, RetryHappensOnlyOnce) {
     expect_ferry_502(r.response);
     EXPECT_EQ(r.seen, 2) << r.summary;
     EXPECT_EQ(r.accepted, 2) << r.summary;
+}
+
+TEST(PoolSafety, RetryIsOnAFreshConnectionNotAnotherPooledOne) {
+    // Two connections busy at once, then both idle in the pool; both drop the request that
+    // reuses them. The retry must not take the other pooled one: it opens a third.
+    auto first_two = gathering(2, 60ms);
+    numbered_origin o("A", [first_two](origin_exchange& x) {
+        if (x.conn > 2) return send_identity(x);
+        if (x.req == 1) return first_two(x);
+        return false;
+    });
+    ferry_process ferry(one_worker);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    std::thread other([&] { exchange_once(ferry, get(o, "/c1")); });
+    exchange_once(ferry, get(o, "/c0"));
+    other.join();
+    ASSERT_EQ(o.connections(), 2) << o.record().summary();
+
+    auto r = exchange_once(ferry, get(o, "/second"));
+    EXPECT_EQ(status_of(r), 200) << r;
+    EXPECT_EQ(body_of(r), o.answer(3, 1, "/second")) << r;
+    EXPECT_EQ(o.record().requests_for("GET", "/second"), 2) << o.record().summary();
+    EXPECT_EQ(o.connections(), 3) << o.record().summary();
 }

@@ -317,6 +317,6 @@ TEST(Pool, ManyKeepAliveClientsThroughOnePool) {
         t.join();
     EXPECT_EQ(wrong.load(), 0) << first_wrong;
     // A thousand requests, never more than fifty at once: connections are reused.
-    EXPECT_LE(origin.connections(), 150);
+    EXPECT_LE(origin.connections(), 150) << "upstream connections for 1000 requests";
     EXPECT_TRUE(ferry.running());
 }
