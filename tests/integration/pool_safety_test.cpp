@@ -5,7 +5,6 @@
 // on a reused connection before any response byte is retried once on a fresh connection,
 // only when it is idempotent and has no body. ferry runs with one worker: one pool.
 #include "support/ferry_process.h"
-#include "support/log_lines.h"
 #include "support/pool_support.h"
 
 #include <gtest/gtest.h>

@@ -7,7 +7,6 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
