@@ -17,7 +17,10 @@ namespace {
 constexpr auto tick_interval = 200ms;
 }
 
-worker::worker(shared_state& shared, unsigned index) : shared_(shared), index_(index) {
+worker::worker(shared_state& shared, unsigned index)
+    : shared_(shared), index_(index),
+      pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
+                                  shared.settings.pool_idle_timeout}) {
     refresh_clock();
 }
 
@@ -65,6 +68,7 @@ void worker::flush_access_log() {
 void worker::tick() {
     refresh_clock();
     flush_access_log();
+    pool_.sweep(now_);
     for (auto* w = head_; w != nullptr;) {
         auto* next = w->next_; // expire() may end the connection's wait, never unlink here
         for (net::deadline* d :
@@ -114,6 +118,7 @@ void worker::post_force_close() {
 void worker::drain() {
     if (draining_) return;
     draining_ = true;
+    pool_.clear();
     for (auto& acceptor : acceptors_) {
         boost::system::error_code ignored;
         acceptor.close(ignored);

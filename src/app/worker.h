@@ -5,6 +5,7 @@
 #include "config/settings.h"
 #include "net/deadline.h"
 #include "observe/log_sink.h"
+#include "upstream/pool.h"
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -47,6 +48,9 @@ public:
 
     bool draining() const { return draining_; }
 
+    // Idle upstream connections shared by this worker's clients.
+    upstream::pool& pool() { return pool_; }
+
     // Access-log lines are gathered per worker and written at most every tick (or when the
     // buffer fills), so that logging costs the hot path an append, not a syscall.
     std::string& access_buffer() { return access_buffer_; }
@@ -70,6 +74,7 @@ private:
     std::chrono::system_clock::time_point date_second_;
     std::string date_;
     std::string access_buffer_;
+    upstream::pool pool_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;
     bool draining_ = false;

@@ -79,11 +79,23 @@ bool is_hop_by_hop(std::string_view name) {
     return false;
 }
 
-void write_forward_request(const request_head& head, const target& dest,
-                           const framing_fields& framing, std::string_view pseudonym,
-                           std::string& out) {
+namespace {
+
+// The request line and fields shared by both forms; `parent_authorization` is only
+// written toward a parent proxy.
+void write_request(const request_head& head, const target& dest, const framing_fields& framing,
+                   std::string_view pseudonym, bool absolute, std::string_view parent_authorization,
+                   std::string& out) {
     out.append(head.method).push_back(' ');
-    if (dest.path.empty() && head.method == "OPTIONS") {
+    if (absolute) {
+        // To a parent proxy: absolute-form; OPTIONS for the server as a whole goes without
+        // a path, and the last proxy turns it back into "*" (RFC 9112 §3.2.4).
+        out.append("http://").append(dest.where.text);
+        if (!(head.method == "OPTIONS" && (dest.path.empty() || dest.path == "*"))) {
+            if (dest.path.empty() || dest.path.front() == '?') out.push_back('/');
+            out.append(dest.path);
+        }
+    } else if (dest.path.empty() && head.method == "OPTIONS") {
         out.push_back('*'); // OPTIONS for the server as a whole (RFC 9112 §3.2.4)
     } else {
         if (dest.path.empty() || dest.path.front() == '?') out.push_back('/');
@@ -91,6 +103,8 @@ void write_forward_request(const request_head& head, const target& dest,
     }
     out.append(" HTTP/1.1\r\n");
     append_field(out, "Host", dest.where.text);
+    if (absolute && !parent_authorization.empty())
+        append_field(out, "Proxy-Authorization", parent_authorization);
     const bool max_forwards_applies = head.method == "OPTIONS" || head.method == "TRACE";
     for (const auto& f : head.fields) {
         if (iequals(f.name, "host") || dropped(head, f.name)) continue;
@@ -104,6 +118,27 @@ void write_forward_request(const request_head& head, const target& dest,
     }
     append_framing(out, framing);
     append_via(out, head.minor, pseudonym);
+    out.append("\r\n");
+}
+
+} // namespace
+
+void write_forward_request(const request_head& head, const target& dest,
+                           const framing_fields& framing, std::string_view pseudonym,
+                           std::string& out) {
+    write_request(head, dest, framing, pseudonym, false, {}, out);
+}
+
+void write_parent_request(const request_head& head, const target& dest,
+                          const framing_fields& framing, std::string_view pseudonym,
+                          std::string_view authorization, std::string& out) {
+    write_request(head, dest, framing, pseudonym, true, authorization, out);
+}
+
+void write_parent_connect(const target& dest, std::string_view authorization, std::string& out) {
+    out.append("CONNECT ").append(dest.where.text).append(" HTTP/1.1\r\n");
+    append_field(out, "Host", dest.where.text);
+    if (!authorization.empty()) append_field(out, "Proxy-Authorization", authorization);
     out.append("\r\n");
 }
 

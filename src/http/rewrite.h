@@ -29,6 +29,15 @@ void write_forward_request(const request_head& head, const target& dest,
                            const framing_fields& framing, std::string_view pseudonym,
                            std::string& out);
 
+// The same request sent to a parent proxy: absolute-form target, and
+// `Proxy-Authorization: <authorization>` when not empty (the client's is never forwarded).
+void write_parent_request(const request_head& head, const target& dest,
+                          const framing_fields& framing, std::string_view pseudonym,
+                          std::string_view authorization, std::string& out);
+
+// A CONNECT for `dest` (authority-form) sent to a parent proxy.
+void write_parent_connect(const target& dest, std::string_view authorization, std::string& out);
+
 struct response_options {
     framing_fields framing;
     bool close = false;         // "Connection: close", ferry closes after this response

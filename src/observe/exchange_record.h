@@ -20,6 +20,8 @@ struct exchange_record {
 
     std::string upstream;      // "host:port" when ferry connected or reused one
     bool upstream_new = false; // a fresh connection (else reused)
+    enum class fate { none, kept, closed };
+    fate upstream_fate = fate::none; // after the exchange: back in the pool, or closed
 
     int status = 0; // sent to the client; 0 when nothing was sent
     std::string status_line;

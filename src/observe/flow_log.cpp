@@ -40,21 +40,17 @@ void append_flow_exchange(const exchange_record& r, std::string& out) {
     } else if (!r.cause.empty()) {
         fmt::format_to(it, " > no answer: {}\n", r.cause);
     }
+    if (!r.upstream.empty()) {
+        if (r.upstream_fate == exchange_record::fate::kept)
+            fmt::format_to(it, "[SRV connection to {} kept for reuse]\n", r.upstream);
+        else if (r.upstream_fate == exchange_record::fate::closed)
+            fmt::format_to(it, "[SRV disconnected from {}]\n", r.upstream);
+    }
 }
 
 void append_flow_disconnected(std::uint64_t connection, std::string_view client, std::string& out) {
     header(connection, out);
     fmt::format_to(std::back_inserter(out), "[CLI disconnected from {}]\n", client);
-}
-
-} // namespace ferry::observe
-
-namespace ferry::observe {
-
-void append_flow_upstream_closed(std::uint64_t connection, std::string_view upstream,
-                                 std::string& out) {
-    header(connection, out);
-    fmt::format_to(std::back_inserter(out), "[SRV disconnected from {}]\n", upstream);
 }
 
 } // namespace ferry::observe

@@ -23,7 +23,5 @@ namespace ferry::observe {
 void append_flow_connected(std::uint64_t connection, std::string_view client, std::string& out);
 void append_flow_exchange(const exchange_record& r, std::string& out);
 void append_flow_disconnected(std::uint64_t connection, std::string_view client, std::string& out);
-void append_flow_upstream_closed(std::uint64_t connection, std::string_view upstream,
-                                 std::string& out);
 
 } // namespace ferry::observe

@@ -9,6 +9,7 @@
 #include "proxy/decision.h"
 #include "proxy/session.h"
 #include "upstream/connector.h"
+#include "upstream/route.h"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -39,10 +40,28 @@ std::string lower(std::string_view s) {
     return out;
 }
 
+std::string host_port_label(std::string_view host, std::uint16_t port) {
+    if (host.find(':') != std::string_view::npos) return fmt::format("[{}]:{}", host, port);
+    return fmt::format("{}:{}", host, port);
+}
+
 } // namespace
 
 void session::drop_upstream() {
+    if (!up_) return;
+    rec_.upstream_fate = observe::exchange_record::fate::closed;
     up_.reset();
+}
+
+void session::release_upstream(bool reusable) {
+    if (!up_) return;
+    if (!reusable || draining_) {
+        drop_upstream();
+        return;
+    }
+    ++up_->exchanges;
+    rec_.upstream_fate = observe::exchange_record::fate::kept;
+    worker_.pool().put(std::move(up_), worker_.now());
 }
 
 bool session::origin_keeps_alive() const {
@@ -51,32 +70,55 @@ bool session::origin_keeps_alive() const {
     return true;
 }
 
-asio::awaitable<error> session::open_upstream(const http::target& dest, bool& reused) {
-    const auto host = lower(dest.where.host);
-    rec_.upstream_new = false;
-    if (up_ && up_->serves(host, dest.where.port) && up_->still_usable()) {
-        reused = true;
-        rec_.upstream = up_->label;
-        co_return error{};
+session::route session::route_for(const http::target& dest) const {
+    const auto& cfg = worker_.settings();
+    route r;
+    r.host = lower(dest.where.host);
+    r.port = dest.where.port;
+    if (upstream::via_parent(cfg, r.host)) {
+        r.parent = true;
+        r.host = cfg.parent->host;
+        r.port = cfg.parent->port;
+        r.label = host_port_label(r.host, r.port) + " (parent proxy)";
+        r.key = "parent " + r.label;
+    } else {
+        r.label = host_port_label(r.host, r.port);
+        r.key = r.label;
     }
+    return r;
+}
+
+asio::awaitable<error> session::open_upstream(const route& where, bool fresh, bool& reused) {
     drop_upstream();
-    up_.emplace(worker_.io());
+    rec_.upstream_new = false;
+    if (!fresh) {
+        if (auto pooled = worker_.pool().take(where.key)) {
+            up_ = std::move(pooled);
+            reused = true;
+            rec_.upstream = up_->label;
+            co_return error{};
+        }
+    }
+    up_ = std::make_unique<upstream::connection>(worker_.io());
     resolver_.emplace(worker_.io());
     const auto& self = worker_.shared().self;
     upstream::connect_request request{
-        host, dest.where.port, worker_.settings().connect_timeout,
+        where.host, where.port, worker_.settings().connect_timeout,
         [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); }};
     auto e =
         co_await upstream::connect(up_->socket, *resolver_, upstream_write, worker_.now(), request);
     resolver_.reset();
     if (e) {
         up_.reset();
+        if (where.parent) // name the parent: the client asked for another host
+            e.cause =
+                fmt::format("ferry: parent proxy {}: {}", host_port_label(where.host, where.port),
+                            std::string_view(e.cause).substr(std::string_view("ferry: ").size()));
         co_return e;
     }
-    up_->host = host;
-    up_->port = dest.where.port;
-    up_->label = dest.where.ipv6 ? fmt::format("[{}]:{}", host, dest.where.port)
-                                 : fmt::format("{}:{}", host, dest.where.port);
+    worker_.pool().note_opened();
+    up_->key = where.key;
+    up_->label = where.label;
     rec_.upstream = up_->label;
     rec_.upstream_new = true;
     co_return error{};
@@ -90,12 +132,19 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
     http::framing_fields fields;
     if (framing.kind == http::body_kind::length) fields.content_length = framing.length;
     if (framing.kind == http::body_kind::chunked) fields.chunked = true;
+    const auto& cfg = worker_.settings();
+    const auto where = route_for(dest);
     request_out_.clear();
-    http::write_forward_request(req_, dest, fields, worker_.settings().pseudonym, request_out_);
+    if (where.parent)
+        http::write_parent_request(req_, dest, fields, cfg.pseudonym, cfg.parent->authorization,
+                                   request_out_);
+    else
+        http::write_forward_request(req_, dest, fields, cfg.pseudonym, request_out_);
 
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
-        if (auto e = co_await open_upstream(dest, reused))
+        // A retry goes on a fresh connection, never on another pooled one.
+        if (auto e = co_await open_upstream(where, attempt > 0, reused))
             co_return co_await reply_error(e, has_body); // an unread body: close after
 
         exchange_state st;
@@ -115,10 +164,7 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
             continue;
         }
         const bool body_done = !has_body || st.body_sent;
-        if (up_ && st.upstream_reusable && st.response_complete && body_done)
-            ++up_->exchanges;
-        else
-            drop_upstream();
+        release_upstream(st.upstream_reusable && st.response_complete && body_done);
 
         if (st.problem && !st.response_started) co_return co_await reply_error(st.problem, true);
         if (st.problem) rec_.cause = st.problem.cause;

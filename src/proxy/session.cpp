@@ -163,13 +163,10 @@ asio::awaitable<void> session::run() {
         if (n == next::close || draining_) break;
     }
     // The origin connection is released first: the client may take a while to close.
-    std::string upstream_label = up_ ? up_->label : std::string{};
     drop_upstream();
     co_await close_gracefully();
     if (flow.enabled()) {
         std::string block;
-        if (!upstream_label.empty())
-            observe::append_flow_upstream_closed(id_, upstream_label, block);
         observe::append_flow_disconnected(id_, client_label_, block);
         flow.write(block);
     }

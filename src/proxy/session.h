@@ -19,6 +19,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -68,13 +69,26 @@ private:
 
     // tunnel.cpp
     boost::asio::awaitable<next> tunnel(const http::target& dest);
+    boost::asio::awaitable<error> connect_through_parent(const http::target& dest);
     boost::asio::awaitable<void> tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
                                                   std::uint64_t& bytes, net::error_code& result);
 
     // forward.cpp
     boost::asio::awaitable<next> forward(const http::target& dest,
                                          const http::body_framing& framing);
-    boost::asio::awaitable<error> open_upstream(const http::target& dest, bool& reused);
+    // Where the connection for a request goes: its origin, or the parent proxy.
+    struct route {
+        bool parent = false;
+        std::string host; // to connect to (lower-case)
+        std::uint16_t port = 0;
+        std::string key;   // pool key
+        std::string label; // for logs: "host:port", "[v6]:port" (+ " (parent proxy)")
+    };
+    route route_for(const http::target& dest) const;
+    // Takes a pooled connection (unless `fresh`) or connects.
+    boost::asio::awaitable<error> open_upstream(const route& where, bool fresh, bool& reused);
+    // Returns the connection to the pool when `reusable`, else closes it.
+    void release_upstream(bool reusable);
     boost::asio::awaitable<void> send_request(const http::body_framing& framing,
                                               exchange_state& st);
     boost::asio::awaitable<bool> read_final_response(exchange_state& st);
@@ -108,7 +122,7 @@ private:
     http::chunked_decoder request_decoder_;
     http::chunked_decoder response_decoder_;
 
-    std::optional<upstream::connection> up_;
+    std::unique_ptr<upstream::connection> up_;
     std::optional<boost::asio::ip::tcp::resolver> resolver_;
 
     observe::exchange_record rec_;

@@ -1,6 +1,9 @@
 // The CONNECT half of a session (RFC 9110 §9.3.6): connect, answer 200, then relay bytes
 // both ways unchanged until both directions have ended.
 #include "app/worker.h"
+#include "http/head_parser.h"
+#include "http/read_head.h"
+#include "http/rewrite.h"
 #include "proxy/session.h"
 #include "tunnel/pipe.h"
 
@@ -28,12 +31,60 @@ asio::awaitable<void> session::tunnel_direction(bool toward_origin, tunnel::pipe
     }
 }
 
+asio::awaitable<error> session::connect_through_parent(const http::target& dest) {
+    const auto& cfg = worker_.settings();
+    request_out_.clear();
+    http::write_parent_connect(dest, cfg.parent->authorization, request_out_);
+    if (auto ec =
+            co_await net::write_all(upstream_out(), asio::buffer(request_out_), cfg.send_timeout))
+        co_return error{errc::upstream_closed, fmt::format("ferry: cannot send CONNECT to {} ({})",
+                                                           up_->label, ec.message())};
+    auto r = co_await http::read_head(upstream_in(), response_scanner_,
+                                      {cfg.response_timeout, cfg.response_timeout}, false);
+    using http::head_read_status;
+    switch (r.status) {
+    case head_read_status::complete:
+        break;
+    case head_read_status::idle_timeout:
+    case head_read_status::timeout:
+        co_return error{errc::response_timeout,
+                        fmt::format("ferry: no answer to CONNECT from {}", up_->label)};
+    case head_read_status::malformed:
+        co_return error{errc::bad_response,
+                        fmt::format("ferry: malformed answer to CONNECT from {}", up_->label)};
+    default:
+        co_return error{errc::upstream_closed,
+                        fmt::format("ferry: {} closed the connection instead of answering CONNECT",
+                                    up_->label)};
+    }
+    const auto begin = response_scanner_.head_begin();
+    response_store_.assign(up_->buffer.data().substr(begin, r.scan.head_end - begin));
+    up_->buffer.consume(r.scan.head_end); // what follows is the tunnel's
+    if (auto e = http::parse_response_head(response_store_, resp_); e != http::parse_error::none)
+        co_return error{errc::bad_response,
+                        fmt::format("ferry: invalid answer to CONNECT from {}: {}", up_->label,
+                                    http::describe(e))};
+    if (resp_.status < 200 || resp_.status > 299)
+        co_return error{errc::bad_response,
+                        fmt::format("ferry: {} refused CONNECT to {}: {}", up_->label,
+                                    dest.where.text, resp_.status_line)};
+    co_return error{};
+}
+
 asio::awaitable<session::next> session::tunnel(const http::target& dest) {
     using namespace asio::experimental::awaitable_operators;
     const auto& cfg = worker_.settings();
-    drop_upstream(); // a tunnel gets a connection of its own, never a kept HTTP one
+    // A tunnel gets a connection of its own, never a pooled HTTP one.
+    const auto where = route_for(dest);
     bool reused = false;
-    if (auto e = co_await open_upstream(dest, reused)) co_return co_await reply_error(e, true);
+    if (auto e = co_await open_upstream(where, true, reused))
+        co_return co_await reply_error(e, true);
+    if (where.parent) {
+        if (auto e = co_await connect_through_parent(dest)) {
+            drop_upstream();
+            co_return co_await reply_error(e, true);
+        }
+    }
 
     static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
     rec_.status = 200;

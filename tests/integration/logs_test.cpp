@@ -92,6 +92,7 @@ TEST(FlowLog, ShowsEveryStepOfAConnectionAndItsExchanges) {
                           " > HTTP/1.1 200 OK\n" +                            //
                           " > application/octet-stream 123 bytes\n" +         //
                           "CLI <== PRX --- SRV\n" +                           //
+                          "[SRV connection to " + o + " kept for reuse]\n" +  //
                           header + "CLI ==> PRX --- SRV\n" +                  //
                           " > GET http://" + o + "/chunked/2500 HTTP/1.1\n" + //
                           " > ferry-test/1.0\n" +                             //
@@ -101,7 +102,7 @@ TEST(FlowLog, ShowsEveryStepOfAConnectionAndItsExchanges) {
                           " > HTTP/1.1 200 OK\n" +                            //
                           " > application/octet-stream 2500 bytes\n" +        //
                           "CLI <== PRX --- SRV\n" +                           //
-                          header + "[SRV disconnected from " + o + "]\n" +    //
+                          "[SRV connection to " + o + " kept for reuse]\n" +  //
                           header + "[CLI disconnected from " + client + "]\n";
     EXPECT_EQ(log, expected);
 }
@@ -165,6 +166,8 @@ TEST(FlowLog, BlocksOfConcurrentExchangesNeverInterleave) {
     const std::regex request(R"( > GET http://[^ ]+/size/(\d+) HTTP/1\.1)");
     const std::regex agent(R"( > client-(\d))");
     const std::regex upstream(R"(\[SRV (connected to|connection to) [^ ]+( reused)?\])");
+    const std::regex fate(
+        R"(\[SRV (connection to [^ ]+ kept for reuse|disconnected from [^ ]+)\])");
     const std::regex sizes(R"( > application/octet-stream (\d+) bytes)");
     auto deadline = std::chrono::steady_clock::now() + 5s;
     std::vector<std::vector<std::string>> blocks;
@@ -192,7 +195,7 @@ TEST(FlowLog, BlocksOfConcurrentExchangesNeverInterleave) {
             continue;
         }
         ++exchanges;
-        ASSERT_EQ(b.size(), 9u) << "an exchange block of " << b.size() << " lines: " << b[1];
+        ASSERT_EQ(b.size(), 10u) << "an exchange block of " << b.size() << " lines: " << b[1];
         std::smatch req, ua, size;
         ASSERT_TRUE(std::regex_match(b[1], req, request)) << b[1];
         ASSERT_TRUE(std::regex_match(b[2], ua, agent)) << b[2];
@@ -202,6 +205,7 @@ TEST(FlowLog, BlocksOfConcurrentExchangesNeverInterleave) {
         EXPECT_EQ(b[6], " > HTTP/1.1 200 OK");
         ASSERT_TRUE(std::regex_match(b[7], size, sizes)) << b[7];
         EXPECT_EQ(b[8], "CLI <== PRX --- SRV");
+        EXPECT_TRUE(std::regex_match(b[9], fate)) << b[9];
         // The request, the agent and the response all belong to the same exchange.
         EXPECT_EQ(req.str(1), size.str(1));
         EXPECT_EQ((std::stoi(req.str(1)) - 20000) / 1000, std::stoi(ua.str(1))) << b[1] << b[2];

@@ -447,7 +447,7 @@ const std::string websocket_frame = "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x5
 
 TEST(MalformedResponseUpgrade, TwoHundredToUpgradeRequestIsNoTunnel) {
     test_origin origin(scripted({{{good_response}}}));
-    ferry_process ferry;
+    ferry_process ferry({"--pool-per-host", "0"}); // upstream closed with the client
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto s = tcp_stream::connect_to(ferry.port());
     ASSERT_TRUE(s.send_all(get_request("/bad", origin, upgrade_fields)));
@@ -474,7 +474,7 @@ TEST(MalformedResponseUpgrade, OriginAnnouncingUpgradeIn200IsNoTunnel) {
     test_origin origin(
         scripted({{{"HTTP/1.1 200 OK\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                     "Content-Length: 6\r\n\r\nhello\n"}}}));
-    ferry_process ferry;
+    ferry_process ferry({"--pool-per-host", "0"}); // upstream closed with the client
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto s = tcp_stream::connect_to(ferry.port());
     ASSERT_TRUE(s.send_all(get_request("/bad", origin, upgrade_fields)));

@@ -143,11 +143,11 @@ TEST(Timeouts, SilentNewConnectionClosedQuietly) {
     expect_still_serving(ferry);
 }
 
-// An idle keep-alive connection is closed quietly after --idle-timeout, and its upstream
-// connection with it.
+// An idle keep-alive connection is closed quietly after --idle-timeout, and (without a
+// pool to keep it) its upstream connection with it.
 TEST(Timeouts, IdleKeepAliveConnectionClosedQuietly) {
     test_origin origin;
-    ferry_process ferry({"--idle-timeout", "1"});
+    ferry_process ferry({"--idle-timeout", "1", "--pool-per-host", "0"});
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto s = tcp_stream::connect_to(ferry.port());
     ASSERT_TRUE(s.send_all(get_request("/", origin)));
