@@ -63,10 +63,10 @@ void expect_chain_post(curl_client& client, const test_origin& origin, const fer
     auto r = client.perform({.url = origin.url("/echo"),
                              .proxy = ferry.proxy_url(),
                              .method = "POST",
-                             .pattern_upload = size,
-                             .keep_body = false});
+                             .pattern_upload = size});
     ASSERT_EQ(r.code, CURLE_OK) << tail(ferry.err());
-    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.status, 200) << r.headers << printable(r.body, 200) << "\nferry's log:\n"
+                             << tail(ferry.out());
     EXPECT_EQ(r.body_size, size);
     EXPECT_EQ(r.body_hash, hash_pattern(size));
 }

@@ -202,29 +202,35 @@ TEST(ParentChain, ConnectThroughTwoFerriesIsByteExactBothWays) {
     ASSERT_TRUE(parent.started()) << parent.err();
     ferry_process child({"--connect-ports", "any", "--parent", parent.proxy_url()});
     ASSERT_TRUE(child.started()) << child.err();
-    curl_client client;
     const std::size_t size = 2 * 1024 * 1024;
-    auto down = client.perform({.url = origin.url("/size/" + std::to_string(size)),
-                                .proxy = child.proxy_url(),
-                                .tunnel = true,
-                                .keep_body = false});
-    ASSERT_EQ(down.code, CURLE_OK) << child.err();
-    EXPECT_EQ(down.status, 200);
-    EXPECT_EQ(down.body_size, size);
-    EXPECT_EQ(down.body_hash, hash_pattern(size));
-    auto up = client.perform({.url = origin.url("/echo"),
-                              .proxy = child.proxy_url(),
-                              .method = "PUT",
-                              .pattern_upload = size,
-                              .tunnel = true,
-                              .keep_body = false});
-    ASSERT_EQ(up.code, CURLE_OK);
-    EXPECT_EQ(up.status, 200);
-    EXPECT_EQ(up.body_size, size);
-    EXPECT_EQ(up.body_hash, hash_pattern(size));
-    // The tunnel carries bytes only: no ferry added a Via to what the origin answered.
-    EXPECT_EQ(up.headers.find("Via:"), std::string::npos) << up.headers;
-    EXPECT_TRUE(parent.wait_for_out("CONNECT " + origin.authority() + " 200"));
+    {
+        curl_client client; // closes its tunnel at the end of this block
+        auto down = client.perform({.url = origin.url("/size/" + std::to_string(size)),
+                                    .proxy = child.proxy_url(),
+                                    .tunnel = true,
+                                    .keep_body = false});
+        ASSERT_EQ(down.code, CURLE_OK) << child.err();
+        EXPECT_EQ(down.status, 200);
+        EXPECT_EQ(down.body_size, size);
+        EXPECT_EQ(down.body_hash, hash_pattern(size));
+        auto up = client.perform({.url = origin.url("/echo"),
+                                  .proxy = child.proxy_url(),
+                                  .method = "PUT",
+                                  .pattern_upload = size,
+                                  .tunnel = true,
+                                  .keep_body = false});
+        ASSERT_EQ(up.code, CURLE_OK);
+        EXPECT_EQ(up.status, 200);
+        EXPECT_EQ(up.body_size, size);
+        EXPECT_EQ(up.body_hash, hash_pattern(size));
+        // The tunnel carries bytes only: no ferry added a Via to what the origin answered.
+        EXPECT_EQ(up.headers.find("Via:"), std::string::npos) << up.headers;
+    }
+    // The tunnel went through the parent: its access log has it once it has ended.
+    EXPECT_TRUE(parent.wait_for_out("CONNECT " + origin.authority() + " 200"))
+        << "parent's log:\n"
+        << tail(parent.out()) << "\nchild's log:\n"
+        << tail(child.out());
 }
 
 // A stand-in parent that records what ferry sends ----------------------------------------
