@@ -20,6 +20,7 @@ struct exchange_record {
 
     std::string upstream;      // "host:port" when ferry connected or reused one
     bool upstream_new = false; // a fresh connection (else reused)
+    std::string retried_after; // a reused connection that failed before any answer, if any
     enum class fate { none, kept, closed };
     fate upstream_fate = fate::none; // after the exchange: back in the pool, or closed
 

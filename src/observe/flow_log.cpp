@@ -21,6 +21,11 @@ void append_flow_exchange(const exchange_record& r, std::string& out) {
     fmt::format_to(it, "CLI ==> PRX --- SRV\n > {}\n > {}\n",
                    r.request_line.empty() ? "-" : r.request_line,
                    r.user_agent.empty() ? "-" : r.user_agent);
+    if (!r.retried_after.empty())
+        fmt::format_to(it,
+                       "[SRV connection to {} reused]\n"
+                       "[SRV {} closed the reused connection before answering: retrying]\n",
+                       r.retried_after, r.retried_after);
     if (!r.upstream.empty()) {
         if (r.upstream_new)
             fmt::format_to(it, "[SRV connected to {}]\n", r.upstream);

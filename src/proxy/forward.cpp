@@ -143,10 +143,15 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
         http::write_forward_request(req_, dest, fields, cfg.pseudonym, request_out_);
     const bool upgrade = http::forwards_upgrade(req_, has_body);
 
+    // A request that could not be retried (not idempotent, or with a body ferry streams and
+    // does not keep) never goes on an idle pooled connection: the origin may be closing it at
+    // this very moment, and the request would be lost (Squid's default does the same). It
+    // gets a fresh connection, which goes to the pool afterwards like any other.
+    const bool retriable = !has_body && is_idempotent(req_.method);
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
         // A retry goes on a fresh connection, never on another pooled one.
-        if (auto e = co_await open_upstream(where, attempt > 0, reused))
+        if (auto e = co_await open_upstream(where, attempt > 0 || !retriable, reused))
             co_return co_await reply_error(e, has_body); // an unread body: close after
 
         exchange_state st;
@@ -161,8 +166,9 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
 
         // A reused connection the origin closed as we sent: safe to try once more on a new
         // one, but only for an idempotent request without body (RFC 9110 §9.2.2).
-        if (st.retryable && reused && !has_body && attempt == 0 && is_idempotent(req_.method) &&
-            !draining_ && client_.is_open()) {
+        if (st.retryable && reused && retriable && attempt == 0 && !draining_ &&
+            client_.is_open()) {
+            rec_.retried_after = up_->label;
             drop_upstream();
             continue;
         }

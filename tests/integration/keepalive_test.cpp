@@ -84,7 +84,9 @@ TEST(KeepAlive, UpstreamConnectionIsReusedForTheSameClientAndOrigin) {
     EXPECT_EQ(c.body, pattern(5000));
     EXPECT_EQ(e.status, 404);
     EXPECT_EQ(f.body, pattern(100));
-    EXPECT_EQ(origin.connections(), 1) << "six requests should share one upstream connection";
+    // The POST, which ferry could not retry, gets a fresh connection of its own rather than
+    // the idle one; the requests after it share that one.
+    EXPECT_EQ(origin.connections(), 2) << "the GETs should share the upstream connections";
 }
 
 TEST(KeepAlive, EachOriginGetsItsOwnConnection) {
@@ -156,7 +158,8 @@ TEST(KeepAlive, PipelinedRequestsAreAnsweredInOrder) {
     auto r6 = s.read_response(5s);
     EXPECT_EQ(status_of(r6), 404) << r6;
     EXPECT_FALSE(s.peer_closed(200ms)) << "the connection stays open for more";
-    EXPECT_EQ(origin.connections(), 1);
+    EXPECT_EQ(origin.connections(), 2) << "one for the POST (never on an idle connection), "
+                                          "one shared by the rest";
 }
 
 TEST(KeepAlive, PipelinedRequestsToDifferentOriginsAndAnErrorStayInOrder) {
