@@ -5,6 +5,7 @@
 #include "config/settings.h"
 #include "net/deadline.h"
 #include "observe/log_sink.h"
+#include "upstream/resolver.h"
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -29,6 +30,7 @@ public:
     worker(shared_state& shared, unsigned index);
 
     boost::asio::io_context& io() { return io_; }
+    upstream::resolver& resolver() { return resolver_; }
     const config::settings& settings() const { return shared_.settings; }
     shared_state& shared() { return shared_; }
     unsigned index() const { return index_; }
@@ -64,6 +66,7 @@ private:
     shared_state& shared_;
     unsigned index_;
     boost::asio::io_context io_{1};
+    upstream::resolver resolver_; // before the rest goes, after the loop has run out
     std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
     boost::asio::steady_timer ticker_{io_};
     net::steady_time now_;

@@ -61,14 +61,13 @@ asio::awaitable<error> session::open_upstream(const http::target& dest, bool& re
     }
     drop_upstream();
     up_.emplace(worker_.io());
-    resolver_.emplace(worker_.io());
     const auto& self = worker_.shared().self;
     upstream::connect_request request{
         host, dest.where.port, worker_.settings().connect_timeout,
         [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); }};
-    auto e =
-        co_await upstream::connect(up_->socket, *resolver_, upstream_write, worker_.now(), request);
-    resolver_.reset();
+    request.attempt_timeout = worker_.settings().connect_attempt_timeout;
+    auto e = co_await upstream::connect(up_->socket, worker_.resolver(), upstream_write,
+                                        worker_.now(), request);
     if (e) {
         up_.reset();
         co_return e;
