@@ -350,3 +350,48 @@ TEST(Dns, DeadAddressCostsTheAttemptTimeoutNotTheConnectTimeout) {
     EXPECT_GT(d.seconds, 3.5);
     EXPECT_LT(d.seconds, 5.0);
 }
+
+TEST(Dns, LookupsOfOneNameAtOnceShareOneQuery) {
+    test_dns dns;
+    ASSERT_TRUE(dns.ok());
+    dns.set_silent(true);
+    ferry_process ferry(with_dns(dns, {"--dns-timeout", "1"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    // What one lookup costs the server (both families, every try).
+    EXPECT_EQ(fetch(ferry, "http://alone.ferry-test.example/").r.status, 504);
+    const int one_lookup = dns.queries("alone.ferry-test.example");
+    ASSERT_GT(one_lookup, 0);
+
+    auto first = std::async(std::launch::async,
+                            [&] { return fetch(ferry, "http://shared.ferry-test.example/"); });
+    for (int i = 0; i < 200 && dns.queries("shared.ferry-test.example") == 0; ++i)
+        std::this_thread::sleep_for(10ms);
+    auto second = fetch(ferry, "http://shared.ferry-test.example/other");
+    EXPECT_EQ(first.get().r.status, 504);
+    EXPECT_EQ(second.r.status, 504);
+    EXPECT_EQ(dns.queries("shared.ferry-test.example"), one_lookup);
+}
+
+TEST(Dns, AnswerArrivingAfterTheClientGaveUpIsStillCached) {
+    test_dns dns;
+    ASSERT_TRUE(dns.ok());
+    test_origin origin;
+    dns.set("late.ferry-test.example", {"127.0.0.1"}, 300);
+    dns.set_delay("late.ferry-test.example", 1500ms);
+    // The connect timeout cancels the lookup at 1 s; the answer comes at 1.5 s, before
+    // c-ares would ask again (at a third of the DNS timeout).
+    ferry_process ferry(with_dns(dns, {"--connect-timeout", "1", "--dns-timeout", "6"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto url = fmt::format("http://late.ferry-test.example:{}/", origin.port());
+    auto t = fetch(ferry, url);
+    EXPECT_EQ(t.r.status, 504);
+    EXPECT_EQ(t.r.body, "ferry: timed out resolving late.ferry-test.example\n");
+    EXPECT_LT(t.seconds, 1.4);
+    const int asked = dns.queries("late.ferry-test.example");
+    EXPECT_GT(asked, 0);
+    std::this_thread::sleep_for(1s); // the delayed answer arrives meanwhile
+    auto again = fetch(ferry, url);
+    EXPECT_EQ(again.r.status, 200) << again.r.body;
+    EXPECT_LT(again.seconds, 0.5);
+    EXPECT_EQ(dns.queries("late.ferry-test.example"), asked);
+}

@@ -90,6 +90,11 @@ void test_dns::set(const std::string& name, const std::vector<std::string>& addr
     zone_[lower(name)] = std::move(records);
 }
 
+void test_dns::set_delay(const std::string& name, std::chrono::milliseconds delay) {
+    std::lock_guard lock(mutex_);
+    delays_[lower(name)] = delay;
+}
+
 int test_dns::queries(const std::string& name) const {
     std::lock_guard lock(mutex_);
     auto it = counts_.find(lower(name));
@@ -98,16 +103,42 @@ int test_dns::queries(const std::string& name) const {
 
 void test_dns::serve() {
     while (!stopping_) {
+        send_due();
         pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) continue;
+        if (::poll(&p, 1, 20) <= 0) continue;
         char buf[1500];
         sockaddr_storage from{};
         socklen_t from_len = sizeof from;
         auto n = ::recvfrom(fd_, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
         if (n <= 0) continue;
-        auto reply = answer(std::string(buf, static_cast<std::size_t>(n)));
+        const std::string query(buf, static_cast<std::size_t>(n));
+        auto reply = answer(query);
         if (reply.empty() || silent_) continue;
-        ::sendto(fd_, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len);
+        std::chrono::milliseconds delay{0};
+        {
+            std::lock_guard lock(mutex_);
+            std::size_t at = 12;
+            std::string name;
+            if (parse_name(query, at, name))
+                if (auto it = delays_.find(lower(name)); it != delays_.end()) delay = it->second;
+        }
+        delayed_.push_back({std::chrono::steady_clock::now() + delay, std::move(reply),
+                            std::string(reinterpret_cast<const char*>(&from), from_len)});
+        send_due();
+    }
+}
+
+void test_dns::send_due() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = delayed_.begin(); it != delayed_.end();) {
+        if (it->due > now) {
+            ++it;
+            continue;
+        }
+        ::sendto(fd_, it->reply.data(), it->reply.size(), 0,
+                 reinterpret_cast<const sockaddr*>(it->to.data()),
+                 static_cast<socklen_t>(it->to.size()));
+        it = delayed_.erase(it);
     }
 }
 

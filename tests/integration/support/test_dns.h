@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -32,6 +33,8 @@ public:
              std::uint32_t ttl = 60);
     // Never answer anything (queries are still counted).
     void set_silent(bool silent) { silent_ = silent; }
+    // Answer queries for `name` only after `delay` (other names are answered meanwhile).
+    void set_delay(const std::string& name, std::chrono::milliseconds delay);
 
     // Queries received for `name` (any type, case-insensitive).
     int queries(const std::string& name) const;
@@ -43,7 +46,13 @@ private:
         std::string rdata;  // 4 or 16 bytes
         std::uint32_t ttl;
     };
+    struct delayed {
+        std::chrono::steady_clock::time_point due;
+        std::string reply;
+        std::string to; // sockaddr bytes
+    };
     void serve();
+    void send_due();
     std::string answer(const std::string& query);
 
     int fd_ = -1;
@@ -54,6 +63,8 @@ private:
     mutable std::mutex mutex_;
     std::map<std::string, std::vector<record>> zone_; // lower-case names, no final dot
     std::map<std::string, int> counts_;
+    std::map<std::string, std::chrono::milliseconds> delays_;
+    std::vector<delayed> delayed_; // only the server thread touches it
     std::thread thread_;
 };
 
