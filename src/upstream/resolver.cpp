@@ -247,6 +247,9 @@ void resolver::on_done(void* arg, int status, int /*timeouts*/, ares_addrinfo* r
             result.addresses.push_back(*address);
             ttl = std::min(ttl, node->ai_ttl);
         }
+        // An alias expires with its CNAME record too.
+        for (auto* cname = res->cnames; cname != nullptr; cname = cname->next)
+            ttl = std::min(ttl, cname->ttl);
         ares_freeaddrinfo(res);
     }
     if (!l->detached) self.inflight_.erase(l->name);
