@@ -395,3 +395,20 @@ TEST(Dns, AnswerArrivingAfterTheClientGaveUpIsStillCached) {
     EXPECT_LT(again.seconds, 0.5);
     EXPECT_EQ(dns.queries("late.ferry-test.example"), asked);
 }
+
+TEST(Dns, NextServerIsAskedWhenTheFirstIsSilent) {
+    test_dns mute, good;
+    ASSERT_TRUE(mute.ok());
+    ASSERT_TRUE(good.ok());
+    mute.set_silent(true);
+    good.set("second.ferry-test.example", {"127.0.0.1"});
+    test_origin origin;
+    ferry_process ferry({"--dns-server", mute.server_arg(), "--dns-server", good.server_arg(),
+                         "--dns-timeout", "3", "--workers", "1"});
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto t = fetch(ferry, fmt::format("http://second.ferry-test.example:{}/", origin.port()));
+    EXPECT_EQ(t.r.status, 200) << t.r.body;
+    EXPECT_GT(mute.queries("second.ferry-test.example"), 0);
+    EXPECT_GT(good.queries("second.ferry-test.example"), 0);
+    EXPECT_LT(t.seconds, 2.5); // one try's worth (a third of the DNS timeout) on the first
+}
