@@ -66,7 +66,7 @@ private:
     shared_state& shared_;
     unsigned index_;
     boost::asio::io_context io_{1};
-    upstream::resolver resolver_; // before the rest goes, after the loop has run out
+    upstream::resolver resolver_; // declared after io_: destroyed before it, after the rest
     std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
     boost::asio::steady_timer ticker_{io_};
     net::steady_time now_;
