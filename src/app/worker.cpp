@@ -18,7 +18,7 @@ constexpr auto tick_interval = 200ms;
 }
 
 worker::worker(shared_state& shared, unsigned index)
-    : shared_(shared), index_(index),
+    : shared_(shared), index_(index), resolver_(io_, shared.settings),
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
                                   shared.settings.pool_idle_timeout}) {
     refresh_clock();
@@ -81,7 +81,10 @@ void worker::tick() {
         }
         w = next;
     }
-    if (draining_ && count_ == 0) return; // nothing left: let the loop run out
+    if (draining_ && count_ == 0) {
+        resolver_.shutdown(); // nothing left: let the loop run out
+        return;
+    }
     ticker_.expires_after(tick_interval);
     ticker_.async_wait([this](boost::system::error_code ec) {
         if (!ec) tick();
@@ -104,7 +107,10 @@ void worker::remove(net::watched* w) {
     if (w->next_) w->next_->prev_ = w->prev_;
     w->prev_ = w->next_ = nullptr;
     --count_;
-    if (draining_ && count_ == 0) ticker_.cancel();
+    if (draining_ && count_ == 0) {
+        ticker_.cancel();
+        resolver_.shutdown();
+    }
 }
 
 void worker::post_drain() {
@@ -128,7 +134,10 @@ void worker::drain() {
         w->drain();
         w = next;
     }
-    if (count_ == 0) ticker_.cancel();
+    if (count_ == 0) {
+        ticker_.cancel();
+        resolver_.shutdown();
+    }
 }
 
 void worker::force_close() {

@@ -6,6 +6,7 @@
 #include "net/deadline.h"
 #include "observe/log_sink.h"
 #include "upstream/pool.h"
+#include "upstream/resolver.h"
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -30,6 +31,7 @@ public:
     worker(shared_state& shared, unsigned index);
 
     boost::asio::io_context& io() { return io_; }
+    upstream::resolver& resolver() { return resolver_; }
     const config::settings& settings() const { return shared_.settings; }
     shared_state& shared() { return shared_; }
     unsigned index() const { return index_; }
@@ -68,6 +70,7 @@ private:
     shared_state& shared_;
     unsigned index_;
     boost::asio::io_context io_{1};
+    upstream::resolver resolver_; // declared after io_: destroyed before it, after the rest
     std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
     boost::asio::steady_timer ticker_{io_};
     net::steady_time now_;

@@ -5,6 +5,7 @@ namespace ferry::proxy {
 source source_of(errc e) {
     switch (e) {
     case errc::resolve_failed:
+    case errc::resolve_timeout:
     case errc::connect_failed:
     case errc::connect_timeout:
     case errc::response_timeout:
@@ -46,6 +47,8 @@ int to_status(errc e) {
         return 403;
     case errc::resolve_failed:
         return 502;
+    case errc::resolve_timeout:
+        return 504;
     case errc::connect_failed:
         return 502;
     case errc::connect_timeout:

@@ -23,7 +23,8 @@ enum class errc {
     // policy
     forbidden, // 403: CONNECT to a port that is not allowed
     // upstream
-    resolve_failed,   // 502
+    resolve_failed,   // 502: no such name, or no address for it
+    resolve_timeout,  // 504: DNS did not answer within --dns-timeout
     connect_failed,   // 502
     connect_timeout,  // 504
     response_timeout, // 504

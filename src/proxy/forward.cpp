@@ -101,14 +101,13 @@ asio::awaitable<error> session::open_upstream(const route& where, bool fresh, bo
         }
     }
     up_ = std::make_unique<upstream::connection>(worker_.io());
-    resolver_.emplace(worker_.io());
     const auto& self = worker_.shared().self;
     upstream::connect_request request{
         where.host, where.port, worker_.settings().connect_timeout,
         [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); }};
-    auto e =
-        co_await upstream::connect(up_->socket, *resolver_, upstream_write, worker_.now(), request);
-    resolver_.reset();
+    request.attempt_timeout = worker_.settings().connect_attempt_timeout;
+    auto e = co_await upstream::connect(up_->socket, worker_.resolver(), upstream_write,
+                                        worker_.now(), request);
     if (e) {
         up_.reset();
         if (where.parent) // name the parent: the client asked for another host

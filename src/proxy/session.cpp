@@ -84,7 +84,6 @@ void session::expire(net::deadline& which) {
         return;
     }
     which.cancel();
-    if (&which == &upstream_write && resolver_) resolver_->cancel();
 }
 
 void session::drain() {
@@ -98,7 +97,7 @@ void session::force_close() {
     boost::system::error_code ignored;
     client_.close(ignored);
     if (up_) up_->socket.close(ignored);
-    if (resolver_) resolver_->cancel();
+    upstream_write.cancel(); // a name being resolved for the upstream connection
 }
 
 asio::awaitable<void> session::run() {

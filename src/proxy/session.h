@@ -127,7 +127,6 @@ private:
     http::chunked_decoder response_decoder_;
 
     std::unique_ptr<upstream::connection> up_;
-    std::optional<boost::asio::ip::tcp::resolver> resolver_;
 
     observe::exchange_record rec_;
     bool idle_ = false;      // waiting for a request with nothing buffered

@@ -1,5 +1,6 @@
 #include "upstream/connector.h"
 
+#include "upstream/address_order.h"
 #include "upstream/special_names.h"
 
 #include <boost/asio/ip/v6_only.hpp>
@@ -19,68 +20,85 @@ std::string label(std::string_view host, std::uint16_t port) {
 }
 } // namespace
 
-asio::awaitable<proxy::error> connect(tcp::socket& socket, tcp::resolver& resolver,
-                                      net::deadline& timer, const net::steady_time& now,
-                                      const connect_request& request) {
+asio::awaitable<proxy::error> connect(tcp::socket& socket, resolver& names, net::deadline& timer,
+                                      const net::steady_time& now, const connect_request& request) {
     const auto where = label(request.host, request.port);
-    std::vector<tcp::endpoint> endpoints;
+    const net::steady_time overall = now + request.timeout;
+    std::vector<asio::ip::address> addresses;
     boost::system::error_code ec;
     auto literal = asio::ip::make_address(std::string(request.host), ec);
     if (!ec) {
-        endpoints.emplace_back(literal, request.port);
+        addresses.push_back(literal);
     } else {
         switch (classify_name(request.host)) {
         case special_name::invalid:
             co_return proxy::error{errc::resolve_failed,
                                    fmt::format("ferry: cannot resolve {}", request.host)};
         case special_name::loopback:
-            endpoints.emplace_back(asio::ip::address_v4::loopback(), request.port);
-            endpoints.emplace_back(asio::ip::address_v6::loopback(), request.port);
+            addresses.push_back(asio::ip::address_v6::loopback());
+            addresses.push_back(asio::ip::address_v4::loopback());
             break;
         case special_name::none: {
-            timer.arm(now + request.timeout);
-            // Named, not temporaries: GCC 12 mishandles class temporaries in co_await.
-            const std::string name(request.host), service = std::to_string(request.port);
-            auto [rec, results] = co_await resolver.async_resolve(
-                name, service, tcp::resolver::numeric_service, timer.bind());
+            timer.arm(overall);
+            // Named, not a temporary: GCC 12 mishandles class temporaries in co_await.
+            const std::string name(request.host);
+            auto [rec, result] = co_await names.async_resolve(name, timer.bind());
             timer.disarm();
             if (rec) {
                 if (timer.expired)
                     co_return proxy::error{
-                        errc::connect_timeout,
+                        errc::resolve_timeout,
                         fmt::format("ferry: timed out resolving {}", request.host)};
                 co_return proxy::error{errc::resolve_failed,
                                        fmt::format("ferry: cannot resolve {}", request.host)};
             }
-            for (const auto& entry : results)
-                endpoints.push_back(entry.endpoint());
+            if (result.error) co_return std::move(result.error);
+            addresses = std::move(result.addresses);
             break;
         }
         }
     }
+    addresses = interleave_families(addresses);
 
-    timer.arm(now + request.timeout);
     boost::system::error_code last = asio::error::host_not_found;
-    for (const auto& endpoint : endpoints) {
+    bool timed_out = false;
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        const tcp::endpoint endpoint(addresses[i], request.port);
         if (request.is_self && request.is_self(endpoint)) {
-            timer.disarm();
+            socket.close(ec);
             co_return proxy::error{errc::loop_detected,
                                    fmt::format("ferry: {} is this proxy itself", where)};
         }
+        if (now >= overall) {
+            timed_out = true;
+            break;
+        }
+        // While other addresses remain, one that does not answer costs at most the attempt
+        // timeout; the last one gets what is left.
+        const bool more = i + 1 < addresses.size();
+        const auto until = more ? std::min(overall, now + request.attempt_timeout) : overall;
         boost::system::error_code ignored;
         socket.close(ignored);
+        timer.arm(until);
         auto [cec] = co_await socket.async_connect(endpoint, timer.bind());
+        timer.disarm();
         if (!cec) {
-            timer.disarm();
             socket.set_option(tcp::no_delay(true), ignored);
             co_return proxy::error{};
         }
         last = cec;
-        if (timer.expired) break;
+        if (timer.expired) {
+            if (until == overall) {
+                timed_out = true;
+                break;
+            }
+            last = asio::error::timed_out;
+            continue;
+        }
+        if (cec == asio::error::operation_aborted) break; // the session is being closed
     }
-    timer.disarm();
     socket.close(ec);
-    if (timer.expired)
+    if (timed_out)
         co_return proxy::error{errc::connect_timeout,
                                fmt::format("ferry: timed out connecting to {}", where)};
     co_return proxy::error{errc::connect_failed,

@@ -1,9 +1,12 @@
-// Resolves an origin's name and connects to it, trying each address in turn, all within
-// the connect deadline. Failures come back as errors naming the host.
+// Resolves an origin's name and connects to it, all within the connect deadline. Addresses
+// are tried one at a time, the families alternating (IPv6 first); while others remain,
+// each attempt gets at most the attempt timeout, so one dead address does not cost the
+// whole connect timeout. Failures come back as errors naming the host.
 #pragma once
 
 #include "net/io.h"
 #include "proxy/error.h"
+#include "upstream/resolver.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
@@ -15,14 +18,15 @@ namespace ferry::upstream {
 struct connect_request {
     std::string_view host; // name, IPv4 or IPv6 literal (no brackets)
     std::uint16_t port;
-    std::chrono::milliseconds timeout;
+    std::chrono::milliseconds timeout; // resolving and connecting, in all
     // True for an address that is ferry's own listener: connecting there would loop.
     std::function<bool(const boost::asio::ip::tcp::endpoint&)> is_self;
+    std::chrono::milliseconds attempt_timeout{2'000}; // one address, while others remain
 };
 
-// `resolver` and `timer` belong to the caller, which cancels them when the deadline passes.
-boost::asio::awaitable<proxy::error> connect(boost::asio::ip::tcp::socket& socket,
-                                             boost::asio::ip::tcp::resolver& resolver,
+// `timer` belongs to the caller, whose deadline machinery cancels what waits under it
+// (the resolution included) when it passes.
+boost::asio::awaitable<proxy::error> connect(boost::asio::ip::tcp::socket& socket, resolver& names,
                                              net::deadline& timer, const net::steady_time& now,
                                              const connect_request& request);
 

@@ -57,18 +57,30 @@ std::string origin_connection::read_body(std::string_view head, bool& ok,
     return body;
 }
 
-test_origin::test_origin(handler h) : handler_(h ? std::move(h) : standard_handler) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+test_origin::test_origin(handler h, bool ipv6) : handler_(h ? std::move(h) : standard_handler) {
+    listen_fd_ = ::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(listen_fd_, 1024);
-    socklen_t len = sizeof addr;
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    if (ipv6) {
+        setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        sockaddr_in6 addr{};
+        addr.sin6_family = AF_INET6;
+        addr.sin6_addr = in6addr_loopback;
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        listen(listen_fd_, 1024);
+        socklen_t len = sizeof addr;
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin6_port);
+    } else {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        listen(listen_fd_, 1024);
+        socklen_t len = sizeof addr;
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+    }
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 

@@ -34,8 +34,9 @@ class test_origin {
 public:
     using handler = std::function<void(origin_connection&)>;
 
-    // Serves with `h`, or with the default handler (standard_handler) when empty.
-    explicit test_origin(handler h = {});
+    // Serves with `h`, or with the default handler (standard_handler) when empty; on
+    // 127.0.0.1, or on [::1] when `ipv6` (check ipv6_loopback_available() first).
+    explicit test_origin(handler h = {}, bool ipv6 = false);
     ~test_origin();
 
     int port() const { return port_; }
