@@ -327,7 +327,16 @@ cli_result parse_command_line(int argc, char** argv) {
     if (!parent.empty()) {
         parent_proxy p;
         if (auto problem = parse_parent(parent, p); !problem.empty()) {
-            std::fprintf(stderr, "ferry: --parent %s: %s\n", parent.c_str(), problem.c_str());
+            // Never echo a password: the message may end up in a journal.
+            std::string shown = parent;
+            if (auto at = shown.rfind('@'); at != std::string::npos) {
+                auto start = shown.find("://");
+                start = start == std::string::npos ? 0 : start + 3;
+                auto colon = shown.find(':', start);
+                if (colon != std::string::npos && colon < at)
+                    shown.replace(colon + 1, at - colon - 1, "***");
+            }
+            std::fprintf(stderr, "ferry: --parent %s: %s\n", shown.c_str(), problem.c_str());
             return {std::nullopt, 2};
         }
         s.parent = p;

@@ -104,7 +104,8 @@ void write_request(const request_head& head, const target& dest, const framing_f
     }
     out.append(" HTTP/1.1\r\n");
     append_field(out, "Host", dest.where.text);
-    if (absolute && !parent_authorization.empty())
+    // Never in a TRACE, which the parent may echo back to the client (RFC 9110 §9.3.8).
+    if (absolute && !parent_authorization.empty() && head.method != "TRACE")
         append_field(out, "Proxy-Authorization", parent_authorization);
     const bool max_forwards_applies = head.method == "OPTIONS" || head.method == "TRACE";
     const bool has_body = framing.chunked || framing.content_length.value_or(0) > 0;

@@ -41,6 +41,11 @@ std::string lower(std::string_view s) {
     return out;
 }
 
+bool bound_scheme(std::string_view value) {
+    auto scheme = value.substr(0, value.find(' '));
+    return http::iequals(scheme, "NTLM") || http::iequals(scheme, "Negotiate");
+}
+
 std::string host_port_label(std::string_view host, std::uint16_t port) {
     if (host.find(':') != std::string_view::npos) return fmt::format("[{}]:{}", host, port);
     return fmt::format("{}:{}", host, port);
@@ -56,13 +61,25 @@ void session::drop_upstream() {
 
 void session::release_upstream(bool reusable) {
     if (!up_) return;
-    if (!reusable || draining_) {
+    if (!reusable || draining_ || worker_.draining()) {
         drop_upstream();
         return;
     }
     ++up_->exchanges;
     rec_.upstream_fate = observe::exchange_record::fate::kept;
-    worker_.pool().put(std::move(up_), worker_.now());
+    if (up_->pinned) return; // stays with this client (connection-bound authentication)
+    if (!worker_.pool().put(std::move(up_), worker_.now()))
+        rec_.upstream_fate = observe::exchange_record::fate::closed; // no pool
+    up_.reset();
+}
+
+bool session::connection_bound_auth() const {
+    for (const auto& f : req_.fields)
+        if (http::iequals(f.name, "authorization") && bound_scheme(f.value)) return true;
+    if (resp_.status == 401)
+        for (const auto& f : resp_.fields)
+            if (http::iequals(f.name, "www-authenticate") && bound_scheme(f.value)) return true;
+    return false;
 }
 
 bool session::origin_keeps_alive() const {
@@ -89,10 +106,19 @@ session::route session::route_for(const http::target& dest) const {
     return r;
 }
 
-asio::awaitable<error> session::open_upstream(const route& where, bool fresh, bool& reused) {
-    drop_upstream();
+asio::awaitable<error> session::open_upstream(const route& where, upstream_choice choice,
+                                              bool& reused) {
     rec_.upstream_new = false;
-    if (!fresh) {
+    // A connection pinned to this client by connection-bound authentication serves its next
+    // requests to the same place (a retry or a tunnel excepted); it is never shared.
+    if (up_ && up_->pinned && choice != upstream_choice::fresh && up_->key == where.key &&
+        up_->still_usable()) {
+        reused = true;
+        rec_.upstream = up_->label;
+        co_return error{};
+    }
+    drop_upstream();
+    if (choice == upstream_choice::any) {
         if (auto pooled = worker_.pool().take(where.key)) {
             up_ = std::move(pooled);
             reused = true;
@@ -110,7 +136,11 @@ asio::awaitable<error> session::open_upstream(const route& where, bool fresh, bo
                                         worker_.now(), request);
     if (e) {
         up_.reset();
-        if (where.parent) // name the parent: the client asked for another host
+        if (where.parent && e.code == errc::loop_detected) // a misconfiguration, not a bad request
+            e = error{errc::connect_failed,
+                      fmt::format("ferry: parent proxy {} is this proxy itself",
+                                  host_port_label(where.host, where.port))};
+        else if (where.parent) // name the parent: the client asked for another host
             e.cause =
                 fmt::format("ferry: parent proxy {}: {}", host_port_label(where.host, where.port),
                             std::string_view(e.cause).substr(std::string_view("ferry: ").size()));
@@ -150,12 +180,16 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
         // A retry goes on a fresh connection, never on another pooled one.
-        if (auto e = co_await open_upstream(where, attempt > 0 || !retriable, reused))
+        auto choice = attempt > 0 ? upstream_choice::fresh
+                      : retriable ? upstream_choice::any
+                                  : upstream_choice::not_pooled;
+        if (auto e = co_await open_upstream(where, choice, reused))
             co_return co_await reply_error(e, has_body); // an unread body: close after
 
         exchange_state st;
         st.has_body = has_body;
         st.upgrade = upgrade;
+        st.via_parent = where.parent;
         if (has_body) {
             co_await (send_request(framing, st) && relay_response(st));
         } else {
@@ -171,6 +205,9 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
             drop_upstream();
             continue;
         }
+        // NTLM and Negotiate authenticate the connection, not the request (RFC 4559): a
+        // connection that carried them must never serve another client.
+        if (up_ && connection_bound_auth()) up_->pinned = true;
         // The origin switched protocols: the connection is a tunnel until it ends, and
         // neither it nor the client connection carries HTTP again.
         if (st.switched) co_return co_await relay_tunnel();
@@ -288,6 +325,14 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
             e != http::parse_error::none) {
             st.problem = {errc::bad_response, fmt::format("ferry: invalid response from {}: {}",
                                                           up_->label, http::describe(e))};
+            co_return false;
+        }
+        if (resp_.status == 407 && st.via_parent) {
+            // The parent refused ferry's own credentials: nothing the client can fix (its
+            // Proxy-Authorization is for ferry and never forwarded).
+            st.problem = {errc::bad_response,
+                          fmt::format("ferry: {} refused ferry's credentials ({})", up_->label,
+                                      resp_.status_line)};
             co_return false;
         }
         if (resp_.status >= 200) co_return true;

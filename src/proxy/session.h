@@ -56,10 +56,11 @@ private:
         bool response_complete = false;
         bool upstream_reusable = false;
         bool close_client = false;
-        bool retryable = false; // failed before any response byte on a reused connection
-        bool abandoned = false; // the response ended first: the request body is dropped
-        bool upgrade = false;   // the request's Upgrade offer went to the origin
-        bool switched = false;  // the origin's 101 reached the client: tunnel from here on
+        bool retryable = false;  // failed before any response byte on a reused connection
+        bool abandoned = false;  // the response ended first: the request body is dropped
+        bool upgrade = false;    // the request's Upgrade offer went to the origin
+        bool switched = false;   // the origin's 101 reached the client: tunnel from here on
+        bool via_parent = false; // sent to the parent proxy
         error problem;
     };
 
@@ -88,8 +89,13 @@ private:
         std::string label; // for logs: "host:port", "[v6]:port" (+ " (parent proxy)")
     };
     route route_for(const http::target& dest) const;
-    // Takes a pooled connection (unless `fresh`) or connects.
-    boost::asio::awaitable<error> open_upstream(const route& where, bool fresh, bool& reused);
+    enum class upstream_choice {
+        any,        // this client's pinned connection, a pooled one, or a new one
+        not_pooled, // a request ferry could not retry: pinned or new, never an idle pooled one
+        fresh,      // a retry or a tunnel: always a new connection
+    };
+    boost::asio::awaitable<error> open_upstream(const route& where, upstream_choice choice,
+                                                bool& reused);
     // Returns the connection to the pool when `reusable`, else closes it.
     void release_upstream(bool reusable);
     boost::asio::awaitable<void> send_request(const http::body_framing& framing,
@@ -101,6 +107,7 @@ private:
 
     bool client_wants_close() const;
     bool origin_keeps_alive() const;
+    bool connection_bound_auth() const;
     boost::asio::awaitable<void> close_gracefully();
     void log_exchange();
 

@@ -77,7 +77,7 @@ asio::awaitable<session::next> session::tunnel(const http::target& dest) {
     // A tunnel gets a connection of its own, never a pooled HTTP one.
     const auto where = route_for(dest);
     bool reused = false;
-    if (auto e = co_await open_upstream(where, true, reused))
+    if (auto e = co_await open_upstream(where, upstream_choice::fresh, reused))
         co_return co_await reply_error(e, true);
     if (where.parent) {
         if (auto e = co_await connect_through_parent(dest)) {

@@ -17,6 +17,9 @@ struct connection {
     std::string key;        // what it is pooled under: "host:port", or the parent's
     std::string label;      // "host:port" for logs
     unsigned exchanges = 0; // completed on this connection
+    // Connection-bound authentication (NTLM, Negotiate) was seen on it: it belongs to one
+    // client from then on and never joins the pool.
+    bool pinned = false;
 
     // An idle connection is reusable only if the origin has neither closed it nor sent
     // anything unasked: a zero-length or non-empty peek means it is not.

@@ -14,7 +14,6 @@ void pool::erase(lru_list::iterator it) {
     if (found != by_key_.end()) {
         auto& v = found->second;
         v.erase(std::find(v.begin(), v.end(), it));
-        if (v.empty()) by_key_.erase(found);
     }
     lru_.erase(it); // closes the socket
 }
@@ -22,6 +21,8 @@ void pool::erase(lru_list::iterator it) {
 std::unique_ptr<connection> pool::take(std::string_view key) {
     auto found = by_key_.find(key);
     if (found == by_key_.end()) return nullptr;
+    // An emptied key keeps its (empty) vector: a host asked for once is likely asked for
+    // again, and this spares an allocation per request. sweep() drops them in bulk.
     auto& v = found->second;
     while (!v.empty()) {
         auto it = v.back();
@@ -29,31 +30,33 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
         auto c = std::move(it->conn);
         lru_.erase(it);
         if (c->still_usable()) {
-            if (v.empty()) by_key_.erase(found);
             ++stats_.reused;
             return c;
         }
         ++stats_.stale; // the origin closed it, or sent something unasked: never hand out
     }
-    by_key_.erase(found);
     return nullptr;
 }
 
-void pool::put(std::unique_ptr<connection> c, net::steady_time now) {
-    if (limits_.per_key == 0 || limits_.total == 0 || !c->socket.is_open()) return;
-    auto& v = by_key_[c->key];
+bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
+    if (limits_.per_key == 0 || limits_.total == 0 || !c->socket.is_open()) return false;
+    if (lru_.size() >= limits_.total) {
+        erase(lru_.begin());
+        ++stats_.evicted;
+    }
+    auto found = by_key_.find(c->key);
+    if (found == by_key_.end())
+        found = by_key_.emplace(c->key, std::vector<lru_list::iterator>{}).first;
+    auto& v = found->second;
     if (v.size() >= limits_.per_key) {
         auto oldest = v.front();
         v.erase(v.begin());
         lru_.erase(oldest);
         ++stats_.evicted;
     }
-    if (lru_.size() >= limits_.total) {
-        erase(lru_.begin());
-        ++stats_.evicted;
-    }
     lru_.push_back(entry{std::move(c), now});
-    by_key_[lru_.back().conn->key].push_back(std::prev(lru_.end()));
+    v.push_back(std::prev(lru_.end()));
+    return true;
 }
 
 void pool::sweep(net::steady_time now) {
@@ -61,6 +64,9 @@ void pool::sweep(net::steady_time now) {
         erase(lru_.begin());
         ++stats_.evicted;
     }
+    // Keys left empty are kept for reuse, but not without bound.
+    if (by_key_.size() > lru_.size() + 256)
+        std::erase_if(by_key_, [](const auto& kv) { return kv.second.empty(); });
 }
 
 void pool::clear() {

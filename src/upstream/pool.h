@@ -38,8 +38,9 @@ public:
 
     // A usable idle connection for `key`, most recent first; null when there is none.
     std::unique_ptr<connection> take(std::string_view key);
-    // Keeps `c` (its `key` set) as idle from `now`; closes it at once when caps are zero.
-    void put(std::unique_ptr<connection> c, net::steady_time now);
+    // Keeps `c` (its `key` set) as idle from `now` and returns true; closes it at once and
+    // returns false when the caps are zero.
+    bool put(std::unique_ptr<connection> c, net::steady_time now);
     // Closes idle connections past the idle timeout.
     void sweep(net::steady_time now);
     // Closes every idle connection (drain, shutdown).

@@ -66,6 +66,14 @@ TEST(ParentRequest, ClientCredentialsNeverForwardedWithoutParentOnes) {
     EXPECT_EQ(out.find("Proxy-Authorization"), std::string::npos) << out;
 }
 
+TEST(ParentRequest, TraceNeverCarriesTheParentsCredentials) {
+    // The parent may echo a TRACE back to the client (RFC 9110 §9.3.8).
+    auto out = to_parent("TRACE http://a.example/ HTTP/1.1\r\nMax-Forwards: 1\r\n\r\n",
+                         "Basic YWxpY2U6czpjcmV0");
+    EXPECT_EQ(out, "TRACE http://a.example/ HTTP/1.1\r\nHost: a.example\r\nMax-Forwards: 0\r\n"
+                   "Via: 1.1 ferry\r\n\r\n");
+}
+
 TEST(ParentRequest, FramingIsFerrysOwn) {
     framing_fields f;
     f.content_length = 5;
