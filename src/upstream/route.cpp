@@ -43,6 +43,8 @@ bool in_network(const boost::asio::ip::address& a, const boost::asio::ip::addres
 
 bool matches(const config::direct_rule& rule, std::string_view host) {
     using kind = config::direct_rule::kind;
+    // A fully qualified name's trailing dot names the same host ("intranet.example.").
+    if (host.size() > 1 && host.back() == '.') host.remove_suffix(1);
     switch (rule.what) {
     case kind::host:
         return host == rule.name;

@@ -49,6 +49,7 @@ TEST(Route, SuffixRuleMatchesTheDomainAndItsSubdomains) {
     EXPECT_TRUE(via_parent(s, "badexample.com"));
     EXPECT_TRUE(via_parent(s, "example.com.evil"));
     EXPECT_TRUE(via_parent(s, "com"));
+    EXPECT_FALSE(via_parent(s, "www.example.com.")); // the trailing dot of a full name
 }
 
 TEST(Route, CidrRuleMatchesAddressLiteralsInside) {
