@@ -38,6 +38,26 @@ struct direct_rule {
     unsigned prefix = 0; // CIDR: prefix length
 };
 
+// One access rule (issue 4). Rules are tried in order; the first that matches decides.
+// An empty list means "any" for that condition.
+struct acl_rule {
+    enum class verdict { allow, deny } action = verdict::allow;
+    std::string name;                      // optional `name` key; else reported by index
+    std::vector<direct_rule> clients;      // client address CIDRs (kind::cidr only)
+    std::vector<direct_rule> destinations; // host, .suffix or CIDR (as for --direct)
+    std::vector<std::uint16_t> ports;      // destination ports
+    std::vector<std::string> methods;      // upper-case method names
+    std::vector<std::string> users;        // "*" = any authenticated user; empty = no auth
+    bool users_given = false;              // `users` present (so authentication is needed)
+    std::size_t line = 0;                  // where it was defined, for messages
+};
+
+// Basic proxy authentication (issue 4).
+struct auth_settings {
+    std::string htpasswd; // path; empty: no authentication
+    std::string realm = "ferry";
+};
+
 struct settings {
     std::vector<listen_address> listen{{"127.0.0.1", 9001}};
     unsigned workers = 0; // 0: one per core
@@ -71,6 +91,11 @@ struct settings {
 
     std::optional<parent_proxy> parent; // --parent
     std::vector<direct_rule> direct;    // --direct: bypass the parent
+
+    std::vector<acl_rule> acl; // empty: the default policy (loopback, and private ranges
+                               // when listening on a non-loopback address)
+    auth_settings auth;
+    std::string config_file; // --config, for reload and messages
 
     std::size_t max_header_size = 64 * 1024; // request or response head → 431 / 502
     std::size_t max_target_size = 8 * 1024;  // request-target → 414
