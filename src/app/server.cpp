@@ -78,6 +78,13 @@ int run_server(const config::settings& settings) {
         }
         shared.self.push_back(bound);
     }
+    std::vector<asio::ip::address> listen_addresses;
+    for (const auto& endpoint : shared.self)
+        listen_addresses.push_back(endpoint.address());
+    shared.acl_default = policy::default_for(listen_addresses);
+    if (settings.acl.empty() && shared.acl_default == policy::default_policy::loopback_and_private)
+        std::fprintf(stderr, "ferry: no access rules: serving loopback and private-network "
+                             "clients only (RFC 1918, IPv6 ULA); add [[acl]] rules to change it\n");
 
     std::vector<std::unique_ptr<worker>> workers;
     for (unsigned i = 0; i < settings.workers; ++i) {

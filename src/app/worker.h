@@ -5,6 +5,7 @@
 #include "config/settings.h"
 #include "net/deadline.h"
 #include "observe/log_sink.h"
+#include "policy/acl.h"
 #include "upstream/pool.h"
 #include "upstream/resolver.h"
 
@@ -23,6 +24,8 @@ struct shared_state {
     observe::log_sink& access_log;
     observe::log_sink& flow_log;
     std::vector<boost::asio::ip::tcp::endpoint> self; // bound listeners, for loop detection
+    // Who may use ferry when no access rule is configured (from the listen addresses).
+    policy::default_policy acl_default = policy::default_policy::loopback_only;
     std::atomic<std::uint64_t> next_connection{1};
 };
 

@@ -5,6 +5,7 @@
 #include "http/read_head.h"
 #include "observe/access_log.h"
 #include "observe/flow_log.h"
+#include "policy/acl.h"
 #include "proxy/decision.h"
 
 #include <boost/asio/buffer.hpp>
@@ -52,6 +53,8 @@ session::session(app::worker& worker, tcp::socket socket)
                         true) {
     id_ = worker_.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
     client_label_ = endpoint_label(client_);
+    boost::system::error_code ec;
+    if (auto ep = client_.remote_endpoint(ec); !ec) client_address_ = ep.address();
     boost::system::error_code ignored;
     client_.set_option(tcp::no_delay(true), ignored);
     worker_.add(this);
@@ -208,11 +211,30 @@ asio::awaitable<session::next> session::serve_one() {
         co_return co_await reply(r);
     }
     case action::forward:
+    case action::tunnel: {
+        // Access control applies to what ferry would fetch or tunnel for the client.
+        if (auto denied = access_denied(d.target))
+            co_return co_await reply_error(denied, has_body || d.kind == action::tunnel);
+        if (d.kind == action::tunnel) co_return co_await tunnel(d.target);
         co_return co_await forward(d.target, d.framing);
-    case action::tunnel:
-        co_return co_await tunnel(d.target);
+    }
     }
     co_return next::close;
+}
+
+error session::access_denied(const http::target& dest) const {
+    const auto& cfg = worker_.settings();
+    std::string host(dest.where.host);
+    for (auto& c : host)
+        c = http::to_lower(c);
+    policy::acl_request request;
+    request.client = client_address_;
+    request.host = host;
+    request.port = dest.where.port;
+    request.method = req_.method;
+    auto verdict = policy::evaluate(cfg.acl, worker_.shared().acl_default, request);
+    if (verdict.what == policy::acl_verdict::kind::allow) return {};
+    return {errc::forbidden, verdict.reason};
 }
 
 bool session::client_wants_close() const {

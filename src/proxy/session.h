@@ -106,6 +106,8 @@ private:
     void drop_upstream();
 
     bool client_wants_close() const;
+    // The access rules' verdict on this request: an error (403) when it is denied.
+    error access_denied(const http::target& dest) const;
     bool origin_keeps_alive() const;
     bool connection_bound_auth() const;
     boost::asio::awaitable<void> close_gracefully();
@@ -119,6 +121,7 @@ private:
     app::worker& worker_;
     boost::asio::ip::tcp::socket client_;
     std::string client_label_;
+    boost::asio::ip::address client_address_;
     std::uint64_t id_;
 
     net::byte_buffer in_{16 * 1024};

@@ -1,0 +1,110 @@
+#include "policy/acl.h"
+
+#include "upstream/route.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace ferry::policy {
+
+namespace asio = boost::asio;
+
+namespace {
+
+asio::ip::address unmapped(const asio::ip::address& a) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    return a;
+}
+
+std::string display(const asio::ip::address& a) {
+    return unmapped(a).to_string();
+}
+
+bool client_matches(const config::acl_rule& rule, const asio::ip::address& client) {
+    if (rule.clients.empty()) return true;
+    const auto text = display(client);
+    return std::any_of(rule.clients.begin(), rule.clients.end(),
+                       [&](const config::direct_rule& r) { return upstream::matches(r, text); });
+}
+
+bool destination_matches(const config::acl_rule& rule, std::string_view host) {
+    if (rule.destinations.empty()) return true;
+    return std::any_of(rule.destinations.begin(), rule.destinations.end(),
+                       [&](const config::direct_rule& r) { return upstream::matches(r, host); });
+}
+
+bool user_listed(const config::acl_rule& rule, const std::string& user) {
+    return std::any_of(rule.users.begin(), rule.users.end(),
+                       [&](const std::string& u) { return u == "*" || u == user; });
+}
+
+std::string rule_label(const config::acl_rule& rule, std::size_t index) {
+    if (!rule.name.empty()) return fmt::format("access rule {} (\"{}\")", index, rule.name);
+    return fmt::format("access rule {}", index);
+}
+
+} // namespace
+
+bool is_loopback(const asio::ip::address& a) {
+    return unmapped(a).is_loopback();
+}
+
+bool is_private(const asio::ip::address& address) {
+    const auto a = unmapped(address);
+    if (a.is_loopback()) return true;
+    if (a.is_v4()) {
+        const auto b = a.to_v4().to_bytes();
+        return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168);
+    }
+    return (a.to_v6().to_bytes()[0] & 0xfe) == 0xfc; // fc00::/7, unique local (RFC 4193)
+}
+
+default_policy default_for(const std::vector<asio::ip::address>& listeners) {
+    for (const auto& a : listeners)
+        if (!is_loopback(a)) return default_policy::loopback_and_private;
+    return default_policy::loopback_only;
+}
+
+acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
+                     const acl_request& request) {
+    using kind = acl_verdict::kind;
+    if (rules.empty()) {
+        const bool allowed = fallback == default_policy::loopback_only ? is_loopback(request.client)
+                                                                       : is_private(request.client);
+        if (!allowed)
+            return {kind::deny, 0,
+                    fmt::format("ferry: client {} is not allowed: without access rules ferry "
+                                "serves {} clients only",
+                                display(request.client),
+                                fallback == default_policy::loopback_only
+                                    ? "loopback"
+                                    : "loopback and private-network")};
+        if (request.auth_available && request.user == nullptr) return {kind::need_auth, 0, {}};
+        return {kind::allow, 0, {}};
+    }
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        const auto& rule = rules[i];
+        if (!client_matches(rule, request.client) || !destination_matches(rule, request.host))
+            continue;
+        if (!rule.ports.empty() &&
+            std::find(rule.ports.begin(), rule.ports.end(), request.port) == rule.ports.end())
+            continue;
+        if (!rule.methods.empty() && std::find(rule.methods.begin(), rule.methods.end(),
+                                               request.method) == rule.methods.end())
+            continue;
+        if (rule.users_given) {
+            // Who the client is decides this rule: without credentials, ask for them.
+            if (request.user == nullptr) {
+                if (request.auth_available) return {kind::need_auth, i + 1, {}};
+                continue; // no way to authenticate: a rule about users never matches
+            }
+            if (!user_listed(rule, *request.user)) continue;
+        }
+        if (rule.action == config::acl_rule::verdict::allow) return {kind::allow, i + 1, {}};
+        return {kind::deny, i + 1, fmt::format("ferry: denied by {}", rule_label(rule, i + 1))};
+    }
+    return {kind::deny, 0, "ferry: no access rule allows this request"};
+}
+
+} // namespace ferry::policy
