@@ -1,7 +1,9 @@
 #include "app/server.h"
 
+#include "app/admin.h"
 #include "app/worker.h"
 #include "net/listener.h"
+#include "observe/counter.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -130,6 +133,40 @@ int run_server(const config::settings& settings) {
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
+    std::optional<admin_server> admin;
+    if (settings.admin_listen) {
+        std::vector<tcp::endpoint> where;
+        if (!resolve_listen(*settings.admin_listen, where)) return 1;
+        boost::system::error_code ec;
+        auto bound = net::claim_endpoint(where.front(), ec);
+        tcp::acceptor acceptor(main_io);
+        if (!ec) acceptor = net::open_acceptor(main_io, bound, ec);
+        if (ec) {
+            std::fprintf(stderr, "ferry: cannot listen for admin on %s:%u: %s\n",
+                         settings.admin_listen->host.c_str(), settings.admin_listen->port,
+                         ec.message().c_str());
+            return 1;
+        }
+        admin.emplace(main_io, std::move(acceptor), [&workers] {
+            std::vector<const observe::metrics_shard*> shards;
+            observe::upstream_figures up;
+            for (auto& w : workers) {
+                shards.push_back(&w->metrics());
+                const auto& p = w->pool().stats();
+                up.pool_opened += observe::read(p.opened);
+                up.pool_reused += observe::read(p.reused);
+                up.pool_stale += observe::read(p.stale);
+                up.pool_evicted += observe::read(p.evicted);
+                up.pool_idle += observe::read(p.idle);
+                const auto& d = w->resolver().stats();
+                up.dns_cache_hits += observe::read(d.cache_hits);
+                up.dns_cache_misses += observe::read(d.cache_misses);
+            }
+            return observe::render_metrics(shards, up);
+        });
+        admin->start();
+        say(fmt::format("Admin listener on port {}\n", admin->port()));
+    }
     // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
     for (const auto& endpoint : shared.self)
         say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
@@ -144,6 +181,7 @@ int run_server(const config::settings& settings) {
         t.join();
     shutdown_deadline.cancel();
     signals.cancel();
+    if (admin) asio::post(main_io, [&admin] { admin->stop(); });
     main_io.stop();
     signal_thread.join();
     return 0;

@@ -5,6 +5,7 @@
 #include "config/settings.h"
 #include "net/deadline.h"
 #include "observe/log_sink.h"
+#include "observe/metrics.h"
 #include "policy/acl.h"
 #include "upstream/pool.h"
 #include "upstream/resolver.h"
@@ -55,6 +56,8 @@ public:
 
     // Idle upstream connections shared by this worker's clients.
     upstream::pool& pool() { return pool_; }
+    // This worker's counters; read by the admin listener from the main thread.
+    observe::metrics_shard& metrics() { return metrics_; }
 
     // Access-log lines are gathered per worker and written at most every tick (or when the
     // buffer fills), so that logging costs the hot path an append, not a syscall.
@@ -81,6 +84,7 @@ private:
     std::string date_;
     std::string access_buffer_;
     upstream::pool pool_;
+    observe::metrics_shard metrics_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;
     bool draining_ = false;

@@ -216,6 +216,7 @@ cli_result parse_command_line(int argc, char** argv) {
            pool_idle_timeout = 60;
     std::vector<std::string> dns_servers, direct;
     std::string parent;
+    std::string admin_listen;
 
     app.add_option("port", port, "Port to listen on at 127.0.0.1 (default 9001)")
         ->check(CLI::Range(0u, 65535u));
@@ -281,6 +282,9 @@ cli_result parse_command_line(int argc, char** argv) {
                    "Bypass the parent for HOST, .DOMAIN (and subdomains) or a CIDR; repeatable")
         ->type_name("RULE")
         ->allow_extra_args(false);
+    app.add_option("--admin-listen", admin_listen,
+                   "Serve /metrics and /healthz on HOST:PORT (off by default)")
+        ->type_name("ADDR");
     app.add_option("--max-header-size", s.max_header_size, "Largest request or response head")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 24));
@@ -340,6 +344,15 @@ cli_result parse_command_line(int argc, char** argv) {
             return {std::nullopt, 2};
         }
         s.parent = p;
+    }
+    if (!admin_listen.empty()) {
+        listen_address a;
+        if (!parse_listen_address(admin_listen, a)) {
+            std::fprintf(stderr, "ferry: --admin-listen %s: expected HOST:PORT or [IPv6]:PORT\n",
+                         admin_listen.c_str());
+            return {std::nullopt, 2};
+        }
+        s.admin_listen = a;
     }
     for (const auto& text : direct) {
         direct_rule rule;

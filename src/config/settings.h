@@ -95,7 +95,8 @@ struct settings {
     std::vector<acl_rule> acl; // empty: the default policy (loopback, and private ranges
                                // when listening on a non-loopback address)
     auth_settings auth;
-    std::string config_file; // --config, for reload and messages
+    std::string config_file;                    // --config, for reload and messages
+    std::optional<listen_address> admin_listen; // /metrics and /healthz; off when empty
 
     std::size_t max_header_size = 64 * 1024; // request or response head → 431 / 502
     std::size_t max_target_size = 8 * 1024;  // request-target → 414

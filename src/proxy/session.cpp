@@ -4,6 +4,7 @@
 #include "http/head_parser.h"
 #include "http/read_head.h"
 #include "observe/access_log.h"
+#include "observe/counter.h"
 #include "observe/flow_log.h"
 #include "policy/acl.h"
 #include "proxy/decision.h"
@@ -58,9 +59,12 @@ session::session(app::worker& worker, tcp::socket socket)
     boost::system::error_code ignored;
     client_.set_option(tcp::no_delay(true), ignored);
     worker_.add(this);
+    observe::bump(worker_.metrics().client_connections);
+    observe::bump(worker_.metrics().client_connections_total);
 }
 
 session::~session() {
+    observe::decrement(worker_.metrics().client_connections);
     worker_.remove(this);
 }
 
@@ -234,6 +238,7 @@ error session::access_denied(const http::target& dest) const {
     request.method = req_.method;
     auto verdict = policy::evaluate(cfg.acl, worker_.shared().acl_default, request);
     if (verdict.what == policy::acl_verdict::kind::allow) return {};
+    observe::bump(worker_.metrics().acl_denials);
     return {errc::forbidden, verdict.reason};
 }
 
@@ -316,6 +321,7 @@ asio::awaitable<void> session::close_gracefully() {
 void session::log_exchange() {
     auto& shared = worker_.shared();
     const auto end = std::chrono::steady_clock::now();
+    worker_.metrics().record(rec_, end - rec_.started_steady);
     if (shared.access_log.enabled()) {
         observe::append_access_line(rec_, end, worker_.access_buffer());
         worker_.access_logged();

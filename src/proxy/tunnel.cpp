@@ -5,6 +5,7 @@
 #include "http/head_parser.h"
 #include "http/read_head.h"
 #include "http/rewrite.h"
+#include "observe/counter.h"
 #include "proxy/session.h"
 #include "tunnel/pipe.h"
 
@@ -101,10 +102,14 @@ asio::awaitable<session::next> session::relay_tunnel() {
     // Bytes the client sent after its request head are already in in_, bytes the origin sent
     // after its 101 head in the upstream buffer: each side's go first.
     tunnel::pipe_state state{worker_.now(), false};
+    auto& metrics = worker_.metrics();
+    observe::bump(metrics.tunnels);
+    observe::bump(metrics.tunnels_total);
     std::uint64_t up = 0, down = 0;
     net::error_code up_error, down_error;
     co_await (tunnel_direction(true, state, up, up_error) &&
               tunnel_direction(false, state, down, down_error));
+    observe::decrement(metrics.tunnels);
     rec_.bytes_from_client += up;
     rec_.bytes_to_client += down;
     rec_.body_bytes = down;

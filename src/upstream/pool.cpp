@@ -1,5 +1,7 @@
 #include "upstream/pool.h"
 
+#include "observe/counter.h"
+
 #include <algorithm>
 
 namespace ferry::upstream {
@@ -30,11 +32,14 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
         auto c = std::move(it->conn);
         lru_.erase(it);
         if (c->still_usable()) {
-            ++stats_.reused;
+            observe::bump(stats_.reused);
+            observe::set(stats_.idle, lru_.size());
             return c;
         }
-        ++stats_.stale; // the origin closed it, or sent something unasked: never hand out
+        observe::bump(
+            stats_.stale); // the origin closed it, or sent something unasked: never hand out
     }
+    observe::set(stats_.idle, lru_.size());
     return nullptr;
 }
 
@@ -42,7 +47,7 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
     if (limits_.per_key == 0 || limits_.total == 0 || !c->socket.is_open()) return false;
     if (lru_.size() >= limits_.total) {
         erase(lru_.begin());
-        ++stats_.evicted;
+        observe::bump(stats_.evicted);
     }
     auto found = by_key_.find(c->key);
     if (found == by_key_.end())
@@ -52,18 +57,20 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
         auto oldest = v.front();
         v.erase(v.begin());
         lru_.erase(oldest);
-        ++stats_.evicted;
+        observe::bump(stats_.evicted);
     }
     lru_.push_back(entry{std::move(c), now});
     v.push_back(std::prev(lru_.end()));
+    observe::set(stats_.idle, lru_.size());
     return true;
 }
 
 void pool::sweep(net::steady_time now) {
     while (!lru_.empty() && lru_.front().since + limits_.idle_timeout <= now) {
         erase(lru_.begin());
-        ++stats_.evicted;
+        observe::bump(stats_.evicted);
     }
+    observe::set(stats_.idle, lru_.size());
     // Keys left empty are kept for reuse, but not without bound.
     if (by_key_.size() > lru_.size() + 256)
         std::erase_if(by_key_, [](const auto& kv) { return kv.second.empty(); });
@@ -72,6 +79,7 @@ void pool::sweep(net::steady_time now) {
 void pool::clear() {
     by_key_.clear();
     lru_.clear();
+    observe::set(stats_.idle, 0);
 }
 
 } // namespace ferry::upstream

@@ -8,6 +8,7 @@
 #include "net/deadline.h"
 #include "upstream/connection.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -25,11 +26,13 @@ struct pool_limits {
     std::chrono::milliseconds idle_timeout{60'000};
 };
 
+// Written on the worker's thread, read by the metrics page from another: relaxed atomics.
 struct pool_stats {
-    std::uint64_t opened = 0;  // new upstream connections
-    std::uint64_t reused = 0;  // handed out from the pool
-    std::uint64_t stale = 0;   // found closed (or talking) when about to be handed out
-    std::uint64_t evicted = 0; // closed for a cap or the idle timeout
+    std::atomic<std::uint64_t> opened{0};  // new upstream connections
+    std::atomic<std::uint64_t> reused{0};  // handed out from the pool
+    std::atomic<std::uint64_t> stale{0};   // found closed (or talking) when about to be handed out
+    std::atomic<std::uint64_t> evicted{0}; // closed for a cap or the idle timeout
+    std::atomic<std::uint64_t> idle{0};    // idle connections in the pool now
 };
 
 class pool {
@@ -46,7 +49,10 @@ public:
     // Closes every idle connection (drain, shutdown).
     void clear();
 
-    void note_opened() { ++stats_.opened; }
+    void note_opened() {
+        stats_.opened.store(stats_.opened.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_relaxed);
+    }
     const pool_stats& stats() const { return stats_; }
     std::size_t idle() const { return lru_.size(); }
     std::size_t idle(std::string_view key) const;

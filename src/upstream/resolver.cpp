@@ -1,5 +1,7 @@
 #include "upstream/resolver.h"
 
+#include "observe/counter.h"
+
 #include <algorithm>
 #include <ares.h>
 #include <arpa/inet.h>
@@ -162,6 +164,7 @@ void resolver::start(std::string name, handler_type handler) {
         return;
     }
     if (auto hit = cache_.find(name, now)) {
+        observe::bump(stats_.cache_hits);
         resolve_result result;
         if (hit->empty())
             result.error = {errc::resolve_failed, cannot_resolve(name)};
@@ -170,6 +173,7 @@ void resolver::start(std::string name, handler_type handler) {
         complete(std::move(handler), {}, std::move(result), true);
         return;
     }
+    observe::bump(stats_.cache_misses);
     const auto id = next_waiter_++;
     if (auto it = inflight_.find(name); it != inflight_.end()) {
         wait_for(id, *it->second, std::move(handler));

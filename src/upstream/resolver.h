@@ -33,6 +33,12 @@ struct resolve_result {
     proxy::error error; // when there are none: resolve_failed or resolve_timeout, naming the host
 };
 
+// Counted on the worker's thread, read by the metrics page from another: relaxed atomics.
+struct resolver_stats {
+    std::atomic<std::uint64_t> cache_hits{0};   // answered from the cache
+    std::atomic<std::uint64_t> cache_misses{0}; // a query was needed (or joined)
+};
+
 class resolver {
 public:
     // The error_code is operation_aborted when the caller cancelled (the query goes on and
@@ -61,6 +67,8 @@ public:
     // Ends every lookup (waiters see operation_aborted) and closes c-ares' sockets, so the
     // worker's loop can run out. Later lookups fail at once.
     void shutdown();
+
+    const resolver_stats& stats() const { return stats_; }
 
 private:
     using clock = std::chrono::steady_clock;
@@ -93,6 +101,7 @@ private:
     std::unordered_map<int, std::shared_ptr<watch>> watches_; // c-ares sockets
     boost::asio::steady_timer timer_;
     bool timer_armed_ = false;
+    resolver_stats stats_;
     clock::time_point timer_at_;
 };
 

@@ -1,0 +1,148 @@
+#include "observe/metrics.h"
+
+#include "observe/counter.h"
+
+#include <fmt/format.h>
+
+namespace ferry::observe {
+
+namespace {
+
+std::size_t method_slot(std::string_view method) {
+    for (std::size_t i = 0; i < metric_methods.size(); ++i)
+        if (metric_methods[i] == method) return i;
+    return metric_methods.size();
+}
+
+std::size_t status_slot(int status) {
+    if (status < 100 || status > 599) return 0;
+    return static_cast<std::size_t>(status / 100);
+}
+
+template <class Get>
+std::uint64_t sum(const std::vector<const metrics_shard*>& shards, Get get) {
+    std::uint64_t total = 0;
+    for (const auto* s : shards)
+        total += read(get(*s));
+    return total;
+}
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void sample(std::string& out, std::string_view name, std::uint64_t value) {
+    fmt::format_to(std::back_inserter(out), "{} {}\n", name, value);
+}
+
+} // namespace
+
+void metrics_shard::record(const exchange_record& r, std::chrono::steady_clock::duration took) {
+    bump(requests[method_slot(r.method)][status_slot(r.status)]);
+    bump(bytes_from_clients, r.bytes_from_client);
+    bump(bytes_to_clients, r.bytes_to_client);
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+    const double seconds = double(us) / 1e6;
+    for (std::size_t i = 0; i < duration_buckets.size(); ++i)
+        if (seconds <= duration_buckets[i]) bump(duration_le[i]);
+    bump(duration_count);
+    bump(duration_sum_us, us > 0 ? std::uint64_t(us) : 0);
+}
+
+std::string render_metrics(const std::vector<const metrics_shard*>& shards,
+                           const upstream_figures& up) {
+    std::string out;
+    auto it = std::back_inserter(out);
+
+    family(out, "ferry_requests_total", "counter",
+           "Exchanges finished, by method and status class (000: no answer was sent).");
+    static constexpr std::array<std::string_view, status_slots> classes{"000", "1xx", "2xx",
+                                                                        "3xx", "4xx", "5xx"};
+    for (std::size_t m = 0; m < method_slots; ++m) {
+        const std::string_view method = m < metric_methods.size() ? metric_methods[m] : "other";
+        for (std::size_t c = 0; c < status_slots; ++c) {
+            const auto n = sum(
+                shards, [&](const metrics_shard& s) -> const counter& { return s.requests[m][c]; });
+            if (n == 0) continue;
+            fmt::format_to(it, "ferry_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", method,
+                           classes[c], n);
+        }
+    }
+
+    family(out, "ferry_client_received_bytes_total", "counter",
+           "Bytes received from clients (heads, bodies and tunnel bytes).");
+    sample(
+        out, "ferry_client_received_bytes_total",
+        sum(shards, [](const metrics_shard& s) -> const counter& { return s.bytes_from_clients; }));
+    family(out, "ferry_client_sent_bytes_total", "counter", "Bytes sent to clients.");
+    sample(
+        out, "ferry_client_sent_bytes_total",
+        sum(shards, [](const metrics_shard& s) -> const counter& { return s.bytes_to_clients; }));
+
+    family(out, "ferry_client_connections", "gauge", "Client connections open now.");
+    sample(
+        out, "ferry_client_connections",
+        sum(shards, [](const metrics_shard& s) -> const counter& { return s.client_connections; }));
+    family(out, "ferry_client_connections_total", "counter", "Client connections accepted.");
+    sample(out, "ferry_client_connections_total",
+           sum(shards, [](const metrics_shard& s) -> const counter& {
+               return s.client_connections_total;
+           }));
+
+    family(out, "ferry_tunnels", "gauge", "Tunnels open now (CONNECT and switched Upgrades).");
+    sample(out, "ferry_tunnels",
+           sum(shards, [](const metrics_shard& s) -> const counter& { return s.tunnels; }));
+    family(out, "ferry_tunnels_total", "counter", "Tunnels opened.");
+    sample(out, "ferry_tunnels_total",
+           sum(shards, [](const metrics_shard& s) -> const counter& { return s.tunnels_total; }));
+
+    family(out, "ferry_upstream_connections_opened_total", "counter",
+           "New connections to origins or the parent proxy.");
+    sample(out, "ferry_upstream_connections_opened_total", up.pool_opened);
+    family(out, "ferry_upstream_pool_reused_total", "counter",
+           "Requests sent on an idle pooled connection.");
+    sample(out, "ferry_upstream_pool_reused_total", up.pool_reused);
+    family(out, "ferry_upstream_pool_stale_total", "counter",
+           "Pooled connections found closed or talking when about to be used.");
+    sample(out, "ferry_upstream_pool_stale_total", up.pool_stale);
+    family(out, "ferry_upstream_pool_evicted_total", "counter",
+           "Pooled connections closed for a cap or the idle timeout.");
+    sample(out, "ferry_upstream_pool_evicted_total", up.pool_evicted);
+    family(out, "ferry_upstream_pool_idle_connections", "gauge",
+           "Idle upstream connections in the pools now.");
+    sample(out, "ferry_upstream_pool_idle_connections", up.pool_idle);
+
+    family(out, "ferry_dns_cache_hits_total", "counter", "Names answered from the DNS cache.");
+    sample(out, "ferry_dns_cache_hits_total", up.dns_cache_hits);
+    family(out, "ferry_dns_cache_misses_total", "counter", "Names that needed a DNS query.");
+    sample(out, "ferry_dns_cache_misses_total", up.dns_cache_misses);
+
+    family(out, "ferry_acl_denials_total", "counter", "Requests denied by the access rules.");
+    sample(out, "ferry_acl_denials_total",
+           sum(shards, [](const metrics_shard& s) -> const counter& { return s.acl_denials; }));
+    family(out, "ferry_auth_failures_total", "counter",
+           "Proxy authentication attempts that failed.");
+    sample(out, "ferry_auth_failures_total",
+           sum(shards, [](const metrics_shard& s) -> const counter& { return s.auth_failures; }));
+
+    family(out, "ferry_request_duration_seconds", "histogram",
+           "Time from a request's first byte to the end of its exchange.");
+    for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
+        const auto n =
+            sum(shards, [&](const metrics_shard& s) -> const counter& { return s.duration_le[i]; });
+        fmt::format_to(it, "ferry_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
+                       duration_buckets[i], n);
+    }
+    const auto count =
+        sum(shards, [](const metrics_shard& s) -> const counter& { return s.duration_count; });
+    fmt::format_to(it, "ferry_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", count);
+    fmt::format_to(
+        it, "ferry_request_duration_seconds_sum {:.6f}\n",
+        double(sum(shards,
+                   [](const metrics_shard& s) -> const counter& { return s.duration_sum_us; })) /
+            1e6);
+    fmt::format_to(it, "ferry_request_duration_seconds_count {}\n", count);
+    return out;
+}
+
+} // namespace ferry::observe

@@ -1,0 +1,58 @@
+// What ferry counts for its /metrics page (Prometheus text format 0.0.4). Each worker owns a
+// shard and is its only writer (observe::bump: no locked instruction); the admin listener
+// reads every shard and sums them. Pure rendering, apart from the relaxed atomic loads.
+#pragma once
+
+#include "observe/exchange_record.h"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ferry::observe {
+
+// Methods counted by name; anything else is "other".
+inline constexpr std::array<std::string_view, 9> metric_methods{
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "PATCH", "TRACE"};
+inline constexpr std::size_t method_slots = metric_methods.size() + 1;
+// Status classes 1xx..5xx, and slot 0 for "no answer" (000 in the access log).
+inline constexpr std::size_t status_slots = 6;
+// Request duration buckets, seconds (upper bounds; +Inf is the count).
+inline constexpr std::array<double, 11> duration_buckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                         0.05,   0.1,   0.5,    1,     5};
+
+using counter = std::atomic<std::uint64_t>;
+
+struct metrics_shard {
+    std::array<std::array<counter, status_slots>, method_slots> requests{};
+    counter bytes_from_clients{0};
+    counter bytes_to_clients{0};
+    counter client_connections{0}; // open now (gauge)
+    counter client_connections_total{0};
+    counter tunnels{0}; // open now (gauge): CONNECT and switched Upgrades
+    counter tunnels_total{0};
+    counter acl_denials{0};
+    counter auth_failures{0};
+    std::array<counter, duration_buckets.size()> duration_le{}; // cumulative per bucket
+    counter duration_count{0};
+    counter duration_sum_us{0};
+
+    // One finished exchange, as the access log sees it.
+    void record(const exchange_record& r, std::chrono::steady_clock::duration took);
+};
+
+// Values the shards do not hold (pool and DNS counters, read from their own stats).
+struct upstream_figures {
+    std::uint64_t pool_opened = 0, pool_reused = 0, pool_stale = 0, pool_evicted = 0, pool_idle = 0;
+    std::uint64_t dns_cache_hits = 0, dns_cache_misses = 0;
+};
+
+// The whole page: the sum of the shards, and the upstream figures.
+std::string render_metrics(const std::vector<const metrics_shard*>& shards,
+                           const upstream_figures& upstream);
+
+} // namespace ferry::observe
