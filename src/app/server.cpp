@@ -1,6 +1,7 @@
 #include "app/server.h"
 
 #include "app/admin.h"
+#include "app/privileges.h"
 #include "app/worker.h"
 #include "net/listener.h"
 #include "observe/counter.h"
@@ -167,6 +168,15 @@ int run_server(const config::settings& settings) {
         admin->start();
         say(fmt::format("Admin listener on port {}\n", admin->port()));
     }
+    // Everything is bound: root is no longer needed (before any worker thread starts, so
+    // every thread runs as the user).
+    if (!settings.user.empty()) {
+        if (auto problem = drop_privileges(settings.user); !problem.empty()) {
+            std::fprintf(stderr, "ferry: --user: %s\n", problem.c_str());
+            return 1;
+        }
+    }
+
     // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
     for (const auto& endpoint : shared.self)
         say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));

@@ -282,6 +282,8 @@ cli_result parse_command_line(int argc, char** argv) {
                    "Bypass the parent for HOST, .DOMAIN (and subdomains) or a CIDR; repeatable")
         ->type_name("RULE")
         ->allow_extra_args(false);
+    app.add_option("--user", s.user, "Switch to this user after binding the listeners")
+        ->type_name("NAME");
     app.add_option("--admin-listen", admin_listen,
                    "Serve /metrics and /healthz on HOST:PORT (off by default)")
         ->type_name("ADDR");

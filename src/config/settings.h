@@ -97,6 +97,7 @@ struct settings {
     auth_settings auth;
     std::string config_file;                    // --config, for reload and messages
     std::optional<listen_address> admin_listen; // /metrics and /healthz; off when empty
+    std::string user; // switch to this user after binding (needs root); empty: stay
 
     std::size_t max_header_size = 64 * 1024; // request or response head → 431 / 502
     std::size_t max_target_size = 8 * 1024;  // request-target → 414
