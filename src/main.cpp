@@ -24,7 +24,10 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     raise_file_limit();
     try {
-        return ferry::app::run_server(*cli.parsed);
+        // SIGHUP reads the same command line again: the file it names, then its flags.
+        return ferry::app::run_server(*cli.parsed, [argc, argv] {
+            return ferry::config::parse_command_line(argc, argv).parsed;
+        });
     } catch (const std::exception& e) {
         std::fprintf(stderr, "ferry: %s\n", e.what());
         return 1;

@@ -2,10 +2,12 @@
 
 #include "app/admin.h"
 #include "app/privileges.h"
+#include "app/reload.h"
 #include "app/worker.h"
 #include "net/listener.h"
 #include "observe/counter.h"
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -58,7 +60,7 @@ bool resolve_listen(const config::listen_address& a, std::vector<tcp::endpoint>&
 
 } // namespace
 
-int run_server(const config::settings& settings) {
+int run_server(const config::settings& settings, settings_loader reload) {
     observe::log_sink access_log, flow_log;
     if (!access_log.open(settings.access_log)) {
         std::fprintf(stderr, "ferry: cannot open access log %s: %s\n", settings.access_log.c_str(),
@@ -71,6 +73,8 @@ int run_server(const config::settings& settings) {
     std::vector<tcp::endpoint> wanted;
     for (const auto& a : settings.listen)
         if (!resolve_listen(a, wanted)) return 1;
+    // What each configured address is bound to (port 0 binds a free port once).
+    std::vector<std::pair<tcp::endpoint, tcp::endpoint>> listeners;
     for (const auto& endpoint : wanted) {
         boost::system::error_code ec;
         auto bound = net::claim_endpoint(endpoint, ec);
@@ -81,12 +85,14 @@ int run_server(const config::settings& settings) {
             return 1;
         }
         shared.self.push_back(bound);
+        listeners.emplace_back(endpoint, bound);
     }
     std::vector<asio::ip::address> listen_addresses;
     for (const auto& endpoint : shared.self)
         listen_addresses.push_back(endpoint.address());
-    shared.acl_default = policy::default_for(listen_addresses);
-    if (settings.acl.empty() && shared.acl_default == policy::default_policy::loopback_and_private)
+    shared.acl_default.store(policy::default_for(listen_addresses));
+    if (settings.acl.empty() &&
+        shared.acl_default.load() == policy::default_policy::loopback_and_private)
         std::fprintf(stderr, "ferry: no access rules: serving loopback and private-network "
                              "clients only (RFC 1918, IPv6 ULA); add [[acl]] rules to change it\n");
 
@@ -121,7 +127,7 @@ int run_server(const config::settings& settings) {
                 return;
             }
             stopping = true;
-            for (const auto& endpoint : shared.self)
+            for (const auto& [wanted_endpoint, endpoint] : listeners)
                 say(fmt::format("Shutting down proxy server on port {}\n", endpoint.port()));
             for (auto& w : workers)
                 w->post_drain();
@@ -134,6 +140,75 @@ int run_server(const config::settings& settings) {
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
+    // SIGHUP: read the configuration again and apply it; an invalid one changes nothing.
+    asio::signal_set hangups(main_io, SIGHUP);
+    auto running = std::make_shared<const config::settings>(settings);
+    std::function<void(boost::system::error_code, int)> on_hangup =
+        [&](boost::system::error_code ec, int) {
+            if (ec) return;
+            hangups.async_wait(on_hangup);
+            if (stopping || !reload) return;
+            auto fresh = reload();
+            if (!fresh) {
+                std::fprintf(stderr, "ferry: reload failed: keeping the running configuration\n");
+                return;
+            }
+            auto plan = plan_reload(*running, std::move(*fresh));
+            for (const auto& name : plan.restart)
+                std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
+                             name.c_str());
+            std::vector<tcp::endpoint> next_wanted;
+            for (const auto& a : plan.next.listen)
+                if (!resolve_listen(a, next_wanted)) {
+                    std::fprintf(stderr,
+                                 "ferry: reload failed: keeping the running configuration\n");
+                    return;
+                }
+            // Listeners to keep, to open (claimed first: a port in use fails the whole reload)
+            // and to close.
+            std::vector<std::pair<tcp::endpoint, tcp::endpoint>> next_listeners;
+            std::vector<tcp::endpoint> open, close;
+            for (const auto& endpoint : next_wanted) {
+                auto kept = std::find_if(listeners.begin(), listeners.end(),
+                                         [&](const auto& l) { return l.first == endpoint; });
+                if (kept != listeners.end()) {
+                    next_listeners.push_back(*kept);
+                    continue;
+                }
+                boost::system::error_code cec;
+                auto bound = net::claim_endpoint(endpoint, cec);
+                if (cec) {
+                    std::fprintf(stderr, "ferry: reload failed: cannot listen on %s:%u: %s\n",
+                                 endpoint.address().to_string().c_str(), endpoint.port(),
+                                 cec.message().c_str());
+                    return;
+                }
+                next_listeners.emplace_back(endpoint, bound);
+                open.push_back(bound);
+            }
+            for (const auto& l : listeners)
+                if (std::find_if(next_listeners.begin(), next_listeners.end(), [&](const auto& n) {
+                        return n.first == l.first;
+                    }) == next_listeners.end())
+                    close.push_back(l.second);
+            std::vector<tcp::endpoint> self;
+            std::vector<asio::ip::address> addresses;
+            for (const auto& l : next_listeners) {
+                self.push_back(l.second);
+                addresses.push_back(l.second.address());
+            }
+            shared.acl_default.store(policy::default_for(addresses));
+            running = std::make_shared<const config::settings>(std::move(plan.next));
+            for (auto& w : workers)
+                w->post_reconfigure(running, self, open, close);
+            for (const auto& endpoint : close)
+                say(fmt::format("Shutting down proxy server on port {}\n", endpoint.port()));
+            for (const auto& endpoint : open)
+                say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
+            listeners = std::move(next_listeners);
+            std::fprintf(stderr, "ferry: configuration reloaded\n");
+        };
+    hangups.async_wait(on_hangup);
     std::optional<admin_server> admin;
     if (settings.admin_listen) {
         std::vector<tcp::endpoint> where;
@@ -178,7 +253,7 @@ int run_server(const config::settings& settings) {
     }
 
     // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
-    for (const auto& endpoint : shared.self)
+    for (const auto& [wanted_endpoint, endpoint] : listeners)
         say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
 
     std::vector<std::thread> threads;
@@ -191,6 +266,7 @@ int run_server(const config::settings& settings) {
         t.join();
     shutdown_deadline.cancel();
     signals.cancel();
+    hangups.cancel();
     if (admin) asio::post(main_io, [&admin] { admin->stop(); });
     main_io.stop();
     signal_thread.join();

@@ -19,6 +19,7 @@ constexpr auto tick_interval = 200ms;
 
 worker::worker(shared_state& shared, unsigned index)
     : shared_(shared), index_(index), resolver_(io_, shared.settings),
+      settings_(std::make_shared<const config::settings>(shared.settings)), self_(shared.self),
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
                                   shared.settings.pool_idle_timeout}) {
     refresh_clock();
@@ -34,20 +35,54 @@ void worker::refresh_clock() {
     }
 }
 
+void worker::accept_on(asio::ip::tcp::acceptor& acceptor) {
+    asio::co_spawn(io_,
+                   net::accept_loop(acceptor,
+                                    [this](asio::ip::tcp::socket socket) {
+                                        if (draining_) return;
+                                        asio::co_spawn(
+                                            io_, proxy::serve_client(*this, std::move(socket)),
+                                            asio::detached);
+                                    }),
+                   asio::detached);
+}
+
 void worker::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
-    acceptors_ = std::move(acceptors);
-    for (auto& acceptor : acceptors_) {
-        asio::co_spawn(io_,
-                       net::accept_loop(acceptor,
-                                        [this](asio::ip::tcp::socket socket) {
-                                            if (draining_) return;
-                                            asio::co_spawn(
-                                                io_, proxy::serve_client(*this, std::move(socket)),
-                                                asio::detached);
-                                        }),
-                       asio::detached);
-    }
+    for (auto& acceptor : acceptors)
+        accept_on(acceptors_.emplace_back(std::move(acceptor)));
     tick();
+}
+
+void worker::post_reconfigure(std::shared_ptr<const config::settings> settings,
+                              std::vector<asio::ip::tcp::endpoint> self,
+                              std::vector<asio::ip::tcp::endpoint> open,
+                              std::vector<asio::ip::tcp::endpoint> close) {
+    asio::post(io_, [this, settings = std::move(settings), self = std::move(self),
+                     open = std::move(open), close = std::move(close)]() mutable {
+        if (draining_) return;
+        settings_ = std::move(settings);
+        self_ = std::move(self);
+        pool_.set_limits(upstream::pool_limits{settings_->pool_per_host, settings_->pool_total,
+                                               settings_->pool_idle_timeout});
+        for (const auto& endpoint : close) {
+            for (auto& acceptor : acceptors_) {
+                boost::system::error_code ec;
+                if (acceptor.is_open() && acceptor.local_endpoint(ec) == endpoint)
+                    acceptor.close(ec);
+            }
+        }
+        for (const auto& endpoint : open) {
+            boost::system::error_code ec;
+            auto acceptor = net::open_acceptor(io_, endpoint, ec);
+            if (ec) {
+                std::fprintf(stderr, "ferry: cannot listen on %s:%u: %s\n",
+                             endpoint.address().to_string().c_str(), endpoint.port(),
+                             ec.message().c_str());
+                continue;
+            }
+            accept_on(acceptors_.emplace_back(std::move(acceptor)));
+        }
+    });
 }
 
 void worker::run() {

@@ -14,6 +14,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,12 +23,13 @@ namespace ferry::app {
 
 // State shared by every worker, read-only once the server runs (but the counter).
 struct shared_state {
+    // The settings at start: what a reload cannot change (workers, DNS, logs) is read here.
     const config::settings& settings;
     observe::log_sink& access_log;
     observe::log_sink& flow_log;
     std::vector<boost::asio::ip::tcp::endpoint> self; // bound listeners, for loop detection
     // Who may use ferry when no access rule is configured (from the listen addresses).
-    policy::default_policy acl_default = policy::default_policy::loopback_only;
+    std::atomic<policy::default_policy> acl_default{policy::default_policy::loopback_only};
     std::atomic<std::uint64_t> next_connection{1};
 };
 
@@ -36,7 +39,12 @@ public:
 
     boost::asio::io_context& io() { return io_; }
     upstream::resolver& resolver() { return resolver_; }
-    const config::settings& settings() const { return shared_.settings; }
+    // The settings new requests start under; replaced by a reload (SIGHUP). A session keeps
+    // the snapshot its exchange started with.
+    const config::settings& settings() const { return *settings_; }
+    const std::shared_ptr<const config::settings>& settings_ptr() const { return settings_; }
+    // This worker's copy of the bound listeners, for loop detection.
+    const std::vector<boost::asio::ip::tcp::endpoint>& self() const { return self_; }
     shared_state& shared() { return shared_; }
     unsigned index() const { return index_; }
 
@@ -46,6 +54,11 @@ public:
 
     // Starts accepting on the given acceptors and the deadline ticker.
     void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
+    // Thread-safe (reload): new settings and listener set; listeners to open and to close.
+    void post_reconfigure(std::shared_ptr<const config::settings> settings,
+                          std::vector<boost::asio::ip::tcp::endpoint> self,
+                          std::vector<boost::asio::ip::tcp::endpoint> open,
+                          std::vector<boost::asio::ip::tcp::endpoint> close);
     // Runs the loop until every connection is gone after drain.
     void run();
     // Thread-safe: stop accepting, let in-flight exchanges finish; then close everything.
@@ -77,7 +90,12 @@ private:
     unsigned index_;
     boost::asio::io_context io_{1};
     upstream::resolver resolver_; // declared after io_: destroyed before it, after the rest
-    std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+    void accept_on(boost::asio::ip::tcp::acceptor& acceptor);
+
+    std::shared_ptr<const config::settings> settings_;
+    std::vector<boost::asio::ip::tcp::endpoint> self_;
+    // A list: accept loops hold references; closed acceptors stay until the worker ends.
+    std::list<boost::asio::ip::tcp::acceptor> acceptors_;
     boost::asio::steady_timer ticker_{io_};
     net::steady_time now_;
     std::chrono::system_clock::time_point date_second_;

@@ -89,7 +89,7 @@ bool session::origin_keeps_alive() const {
 }
 
 session::route session::route_for(const http::target& dest) const {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     route r;
     r.host = lower(dest.where.host);
     r.port = dest.where.port;
@@ -127,11 +127,11 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
         }
     }
     up_ = std::make_unique<upstream::connection>(worker_.io());
-    const auto& self = worker_.shared().self;
+    const auto& self = worker_.self();
     upstream::connect_request request{
-        where.host, where.port, worker_.settings().connect_timeout,
+        where.host, where.port, settings().connect_timeout,
         [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); }};
-    request.attempt_timeout = worker_.settings().connect_attempt_timeout;
+    request.attempt_timeout = settings().connect_attempt_timeout;
     auto e = co_await upstream::connect(up_->socket, worker_.resolver(), upstream_write,
                                         worker_.now(), request);
     if (e) {
@@ -162,7 +162,7 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
     http::framing_fields fields;
     if (framing.kind == http::body_kind::length) fields.content_length = framing.length;
     if (framing.kind == http::body_kind::chunked) fields.chunked = true;
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     const auto where = route_for(dest);
     request_out_.clear();
     if (where.parent)
@@ -223,7 +223,7 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
 }
 
 asio::awaitable<void> session::send_request(const http::body_framing& framing, exchange_state& st) {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     if (!st.has_body) {
         auto ec =
             co_await net::write_all(upstream_out(), asio::buffer(request_out_), cfg.send_timeout);
@@ -276,7 +276,7 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
 }
 
 asio::awaitable<bool> session::read_final_response(exchange_state& st) {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     constexpr int max_interim = 16; // an origin cannot hold a client with endless 1xx
     for (int interim = 0;; ++interim) {
         if (interim == max_interim) {
@@ -370,7 +370,7 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
 }
 
 asio::awaitable<void> session::relay_response(exchange_state& st) {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     // Whatever happens here, a request body still on its way is no longer wanted.
     auto abandon_body = [&] {
         if (!st.body_running) return;
@@ -493,7 +493,7 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
 }
 
 asio::awaitable<void> session::switch_protocols(exchange_state& st) {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     out_.clear();
     http::write_switch_response(resp_, cfg.pseudonym, out_);
     rec_.status = resp_.status;

@@ -44,7 +44,7 @@ asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket) {
 }
 
 session::session(app::worker& worker, tcp::socket socket)
-    : worker_(worker), client_(std::move(socket)),
+    : worker_(worker), settings_(worker.settings_ptr()), client_(std::move(socket)),
       request_scanner_(worker.settings().max_header_size, worker.settings().max_target_size + 64,
                        true),
       // Empty lines before a status line are skipped too: some origins send a CRLF after a
@@ -69,15 +69,15 @@ session::~session() {
 }
 
 net::inbound session::client_in() {
-    return {client_, in_, worker_.settings().max_header_size + 1024, client_read, worker_.now()};
+    return {client_, in_, settings().max_header_size + 1024, client_read, worker_.now()};
 }
 net::outbound session::client_out() {
     return {client_, client_write, worker_.now()};
 }
 net::inbound session::upstream_in() {
     return {up_->socket, up_->buffer,
-            std::max<std::size_t>(worker_.settings().max_header_size + 1024, 64 * 1024),
-            upstream_read, worker_.now()};
+            std::max<std::size_t>(settings().max_header_size + 1024, 64 * 1024), upstream_read,
+            worker_.now()};
 }
 net::outbound session::upstream_out() {
     return {up_->socket, upstream_write, worker_.now()};
@@ -87,7 +87,7 @@ void session::expire(net::deadline& which) {
     // The origin's response is not late while the request body is still on its way: the
     // upload has deadlines of its own (client read, upstream write).
     if (&which == &upstream_read && uploading_) {
-        which.arm(worker_.now() + worker_.settings().response_timeout);
+        which.arm(worker_.now() + settings().response_timeout);
         return;
     }
     which.cancel();
@@ -108,7 +108,7 @@ void session::force_close() {
 }
 
 asio::awaitable<void> session::run() {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     auto& flow = worker_.shared().flow_log;
     if (flow.enabled()) {
         std::string block;
@@ -117,6 +117,8 @@ asio::awaitable<void> session::run() {
     }
     bool first = true;
     while (client_.is_open()) {
+        // Between exchanges: take up a reloaded configuration (a pointer compare when none).
+        if (settings_ != worker_.settings_ptr()) settings_ = worker_.settings_ptr();
         idle_ = in_.empty();
         if (draining_ && idle_) break;
         auto r = co_await http::read_head(
@@ -179,7 +181,7 @@ asio::awaitable<void> session::run() {
 }
 
 asio::awaitable<session::next> session::serve_one() {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     auto e = http::parse_request_head(request_store_, cfg.max_target_size, req_);
     rec_.request_line = req_.request_line;
     rec_.method = req_.method;
@@ -193,7 +195,7 @@ asio::awaitable<session::next> session::serve_one() {
     }
     rec_.user_agent = http::find_field(req_, "user-agent");
 
-    auto d = decide(req_, worker_.shared().self, worker_.settings().connect_ports);
+    auto d = decide(req_, worker_.self(), settings().connect_ports);
     const bool has_body = d.framing.kind != http::body_kind::none &&
                           !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
     switch (d.kind) {
@@ -227,7 +229,7 @@ asio::awaitable<session::next> session::serve_one() {
 }
 
 error session::access_denied(const http::target& dest) const {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     std::string host(dest.where.host);
     for (auto& c : host)
         c = http::to_lower(c);
@@ -236,7 +238,8 @@ error session::access_denied(const http::target& dest) const {
     request.host = host;
     request.port = dest.where.port;
     request.method = req_.method;
-    auto verdict = policy::evaluate(cfg.acl, worker_.shared().acl_default, request);
+    auto verdict = policy::evaluate(
+        cfg.acl, worker_.shared().acl_default.load(std::memory_order_relaxed), request);
     if (verdict.what == policy::acl_verdict::kind::allow) return {};
     observe::bump(worker_.metrics().acl_denials);
     return {errc::forbidden, verdict.reason};
@@ -251,7 +254,7 @@ bool session::client_wants_close() const {
 }
 
 asio::awaitable<session::next> session::reply(const http::local_reply& answer) {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     http::local_reply r = answer;
     if (!r.close && (client_wants_close() || draining_)) r.close = true;
     if (!r.close && req_.minor == 0) r.extra_fields += "Connection: keep-alive\r\n";

@@ -3,6 +3,7 @@
 // state lives here, in the coroutine frame of serve_client.
 #pragma once
 
+#include "config/settings.h"
 #include "http/chunked.h"
 #include "http/framing.h"
 #include "http/head.h"
@@ -118,7 +119,11 @@ private:
     net::inbound upstream_in();
     net::outbound upstream_out();
 
+    // The settings this connection's current exchange runs under (reload-safe snapshot).
+    const config::settings& settings() const { return *settings_; }
+
     app::worker& worker_;
+    std::shared_ptr<const config::settings> settings_;
     boost::asio::ip::tcp::socket client_;
     std::string client_label_;
     boost::asio::ip::address client_address_;

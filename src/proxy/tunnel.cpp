@@ -19,7 +19,7 @@ namespace asio = boost::asio;
 
 asio::awaitable<void> session::tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
                                                 std::uint64_t& bytes, net::error_code& result) {
-    const auto idle = worker_.settings().tunnel_idle_timeout;
+    const auto idle = settings().tunnel_idle_timeout;
     // if/else, not ?: — GCC 12 mishandles co_await inside a conditional expression.
     if (toward_origin)
         result = co_await tunnel::pipe(client_in(), upstream_out(), idle, state, bytes);
@@ -34,7 +34,7 @@ asio::awaitable<void> session::tunnel_direction(bool toward_origin, tunnel::pipe
 }
 
 asio::awaitable<error> session::connect_through_parent(const http::target& dest) {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     request_out_.clear();
     http::write_parent_connect(dest, cfg.parent->authorization, request_out_);
     if (auto ec =
@@ -74,7 +74,7 @@ asio::awaitable<error> session::connect_through_parent(const http::target& dest)
 }
 
 asio::awaitable<session::next> session::tunnel(const http::target& dest) {
-    const auto& cfg = worker_.settings();
+    const auto& cfg = settings();
     // A tunnel gets a connection of its own, never a pooled HTTP one.
     const auto where = route_for(dest);
     bool reused = false;

@@ -49,6 +49,8 @@ public:
     // Closes every idle connection (drain, shutdown).
     void clear();
 
+    // New caps (reload); idle connections beyond them are closed as new ones are put.
+    void set_limits(pool_limits limits) { limits_ = limits; }
     void note_opened() {
         stats_.opened.store(stats_.opened.load(std::memory_order_relaxed) + 1,
                             std::memory_order_relaxed);

@@ -1,0 +1,21 @@
+// What a reload (SIGHUP) may change. Pure: the server applies the result.
+#pragma once
+
+#include "config/settings.h"
+
+#include <string>
+#include <vector>
+
+namespace ferry::app {
+
+struct reload_plan {
+    config::settings next;            // the new settings, with the fixed ones kept
+    std::vector<std::string> restart; // settings that changed but need a restart
+};
+
+// `next` as read from the configuration, except what only a restart changes (workers,
+// DNS, log destinations, the admin listener, the user): those keep their running values and
+// are named in `restart`.
+reload_plan plan_reload(const config::settings& running, config::settings next);
+
+} // namespace ferry::app
