@@ -61,7 +61,11 @@ int run_server(const config::settings& settings) {
                      std::strerror(errno));
         return 1;
     }
-    if (settings.flow) flow_log.open("-");
+    if (settings.flow && !flow_log.open(settings.flow_log)) {
+        std::fprintf(stderr, "ferry: cannot open flow log %s: %s\n", settings.flow_log.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
 
     shared_state shared{settings, access_log, flow_log, {}};
     std::vector<tcp::endpoint> wanted;
@@ -123,6 +127,19 @@ int run_server(const config::settings& settings) {
             signals.async_wait(on_signal);
         };
     signals.async_wait(on_signal);
+    // SIGUSR1: logrotate has moved the log files away; write to new ones at their paths.
+    asio::signal_set reopen_signal(main_io, SIGUSR1);
+    std::function<void(boost::system::error_code, int)> on_reopen =
+        [&](boost::system::error_code ec, int) {
+            if (ec) return;
+            for (auto* sink : {&access_log, &flow_log})
+                if (!sink->reopen())
+                    std::fprintf(stderr,
+                                 "ferry: cannot reopen %s (still writing to the old file): %s\n",
+                                 sink->path().c_str(), std::strerror(errno));
+            reopen_signal.async_wait(on_reopen);
+        };
+    reopen_signal.async_wait(on_reopen);
     // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
     for (const auto& endpoint : shared.self)
         say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
@@ -137,6 +154,7 @@ int run_server(const config::settings& settings) {
         t.join();
     shutdown_deadline.cancel();
     signals.cancel();
+    reopen_signal.cancel();
     main_io.stop();
     signal_thread.join();
     return 0;
