@@ -67,7 +67,11 @@ int run_server(const config::settings& settings, settings_loader reload) {
                      std::strerror(errno));
         return 1;
     }
-    if (settings.flow) flow_log.open("-");
+    if (settings.flow && !flow_log.open(settings.flow_log)) {
+        std::fprintf(stderr, "ferry: cannot open flow log %s: %s\n", settings.flow_log.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
 
     shared_state shared{settings, access_log, flow_log, {}};
     std::vector<tcp::endpoint> wanted;
@@ -252,6 +256,19 @@ int run_server(const config::settings& settings, settings_loader reload) {
         }
     }
 
+    // SIGUSR1: logrotate has moved the log files away; write to new ones at their paths.
+    asio::signal_set reopen_signal(main_io, SIGUSR1);
+    std::function<void(boost::system::error_code, int)> on_reopen =
+        [&](boost::system::error_code ec, int) {
+            if (ec) return;
+            for (auto* sink : {&access_log, &flow_log})
+                if (!sink->reopen())
+                    std::fprintf(stderr,
+                                 "ferry: cannot reopen %s (still writing to the old file): %s\n",
+                                 sink->path().c_str(), std::strerror(errno));
+            reopen_signal.async_wait(on_reopen);
+        };
+    reopen_signal.async_wait(on_reopen);
     // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
     for (const auto& [wanted_endpoint, endpoint] : listeners)
         say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
@@ -268,6 +285,7 @@ int run_server(const config::settings& settings, settings_loader reload) {
     signals.cancel();
     hangups.cancel();
     if (admin) asio::post(main_io, [&admin] { admin->stop(); });
+    reopen_signal.cancel();
     main_io.stop();
     signal_thread.join();
     return 0;

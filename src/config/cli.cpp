@@ -223,10 +223,19 @@ cli_result parse_command_line(int argc, char** argv) {
     app.add_option("-l,--listen", listen, "Listen on HOST:PORT, [IPv6]:PORT or PORT; repeatable")
         ->type_name("ADDR")
         ->allow_extra_args(false);
-    app.add_flag("--flow", s.flow, "Print the flow log of every exchange on stdout");
+    app.add_flag("--flow", s.flow, "Print the flow log of every exchange (on stdout)");
+    app.add_option("--flow-log", s.flow_log,
+                   "Flow log: - (stdout, the default), stderr, or a file path; implies --flow")
+        ->type_name("PATH|-|stderr");
     app.add_option("--access-log", s.access_log,
-                   "Access log: - (stdout, the default without --flow), off, or a file path")
+                   "Access log: - (stdout, the default without --flow), stderr, off, or a file "
+                   "path")
         ->type_name("PATH|-|off");
+    std::string access_log_format = "ferry";
+    app.add_option("--access-log-format", access_log_format,
+                   "Access log format: ferry, squid, combined or json")
+        ->check(CLI::IsMember({"ferry", "squid", "combined", "json"}))
+        ->capture_default_str();
     app.add_option("-w,--workers", s.workers, "Worker threads (default: one per core)")
         ->check(CLI::Range(1u, 256u));
     app.add_option("--via", s.pseudonym, "Pseudonym in Via and Server fields")
@@ -312,8 +321,10 @@ cli_result parse_command_line(int argc, char** argv) {
         s.listen.push_back(a);
     }
     if (s.listen.empty()) s.listen.push_back({"127.0.0.1", 9001});
+    s.access_log_format = *observe::parse_access_log_format(access_log_format);
+    if (app.count("--flow-log") > 0) s.flow = true;
     // With --flow the flow log owns stdout, unless an access log was asked for explicitly.
-    if (s.flow && app.count("--access-log") == 0) s.access_log = "off";
+    if (s.flow && s.flow_log == "-" && app.count("--access-log") == 0) s.access_log = "off";
     if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
 
     if (!parse_port_list(connect_ports, s.connect_ports)) {

@@ -1,6 +1,7 @@
 // Every setting ferry has, with its default, in one place. Read-only once loaded.
 #pragma once
 
+#include "observe/access_log_format.h"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -62,8 +63,10 @@ struct settings {
     std::vector<listen_address> listen{{"127.0.0.1", 9001}};
     unsigned workers = 0; // 0: one per core
 
-    bool flow = false;               // the original flow log, on stdout
-    std::string access_log = "-";    // "-" stdout, "off", or a file path
+    bool flow = false;            // the original flow log
+    std::string flow_log = "-";   // where it goes: "-" stdout, "stderr", or a file path
+    std::string access_log = "-"; // "-" stdout, "stderr", "off", or a file path
+    observe::access_log_format access_log_format = observe::access_log_format::ferry;
     std::string pseudonym = "ferry"; // in Via and Server
 
     // Ports CONNECT may reach; empty means any port.

@@ -6,8 +6,22 @@
 
 namespace ferry::observe {
 
-void append_access_line(const exchange_record& r, std::chrono::steady_clock::time_point end,
-                        std::string& out) {
+void append_access_line(access_log_format format, const exchange_record& r,
+                        std::chrono::steady_clock::time_point end, std::string& out) {
+    switch (format) {
+    case access_log_format::ferry:
+        return append_ferry_line(r, end, out);
+    case access_log_format::squid:
+        return append_squid_line(r, end, out);
+    case access_log_format::combined:
+        return append_combined_line(r, out);
+    case access_log_format::json:
+        return append_json_line(r, end, out);
+    }
+}
+
+void append_ferry_line(const exchange_record& r, std::chrono::steady_clock::time_point end,
+                       std::string& out) {
     double ms = std::chrono::duration<double, std::milli>(end - r.started_steady).count();
     fmt::format_to(std::back_inserter(out), "{} {} {} {} {:03} {} {} {:.3f}ms",
                    iso_timestamp(r.started), r.client, r.method.empty() ? "-" : r.method,

@@ -12,4 +12,7 @@ std::string http_date(std::chrono::system_clock::time_point t);
 // "2026-11-27T06:31:18.123Z"
 std::string iso_timestamp(std::chrono::system_clock::time_point t);
 
+// "27/Nov/2026:06:31:18 +0000" (Common Log Format, in UTC)
+std::string clf_timestamp(std::chrono::system_clock::time_point t);
+
 } // namespace ferry::observe

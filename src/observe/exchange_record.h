@@ -17,17 +17,21 @@ struct exchange_record {
     std::string target;
     std::string request_line;
     std::string user_agent;
+    std::string referer;
+    std::string user; // the authenticated proxy user, when there is one (issue 4's auth)
 
-    std::string upstream;      // "host:port" when ferry connected or reused one
-    bool upstream_new = false; // a fresh connection (else reused)
-    std::string retried_after; // a reused connection that failed before any answer, if any
+    std::string upstream;         // "host:port" when ferry connected or reused one
+    std::string upstream_address; // its IP address ("93.184.216.34", "::1")
+    bool upstream_parent = false; // the upstream is the parent proxy
+    bool upstream_new = false;    // a fresh connection (else reused)
+    std::string retried_after;    // a reused connection that failed before any answer, if any
     enum class fate { none, kept, closed };
     fate upstream_fate = fate::none; // after the exchange: back in the pool, or closed
 
     int status = 0; // sent to the client; 0 when nothing was sent
     std::string status_line;
     std::string content_type;
-    std::uint64_t body_bytes = 0; // response body bytes relayed
+    std::uint64_t body_bytes = 0; // response body bytes relayed (or of ferry's own answer)
     std::uint64_t bytes_to_client = 0;
     std::uint64_t bytes_from_client = 0;
     std::string cause; // why it failed, empty on success

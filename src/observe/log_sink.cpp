@@ -6,23 +6,46 @@
 
 namespace ferry::observe {
 
+namespace {
+int open_for_append(const std::string& path) {
+    return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+} // namespace
+
 log_sink::~log_sink() {
-    if (owned_) ::close(fd_);
+    if (!path_.empty() && fd_ >= 0) ::close(fd_);
 }
 
 bool log_sink::open(const std::string& where) {
     if (where.empty() || where == "off") return true;
-    if (where == "-") {
-        fd_ = STDOUT_FILENO;
+    if (where == "-" || where == "stderr") {
+        fd_ = where == "-" ? STDOUT_FILENO : STDERR_FILENO;
+        enabled_ = true;
         return true;
     }
-    fd_ = ::open(where.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    owned_ = fd_ >= 0;
-    return fd_ >= 0;
+    fd_ = open_for_append(where);
+    if (fd_ < 0) return false;
+    path_ = where;
+    enabled_ = true;
+    return true;
+}
+
+bool log_sink::reopen() {
+    if (path_.empty()) return true;
+    const int fresh = open_for_append(path_);
+    if (fresh < 0) return false;
+    int old = -1;
+    {
+        std::lock_guard lock(mutex_);
+        old = fd_;
+        fd_ = fresh;
+    }
+    ::close(old); // no write holds it any more: they all run under the lock
+    return true;
 }
 
 void log_sink::write(std::string_view block) {
-    if (fd_ < 0) return;
+    if (!enabled_) return;
     std::lock_guard lock(mutex_);
     while (!block.empty()) {
         ssize_t n = ::write(fd_, block.data(), block.size());

@@ -1,5 +1,7 @@
-// Where log lines go: stdout or an append-only file. A block is written with one write(2)
-// under a lock, so lines of two exchanges never interleave, whatever thread logs them.
+// Where log lines go: stdout, stderr or an append-only file. A block is written with one
+// write(2) under a lock, so lines of two exchanges never interleave, whatever thread logs them.
+// reopen() (on SIGUSR1, for logrotate) swaps the file under the same lock: a block goes
+// whole to the old file or whole to the new one, none is lost.
 #pragma once
 
 #include <mutex>
@@ -15,16 +17,25 @@ public:
     log_sink(const log_sink&) = delete;
     log_sink& operator=(const log_sink&) = delete;
 
-    // "-" is stdout, "off" or "" disables; anything else is a file opened for append.
+    // "-" is stdout, "stderr" is stderr, "off" or "" disables; anything else is a file opened
+    // for append (created 0644 if need be). Call once, before any write.
     // Returns false (with errno set) when the file cannot be opened.
     bool open(const std::string& where);
 
-    bool enabled() const { return fd_ >= 0; }
+    // Opens the file again by its path (a no-op for stdout, stderr or a disabled sink); the
+    // old descriptor is closed once no write uses it. Returns false (errno set) when the file
+    // cannot be opened, and keeps writing to the old one.
+    bool reopen();
+
+    bool enabled() const { return enabled_; }
+    bool is_file() const { return !path_.empty(); }
+    const std::string& path() const { return path_; }
     void write(std::string_view block);
 
 private:
-    int fd_ = -1;
-    bool owned_ = false;
+    bool enabled_ = false; // set by open() only, so read without the lock
+    std::string path_;     // the file's path; empty for stdout, stderr or disabled
+    int fd_ = -1;          // guarded by mutex_ once writers run
     std::mutex mutex_;
 };
 

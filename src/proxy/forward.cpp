@@ -106,6 +106,12 @@ session::route session::route_for(const http::target& dest) const {
     return r;
 }
 
+void session::note_upstream(const route& where) {
+    rec_.upstream = up_->label;
+    rec_.upstream_address = up_->address;
+    rec_.upstream_parent = where.parent;
+}
+
 asio::awaitable<error> session::open_upstream(const route& where, upstream_choice choice,
                                               bool& reused) {
     rec_.upstream_new = false;
@@ -114,7 +120,7 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
     if (up_ && up_->pinned && choice != upstream_choice::fresh && up_->key == where.key &&
         up_->still_usable()) {
         reused = true;
-        rec_.upstream = up_->label;
+        note_upstream(where);
         co_return error{};
     }
     drop_upstream();
@@ -122,7 +128,7 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
         if (auto pooled = worker_.pool().take(where.key)) {
             up_ = std::move(pooled);
             reused = true;
-            rec_.upstream = up_->label;
+            note_upstream(where);
             co_return error{};
         }
     }
@@ -149,7 +155,9 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
     worker_.pool().note_opened();
     up_->key = where.key;
     up_->label = where.label;
-    rec_.upstream = up_->label;
+    boost::system::error_code ignored;
+    up_->address = up_->socket.remote_endpoint(ignored).address().to_string();
+    note_upstream(where);
     rec_.upstream_new = true;
     co_return error{};
 }

@@ -194,6 +194,7 @@ asio::awaitable<session::next> session::serve_one() {
         co_return co_await reply_error(failure, true);
     }
     rec_.user_agent = http::find_field(req_, "user-agent");
+    rec_.referer = http::find_field(req_, "referer");
 
     auto d = decide(req_, worker_.self(), settings().connect_ports);
     const bool has_body = d.framing.kind != http::body_kind::none &&
@@ -262,9 +263,11 @@ asio::awaitable<session::next> session::reply(const http::local_reply& answer) {
     out_.clear();
     http::write_local_reply(r, cfg.pseudonym, worker_.http_date(), out_);
     rec_.status = r.status;
+    rec_.content_type = r.content_type;
     auto ec = co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
     if (ec) co_return next::close;
     rec_.bytes_to_client += out_.size();
+    if (!r.head_only) rec_.body_bytes = r.body.size();
     co_return r.close ? next::close : next::keep_alive;
 }
 
@@ -326,7 +329,8 @@ void session::log_exchange() {
     const auto end = std::chrono::steady_clock::now();
     worker_.metrics().record(rec_, end - rec_.started_steady);
     if (shared.access_log.enabled()) {
-        observe::append_access_line(rec_, end, worker_.access_buffer());
+        observe::append_access_line(worker_.settings().access_log_format, rec_, end,
+                                    worker_.access_buffer());
         worker_.access_logged();
     }
     if (shared.flow_log.enabled()) {

@@ -97,6 +97,8 @@ private:
     };
     boost::asio::awaitable<error> open_upstream(const route& where, upstream_choice choice,
                                                 bool& reused);
+    // Puts the upstream connection now in use (up_) into the exchange record.
+    void note_upstream(const route& where);
     // Returns the connection to the pool when `reusable`, else closes it.
     void release_upstream(bool reusable);
     boost::asio::awaitable<void> send_request(const http::body_framing& framing,

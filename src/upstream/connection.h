@@ -16,6 +16,7 @@ struct connection {
     net::byte_buffer buffer{32 * 1024};
     std::string key;        // what it is pooled under: "host:port", or the parent's
     std::string label;      // "host:port" for logs
+    std::string address;    // the peer's IP address, for logs
     unsigned exchanges = 0; // completed on this connection
     // Connection-bound authentication (NTLM, Negotiate) was seen on it: it belongs to one
     // client from then on and never joins the pool.
