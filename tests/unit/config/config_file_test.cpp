@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <regex>
 #include <set>
+#include <sstream>
 
 namespace ferry::config {
 namespace {
@@ -319,6 +322,36 @@ TEST(ConfigFile, ConfigKeysListsEveryDocumentedKey) {
     for (std::string_view k : {"listen", "port", "workers", "connect_ports", "dns_server", "parent",
                                "direct", "pool_per_host", "auth.htpasswd", "auth.realm"})
         EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+}
+
+std::string source_file(const std::string& relative) {
+    std::ifstream in(std::string(FERRY_SOURCE_DIR) + "/" + relative);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Adding a key means documenting it: the example file and docs/configuration.md name them all.
+TEST(ConfigFile, ExampleAndDocsDescribeEveryKey) {
+    const auto example = source_file("ferry.example.toml");
+    const auto docs = source_file("docs/configuration.md");
+    ASSERT_FALSE(example.empty());
+    ASSERT_FALSE(docs.empty());
+    for (std::string_view k : config_keys()) {
+        const auto dot = k.find('.');
+        const std::string table =
+            dot == std::string_view::npos ? "" : std::string(k.substr(0, dot));
+        const std::string name(dot == std::string_view::npos ? k : k.substr(dot + 1));
+        EXPECT_TRUE(std::regex_search(example, std::regex("\\n(# )?" + name + " = ")))
+            << k << " is not in ferry.example.toml";
+        if (!table.empty()) {
+            EXPECT_NE(example.find("\n[" + table + "]\n"), std::string::npos) << table;
+        }
+        const std::string documented =
+            table.empty() ? "| `" + name + "` |" : "| `[" + table + "]` `" + name + "` |";
+        EXPECT_NE(docs.find(documented), std::string::npos)
+            << k << " is not in docs/configuration.md's table";
+    }
 }
 
 TEST(ConfigFile, UnreadableFileIsNamed) {
