@@ -404,8 +404,8 @@ cli_result parse_command_line(int argc, char** argv) {
     s.dns_negative_ttl = seconds(dns_negative_ttl);
     s.connect_attempt_timeout = seconds(connect_attempt_timeout);
     s.pool_idle_timeout = seconds(pool_idle_timeout);
-    if (!check_config.empty()) return with_config_file(app, s, check_config, true);
-    if (!config_file.empty()) return with_config_file(app, s, config_file, false);
+    if (app.count("--check-config") > 0) return with_config_file(app, s, check_config, true);
+    if (app.count("--config") > 0) return with_config_file(app, s, config_file, false);
     return {std::move(s), 0};
 }
 

@@ -271,7 +271,6 @@ bool is_token_char(char c) {
 
 problem read_acl_key(std::string_view name, const toml::node& n, acl_rule& rule) {
     if (name == "action") {
-        std::string action;
         if (!n.is_string() || (n.as_string()->get() != "allow" && n.as_string()->get() != "deny"))
             return wrong("expected \"allow\" or \"deny\"");
         rule.action =
@@ -426,12 +425,17 @@ config_load load_config_file(const std::string& path) {
     std::string text;
     char buf[8192];
     std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0 && text.size() < (std::size_t(1) << 24))
+    constexpr std::size_t largest = std::size_t(1) << 20; // a configuration, not a data set
+    while (text.size() <= largest && (n = std::fread(buf, 1, sizeof buf, f)) > 0)
         text.append(buf, n);
     const int read_error = std::ferror(f) ? errno : 0;
     std::fclose(f);
     if (read_error != 0) {
         failed.error = path + ": " + std::strerror(read_error);
+        return failed;
+    }
+    if (text.size() > largest) {
+        failed.error = path + ": larger than 1 MiB: not a configuration file";
         return failed;
     }
     return parse_config(text, path);

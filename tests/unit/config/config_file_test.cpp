@@ -360,5 +360,11 @@ TEST(ConfigFile, UnreadableFileIsNamed) {
     EXPECT_EQ(r.error, "/nonexistent/ferry.toml: No such file or directory");
 }
 
+TEST(ConfigFile, EndlessFileIsRefused) {
+    auto r = load_config_file("/dev/zero");
+    EXPECT_FALSE(r.parsed);
+    EXPECT_EQ(r.error, "/dev/zero: larger than 1 MiB: not a configuration file");
+}
+
 } // namespace
 } // namespace ferry::config
