@@ -86,6 +86,10 @@ cli_result with_config_file(const CLI::App& app, const settings& command_line,
     if (s.flow && !loaded.given.contains("access_log") && app.count("--access-log") == 0)
         s.access_log = "off";
     s.config_file = path;
+    if (auto problem = check_merged(s, path); !problem.empty()) {
+        std::fprintf(stderr, "ferry: %s\n", problem.c_str());
+        return {std::nullopt, 2};
+    }
     if (check_only) {
         std::printf("ferry: %s: OK\n", path.c_str());
         return {std::nullopt, 0};

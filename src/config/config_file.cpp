@@ -447,6 +447,14 @@ void apply_command_line(settings& merged, const settings& command_line,
         if (!spec.flag.empty() && given(spec.flag)) spec.copy(command_line, merged);
 }
 
+std::string check_merged(const settings& s, std::string_view file_name) {
+    for (const auto& rule : s.acl)
+        if (rule.users_given && s.auth.htpasswd.empty())
+            return std::string(file_name) + ":" + std::to_string(rule.line) +
+                   ": acl.users: a rule with users needs an htpasswd file ([auth] htpasswd)";
+    return {};
+}
+
 std::vector<std::string_view> config_keys() {
     std::vector<std::string_view> keys;
     for (const auto& spec : key_table())

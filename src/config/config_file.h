@@ -29,6 +29,9 @@ config_load load_config_file(const std::string& path);
 void apply_command_line(settings& merged, const settings& command_line,
                         const std::function<bool(std::string_view flag)>& given);
 
+// Checks that need the merged settings (file and command line); "" or "FILE:LINE: KEY: what".
+std::string check_merged(const settings& s, std::string_view file_name);
+
 // Every key the file accepts outside [[acl]], in the order they are documented.
 std::vector<std::string_view> config_keys();
 

@@ -162,6 +162,45 @@ TEST(Config, CheckConfigNamesBadValue) {
     EXPECT_EQ(code, 2);
 }
 
+TEST(Config, CheckConfigRefusesUsersWithoutHtpasswd) {
+    int code = -1;
+    EXPECT_EQ(
+        check("[[acl]]\naction = \"allow\"\nusers = [\"alice\"]\n", code),
+        "ferry: F:1: acl.users: a rule with users needs an htpasswd file ([auth] htpasswd)\n");
+    EXPECT_EQ(code, 2);
+    EXPECT_EQ(check("[auth]\nhtpasswd = \"/etc/ferry/htpasswd\"\n[[acl]]\naction = \"allow\"\n"
+                    "users = [\"alice\"]\n",
+                    code),
+              "ferry: F: OK\n");
+    EXPECT_EQ(code, 0);
+}
+
+TEST(Config, PortAndConnectPortsFromTheFile) {
+    test_origin origin;
+    const int port = unused_port();
+    config_file file(fmt::format("port = {}\nconnect_ports = \"any\"\n", port));
+    ferry_process ferry({"--config", file.path()}, false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    EXPECT_EQ(ferry.port(), port);
+    // The origin's port is not 443: only connect_ports = "any" lets CONNECT reach it.
+    auto s = tcp_stream::connect_to(ferry.port());
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(
+        s.send_all(fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", origin.authority())));
+    auto answer = s.read_until("\r\n\r\n", 5s);
+    EXPECT_EQ(status_of(answer), 200) << printable(answer);
+
+    // The same file with connect_ports = [443]: refused.
+    config_file strict(fmt::format("port = {}\nconnect_ports = [443]\n", unused_port()));
+    ferry_process ferry443({"--config", strict.path()}, false);
+    ASSERT_TRUE(ferry443.started()) << ferry443.err();
+    auto t = tcp_stream::connect_to(ferry443.port());
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(
+        t.send_all(fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", origin.authority())));
+    EXPECT_EQ(status_of(t.read_until("\r\n\r\n", 5s)), 403);
+}
+
 TEST(Config, CheckConfigNamesSyntaxErrorLineAndColumn) {
     int code = -1;
     auto out = check("workers = 2\nvia = \"unterminated\n", code);

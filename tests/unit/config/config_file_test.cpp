@@ -317,6 +317,15 @@ TEST(ConfigFile, BadAclRulesNameKeyAndLine) {
               "t.toml:6: acl.port: unknown key");
 }
 
+TEST(ConfigFile, RulesWithUsersNeedAnHtpasswdFile) {
+    auto s = parsed("[[acl]]\naction = \"deny\"\n\n[[acl]]\naction = \"allow\"\nusers = [\"*\"]\n");
+    EXPECT_EQ(check_merged(s, "t.toml"),
+              "t.toml:4: acl.users: a rule with users needs an htpasswd file ([auth] htpasswd)");
+    s.auth.htpasswd = "/etc/ferry/htpasswd"; // from the file, or (later) an option
+    EXPECT_EQ(check_merged(s, "t.toml"), "");
+    EXPECT_EQ(check_merged(parsed("[[acl]]\naction = \"allow\"\n"), "t.toml"), "");
+}
+
 TEST(ConfigFile, ConfigKeysListsEveryDocumentedKey) {
     auto keys = config_keys();
     for (std::string_view k : {"listen", "port", "workers", "connect_ports", "dns_server", "parent",
