@@ -1,5 +1,6 @@
 #include "config/cli.h"
 
+#include "config/config_file.h"
 #include "util/base64.h"
 
 #include <CLI/CLI.hpp>
@@ -69,6 +70,31 @@ bool percent_decode(std::string_view in, std::string& out) {
 
 duration seconds(double s) {
     return duration(static_cast<long long>(s * 1000.0));
+}
+
+// --config / --check-config: the file's settings, then every option given on the command line.
+cli_result with_config_file(const CLI::App& app, const settings& command_line,
+                            const std::string& path, bool check_only) {
+    auto loaded = load_config_file(path);
+    if (!loaded.parsed) {
+        std::fprintf(stderr, "ferry: %s\n", loaded.error.c_str());
+        return {std::nullopt, 2};
+    }
+    settings s = std::move(*loaded.parsed);
+    apply_command_line(s, command_line,
+                       [&](std::string_view flag) { return app.count(std::string(flag)) > 0; });
+    if (s.flow && !loaded.given.contains("access_log") && app.count("--access-log") == 0)
+        s.access_log = "off";
+    s.config_file = path;
+    if (auto problem = check_merged(s, path); !problem.empty()) {
+        std::fprintf(stderr, "ferry: %s\n", problem.c_str());
+        return {std::nullopt, 2};
+    }
+    if (check_only) {
+        std::printf("ferry: %s: OK\n", path.c_str());
+        return {std::nullopt, 0};
+    }
+    return {std::move(s), 0};
 }
 
 } // namespace
@@ -217,6 +243,7 @@ cli_result parse_command_line(int argc, char** argv) {
     std::vector<std::string> dns_servers, direct;
     std::string parent;
     std::string admin_listen;
+    std::string config_file, check_config;
 
     app.add_option("port", port, "Port to listen on at 127.0.0.1 (default 9001)")
         ->check(CLI::Range(0u, 65535u));
@@ -302,6 +329,14 @@ cli_result parse_command_line(int argc, char** argv) {
     app.add_option("--max-target-size", s.max_target_size, "Longest request-target")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t(64), std::size_t(1) << 20));
+
+    auto* config = app.add_option("--config", config_file,
+                                  "Read settings from this TOML file; options given here win")
+                       ->type_name("FILE");
+    app.add_option("--check-config", check_config,
+                   "Check this TOML configuration file, say OK or what is wrong, and exit")
+        ->type_name("FILE")
+        ->excludes(config);
 
     try {
         app.parse(argc, argv);
@@ -399,6 +434,8 @@ cli_result parse_command_line(int argc, char** argv) {
     s.dns_negative_ttl = seconds(dns_negative_ttl);
     s.connect_attempt_timeout = seconds(connect_attempt_timeout);
     s.pool_idle_timeout = seconds(pool_idle_timeout);
+    if (app.count("--check-config") > 0) return with_config_file(app, s, check_config, true);
+    if (app.count("--config") > 0) return with_config_file(app, s, config_file, false);
     return {std::move(s), 0};
 }
 

@@ -1,0 +1,38 @@
+// The configuration file (`ferry --config FILE`, TOML): every command-line option has a key,
+// plus the [auth] table and the [[acl]] rules. Options given on the command line win.
+#pragma once
+
+#include "config/settings.h"
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace ferry::config {
+
+struct config_load {
+    std::optional<settings> parsed; // the defaults with the file's values; empty on error
+    std::string error;              // "FILE:LINE: KEY: what is wrong" (no "ferry: " prefix)
+    std::set<std::string, std::less<>> given; // keys present: "workers", "auth.realm", "acl"
+};
+
+// Parses `text`, the contents of `file_name` (used in messages only). No file access.
+config_load parse_config(std::string_view text, std::string_view file_name);
+
+// Reads and parses the file at `path`; an unreadable file is an error naming it.
+config_load load_config_file(const std::string& path);
+
+// Copies into `merged` every setting whose command-line option `given(flag)` says was used
+// ("--workers", or "port" for the positional port), taking the value from `command_line`.
+void apply_command_line(settings& merged, const settings& command_line,
+                        const std::function<bool(std::string_view flag)>& given);
+
+// Checks that need the merged settings (file and command line); "" or "FILE:LINE: KEY: what".
+std::string check_merged(const settings& s, std::string_view file_name);
+
+// Every key the file accepts outside [[acl]], in the order they are documented.
+std::vector<std::string_view> config_keys();
+
+} // namespace ferry::config
