@@ -1,8 +1,10 @@
 #include "app/server.h"
 
 #include "app/worker.h"
+#include "auth/htpasswd.h"
 #include "net/listener.h"
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -64,6 +66,23 @@ int run_server(const config::settings& settings) {
     if (settings.flow) flow_log.open("-");
 
     shared_state shared{settings, access_log, flow_log, {}};
+    std::unique_ptr<auth::service> auth_service; // outlives the workers that use it
+    if (!settings.auth.htpasswd.empty()) {
+        auto users = std::make_shared<auth::user_table>();
+        if (auto problem = auth::load_htpasswd(settings.auth.htpasswd, *users); !problem.empty()) {
+            std::fprintf(stderr, "%s\n", problem.c_str());
+            return 2;
+        }
+        if (users->users.empty())
+            std::fprintf(stderr, "ferry: %s has no users: every request will be refused\n",
+                         settings.auth.htpasswd.c_str());
+        // bcrypt is slow by design: verifications get threads of their own, a couple at most,
+        // so that a burst of logins cannot take every core from the event loops.
+        const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
+        auth_service =
+            std::make_unique<auth::service>(std::move(users), settings.auth.realm, threads);
+        shared.auth = auth_service.get();
+    }
     std::vector<tcp::endpoint> wanted;
     for (const auto& a : settings.listen)
         if (!resolve_listen(a, wanted)) return 1;

@@ -20,7 +20,8 @@ constexpr auto tick_interval = 200ms;
 worker::worker(shared_state& shared, unsigned index)
     : shared_(shared), index_(index), resolver_(io_, shared.settings),
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
-                                  shared.settings.pool_idle_timeout}) {
+                                  shared.settings.pool_idle_timeout}),
+      auth_(shared.auth) {
     refresh_clock();
 }
 

@@ -2,6 +2,7 @@
 // A connection lives its whole life on one worker, so nothing here needs a lock.
 #pragma once
 
+#include "auth/authenticator.h"
 #include "config/settings.h"
 #include "net/deadline.h"
 #include "observe/log_sink.h"
@@ -24,6 +25,7 @@ struct shared_state {
     observe::log_sink& flow_log;
     std::vector<boost::asio::ip::tcp::endpoint> self; // bound listeners, for loop detection
     std::atomic<std::uint64_t> next_connection{1};
+    auth::service* auth = nullptr; // users and verification threads; null: no --htpasswd
 };
 
 class worker {
@@ -53,6 +55,9 @@ public:
     // Idle upstream connections shared by this worker's clients.
     upstream::pool& pool() { return pool_; }
 
+    // Proxy credentials, with this worker's cache of successful checks.
+    auth::authenticator& auth() { return auth_; }
+
     // Access-log lines are gathered per worker and written at most every tick (or when the
     // buffer fills), so that logging costs the hot path an append, not a syscall.
     std::string& access_buffer() { return access_buffer_; }
@@ -78,6 +83,7 @@ private:
     std::string date_;
     std::string access_buffer_;
     upstream::pool pool_;
+    auth::authenticator auth_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;
     bool draining_ = false;

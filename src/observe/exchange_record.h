@@ -17,6 +17,7 @@ struct exchange_record {
     std::string target;
     std::string request_line;
     std::string user_agent;
+    std::string user; // the authenticated proxy user; empty when none
 
     std::string upstream;      // "host:port" when ferry connected or reused one
     bool upstream_new = false; // a fresh connection (else reused)

@@ -9,6 +9,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace ferry::proxy {
 
@@ -27,6 +28,18 @@ std::string endpoint_label(const tcp::socket& socket) {
 
 double seconds(std::chrono::milliseconds d) {
     return double(d.count()) / 1000.0;
+}
+
+// One write(2) per line, so that lines from several workers never interleave.
+void write_stderr(const std::string& line) {
+    const char* data = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+        auto n = ::write(STDERR_FILENO, data, left);
+        if (n <= 0) return;
+        data += n;
+        left -= std::size_t(n);
+    }
 }
 
 } // namespace
@@ -189,6 +202,12 @@ asio::awaitable<session::next> session::serve_one() {
     auto d = decide(req_, worker_.shared().self, worker_.settings().connect_ports);
     const bool has_body = d.framing.kind != http::body_kind::none &&
                           !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
+    // Proxy authentication: until ACL rules say who needs a user, every request ferry would
+    // proxy needs one when --htpasswd is set. Pages about ferry itself need none.
+    if (worker_.auth().enabled() && d.kind != action::reject && d.kind != action::status_page) {
+        auto refused = co_await authenticate(has_body);
+        if (refused) co_return *refused;
+    }
     switch (d.kind) {
     case action::reject:
         co_return co_await reply_error(d.problem, true);
@@ -213,6 +232,30 @@ asio::awaitable<session::next> session::serve_one() {
         co_return co_await tunnel(d.target);
     }
     co_return next::close;
+}
+
+asio::awaitable<std::optional<session::next>> session::authenticate(bool has_body) {
+    const auto value = http::find_field(req_, "proxy-authorization");
+    const int fields = http::count_fields(req_, "proxy-authorization");
+    auto verdict = co_await worker_.auth().check(value, fields);
+    if (verdict.ok()) {
+        rec_.user = std::move(verdict.user);
+        co_return std::nullopt;
+    }
+    using outcome = auth::result::outcome;
+    // A missing header is a client's first try, not a failure (browsers ask only after a 407).
+    if (verdict.what != outcome::missing) write_stderr(auth::failure_line(verdict, client_label_));
+    std::string cause = "ferry: proxy authentication required";
+    if (verdict.what == outcome::malformed)
+        cause = "ferry: " + verdict.problem;
+    else if (verdict.what != outcome::missing)
+        cause = "ferry: proxy authentication failed";
+    rec_.cause = cause;
+    // Browsers retry on the same connection: keep it unless an unread body is in the way.
+    http::local_reply r{407, cause + "\n", has_body};
+    r.extra_fields = worker_.auth().challenge();
+    auto n = co_await reply(r);
+    co_return n;
 }
 
 bool session::client_wants_close() const {

@@ -65,6 +65,9 @@ private:
     };
 
     boost::asio::awaitable<next> serve_one();
+    // Checks the request's proxy credentials: empty when it may go on, else how the
+    // connection continues after the 407 sent.
+    boost::asio::awaitable<std::optional<next>> authenticate(bool has_body);
     boost::asio::awaitable<next> reply(const http::local_reply& answer);
     boost::asio::awaitable<next> reply_error(const error& e, bool force_close);
     http::local_reply status_page() const;
