@@ -205,8 +205,8 @@ asio::awaitable<session::next> session::serve_one() {
     // Proxy authentication: until ACL rules say who needs a user, every request ferry would
     // proxy needs one when --htpasswd is set. Pages about ferry itself need none.
     if (worker_.auth().enabled() && d.kind != action::reject && d.kind != action::status_page) {
-        auto refused = co_await authenticate(has_body);
-        if (refused) co_return *refused;
+        auto verdict = co_await check_credentials();
+        if (!verdict.ok()) co_return co_await refuse_credentials(verdict, has_body);
     }
     switch (d.kind) {
     case action::reject:
@@ -234,14 +234,16 @@ asio::awaitable<session::next> session::serve_one() {
     co_return next::close;
 }
 
-asio::awaitable<std::optional<session::next>> session::authenticate(bool has_body) {
+asio::awaitable<auth::result> session::check_credentials() {
     const auto value = http::find_field(req_, "proxy-authorization");
     const int fields = http::count_fields(req_, "proxy-authorization");
     auto verdict = co_await worker_.auth().check(value, fields);
-    if (verdict.ok()) {
-        rec_.user = std::move(verdict.user);
-        co_return std::nullopt;
-    }
+    if (verdict.ok()) rec_.user = verdict.user;
+    co_return verdict;
+}
+
+asio::awaitable<session::next> session::refuse_credentials(const auth::result& verdict,
+                                                           bool has_body) {
     using outcome = auth::result::outcome;
     // A missing header is a client's first try, not a failure (browsers ask only after a 407).
     if (verdict.what != outcome::missing) write_stderr(auth::failure_line(verdict, client_label_));
@@ -254,8 +256,7 @@ asio::awaitable<std::optional<session::next>> session::authenticate(bool has_bod
     // Browsers retry on the same connection: keep it unless an unread body is in the way.
     http::local_reply r{407, cause + "\n", has_body};
     r.extra_fields = worker_.auth().challenge();
-    auto n = co_await reply(r);
-    co_return n;
+    co_return co_await reply(r);
 }
 
 bool session::client_wants_close() const {

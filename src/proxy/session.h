@@ -3,6 +3,7 @@
 // state lives here, in the coroutine frame of serve_client.
 #pragma once
 
+#include "auth/authenticator.h"
 #include "http/chunked.h"
 #include "http/framing.h"
 #include "http/head.h"
@@ -65,9 +66,11 @@ private:
     };
 
     boost::asio::awaitable<next> serve_one();
-    // Checks the request's proxy credentials: empty when it may go on, else how the
-    // connection continues after the 407 sent.
-    boost::asio::awaitable<std::optional<next>> authenticate(bool has_body);
+    // The request's Proxy-Authorization checked against --htpasswd (slow hashes off the
+    // loop); records the user on success. For a rule that needs a user, refuse_credentials
+    // answers 407 with the challenge and logs a failed attempt on stderr.
+    boost::asio::awaitable<auth::result> check_credentials();
+    boost::asio::awaitable<next> refuse_credentials(const auth::result& verdict, bool has_body);
     boost::asio::awaitable<next> reply(const http::local_reply& answer);
     boost::asio::awaitable<next> reply_error(const error& e, bool force_close);
     http::local_reply status_page() const;
