@@ -45,6 +45,11 @@ reload_plan plan_reload(const config::settings& running, config::settings next) 
     keep("flow", running.flow, next.flow, eq, plan.restart);
     keep("admin_listen", running.admin_listen, next.admin_listen, eq_same, plan.restart);
     keep("user", running.user, next.user, eq, plan.restart);
+    // The htpasswd file is read again on reload; turning authentication on or off, or a new
+    // realm, needs a restart.
+    auto on_off = [](const std::string& a, const std::string& b) { return a.empty() == b.empty(); };
+    keep("auth.htpasswd", running.auth.htpasswd, next.auth.htpasswd, on_off, plan.restart);
+    keep("auth.realm", running.auth.realm, next.auth.realm, eq, plan.restart);
     plan.next = std::move(next);
     return plan;
 }

@@ -4,6 +4,7 @@
 #include "app/privileges.h"
 #include "app/reload.h"
 #include "app/worker.h"
+#include "auth/htpasswd.h"
 #include "net/listener.h"
 #include "observe/counter.h"
 
@@ -74,6 +75,23 @@ int run_server(const config::settings& settings, settings_loader reload) {
     }
 
     shared_state shared{settings, access_log, flow_log, {}};
+    std::unique_ptr<auth::service> auth_service; // outlives the workers that use it
+    if (!settings.auth.htpasswd.empty()) {
+        auto users = std::make_shared<auth::user_table>();
+        if (auto problem = auth::load_htpasswd(settings.auth.htpasswd, *users); !problem.empty()) {
+            std::fprintf(stderr, "%s\n", problem.c_str());
+            return 2;
+        }
+        if (users->users.empty())
+            std::fprintf(stderr, "ferry: %s has no users: every request will be refused\n",
+                         settings.auth.htpasswd.c_str());
+        // bcrypt is slow by design: verifications get threads of their own, a couple at most,
+        // so that a burst of logins cannot take every core from the event loops.
+        const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
+        auth_service =
+            std::make_unique<auth::service>(std::move(users), settings.auth.realm, threads);
+        shared.auth = auth_service.get();
+    }
     std::vector<tcp::endpoint> wanted;
     for (const auto& a : settings.listen)
         if (!resolve_listen(a, wanted)) return 1;
@@ -158,6 +176,19 @@ int run_server(const config::settings& settings, settings_loader reload) {
                 return;
             }
             auto plan = plan_reload(*running, std::move(*fresh));
+            // The htpasswd file is read again; a bad one fails the whole reload.
+            std::shared_ptr<auth::user_table> users;
+            if (auth_service && !plan.next.auth.htpasswd.empty()) {
+                users = std::make_shared<auth::user_table>();
+                if (auto problem = auth::load_htpasswd(plan.next.auth.htpasswd, *users);
+                    !problem.empty()) {
+                    std::fprintf(stderr,
+                                 "%s\nferry: reload failed: keeping the running "
+                                 "configuration\n",
+                                 problem.c_str());
+                    return;
+                }
+            }
             for (const auto& name : plan.restart)
                 std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
                              name.c_str());
@@ -202,6 +233,7 @@ int run_server(const config::settings& settings, settings_loader reload) {
                 addresses.push_back(l.second.address());
             }
             shared.acl_default.store(policy::default_for(addresses));
+            if (users) auth_service->replace_users(std::move(users));
             running = std::make_shared<const config::settings>(std::move(plan.next));
             for (auto& w : workers)
                 w->post_reconfigure(running, self, open, close);

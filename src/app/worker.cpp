@@ -21,7 +21,8 @@ worker::worker(shared_state& shared, unsigned index)
     : shared_(shared), index_(index), resolver_(io_, shared.settings),
       settings_(std::make_shared<const config::settings>(shared.settings)), self_(shared.self),
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
-                                  shared.settings.pool_idle_timeout}) {
+                                  shared.settings.pool_idle_timeout}),
+      auth_(shared.auth) {
     refresh_clock();
 }
 

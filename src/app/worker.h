@@ -2,6 +2,7 @@
 // A connection lives its whole life on one worker, so nothing here needs a lock.
 #pragma once
 
+#include "auth/authenticator.h"
 #include "config/settings.h"
 #include "net/deadline.h"
 #include "observe/log_sink.h"
@@ -31,6 +32,7 @@ struct shared_state {
     // Who may use ferry when no access rule is configured (from the listen addresses).
     std::atomic<policy::default_policy> acl_default{policy::default_policy::loopback_only};
     std::atomic<std::uint64_t> next_connection{1};
+    auth::service* auth = nullptr; // users and verification threads; null: no --htpasswd
 };
 
 class worker {
@@ -72,6 +74,9 @@ public:
     // This worker's counters; read by the admin listener from the main thread.
     observe::metrics_shard& metrics() { return metrics_; }
 
+    // Proxy credentials, with this worker's cache of successful checks.
+    auth::authenticator& auth() { return auth_; }
+
     // Access-log lines are gathered per worker and written at most every tick (or when the
     // buffer fills), so that logging costs the hot path an append, not a syscall.
     std::string& access_buffer() { return access_buffer_; }
@@ -103,6 +108,7 @@ private:
     std::string access_buffer_;
     upstream::pool pool_;
     observe::metrics_shard metrics_;
+    auth::authenticator auth_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;
     bool draining_ = false;

@@ -323,6 +323,11 @@ cli_result parse_command_line(int argc, char** argv) {
     app.add_option("--admin-listen", admin_listen,
                    "Serve /metrics and /healthz on HOST:PORT (off by default)")
         ->type_name("ADDR");
+    app.add_option("--htpasswd", s.auth.htpasswd,
+                   "Require proxy credentials (Basic) checked against this htpasswd file")
+        ->type_name("FILE");
+    app.add_option("--auth-realm", s.auth.realm, "Realm named in the 407 challenge")
+        ->capture_default_str();
     app.add_option("--max-header-size", s.max_header_size, "Largest request or response head")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 24));
@@ -410,6 +415,12 @@ cli_result parse_command_line(int argc, char** argv) {
             return {std::nullopt, 2};
         }
         s.direct.push_back(rule);
+    }
+    for (unsigned char c : s.auth.realm) {
+        if (c < 0x20 || c == 0x7f) {
+            std::fprintf(stderr, "ferry: --auth-realm: control characters are not allowed\n");
+            return {std::nullopt, 2};
+        }
     }
     for (double t : {header_timeout, idle_timeout, connect_timeout, response_timeout, send_timeout,
                      shutdown_timeout, tunnel_idle_timeout, dns_timeout, connect_attempt_timeout,

@@ -27,6 +27,7 @@ void append_ferry_line(const exchange_record& r, std::chrono::steady_clock::time
                    iso_timestamp(r.started), r.client, r.method.empty() ? "-" : r.method,
                    r.target.empty() ? "-" : r.target, r.status, r.bytes_to_client,
                    r.bytes_from_client, ms);
+    if (!r.user.empty()) fmt::format_to(std::back_inserter(out), " user=\"{}\"", r.user);
     if (!r.cause.empty()) fmt::format_to(std::back_inserter(out), " \"{}\"", r.cause);
     out.push_back('\n');
 }

@@ -15,6 +15,7 @@ source source_of(errc e) {
     case errc::internal:
         return source::internal;
     case errc::forbidden:
+    case errc::auth_required:
         return source::policy;
     default:
         return source::client;
@@ -45,6 +46,8 @@ int to_status(errc e) {
         return 400;
     case errc::forbidden:
         return 403;
+    case errc::auth_required:
+        return 407;
     case errc::resolve_failed:
         return 502;
     case errc::resolve_timeout:

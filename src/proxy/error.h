@@ -21,7 +21,8 @@ enum class errc {
     client_timeout,        // client stalled mid-body or while reading: close, no reply
     loop_detected,         // request addressed to ferry itself
     // policy
-    forbidden, // 403: CONNECT to a port that is not allowed
+    forbidden,     // 403: CONNECT to a port that is not allowed
+    auth_required, // 407: missing, malformed or wrong proxy credentials
     // upstream
     resolve_failed,   // 502: no such name, or no address for it
     resolve_timeout,  // 504: DNS did not answer within --dns-timeout

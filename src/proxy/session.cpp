@@ -11,6 +11,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace ferry::proxy {
 
@@ -29,6 +30,18 @@ std::string endpoint_label(const tcp::socket& socket) {
 
 double seconds(std::chrono::milliseconds d) {
     return double(d.count()) / 1000.0;
+}
+
+// One write(2) per line, so that lines from several workers never interleave.
+void write_stderr(const std::string& line) {
+    const char* data = line.data();
+    std::size_t left = line.size();
+    while (left > 0) {
+        auto n = ::write(STDERR_FILENO, data, left);
+        if (n <= 0) return;
+        data += n;
+        left -= std::size_t(n);
+    }
 }
 
 } // namespace
@@ -199,6 +212,26 @@ asio::awaitable<session::next> session::serve_one() {
     auto d = decide(req_, worker_.self(), settings().connect_ports);
     const bool has_body = d.framing.kind != http::body_kind::none &&
                           !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
+    // Proxy authentication and the access rules judge what ferry would do for the client;
+    // pages about ferry itself (and requests refused anyway) need neither.
+    if (d.kind != action::reject && d.kind != action::status_page) {
+        std::optional<auth::result> credentials;
+        if (worker_.auth().enabled() && !http::find_field(req_, "proxy-authorization").empty())
+            credentials = co_await check_credentials();
+        const std::string* user = credentials && credentials->ok() ? &rec_.user : nullptr;
+        auto verdict = access_verdict(d.target, user);
+        using kind = policy::acl_verdict::kind;
+        if (verdict.what == kind::need_auth) {
+            const auth::result missing; // no credentials sent: a browser's first try
+            if (credentials) co_return co_await refuse_credentials(*credentials, has_body);
+            co_return co_await refuse_credentials(missing, has_body);
+        }
+        if (verdict.what == kind::deny) {
+            observe::bump(worker_.metrics().acl_denials);
+            const error denied{errc::forbidden, verdict.reason};
+            co_return co_await reply_error(denied, has_body || d.kind == action::tunnel);
+        }
+    }
     switch (d.kind) {
     case action::reject:
         co_return co_await reply_error(d.problem, true);
@@ -218,19 +251,15 @@ asio::awaitable<session::next> session::serve_one() {
         co_return co_await reply(r);
     }
     case action::forward:
-    case action::tunnel: {
-        // Access control applies to what ferry would fetch or tunnel for the client.
-        if (auto denied = access_denied(d.target))
-            co_return co_await reply_error(denied, has_body || d.kind == action::tunnel);
-        if (d.kind == action::tunnel) co_return co_await tunnel(d.target);
         co_return co_await forward(d.target, d.framing);
-    }
+    case action::tunnel:
+        co_return co_await tunnel(d.target);
     }
     co_return next::close;
 }
 
-error session::access_denied(const http::target& dest) const {
-    const auto& cfg = settings();
+policy::acl_verdict session::access_verdict(const http::target& dest,
+                                            const std::string* user) const {
     std::string host(dest.where.host);
     for (auto& c : host)
         c = http::to_lower(c);
@@ -239,11 +268,35 @@ error session::access_denied(const http::target& dest) const {
     request.host = host;
     request.port = dest.where.port;
     request.method = req_.method;
-    auto verdict = policy::evaluate(
-        cfg.acl, worker_.shared().acl_default.load(std::memory_order_relaxed), request);
-    if (verdict.what == policy::acl_verdict::kind::allow) return {};
-    observe::bump(worker_.metrics().acl_denials);
-    return {errc::forbidden, verdict.reason};
+    request.user = user;
+    request.auth_available = worker_.auth().enabled();
+    return policy::evaluate(settings().acl,
+                            worker_.shared().acl_default.load(std::memory_order_relaxed), request);
+}
+
+asio::awaitable<auth::result> session::check_credentials() {
+    const auto value = http::find_field(req_, "proxy-authorization");
+    const int fields = http::count_fields(req_, "proxy-authorization");
+    auto verdict = co_await worker_.auth().check(value, fields);
+    if (verdict.ok()) rec_.user = verdict.user;
+    co_return verdict;
+}
+
+asio::awaitable<session::next> session::refuse_credentials(const auth::result& verdict,
+                                                           bool has_body) {
+    using outcome = auth::result::outcome;
+    // A missing header is a client's first try, not a failure (browsers ask only after a 407).
+    if (verdict.what != outcome::missing) write_stderr(auth::failure_line(verdict, client_label_));
+    std::string cause = "ferry: proxy authentication required";
+    if (verdict.what == outcome::malformed)
+        cause = "ferry: " + verdict.problem;
+    else if (verdict.what != outcome::missing)
+        cause = "ferry: proxy authentication failed";
+    rec_.cause = cause;
+    // Browsers retry on the same connection: keep it unless an unread body is in the way.
+    http::local_reply r{407, cause + "\n", has_body};
+    r.extra_fields = worker_.auth().challenge();
+    co_return co_await reply(r);
 }
 
 bool session::client_wants_close() const {

@@ -3,6 +3,7 @@
 // state lives here, in the coroutine frame of serve_client.
 #pragma once
 
+#include "auth/authenticator.h"
 #include "config/settings.h"
 #include "http/chunked.h"
 #include "http/framing.h"
@@ -14,6 +15,7 @@
 #include "net/deadline.h"
 #include "net/io.h"
 #include "observe/exchange_record.h"
+#include "policy/acl.h"
 #include "proxy/error.h"
 #include "tunnel/pipe.h"
 #include "upstream/connection.h"
@@ -66,6 +68,11 @@ private:
     };
 
     boost::asio::awaitable<next> serve_one();
+    // The request's Proxy-Authorization checked against --htpasswd (slow hashes off the
+    // loop); records the user on success. For a rule that needs a user, refuse_credentials
+    // answers 407 with the challenge and logs a failed attempt on stderr.
+    boost::asio::awaitable<auth::result> check_credentials();
+    boost::asio::awaitable<next> refuse_credentials(const auth::result& verdict, bool has_body);
     boost::asio::awaitable<next> reply(const http::local_reply& answer);
     boost::asio::awaitable<next> reply_error(const error& e, bool force_close);
     http::local_reply status_page() const;
@@ -109,8 +116,8 @@ private:
     void drop_upstream();
 
     bool client_wants_close() const;
-    // The access rules' verdict on this request: an error (403) when it is denied.
-    error access_denied(const http::target& dest) const;
+    // The access rules' verdict on this request, for the authenticated `user` (or none).
+    policy::acl_verdict access_verdict(const http::target& dest, const std::string* user) const;
     bool origin_keeps_alive() const;
     bool connection_bound_auth() const;
     boost::asio::awaitable<void> close_gracefully();

@@ -60,6 +60,10 @@ curl_response curl_client::perform(const curl_request& r) {
     curl_easy_setopt(easy_, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(easy_, CURLOPT_PROXY, r.proxy.c_str());
     curl_easy_setopt(easy_, CURLOPT_NOPROXY, "");
+    if (!r.proxy_user.empty()) {
+        curl_easy_setopt(easy_, CURLOPT_PROXYUSERPWD, r.proxy_user.c_str());
+        curl_easy_setopt(easy_, CURLOPT_PROXYAUTH, long(CURLAUTH_BASIC));
+    }
     curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, r.tunnel ? 1L : 0L);
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, r.insecure ? 0L : 1L);
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, r.insecure ? 0L : 2L);

@@ -22,6 +22,7 @@ struct curl_request {
     bool insecure = false; // https: accept the test's self-signed certificate
     bool keep_body = true; // false: only hash and count the response body
     long timeout_ms = 30000;
+    std::string proxy_user; // "user:password": Basic credentials for the proxy (curl -U)
 };
 
 struct curl_response {
