@@ -93,6 +93,9 @@ private:
 
     shared_state& shared_;
     unsigned index_;
+    // Before io_: connections and sessions still in the loop when it is destroyed count down
+    // their gauges here.
+    observe::metrics_shard metrics_;
     boost::asio::io_context io_{1};
     upstream::resolver resolver_; // declared after io_: destroyed before it, after the rest
     void accept_on(boost::asio::ip::tcp::acceptor& acceptor);
@@ -107,7 +110,6 @@ private:
     std::string date_;
     std::string access_buffer_;
     upstream::pool pool_;
-    observe::metrics_shard metrics_;
     auth::authenticator auth_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;

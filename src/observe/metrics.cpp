@@ -89,6 +89,12 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
                return s.client_connections_total;
            }));
 
+    family(out, "ferry_upstream_connections", "gauge",
+           "Connections to origins or the parent open now (in use or idle in the pool).");
+    sample(out, "ferry_upstream_connections",
+           sum(shards,
+               [](const metrics_shard& s) -> const counter& { return s.upstream_connections; }));
+
     family(out, "ferry_tunnels", "gauge", "Tunnels open now (CONNECT and switched Upgrades).");
     sample(out, "ferry_tunnels",
            sum(shards, [](const metrics_shard& s) -> const counter& { return s.tunnels; }));

@@ -132,7 +132,8 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
             co_return error{};
         }
     }
-    up_ = std::make_unique<upstream::connection>(worker_.io());
+    up_ = std::make_unique<upstream::connection>(worker_.io(),
+                                                 &worker_.metrics().upstream_connections);
     const auto& self = worker_.self();
     upstream::connect_request request{
         where.host, where.port, settings().connect_timeout,

@@ -286,7 +286,10 @@ asio::awaitable<session::next> session::refuse_credentials(const auth::result& v
                                                            bool has_body) {
     using outcome = auth::result::outcome;
     // A missing header is a client's first try, not a failure (browsers ask only after a 407).
-    if (verdict.what != outcome::missing) write_stderr(auth::failure_line(verdict, client_label_));
+    if (verdict.what != outcome::missing) {
+        write_stderr(auth::failure_line(verdict, client_label_));
+        observe::bump(worker_.metrics().auth_failures);
+    }
     std::string cause = "ferry: proxy authentication required";
     if (verdict.what == outcome::malformed)
         cause = "ferry: " + verdict.problem;

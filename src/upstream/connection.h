@@ -3,6 +3,7 @@
 
 #include "net/byte_buffer.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <string>
@@ -10,7 +11,20 @@
 namespace ferry::upstream {
 
 struct connection {
-    explicit connection(boost::asio::io_context& io) : socket(io) {}
+    // `open_gauge`, when given, counts the connections alive (the metrics' upstream gauge);
+    // it belongs to the worker, which outlives every connection of its loop.
+    explicit connection(boost::asio::io_context& io,
+                        std::atomic<std::uint64_t>* open_gauge = nullptr)
+        : socket(io), gauge_(open_gauge) {
+        if (gauge_)
+            gauge_->store(gauge_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    ~connection() {
+        if (gauge_)
+            gauge_->store(gauge_->load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    }
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
 
     boost::asio::ip::tcp::socket socket;
     net::byte_buffer buffer{32 * 1024};
@@ -25,6 +39,9 @@ struct connection {
     // An idle connection is reusable only if the origin has neither closed it nor sent
     // anything unasked: a zero-length or non-empty peek means it is not.
     bool still_usable();
+
+private:
+    std::atomic<std::uint64_t>* gauge_;
 };
 
 } // namespace ferry::upstream
