@@ -123,6 +123,10 @@ TEST(Admin, MetricsCountWhatWentThrough) {
     EXPECT_EQ(metric(page, "ferry_client_connections"), 0);
     EXPECT_GE(metric(page, "ferry_client_connections_total"), 2);
     EXPECT_GE(metric(page, "ferry_upstream_pool_reused_total"), 4) << "GETs share a connection";
+    // What is left open upstream is what idles in the pool.
+    EXPECT_GE(metric(page, "ferry_upstream_connections"), 1);
+    EXPECT_EQ(metric(page, "ferry_upstream_connections"),
+              metric(page, "ferry_upstream_pool_idle_connections"));
     EXPECT_GE(metric(page, "ferry_client_sent_bytes_total"), 5 * 1000 + 10);
     EXPECT_GE(metric(page, "ferry_client_received_bytes_total"), 5);
     EXPECT_EQ(metric(page, "ferry_request_duration_seconds_count"), 9);
