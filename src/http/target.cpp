@@ -26,6 +26,41 @@ bool valid_reg_name(std::string_view host) {
     return true;
 }
 
+// A host whose last label is numeric is an IPv4 address to resolvers and browsers (WHATWG
+// URL, inet_aton: "127.1", "2130706433", "0x7f.1", "0177.0.0.1"). Only the dotted-decimal
+// form of RFC 3986 is accepted, so that what access rules and logs see is what is reached.
+bool ambiguous_ipv4(std::string_view host) {
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    const auto dot = host.rfind('.');
+    const auto last = dot == std::string_view::npos ? host : host.substr(dot + 1);
+    if (last.empty()) return false;
+    const bool hex = last.size() > 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X');
+    for (std::size_t i = hex ? 2 : 0; i < last.size(); ++i) {
+        const char c = last[i];
+        const bool digit = c >= '0' && c <= '9';
+        const bool hexdigit = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!digit && !(hex && hexdigit)) return false; // a name, not a number
+    }
+    // Numeric: it must be exactly four decimal parts 0-255 without leading zeros.
+    int parts = 0;
+    std::size_t start = 0;
+    while (start <= host.size()) {
+        auto end = host.find('.', start);
+        if (end == std::string_view::npos) end = host.size();
+        const auto part = host.substr(start, end - start);
+        if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0')) return true;
+        unsigned value = 0;
+        for (char c : part) {
+            if (c < '0' || c > '9') return true;
+            value = value * 10 + unsigned(c - '0');
+        }
+        if (value > 255) return true;
+        ++parts;
+        start = end + 1;
+    }
+    return parts != 4;
+}
+
 bool valid_ipv6_literal(std::string_view inner) {
     if (inner.empty()) return false;
     for (char c : inner) {
@@ -80,7 +115,7 @@ target_error parse_authority(std::string_view text, std::uint16_t default_port, 
         auto colon = text.rfind(':');
         host = text.substr(0, colon);
         if (colon != std::string_view::npos) port = text.substr(colon + 1);
-        if (!valid_reg_name(host)) return target_error::bad_host;
+        if (!valid_reg_name(host) || ambiguous_ipv4(host)) return target_error::bad_host;
     }
     out.host = host;
     if (port.empty()) {

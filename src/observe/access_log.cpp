@@ -28,7 +28,15 @@ void append_ferry_line(const exchange_record& r, std::chrono::steady_clock::time
                    r.target.empty() ? "-" : r.target, r.status, r.bytes_to_client,
                    r.bytes_from_client, ms);
     if (!r.user.empty()) fmt::format_to(std::back_inserter(out), " user=\"{}\"", r.user);
-    if (!r.cause.empty()) fmt::format_to(std::back_inserter(out), " \"{}\"", r.cause);
+    if (!r.cause.empty()) {
+        // Quoted: a quote or backslash inside (a rule's name) is escaped.
+        out.append(" \"");
+        for (char c : r.cause) {
+            if (c == '"' || c == '\\') out.push_back('\\');
+            out.push_back(c);
+        }
+        out.push_back('"');
+    }
     out.push_back('\n');
 }
 

@@ -28,10 +28,16 @@ bool client_matches(const config::acl_rule& rule, const asio::ip::address& clien
                        [&](const config::direct_rule& r) { return upstream::matches(r, text); });
 }
 
-bool destination_matches(const config::acl_rule& rule, std::string_view host) {
+bool destination_matches(const config::acl_rule& rule, std::string_view host,
+                         const asio::ip::address* address) {
     if (rule.destinations.empty()) return true;
+    const std::string resolved = address ? display(*address) : std::string();
     return std::any_of(rule.destinations.begin(), rule.destinations.end(),
-                       [&](const config::direct_rule& r) { return upstream::matches(r, host); });
+                       [&](const config::direct_rule& r) {
+                           if (upstream::matches(r, host)) return true;
+                           return address && r.what == config::direct_rule::kind::cidr &&
+                                  upstream::matches(r, resolved);
+                       });
 }
 
 bool user_listed(const config::acl_rule& rule, const std::string& user) {
@@ -66,6 +72,16 @@ default_policy default_for(const std::vector<asio::ip::address>& listeners) {
     return default_policy::loopback_only;
 }
 
+bool needs_address(const std::vector<config::acl_rule>& rules, std::string_view host) {
+    boost::system::error_code ec;
+    asio::ip::make_address(std::string(host), ec);
+    if (!ec) return false; // a literal: already matched as it is
+    for (const auto& rule : rules)
+        for (const auto& d : rule.destinations)
+            if (d.what == config::direct_rule::kind::cidr) return true;
+    return false;
+}
+
 acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
                      const acl_request& request) {
     using kind = acl_verdict::kind;
@@ -85,7 +101,8 @@ acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy 
     }
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const auto& rule = rules[i];
-        if (!client_matches(rule, request.client) || !destination_matches(rule, request.host))
+        if (!client_matches(rule, request.client) ||
+            !destination_matches(rule, request.host, request.address))
             continue;
         if (!rule.ports.empty() &&
             std::find(rule.ports.begin(), rule.ports.end(), request.port) == rule.ports.end())

@@ -25,7 +25,9 @@ struct acl_request {
     std::uint16_t port = 0;
     std::string_view method;
     const std::string* user = nullptr; // the authenticated user, if any
-    bool auth_available = false;       // an htpasswd file is configured
+    // The address the destination resolved to, once known: CIDR rules match it too.
+    const boost::asio::ip::address* address = nullptr;
+    bool auth_available = false; // an htpasswd file is configured
 };
 
 struct acl_verdict {
@@ -39,6 +41,10 @@ default_policy default_for(const std::vector<boost::asio::ip::address>& listener
 
 bool is_loopback(const boost::asio::ip::address& a);
 bool is_private(const boost::asio::ip::address& a); // RFC 1918, IPv6 ULA (and loopback)
+
+// True when a rule's destination CIDRs could match `host` only through its resolved address
+// (the host is a name, and some rule has a CIDR destination).
+bool needs_address(const std::vector<config::acl_rule>& rules, std::string_view host);
 
 acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
                      const acl_request& request);

@@ -7,6 +7,8 @@
 #include "http/relay.h"
 #include "http/rewrite.h"
 #include "http/upgrade.h"
+#include "observe/counter.h"
+#include "policy/acl.h"
 #include "proxy/decision.h"
 #include "proxy/session.h"
 #include "upstream/connector.h"
@@ -135,10 +137,26 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
     up_ = std::make_unique<upstream::connection>(worker_.io(),
                                                  &worker_.metrics().upstream_connections);
     const auto& self = worker_.self();
-    upstream::connect_request request{
-        where.host, where.port, settings().connect_timeout,
-        [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); }};
+    upstream::connect_request request;
+    request.host = where.host;
+    request.port = where.port;
+    request.timeout = settings().connect_timeout;
+    request.is_self = [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
     request.attempt_timeout = settings().connect_attempt_timeout;
+    // Rules with CIDR destinations judge the address a name resolves to as well, so that a
+    // name cannot reach a range an IP literal could not (through a parent, the parent
+    // resolves: only names and literals are judged).
+    if (!where.parent && policy::needs_address(settings().acl, where.host))
+        request.denied = [this, &where](const asio::ip::address& a) {
+            const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
+            auto verdict = access_verdict_at(where.host, where.port, user, &a);
+            if (verdict.what == policy::acl_verdict::kind::allow) return std::string();
+            observe::bump(worker_.metrics().acl_denials);
+            if (verdict.reason.empty())
+                return fmt::format("ferry: {} ({}) needs authentication for its address",
+                                   where.label, a.to_string());
+            return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
+        };
     auto e = co_await upstream::connect(up_->socket, worker_.resolver(), upstream_write,
                                         worker_.now(), request);
     if (e) {

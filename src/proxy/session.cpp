@@ -219,6 +219,7 @@ asio::awaitable<session::next> session::serve_one() {
         if (worker_.auth().enabled() && !http::find_field(req_, "proxy-authorization").empty())
             credentials = co_await check_credentials();
         const std::string* user = credentials && credentials->ok() ? &rec_.user : nullptr;
+        if (credentials && !credentials->ok()) note_auth_failure(*credentials);
         auto verdict = access_verdict(d.target, user);
         using kind = policy::acl_verdict::kind;
         if (verdict.what == kind::need_auth) {
@@ -263,15 +264,30 @@ policy::acl_verdict session::access_verdict(const http::target& dest,
     std::string host(dest.where.host);
     for (auto& c : host)
         c = http::to_lower(c);
+    return access_verdict_at(host, dest.where.port, user, nullptr);
+}
+
+policy::acl_verdict session::access_verdict_at(std::string_view host, std::uint16_t port,
+                                               const std::string* user,
+                                               const asio::ip::address* address) const {
     policy::acl_request request;
     request.client = client_address_;
     request.host = host;
-    request.port = dest.where.port;
+    request.port = port;
     request.method = req_.method;
     request.user = user;
+    request.address = address;
     request.auth_available = worker_.auth().enabled();
     return policy::evaluate(settings().acl,
                             worker_.shared().acl_default.load(std::memory_order_relaxed), request);
+}
+
+void session::note_auth_failure(const auth::result& verdict) {
+    // Logged once per request, whatever is answered (fail2ban reads these lines); a missing
+    // header is a browser's first try, not a failure.
+    if (verdict.what == auth::result::outcome::missing || verdict.ok()) return;
+    write_stderr(auth::failure_line(verdict, client_label_));
+    observe::bump(worker_.metrics().auth_failures);
 }
 
 asio::awaitable<auth::result> session::check_credentials() {
@@ -286,10 +302,6 @@ asio::awaitable<session::next> session::refuse_credentials(const auth::result& v
                                                            bool has_body) {
     using outcome = auth::result::outcome;
     // A missing header is a client's first try, not a failure (browsers ask only after a 407).
-    if (verdict.what != outcome::missing) {
-        write_stderr(auth::failure_line(verdict, client_label_));
-        observe::bump(worker_.metrics().auth_failures);
-    }
     std::string cause = "ferry: proxy authentication required";
     if (verdict.what == outcome::malformed)
         cause = "ferry: " + verdict.problem;

@@ -117,7 +117,12 @@ private:
 
     bool client_wants_close() const;
     // The access rules' verdict on this request, for the authenticated `user` (or none).
+    void note_auth_failure(const auth::result& verdict);
     policy::acl_verdict access_verdict(const http::target& dest, const std::string* user) const;
+    // The same, for a lower-case host, with the address it resolved to once known.
+    policy::acl_verdict access_verdict_at(std::string_view host, std::uint16_t port,
+                                          const std::string* user,
+                                          const boost::asio::ip::address* address) const;
     bool origin_keeps_alive() const;
     bool connection_bound_auth() const;
     boost::asio::awaitable<void> close_gracefully();

@@ -69,6 +69,12 @@ asio::awaitable<proxy::error> connect(tcp::socket& socket, resolver& names, net:
             co_return proxy::error{errc::loop_detected,
                                    fmt::format("ferry: {} is this proxy itself", where)};
         }
+        if (request.denied) {
+            if (auto reason = request.denied(addresses[i]); !reason.empty()) {
+                socket.close(ec);
+                co_return proxy::error{errc::forbidden, std::move(reason)};
+            }
+        }
         if (now >= overall) {
             timed_out = true;
             break;

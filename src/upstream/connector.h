@@ -11,17 +11,21 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace ferry::upstream {
 
 struct connect_request {
     std::string_view host; // name, IPv4 or IPv6 literal (no brackets)
-    std::uint16_t port;
-    std::chrono::milliseconds timeout; // resolving and connecting, in all
+    std::uint16_t port = 0;
+    std::chrono::milliseconds timeout{10'000}; // resolving and connecting, in all
     // True for an address that is ferry's own listener: connecting there would loop.
     std::function<bool(const boost::asio::ip::tcp::endpoint&)> is_self;
     std::chrono::milliseconds attempt_timeout{2'000}; // one address, while others remain
+    // When set: why the access rules refuse this address (empty: allowed). A name the rules
+    // allowed may still resolve into a denied range.
+    std::function<std::string(const boost::asio::ip::address&)> denied;
 };
 
 // `timer` belongs to the caller, whose deadline machinery cancels what waits under it

@@ -188,6 +188,24 @@ TEST(Acl, DenyByDestinationCidr) {
     EXPECT_EQ(r.body.find("access rule"), std::string::npos) << r.body;
 }
 
+// A name is judged by the address it resolves to as well: it cannot reach a range that
+// the same request with an IP literal could not (x.localhost is loopback without DNS).
+TEST(Acl, DestinationCidrAlsoJudgesTheAddressANameResolvesTo) {
+    test_origin origin;
+    configured_ferry f("[[acl]]\naction = \"deny\"\nname = \"no-loopback\"\n"
+                       "dest = [\"127.0.0.0/8\", \"::1/128\"]\n"
+                       "[[acl]]\naction = \"allow\"\n");
+    ASSERT_TRUE(f.process.started()) << f.process.err();
+    for (const char* host : {"x.localhost", "localhost"}) {
+        SCOPED_TRACE(host);
+        auto r = fetch(f.process, host_url(host, origin.port()));
+        EXPECT_EQ(r.status, 403) << r.headers << r.body;
+        EXPECT_EQ(r.body.rfind("ferry: denied by access rule 1 (\"no-loopback\") (", 0), 0u)
+            << r.body;
+    }
+    EXPECT_EQ(origin.connections(), 0);
+}
+
 TEST(Acl, PortsRuleAllowsOnlyTheListedPorts) {
     test_origin origin;
     configured_ferry f(fmt::format("[[acl]]\naction = \"allow\"\nports = [{}]\n", origin.port()));

@@ -159,5 +159,24 @@ TEST(AclRules, ClientCidrsOfBothFamilies) {
     EXPECT_EQ(evaluate(rules, p, request("8.8.8.8")).what, kind::allow);
 }
 
+TEST(AclRules, CidrDestinationsJudgeTheResolvedAddressOfAName) {
+    auto a = rule(deny);
+    a.destinations = parse_rules({"10.0.0.0/8"});
+    auto b = rule(allow);
+    const std::vector<acl_rule> rules{a, b};
+    const auto p = default_policy::loopback_only;
+    EXPECT_TRUE(needs_address(rules, "intranet.example"));
+    EXPECT_FALSE(needs_address(rules, "10.1.1.1")); // a literal is judged as it is
+    EXPECT_FALSE(needs_address({b}, "intranet.example"));
+    auto r = request("127.0.0.1", "intranet.example");
+    EXPECT_EQ(evaluate(rules, p, r).what, kind::allow); // before resolving: only the name
+    const auto inside = asio::ip::make_address("10.2.3.4");
+    r.address = &inside;
+    EXPECT_EQ(evaluate(rules, p, r).what, kind::deny);
+    const auto outside = asio::ip::make_address("192.0.2.1");
+    r.address = &outside;
+    EXPECT_EQ(evaluate(rules, p, r).what, kind::allow);
+}
+
 } // namespace
 } // namespace ferry::policy
