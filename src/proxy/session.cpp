@@ -121,7 +121,6 @@ void session::force_close() {
 }
 
 asio::awaitable<void> session::run() {
-    const auto& cfg = settings();
     auto& flow = worker_.shared().flow_log;
     if (flow.enabled()) {
         std::string block;
@@ -132,6 +131,8 @@ asio::awaitable<void> session::run() {
     while (client_.is_open()) {
         // Between exchanges: take up a reloaded configuration (a pointer compare when none).
         if (settings_ != worker_.settings_ptr()) settings_ = worker_.settings_ptr();
+        // Not held across the loop: a reload replaces the snapshot between exchanges.
+        const auto& cfg = settings();
         idle_ = in_.empty();
         if (draining_ && idle_) break;
         auto r = co_await http::read_head(
