@@ -264,9 +264,11 @@ const std::vector<key_spec>& key_table() {
             count(1024, 1 << 24)),
         key("max_target_size", "--max-target-size", &settings::max_target_size, count(64, 1 << 20)),
         key(
-            "auth.htpasswd", "--htpasswd", [](auto& s) -> auto& { return s.auth.htpasswd; }, read_string),
+            "auth.htpasswd", "--htpasswd", [](auto& s) -> auto& { return s.auth.htpasswd; },
+            read_string),
         key(
-            "auth.realm", "--auth-realm", [](auto& s) -> auto& { return s.auth.realm; }, read_realm),
+            "auth.realm", "--auth-realm", [](auto& s) -> auto& { return s.auth.realm; },
+            read_realm),
     };
     return table;
 }
