@@ -276,12 +276,12 @@ namespace {
 // dotted-decimal form is accepted, so access rules and logs see the address that is reached.
 TEST(NumericHost, OnlyDottedDecimalIsAnIpv4Address) {
     authority a;
-    for (const char* ok : {"127.0.0.1", "10.0.0.255:8080", "0.0.0.0", "example.com", "1.2.3.example",
-                           "a1.b2", "www.0x.com", "123abc.example", "localhost"})
+    for (const char* ok : {"127.0.0.1", "10.0.0.255:8080", "0.0.0.0", "example.com",
+                           "1.2.3.example", "a1.b2", "www.0x.com", "123abc.example", "localhost"})
         EXPECT_EQ(parse_authority(ok, 80, a), target_error::none) << ok;
-    for (const char* bad : {"127.1", "2130706433", "0x7f000001", "0x7f.0.0.1", "0177.0.0.1",
-                            "127.000.0.1", "256.1.1.1", "1.2.3.4.5", "127.0.0.1.1:80", "1.2.3.0x4",
-                            "example.123"})
+    for (const char* bad :
+         {"127.1", "2130706433", "0x7f000001", "0x7f.0.0.1", "0177.0.0.1", "127.000.0.1",
+          "256.1.1.1", "1.2.3.4.5", "127.0.0.1.1:80", "1.2.3.0x4", "example.123"})
         EXPECT_EQ(parse_authority(bad, 80, a), target_error::bad_host) << bad;
 }
 
