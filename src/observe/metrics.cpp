@@ -44,7 +44,10 @@ void metrics_shard::record(const exchange_record& r, std::chrono::steady_clock::
     const auto us = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
     const double seconds = double(us) / 1e6;
     for (std::size_t i = 0; i < duration_buckets.size(); ++i)
-        if (seconds <= duration_buckets[i]) bump(duration_le[i]);
+        if (seconds <= duration_buckets[i]) {
+            bump(duration_in[i]);
+            break;
+        }
     bump(duration_count);
     bump(duration_sum_us, us > 0 ? std::uint64_t(us) : 0);
 }
@@ -133,11 +136,12 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
 
     family(out, "ferry_request_duration_seconds", "histogram",
            "Time from a request's first byte to the end of its exchange.");
+    std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
-        const auto n =
-            sum(shards, [&](const metrics_shard& s) -> const counter& { return s.duration_le[i]; });
+        cumulative +=
+            sum(shards, [&](const metrics_shard& s) -> const counter& { return s.duration_in[i]; });
         fmt::format_to(it, "ferry_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
-                       duration_buckets[i], n);
+                       duration_buckets[i], cumulative);
     }
     const auto count =
         sum(shards, [](const metrics_shard& s) -> const counter& { return s.duration_count; });

@@ -38,7 +38,9 @@ struct metrics_shard {
     counter tunnels_total{0};
     counter acl_denials{0};
     counter auth_failures{0};
-    std::array<counter, duration_buckets.size()> duration_le{}; // cumulative per bucket
+    // Exchanges by the first bucket they fit in (one store per exchange); the page adds
+    // them up into Prometheus' cumulative buckets.
+    std::array<counter, duration_buckets.size()> duration_in{};
     counter duration_count{0};
     counter duration_sum_us{0};
 
