@@ -4,6 +4,7 @@
 // credentials from the htpasswd file. Other client addresses come from binding the client
 // socket to 127.0.0.2 (all of 127/8 is loopback on Linux); destinations under `.localhost`
 // are answered by ferry as loopback, so they reach the test origin without DNS.
+#include "support/command.h"
 #include "support/curl_client.h"
 #include "support/ferry_process.h"
 #include "support/log_lines.h"
@@ -445,26 +446,13 @@ TEST(Acl, MetricsCountDenials) {
 
 namespace {
 
-// The output of a shell command, trailing newlines removed ("" when it failed).
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    if (p == nullptr) return out;
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr)
-        out += buf;
-    if (::pclose(p) != 0) return {};
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-        out.pop_back();
-    return out;
-}
-
 class AclUsers : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (run("command -v htpasswd").empty()) GTEST_SKIP() << "htpasswd (apache2-utils) missing";
-        const auto alice = run("htpasswd -nbm alice alice-pass");
-        const auto bob = run("htpasswd -nbB -C 4 bob bob-pass");
+        if (shell_output("command -v htpasswd").empty())
+            GTEST_SKIP() << "htpasswd (apache2-utils) missing";
+        const auto alice = shell_output("htpasswd -nbm alice alice-pass");
+        const auto bob = shell_output("htpasswd -nbB -C 4 bob bob-pass");
         ASSERT_FALSE(alice.empty());
         ASSERT_FALSE(bob.empty());
         htpasswd_ = std::make_unique<temp_file>(alice + "\n" + bob + "\n", "htpasswd");

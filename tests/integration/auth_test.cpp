@@ -26,20 +26,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-// The output of a shell command, trailing newlines removed ("" when it failed).
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    if (p == nullptr) return out;
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr)
-        out += buf;
-    if (::pclose(p) != 0) return {};
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
-        out.pop_back();
-    return out;
-}
-
 // An htpasswd file in /tmp, removed at the end of the test.
 class temp_file {
 public:
@@ -61,24 +47,25 @@ private:
 const std::string& htpasswd_text() {
     static const std::string text = [] {
         std::string t = "# made by the tests\n";
-        t += run("htpasswd -nbm alice apr1-pass") + "\n";
-        t += run("htpasswd -nbB -C 4 bob 'bcrypt pass'") + "\n";
-        t += "carol:" + run("openssl passwd -5 'sha:256'") + "\n";
-        t += "dave:" + run("openssl passwd -6 sha512-pass") + "\n";
+        t += shell_output("htpasswd -nbm alice apr1-pass") + "\n";
+        t += shell_output("htpasswd -nbB -C 4 bob 'bcrypt pass'") + "\n";
+        t += "carol:" + shell_output("openssl passwd -5 'sha:256'") + "\n";
+        t += "dave:" + shell_output("openssl passwd -6 sha512-pass") + "\n";
         // Cost 12: a fraction of a second of one core, on purpose.
-        t += run("htpasswd -nbB -C 12 slow slow-pass") + "\n";
+        t += shell_output("htpasswd -nbB -C 12 slow slow-pass") + "\n";
         return t;
     }();
     return text;
 }
 
 bool tools_present() {
-    return !run("command -v htpasswd").empty() && !run("command -v openssl").empty();
+    return !shell_output("command -v htpasswd").empty() &&
+           !shell_output("command -v openssl").empty();
 }
 
 std::string basic(const std::string& userpass) {
     // base64 by the shell's coreutils, so that the test does not trust ferry's encoder.
-    return run("printf '%s' '" + userpass + "' | base64 -w0");
+    return shell_output("printf '%s' '" + userpass + "' | base64 -w0");
 }
 
 std::string get_head(const std::string& url, const std::string& extra = "") {

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -92,6 +93,19 @@ command_result run_ferry(const std::vector<std::string>& args, std::chrono::mill
     waitpid(pid, &status, 0);
     result.status = status;
     return result;
+}
+
+std::string shell_output(const std::string& command) {
+    std::string out;
+    FILE* p = ::popen(command.c_str(), "r");
+    if (p == nullptr) return out;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p) != nullptr)
+        out += buf;
+    if (::pclose(p) != 0) return {};
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+        out.pop_back();
+    return out;
 }
 
 } // namespace ferry_test

@@ -20,4 +20,7 @@ struct command_result {
 command_result run_ferry(const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// The standard output of a shell command, trailing newlines removed; "" when it failed.
+std::string shell_output(const std::string& command);
+
 } // namespace ferry_test
