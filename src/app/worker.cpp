@@ -2,11 +2,14 @@
 
 #include "net/listener.h"
 #include "observe/clock.h"
+#include "observe/counter.h"
+#include "observe/flow_log.h"
 #include "proxy/session.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <unistd.h>
 
 namespace ferry::app {
 
@@ -22,6 +25,9 @@ worker::worker(shared_state& shared, unsigned index)
       settings_(std::make_shared<const config::settings>(shared.settings)), self_(shared.self),
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
                                   shared.settings.pool_idle_timeout}),
+      parked_(
+          io_, [this](int fd, const parked_client& c) { resume_parked(fd, c); },
+          [this](const parked_client& c) { closed_parked(c); }),
       auth_(shared.auth) {
     refresh_clock();
 }
@@ -105,6 +111,7 @@ void worker::tick() {
     refresh_clock();
     flush_access_log();
     pool_.sweep(now_);
+    parked_.close_expired(now_);
     for (auto* w = head_; w != nullptr;) {
         auto* next = w->next_; // expire() may end the connection's wait, never unlink here
         for (net::deadline* d :
@@ -149,6 +156,39 @@ void worker::remove(net::watched* w) {
     }
 }
 
+bool worker::park(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
+                  std::uint64_t id, net::steady_time until) {
+    if (draining_ || !parked_.park(socket, peer, id, until)) return false;
+    observe::bump(metrics_.client_connections);
+    observe::set(metrics_.client_connections_parked, parked_.size());
+    return true;
+}
+
+void worker::resume_parked(int fd, const parked_client& client) {
+    asio::ip::tcp::socket socket(io_);
+    boost::system::error_code ec;
+    socket.assign(client.peer.protocol(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        closed_parked(client);
+        return;
+    }
+    // The session counts the connection again.
+    observe::decrement(metrics_.client_connections);
+    observe::set(metrics_.client_connections_parked, parked_.size());
+    asio::co_spawn(io_, proxy::resume_client(*this, std::move(socket), client.peer, client.id),
+                   asio::detached);
+}
+
+void worker::closed_parked(const parked_client& client) {
+    observe::decrement(metrics_.client_connections);
+    observe::set(metrics_.client_connections_parked, parked_.size());
+    if (!shared_.flow_log.enabled()) return;
+    std::string block;
+    observe::append_flow_disconnected(client.id, proxy::peer_label(client.peer), block);
+    shared_.flow_log.write(block);
+}
+
 void worker::post_drain() {
     asio::post(io_, [this] { drain(); });
 }
@@ -165,6 +205,7 @@ void worker::drain() {
         boost::system::error_code ignored;
         acceptor.close(ignored);
     }
+    parked_.close_all();
     for (auto* w = head_; w != nullptr;) {
         auto* next = w->next_;
         w->drain();

@@ -2,6 +2,7 @@
 // A connection lives its whole life on one worker, so nothing here needs a lock.
 #pragma once
 
+#include "app/parking.h"
 #include "auth/authenticator.h"
 #include "config/settings.h"
 #include "net/deadline.h"
@@ -84,7 +85,18 @@ public:
     void add(net::watched* w);
     void remove(net::watched* w);
 
+    // Takes an idle client connection from a session that ends (see parking.h); it is closed
+    // at `until` unless the client sends something first, which resumes it in a new session.
+    // False when it could not be parked: the session keeps it.
+    bool park(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
+              std::uint64_t id, net::steady_time until);
+    // Many sessions on this worker: an idle one parks at once rather than after a pause.
+    bool crowded() const { return count_ >= crowded_sessions; }
+    static constexpr std::size_t crowded_sessions = 64;
+
 private:
+    void resume_parked(int fd, const parked_client& client);
+    void closed_parked(const parked_client& client);
     void refresh_clock();
     void flush_access_log();
     void tick();
@@ -110,6 +122,7 @@ private:
     std::string date_;
     std::string access_buffer_;
     upstream::pool pool_;
+    parking_lot parked_;
     auth::authenticator auth_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;

@@ -86,6 +86,12 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
     sample(
         out, "ferry_client_connections",
         sum(shards, [](const metrics_shard& s) -> const counter& { return s.client_connections; }));
+    family(out, "ferry_client_connections_parked", "gauge",
+           "Idle keep-alive client connections held without a session.");
+    sample(out, "ferry_client_connections_parked",
+           sum(shards, [](const metrics_shard& s) -> const counter& {
+               return s.client_connections_parked;
+           }));
     family(out, "ferry_client_connections_total", "counter", "Client connections accepted.");
     sample(out, "ferry_client_connections_total",
            sum(shards, [](const metrics_shard& s) -> const counter& {

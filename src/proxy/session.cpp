@@ -20,13 +20,9 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-std::string endpoint_label(const tcp::socket& socket) {
-    boost::system::error_code ec;
-    auto ep = socket.remote_endpoint(ec);
-    if (ec) return "-";
-    if (ep.address().is_v6()) return fmt::format("[{}]:{}", ep.address().to_string(), ep.port());
-    return fmt::format("{}:{}", ep.address().to_string(), ep.port());
-}
+// How long a quiet client keeps its session before it parks, when the worker is not crowded:
+// long enough that a busy keep-alive connection's next request still finds it.
+constexpr std::chrono::milliseconds park_after{1000};
 
 double seconds(std::chrono::milliseconds d) {
     return double(d.count()) / 1000.0;
@@ -46,9 +42,19 @@ void write_stderr(const std::string& line) {
 
 } // namespace
 
+std::string peer_label(const tcp::endpoint& peer) {
+    if (peer.address().is_v6())
+        return fmt::format("[{}]:{}", peer.address().to_string(), peer.port());
+    return fmt::format("{}:{}", peer.address().to_string(), peer.port());
+}
+
 asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket) {
     try {
-        session s(worker, std::move(socket));
+        boost::system::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        if (ec) co_return; // gone already
+        const auto id = worker.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
+        session s(worker, std::move(socket), peer, id, false);
         co_await s.run();
     } catch (const std::exception& e) {
         // Only a bug gets here; it must not take the other connections down with it.
@@ -56,8 +62,20 @@ asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket) {
     }
 }
 
-session::session(app::worker& worker, tcp::socket socket)
-    : worker_(worker), settings_(worker.settings_ptr()), client_(std::move(socket)),
+asio::awaitable<void> resume_client(app::worker& worker, tcp::socket socket, tcp::endpoint peer,
+                                    std::uint64_t id) {
+    try {
+        session s(worker, std::move(socket), peer, id, true);
+        co_await s.run();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ferry: internal error in a session: %s\n", e.what());
+    }
+}
+
+session::session(app::worker& worker, tcp::socket socket, const tcp::endpoint& peer,
+                 std::uint64_t id, bool resumed)
+    : worker_(worker), settings_(worker.settings_ptr()), client_(std::move(socket)), peer_(peer),
+      client_label_(peer_label(peer)), client_address_(peer.address()), id_(id), resumed_(resumed),
       request_scanner_(worker.settings().max_header_size, worker.settings().max_target_size + 64,
                        true),
       // Empty lines before a status line are skipped too: some origins send a CRLF after a
@@ -65,14 +83,11 @@ session::session(app::worker& worker, tcp::socket socket)
       // connection with bytes left after a response is never reused.
       response_scanner_(worker.settings().max_header_size, worker.settings().max_header_size,
                         true) {
-    id_ = worker_.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
-    client_label_ = endpoint_label(client_);
-    boost::system::error_code ec;
-    if (auto ep = client_.remote_endpoint(ec); !ec) client_address_ = ep.address();
-    boost::system::error_code ignored;
-    client_.set_option(tcp::no_delay(true), ignored);
     worker_.add(this);
     observe::bump(worker_.metrics().client_connections);
+    if (resumed_) return;
+    boost::system::error_code ignored;
+    client_.set_option(tcp::no_delay(true), ignored);
     observe::bump(worker_.metrics().client_connections_total);
 }
 
@@ -122,12 +137,13 @@ void session::force_close() {
 
 asio::awaitable<void> session::run() {
     auto& flow = worker_.shared().flow_log;
-    if (flow.enabled()) {
+    if (flow.enabled() && !resumed_) {
         std::string block;
         observe::append_flow_connected(id_, client_label_, block);
         flow.write(block);
     }
-    bool first = true;
+    bool first = !resumed_;
+    bool fresh = true; // no read yet in this session
     while (client_.is_open()) {
         // Between exchanges: take up a reloaded configuration (a pointer compare when none).
         if (settings_ != worker_.settings_ptr()) settings_ = worker_.settings_ptr();
@@ -135,12 +151,27 @@ asio::awaitable<void> session::run() {
         const auto& cfg = settings();
         idle_ = in_.empty();
         if (draining_ && idle_) break;
-        auto r = co_await http::read_head(
-            client_in(), request_scanner_,
-            {first ? cfg.header_timeout : cfg.idle_timeout, cfg.header_timeout}, true);
+        // A quiet client with no origin connection bound to it parks (app/parking.h): at once
+        // when this worker is crowded, else after a pause, so that a busy connection's next
+        // request still finds its session (and its buffer) in place.
+        const auto wait = first ? cfg.header_timeout : cfg.idle_timeout;
+        const auto wait_until = worker_.now() + wait;
+        const bool parkable = idle_ && !up_;
+        // Not before a first read: a new or resumed connection has its request on the way.
+        if (parkable && !fresh && worker_.crowded() && park(wait_until)) co_return;
+        fresh = false;
+        const auto first_byte = parkable ? std::min(wait, park_after) : wait;
+        auto r = co_await http::read_head(client_in(), request_scanner_,
+                                          {first_byte, cfg.header_timeout}, false);
+        using http::head_read_status;
+        if (r.status == head_read_status::idle_timeout && first_byte < wait) {
+            if (!draining_ && client_.is_open() && park(wait_until)) co_return;
+            // Not parked: wait on here for the rest of the idle timeout.
+            r = co_await http::read_head(client_in(), request_scanner_,
+                                         {wait - first_byte, cfg.header_timeout}, false);
+        }
         idle_ = false;
         first = false;
-        using http::head_read_status;
         if (r.status == head_read_status::closed || r.status == head_read_status::idle_timeout ||
             r.status == head_read_status::failed)
             break; // nothing of a request arrived: close quietly
@@ -391,6 +422,10 @@ asio::awaitable<void> session::close_gracefully() {
         in_.consume(got);
     }
     client_.close(ec);
+}
+
+bool session::park(net::steady_time until) {
+    return worker_.park(client_, peer_, id_, until);
 }
 
 void session::log_exchange() {

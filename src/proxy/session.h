@@ -33,10 +33,18 @@ class worker;
 namespace ferry::proxy {
 
 boost::asio::awaitable<void> serve_client(app::worker& worker, boost::asio::ip::tcp::socket socket);
+// A parked client (app/parking.h) that sent something: a new session carries on with it.
+boost::asio::awaitable<void> resume_client(app::worker& worker, boost::asio::ip::tcp::socket socket,
+                                           boost::asio::ip::tcp::endpoint peer, std::uint64_t id);
+
+// "192.0.2.1:4711", "[2001:db8::1]:4711": how logs name a client.
+std::string peer_label(const boost::asio::ip::tcp::endpoint& peer);
 
 class session final : public net::watched {
 public:
-    session(app::worker& worker, boost::asio::ip::tcp::socket socket);
+    // `resumed`: the connection was parked after earlier exchanges, and is counted already.
+    session(app::worker& worker, boost::asio::ip::tcp::socket socket,
+            const boost::asio::ip::tcp::endpoint& peer, std::uint64_t id, bool resumed);
     ~session() override;
 
     boost::asio::awaitable<void> run();
@@ -126,6 +134,9 @@ private:
     bool origin_keeps_alive() const;
     bool connection_bound_auth() const;
     boost::asio::awaitable<void> close_gracefully();
+    // Hands the idle client connection to the worker (app/parking.h) until `until`; false
+    // when it stays here.
+    bool park(net::steady_time until);
     void log_exchange();
 
     net::inbound client_in();
@@ -139,9 +150,11 @@ private:
     app::worker& worker_;
     std::shared_ptr<const config::settings> settings_;
     boost::asio::ip::tcp::socket client_;
+    boost::asio::ip::tcp::endpoint peer_;
     std::string client_label_;
     boost::asio::ip::address client_address_;
     std::uint64_t id_;
+    bool resumed_;
 
     net::byte_buffer in_{16 * 1024};
     http::head_scanner request_scanner_;
