@@ -17,7 +17,12 @@ void pool::erase(lru_list::iterator it) {
         auto& v = found->second;
         v.erase(std::find(v.begin(), v.end(), it));
     }
-    lru_.erase(it); // closes the socket
+    it->conn.reset(); // closes the socket
+    retire(it);
+}
+
+void pool::retire(lru_list::iterator it) {
+    spare_.splice(spare_.end(), lru_, it);
 }
 
 std::unique_ptr<connection> pool::take(std::string_view key) {
@@ -30,7 +35,7 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
         auto it = v.back();
         v.pop_back();
         auto c = std::move(it->conn);
-        lru_.erase(it);
+        retire(it);
         if (c->still_usable()) {
             observe::bump(stats_.reused);
             observe::set(stats_.idle, lru_.size());
@@ -56,10 +61,16 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
     if (v.size() >= limits_.per_key) {
         auto oldest = v.front();
         v.erase(v.begin());
-        lru_.erase(oldest);
+        oldest->conn.reset();
+        retire(oldest);
         observe::bump(stats_.evicted);
     }
-    lru_.push_back(entry{std::move(c), now});
+    if (spare_.empty()) {
+        lru_.push_back(entry{std::move(c), now});
+    } else {
+        lru_.splice(lru_.end(), spare_, spare_.begin());
+        lru_.back() = entry{std::move(c), now};
+    }
     v.push_back(std::prev(lru_.end()));
     observe::set(stats_.idle, lru_.size());
     return true;
@@ -79,6 +90,7 @@ void pool::sweep(net::steady_time now) {
 void pool::clear() {
     by_key_.clear();
     lru_.clear();
+    spare_.clear();
     observe::set(stats_.idle, 0);
 }
 
