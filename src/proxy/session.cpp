@@ -226,30 +226,50 @@ asio::awaitable<void> session::run() {
 }
 
 asio::awaitable<session::next> session::serve_one() {
+    // Kept small: a coroutine's frame holds every local of every branch, and this one is
+    // allocated per request. The common case — a request to forward, allowed without
+    // credentials — goes straight on; everything else is serve_decided's.
+    decision d = parse_and_decide();
+    if (d.kind == action::forward && !wants_credentials_check()) {
+        if (auto verdict = access_verdict(d.target, nullptr);
+            verdict.what == policy::acl_verdict::kind::allow)
+            co_return co_await forward(d.target, d.framing);
+    }
+    co_return co_await serve_decided(d);
+}
+
+decision session::parse_and_decide() {
     const auto& cfg = settings();
     auto e = http::parse_request_head(request_store_, cfg.max_target_size, req_);
     rec_.request_line = req_.request_line;
     rec_.method = req_.method;
     rec_.target = req_.target;
     if (e != http::parse_error::none) {
-        auto code = e == http::parse_error::target_too_long       ? errc::target_too_long
-                    : e == http::parse_error::unsupported_version ? errc::version_not_supported
-                                                                  : errc::bad_request;
-        const error failure{code, fmt::format("ferry: {}", http::describe(e))};
-        co_return co_await reply_error(failure, true);
+        decision d;
+        d.kind = action::reject;
+        d.problem.code = e == http::parse_error::target_too_long       ? errc::target_too_long
+                         : e == http::parse_error::unsupported_version ? errc::version_not_supported
+                                                                       : errc::bad_request;
+        d.problem.cause = fmt::format("ferry: {}", http::describe(e));
+        return d;
     }
     rec_.user_agent = http::find_field(req_, "user-agent");
     rec_.referer = http::find_field(req_, "referer");
+    return decide(req_, worker_.self(), cfg.connect_ports);
+}
 
-    auto d = decide(req_, worker_.self(), settings().connect_ports);
+bool session::wants_credentials_check() const {
+    return worker_.auth().enabled() && !http::find_field(req_, "proxy-authorization").empty();
+}
+
+asio::awaitable<session::next> session::serve_decided(const decision& d) {
     const bool has_body = d.framing.kind != http::body_kind::none &&
                           !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
     // Proxy authentication and the access rules judge what ferry would do for the client;
     // pages about ferry itself (and requests refused anyway) need neither.
     if (d.kind != action::reject && d.kind != action::status_page) {
         std::optional<auth::result> credentials;
-        if (worker_.auth().enabled() && !http::find_field(req_, "proxy-authorization").empty())
-            credentials = co_await check_credentials();
+        if (wants_credentials_check()) credentials = co_await check_credentials();
         const std::string* user = credentials && credentials->ok() ? &rec_.user : nullptr;
         if (credentials && !credentials->ok()) note_auth_failure(*credentials);
         auto verdict = access_verdict(d.target, user);

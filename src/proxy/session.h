@@ -16,6 +16,7 @@
 #include "net/io.h"
 #include "observe/exchange_record.h"
 #include "policy/acl.h"
+#include "proxy/decision.h"
 #include "proxy/error.h"
 #include "tunnel/pipe.h"
 #include "upstream/connection.h"
@@ -76,6 +77,10 @@ private:
     };
 
     boost::asio::awaitable<next> serve_one();
+    // The request head parsed (errors as a reject decision) and what to do with it.
+    decision parse_and_decide();
+    bool wants_credentials_check() const;
+    boost::asio::awaitable<next> serve_decided(const decision& d);
     // The request's Proxy-Authorization checked against --htpasswd (slow hashes off the
     // loop); records the user on success. For a rule that needs a user, refuse_credentials
     // answers 407 with the challenge and logs a failed attempt on stderr.
