@@ -121,7 +121,8 @@ def target_rows(data, conns):
         a = statistics.median(n for n in map(number, mine.values()) if n is not None)
         b = statistics.median(n for n in map(number, theirs.values()) if n is not None)
         met = r >= limit if higher_is_better else r <= limit
-        return [label, f"{r:.2f}× ({unit_fmt.format(a)} vs {unit_fmt.format(b)})", "met" if met else "missed"]
+        shown = f"{r:.3f}" if round(r, 2) == limit else f"{r:.2f}"  # 0.804 must not read as 0.80, met
+        return [label, f"{shown}× ({unit_fmt.format(a)} vs {unit_fmt.format(b)})", "met" if met else "missed"]
 
     rows = [
         versus("req/s ≥ 1.10× HAProxy", get("ferry", "rps"), get("haproxy", "rps"), 1.10, True, "{:,.0f}"),

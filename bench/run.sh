@@ -201,6 +201,7 @@ rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
 note() { echo "$*" >>"$notes"; log "note: $*"; }
 
 alive() { [[ -z ${status[$1]:-} ]] && kill -0 "${pid[$1]}" 2>/dev/null; }
+down() { echo "${status[$1]:-failed (exited)}"; }   # the cell for a proxy that is not alive
 
 is_slow() { [[ " ${slow_peers[*]} " == *" $1 "* ]]; }
 wrk_secs() { if is_slow "$1"; then echo "$slow_secs"; else echo "$secs"; fi; }
@@ -233,7 +234,7 @@ wrk_check() {  # wrk_check NAME ROUND OUTFILE RC: prints the request count, or n
 
 measure_throughput() {  # scenario 1: req/s and CPU µs per request
   local name=$1 r=$2 outf=$tmp/wrk-$1-$2-c50.txt t0 t1 rc n rps cpu_pids=""
-  if ! alive "$name"; then rec "$r" "$name" rps failed; rec "$r" "$name" cpu failed; return; fi
+  if ! alive "$name"; then rec "$r" "$name" rps "$(down "$name")"; rec "$r" "$name" cpu "$(down "$name")"; return; fi
   [[ $name != direct ]] && cpu_pids=${pid[$name]}
   [[ -n $cpu_pids ]] && t0=$(cpu_ticks "$cpu_pids")
   wrk_run "$name" 50 "$(wrk_secs "$name")" "$outf"; rc=$?
@@ -252,7 +253,7 @@ measure_throughput() {  # scenario 1: req/s and CPU µs per request
 
 measure_latency() {  # scenario 2: p50 latency with one connection
   local name=$1 r=$2 outf=$tmp/wrk-$1-$2-c1.txt rc p50
-  if ! alive "$name"; then rec "$r" "$name" p50 failed; return; fi
+  if ! alive "$name"; then rec "$r" "$name" p50 "$(down "$name")"; return; fi
   wrk_run "$name" 1 "$(wrk_secs "$name")" "$outf" --latency; rc=$?
   if ! wrk_check "$name" "$r" "$outf" "$rc" >/dev/null; then rec "$r" "$name" p50 failed; return; fi
   p50=$(awk '$1 == "50%" { v = $2; m = 1
@@ -283,7 +284,7 @@ curl_big() {  # curl_big METRIC NAME ROUND [curl flags]: one download of big.bin
 
 measure_download() {  # scenario 3
   local name=$1 r=$2
-  if ! alive "$name"; then rec "$r" "$name" big failed; return; fi
+  if ! alive "$name"; then rec "$r" "$name" big "$(down "$name")"; return; fi
   if [[ $name == direct ]]; then curl_big big direct "$r"
   else curl_big big "$name" "$r" -x "http://127.0.0.1:${port[$name]}"; fi
 }
@@ -307,7 +308,7 @@ probe_connect() {  # does NAME tunnel a CONNECT to the origin?
 
 measure_connect() {  # scenario 4; direct is the plain download again, as the reference
   local name=$1 r=$2
-  if ! alive "$name"; then rec "$r" "$name" connect failed; return; fi
+  if ! alive "$name"; then rec "$r" "$name" connect "$(down "$name")"; return; fi
   if [[ $name == direct ]]; then curl_big connect direct "$r"; return; fi
   if [[ -n ${connect_status[$name]:-} ]]; then rec "$r" "$name" connect "${connect_status[$name]}"; return; fi
   curl_big connect "$name" "$r" -p -x "http://127.0.0.1:${port[$name]}"
@@ -319,7 +320,7 @@ proxy_pids() {  # the processes whose memory counts for NAME (children, e.g. ngi
 
 measure_idle() {  # scenario 5, once per run (round 0): RSS per idle keep-alive client connection
   local name=$1 outf=$tmp/idle-$1.txt line ok still closed refused failed bad ann per
-  if ! alive "$name"; then rec 0 "$name" idle "${status[$name]:-failed (exited)}"; return; fi
+  if ! alive "$name"; then rec 0 "$name" idle "$(down "$name")"; return; fi
   timeout -k 2 90 python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" "$many" \
     $(proxy_pids "$name") --concurrency 200 --time-limit 60 --hold 1 >"$outf" 2>&1
   line=$(grep -m1 '^ok=' "$outf")
@@ -341,13 +342,13 @@ measure_idle() {  # scenario 5, once per run (round 0): RSS per idle keep-alive 
   else
     rec 0 "$name" idle "only $still of $many kept ($((refused + failed + bad)) refused or failed; $per B each)"
   fi
-  log "idle  $name: ${per} B per connection ($still of $many open)"
+  log "idle  $name: $(awk -F'\t' -v p="$name" '$2 == p && $3 == "idle" {v = $4} END {print v}' "$results") ($still of $many open)"
   sleep 2   # let the proxy settle after the connections close
 }
 
 measure_many() {  # scenario 6, once per run (round 0): wrk -t2 -c$many: errors and req/s
   local name=$1 outf=$tmp/wrk-$1-c$many.txt rc n sock bad errs rps
-  if ! alive "$name"; then rec 0 "$name" errors "${status[$name]:-failed (exited)}"; return; fi
+  if ! alive "$name"; then rec 0 "$name" errors "$(down "$name")"; return; fi
   wrk_run "$name" "$many" 5 "$outf" -t2 --timeout 10s; rc=$?
   n=$(awk '/ requests in / {print $1}' "$outf")
   if (( rc != 0 )) || [[ -z $n ]]; then
@@ -362,7 +363,11 @@ measure_many() {  # scenario 6, once per run (round 0): wrk -t2 -c$many: errors 
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$outf")
   rec 0 "$name" errors "$errs"
   rec 0 "$name" many_rps "${rps:-0}"
-  (( errs > 0 )) && note "c$many, $name: $n responses, $(grep -m1 'Socket errors:' "$outf" | sed 's/^ *//')${bad:+, $bad non-2xx}"
+  if (( errs > 0 )); then
+    note "c$many, $name: $n responses, $(grep -m1 'Socket errors:' "$outf" | sed 's/^ *//')${bad:+, $bad non-2xx}"
+    [[ $(awk -F'\t' -v p="$name" '$2 == p && $3 == "idle" {print $4}' "$results") == *closes* ]] &&
+      note "c$many, $name: it closes every client connection after the response, which wrk counts as a read error"
+  fi
   log "c$many  $name: $errs errors, $rps req/s"
   alive "$name" || note "c$many, $name: the proxy exited during the run"
   sleep 2
