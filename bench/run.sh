@@ -202,6 +202,13 @@ note() { echo "$*" >>"$notes"; log "note: $*"; }
 
 alive() { [[ -z ${status[$1]:-} ]] && kill -0 "${pid[$1]}" 2>/dev/null; }
 down() { echo "${status[$1]:-failed (exited)}"; }   # the cell for a proxy that is not alive
+ended=""
+how_ended() {  # sets $ended: how the background process NAME ended (not in $(...): wait needs this shell)
+  local rc
+  wait "${pid[$1]}" 2>/dev/null; rc=$?
+  if (( rc > 128 )); then ended="killed by signal $((rc - 128)) ($(kill -l $((rc - 128)) 2>/dev/null))"
+  else ended="exit status $rc"; fi
+}
 
 is_slow() { [[ " ${slow_peers[*]} " == *" $1 "* ]]; }
 wrk_secs() { if is_slow "$1"; then echo "$slow_secs"; else echo "$secs"; fi; }
@@ -369,7 +376,7 @@ measure_many() {  # scenario 6, once per run (round 0): wrk -t2 -c$many: errors 
       note "c$many, $name: it closes every client connection after the response, which wrk counts as a read error"
   fi
   log "c$many  $name: $errs errors, $rps req/s"
-  alive "$name" || note "c$many, $name: the proxy exited during the run"
+  if ! alive "$name"; then how_ended "$name"; note "c$many, $name: the proxy exited during the run ($ended)"; fi
   sleep 2
 }
 
@@ -500,7 +507,10 @@ log "once per run: $many busy connections"
 for name in ferry haproxy nginx direct "${slow_peers[@]}"; do once measure_many "$name"; done
 
 for name in ferry ferry-log haproxy nginx "${slow_peers[@]}"; do
-  [[ -z ${status[$name]:-} ]] && ! kill -0 "${pid[$name]}" 2>/dev/null && note "$name exited during the run"
+  if [[ -z ${status[$name]:-} ]] && ! kill -0 "${pid[$name]}" 2>/dev/null; then
+    how_ended "$name"
+    note "$name exited during the run ($ended): $(tail -n 2 "$tmp/$name.out" 2>/dev/null | tr '\n' ' ')"
+  fi
 done
 if [[ -s $tmp/ferry-access.log ]]; then
   read -r lines bytes < <(wc -lc <"$tmp/ferry-access.log")
