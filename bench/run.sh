@@ -11,26 +11,26 @@
 #   2. wrk -t1 -c1 --latency: p50 latency (µs)
 #   3. curl through the proxy, one big file from the page cache: MB/s (10^6 bytes/s)
 #   4. the same through a CONNECT tunnel (curl -p), for proxies that support CONNECT
-# The slow peers (Squid, Privoxy, tinyproxy) get BENCH_SLOW_SECONDS per wrk run, so that three
-# rounds and the scenarios below fit in 10 minutes. Once per run, after the rounds:
+# The slow peers (Squid, Privoxy, tinyproxy) get BENCH_SLOW_SECONDS per wrk run (default: the
+# same; a full default run takes about 7-8 minutes, so it fits in 10). Once per run, after the rounds:
 #   5. idle: 8,000 keep-alive client connections, one 1 KiB GET each, all kept open
 #      (bench/idle_conns.py): the proxy's RSS growth per connection, in bytes
 #   6. c8000: wrk -t2 -c8000: errors (socket errors + non-2xx responses), and req/s
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
-# Knobs (environment): BENCH_SECONDS (5) per wrk run, BENCH_SLOW_SECONDS (3) per wrk run of the
-# slow peers, BENCH_ROUNDS (3), BENCH_BIG_MB (1024), BENCH_DEADLINE (480: no round starts unless it
-# is expected to end by then; the once-per-run scenarios follow), BENCH_CONNS (8000) for scenarios
-# 5 and 6, BENCH_STOP (580: a once-per-run step past this many seconds is skipped, with a note),
-# FERRY_BIN (build/ferry).
+# Knobs (environment): BENCH_SECONDS (5) per wrk run, BENCH_SLOW_SECONDS (BENCH_SECONDS) per wrk
+# run of the slow peers, BENCH_ROUNDS (3), BENCH_BIG_MB (1024), BENCH_DEADLINE (480: no round
+# starts unless it is expected to end by then; the once-per-run scenarios follow), BENCH_CONNS
+# (8000) for scenarios 5 and 6, BENCH_STOP (580: a once-per-run step past this many seconds is
+# skipped, with a note), FERRY_BIN (build/ferry).
 # Tools come from `scripts/install-deps.sh --bench` (run by `make bench`); this script installs nothing.
 set -uo pipefail   # no -e: a failed measurement is a cell in the table, not the end of the run
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 secs=${BENCH_SECONDS:-5}
-slow_secs=${BENCH_SLOW_SECONDS:-3}
+slow_secs=${BENCH_SLOW_SECONDS:-$secs}
 many=${BENCH_CONNS:-8000}
 hard_stop=${BENCH_STOP:-580}
 rounds=${BENCH_ROUNDS:-3}
