@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Turns bench/run.sh's raw results into the benchmark table (Markdown, readable as plain text).
 
-usage: report.py RESULTS.tsv FACTS.txt NOTES.txt BIG_MB
+usage: report.py RESULTS.tsv FACTS.txt NOTES.txt BIG_MB CONNS
 RESULTS.tsv rows: round, proxy, metric, value (a number, or a text such as "failed").
+Round 0 holds the scenarios measured once per run (idle connections, CONNS busy connections).
 Each cell is the median over rounds; ferry's ratios are medians of per-round ratios, so that
-drift between rounds on a shared machine cancels out.
+drift between rounds on a shared machine cancels out. Ends with issue 5's targets, met or missed.
 """
 import statistics
 import sys
@@ -14,13 +15,16 @@ PROXIES = [  # (key in the results, label in the table)
     ("direct", "no proxy (direct)"),
     ("haproxy", "HAProxy (dynamic forward)"),
     ("nginx", "nginx (keep-alive relay)"),
+    ("squid", "Squid (no cache)"),
+    ("privoxy", "Privoxy (toggle 0)"),
+    ("tinyproxy", "tinyproxy"),
     ("ferry", "ferry"),
     ("ferry-log", "ferry, access log to a file"),
 ]
 PEERS = [("haproxy", "ferry ÷ HAProxy"), ("nginx", "ferry ÷ nginx"), ("direct", "ferry ÷ direct")]
 
 
-def metrics(big_mb):
+def metrics(big_mb, conns):
     size = f"{big_mb / 1024:g} GiB" if big_mb >= 1024 else f"{big_mb} MiB"
     return [  # (key, column title, format)
         ("rps", "req/s, 50 conns, 1 KiB", "{:,.0f}"),
@@ -28,7 +32,12 @@ def metrics(big_mb):
         ("p50", "p50 latency, 1 conn (µs)", "{:,.0f}"),
         ("big", f"{size} download MB/s", "{:,.0f}"),
         ("connect", f"{size} via CONNECT MB/s", "{:,.0f}"),
+        ("idle", f"RSS per idle keep-alive client conn ({conns:,} conns)", "{:,.0f} B"),
+        ("errors", f"errors at {conns:,} conns (req/s)", "{:,.0f}"),
     ]
+
+
+ONCE = {"idle", "errors", "many_rps"}  # measured once per run, recorded as round 0
 
 
 def number(text):
@@ -64,12 +73,17 @@ def cell(values, fmt):
     return text
 
 
-def ratio(mine, theirs):
+def ratio_values(mine, theirs):
     per_round = []
     for rnd, value in mine.items():
         a, b = number(value), number(theirs.get(rnd, ""))
         if a is not None and b is not None and b > 0:
             per_round.append(a / b)
+    return per_round
+
+
+def ratio(mine, theirs):
+    per_round = ratio_values(mine, theirs)
     if not per_round:
         return "—"
     text = f"{statistics.median(per_round):.2f}"
@@ -84,10 +98,61 @@ def table(header, rows):
     return out
 
 
+def errors_cell(data, key, fmt):
+    errors = data.get((key, "errors"), {})
+    text = cell(errors, fmt)
+    rps = [n for n in map(number, data.get((key, "many_rps"), {}).values()) if n is not None]
+    if rps and number(errors.get(0, "")) is not None:
+        text += f" ({statistics.median(rps):,.0f} req/s)"
+    return text
+
+
+def target_rows(data, conns):
+    """Issue 5's targets: (target, ferry's figure, met / missed)."""
+    def get(proxy, metric):
+        return data.get((proxy, metric), {})
+
+    def versus(label, mine, theirs, limit, higher_is_better, unit_fmt):
+        per_round = ratio_values(mine, theirs)
+        if not per_round:
+            why = next((v for v in mine.values() if number(v) is None), None) or "not measured"
+            return [label, why, "missed" if why != "not measured" else "not measured"]
+        r = statistics.median(per_round)
+        a = statistics.median(n for n in map(number, mine.values()) if n is not None)
+        b = statistics.median(n for n in map(number, theirs.values()) if n is not None)
+        met = r >= limit if higher_is_better else r <= limit
+        shown = f"{r:.3f}" if round(r, 2) == limit else f"{r:.2f}"  # 0.804 must not read as 0.80, met
+        return [label, f"{shown}× ({unit_fmt.format(a)} vs {unit_fmt.format(b)})", "met" if met else "missed"]
+
+    rows = [
+        versus("req/s ≥ 1.10× HAProxy", get("ferry", "rps"), get("haproxy", "rps"), 1.10, True, "{:,.0f}"),
+        versus("CPU / request ≤ 0.80× HAProxy", get("ferry", "cpu"), get("haproxy", "cpu"), 0.80, False,
+               "{:.1f} µs"),
+        versus("p50 latency ≤ nginx", get("ferry", "p50"), get("nginx", "p50"), 1.00, False, "{:,.0f} µs"),
+        versus("download ≥ 1.10× HAProxy", get("ferry", "big"), get("haproxy", "big"), 1.10, True, "{:,.0f} MB/s"),
+        versus("CONNECT ≥ 1.10× HAProxy's plain download", get("ferry", "connect"), get("haproxy", "big"), 1.10,
+               True, "{:,.0f} MB/s"),
+        versus("RSS per idle connection ≤ nginx", get("ferry", "idle"), get("nginx", "idle"), 1.00, False,
+               "{:,.0f} B"),
+    ]
+    errors = get("ferry", "errors")
+    n = number(errors.get(0, "")) if errors else None
+    if n is None:
+        rows.append([f"0 errors at {conns:,} connections", errors.get(0, "not measured") if errors else
+                     "not measured", "missed" if errors else "not measured"])
+    else:
+        rows.append([f"0 errors at {conns:,} connections", errors_cell(data, "ferry", "{:,.0f}"),
+                     "met" if n == 0 else "missed"])
+    return rows
+
+
 def main():
-    results, facts_path, notes_path, big_mb = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    results, facts_path, notes_path = sys.argv[1], sys.argv[2], sys.argv[3]
+    big_mb, conns = int(sys.argv[4]), int(sys.argv[5])
     data, rounds = load(results)
-    cols = metrics(big_mb)
+    once_done = 0 in rounds
+    rounds = [r for r in rounds if r != 0]
+    cols = metrics(big_mb, conns)
     lines = ["# ferry benchmark", ""]
     with open(facts_path, encoding="utf-8") as f:
         lines += [f"- {line.strip()}" for line in f if line.strip()]
@@ -98,33 +163,47 @@ def main():
         if max(number(v) or 0 for v in other.values()) > 10:
             lines.append("  (above ~10%, other work competed for the 2 cores: that round's numbers, ratios "
                          "included, are noisy; rerun on a quiet machine)")
-    lines += ["", f"Medians over {len(rounds)} interleaved round(s); MB = 10^6 bytes.", ""]
+    lines += ["", f"Medians over {len(rounds)} interleaved round(s); MB = 10^6 bytes. The last two columns are "
+              f"measured once per run, after the rounds{'' if once_done else ' (not reached in this run)'}: "
+              "RSS growth of the proxy's processes per idle keep-alive client connection (one 1 KiB GET each, "
+              f"all {conns:,} open), and wrk -t2 -c{conns} for 5 s: socket errors + non-2xx responses.", ""]
 
     rows = []
     for key, label in PROXIES:
         row = [label]
         for metric, _, fmt in cols:
-            if key == "direct" and metric == "cpu":
+            if key == "direct" and metric in ("cpu", "idle"):
                 row.append("—")
             elif key == "direct" and metric == "connect":
                 row.append(cell(data.get((key, metric), {}), fmt) + " (plain download)")
+            elif metric == "errors":
+                row.append(errors_cell(data, key, fmt))
             else:
                 row.append(cell(data.get((key, metric), {}), fmt))
         rows.append(row)
     lines += table(["proxy"] + [title for _, title, _ in cols], rows)
 
     lines += ["", "ferry's ratios, median of per-round ratios (range). Higher is better for ferry in req/s "
-              "and MB/s, lower is better in CPU and latency.", ""]
+              "and MB/s, lower is better in CPU, latency and memory.", ""]
+    ratio_cols = [(m, t) for m, t, _ in cols if m != "errors"]
     rows = []
     for peer, label in PEERS + [("ferry", "ferry with access log ÷ ferry")]:
         mine_key = "ferry-log" if label.startswith("ferry with") else "ferry"
-        rows.append([label] + [ratio(data.get((mine_key, m), {}), data.get((peer, m), {}))
-                               for m, _, _ in cols])
-    lines += table(["ratio"] + [title for _, title, _ in cols], rows)
+        rows.append([label] + [ratio(data.get((mine_key, m), {}), data.get((peer, m), {})) for m, _ in ratio_cols])
+    lines += table(["ratio"] + [title for _, title in ratio_cols], rows)
+    lines += ["", "- ferry's CONNECT MB/s ÷ HAProxy's plain download MB/s: "
+              + ratio(data.get(("ferry", "connect"), {}), data.get(("haproxy", "big"), {})),
+              "- ferry's RSS per idle connection ÷ nginx's: "
+              + ratio(data.get(("ferry", "idle"), {}), data.get(("nginx", "idle"), {}))]
+
+    lines += ["", "Issue 5 targets (ferry's median ratio of per-round ratios, and the medians):", ""]
+    lines += table(["target", "ferry", "status"], target_rows(data, conns))
 
     lines += ["", "Per-round values:", ""]
     rows = []
     for metric, title, fmt in cols:
+        if metric in ONCE:
+            continue
         for key, label in PROXIES:
             values = data.get((key, metric))
             if not values:

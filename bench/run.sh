@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ferry benchmark: ferry against the peers of /work/shared/ANCHORS.md — HAProxy 2.6 as a dynamic
-# forward proxy, nginx as a keep-alive relay — and a direct reference, on this machine, in one run.
+# forward proxy, nginx as a keep-alive relay, Squid 5.7 without a cache, Privoxy 3.0.34 with
+# toggle 0 and connection sharing, tinyproxy 1.11 — and a direct reference, on this machine, in one run.
 #
 # Everything listens on 127.0.0.1 on free ports, with its own config, pid and log files in a temp
 # dir; everything started here is stopped by pid on exit. Scenarios, in interleaved rounds with the
@@ -10,17 +11,28 @@
 #   2. wrk -t1 -c1 --latency: p50 latency (µs)
 #   3. curl through the proxy, one big file from the page cache: MB/s (10^6 bytes/s)
 #   4. the same through a CONNECT tunnel (curl -p), for proxies that support CONNECT
+# The slow peers (Squid, Privoxy, tinyproxy) get BENCH_SLOW_SECONDS per wrk run (default: the
+# same; a full default run takes about 7-8 minutes, so it fits in 10). Once per run, after the rounds:
+#   5. idle: 8,000 keep-alive client connections, one 1 KiB GET each, all kept open
+#      (bench/idle_conns.py): the proxy's RSS growth per connection, in bytes
+#   6. c8000: wrk -t2 -c8000: errors (socket errors + non-2xx responses), and req/s
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
-# Knobs (environment): BENCH_SECONDS (5) per wrk run, BENCH_ROUNDS (3), BENCH_BIG_MB (1024),
-# BENCH_DEADLINE (480: no new round starts past this many seconds), FERRY_BIN (build/ferry).
+# Knobs (environment): BENCH_SECONDS (5) per wrk run, BENCH_SLOW_SECONDS (BENCH_SECONDS) per wrk
+# run of the slow peers, BENCH_ROUNDS (3), BENCH_BIG_MB (1024), BENCH_DEADLINE (480: no round
+# starts unless it is expected to end by then; the once-per-run scenarios follow), BENCH_CONNS
+# (8000) for scenarios 5 and 6, BENCH_STOP (580: a once-per-run step past this many seconds is
+# skipped, with a note), FERRY_BIN (build/ferry).
 # Tools come from `scripts/install-deps.sh --bench` (run by `make bench`); this script installs nothing.
 set -uo pipefail   # no -e: a failed measurement is a cell in the table, not the end of the run
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 secs=${BENCH_SECONDS:-5}
+slow_secs=${BENCH_SLOW_SECONDS:-$secs}
+many=${BENCH_CONNS:-8000}
+hard_stop=${BENCH_STOP:-580}
 rounds=${BENCH_ROUNDS:-3}
 big_mb=${BENCH_BIG_MB:-1024}
 deadline=${BENCH_DEADLINE:-480}
@@ -31,11 +43,19 @@ PATH=$PATH:/usr/sbin:/sbin
 die() { echo "bench: $*" >&2; exit 1; }
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
-for v in secs rounds big_mb deadline; do
+for v in secs slow_secs rounds big_mb deadline many hard_stop; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 (( rounds <= 20 )) || die "BENCH_ROUNDS is at most 20"
-(( secs <= 60 )) || die "BENCH_SECONDS is at most 60"
+(( secs <= 60 && slow_secs <= 60 )) || die "BENCH_SECONDS and BENCH_SLOW_SECONDS are at most 60"
+(( many <= 9000 )) || die "BENCH_CONNS is at most 9000 (the peers' configs allow about 9,000 clients)"
+
+# 8,000 clients need 8,000 descriptors in the load generator and twice that in a relay: raise the
+# soft limit to the hard one for this script and everything it starts.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+fd_warning=""
+(( $(ulimit -n) >= 2 * many + 500 )) ||
+  fd_warning="open files limit $(ulimit -n) is below 2 x $many + 500: the $many-connection scenarios may fail for that reason"
 
 missing=()
 for t in wrk haproxy nginx curl python3 dd timeout; do
@@ -44,6 +64,8 @@ done
 (( ${#missing[@]} == 0 )) ||
   die "missing ${missing[*]}; run 'make bench' (it calls scripts/install-deps.sh --bench) or install them"
 [[ -x $ferry_bin ]] || die "no ferry binary at $ferry_bin; run 'make build' first"
+slow_peers=(squid privoxy tinyproxy)   # optional: a missing one is a note and a row of "not installed"
+declare -A peer_prog=([squid]=squid [privoxy]=privoxy [tinyproxy]=tinyproxy)
 
 clk_tck=$(getconf CLK_TCK)
 tmp=$(mktemp -d /tmp/ferry-bench.XXXXXX) || die "cannot create a temp dir"
@@ -52,6 +74,8 @@ results=$tmp/results.tsv
 notes=$tmp/notes.txt
 : >"$results"
 : >"$notes"
+# Squid drops from root to the user proxy, which must be able to reach its folder in here.
+chmod 711 "$tmp"
 
 # ---------------------------------------------------------------------------------------------
 # Processes: started in the background, remembered by pid, stopped by pid on exit.
@@ -177,8 +201,19 @@ rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
 note() { echo "$*" >>"$notes"; log "note: $*"; }
 
 alive() { [[ -z ${status[$1]:-} ]] && kill -0 "${pid[$1]}" 2>/dev/null; }
+down() { echo "${status[$1]:-failed (exited)}"; }   # the cell for a proxy that is not alive
+ended=""
+how_ended() {  # sets $ended: how the background process NAME ended (not in $(...): wait needs this shell)
+  local rc
+  wait "${pid[$1]}" 2>/dev/null; rc=$?
+  if (( rc > 128 )); then ended="killed by signal $((rc - 128)) ($(kill -l $((rc - 128)) 2>/dev/null))"
+  else ended="exit status $rc"; fi
+}
 
-wrk_run() {  # wrk_run NAME CONNS SECONDS OUTFILE [wrk flags]
+is_slow() { [[ " ${slow_peers[*]} " == *" $1 "* ]]; }
+wrk_secs() { if is_slow "$1"; then echo "$slow_secs"; else echo "$secs"; fi; }
+
+wrk_run() {  # wrk_run NAME CONNS SECONDS OUTFILE [wrk flags, after the defaults so they win]
   local name=$1 conns=$2 s=$3 outf=$4; shift 4
   local path="http://127.0.0.1:${port[origin]}/1k.bin"
   [[ $name == direct ]] && path=/1k.bin
@@ -206,10 +241,10 @@ wrk_check() {  # wrk_check NAME ROUND OUTFILE RC: prints the request count, or n
 
 measure_throughput() {  # scenario 1: req/s and CPU µs per request
   local name=$1 r=$2 outf=$tmp/wrk-$1-$2-c50.txt t0 t1 rc n rps cpu_pids=""
-  if ! alive "$name"; then rec "$r" "$name" rps failed; rec "$r" "$name" cpu failed; return; fi
+  if ! alive "$name"; then rec "$r" "$name" rps "$(down "$name")"; rec "$r" "$name" cpu "$(down "$name")"; return; fi
   [[ $name != direct ]] && cpu_pids=${pid[$name]}
   [[ -n $cpu_pids ]] && t0=$(cpu_ticks "$cpu_pids")
-  wrk_run "$name" 50 "$secs" "$outf"; rc=$?
+  wrk_run "$name" 50 "$(wrk_secs "$name")" "$outf"; rc=$?
   [[ -n $cpu_pids ]] && t1=$(cpu_ticks "$cpu_pids")
   if ! n=$(wrk_check "$name" "$r" "$outf" "$rc") || [[ -z $n ]]; then
     rec "$r" "$name" rps failed; rec "$r" "$name" cpu failed; return
@@ -225,8 +260,8 @@ measure_throughput() {  # scenario 1: req/s and CPU µs per request
 
 measure_latency() {  # scenario 2: p50 latency with one connection
   local name=$1 r=$2 outf=$tmp/wrk-$1-$2-c1.txt rc p50
-  if ! alive "$name"; then rec "$r" "$name" p50 failed; return; fi
-  wrk_run "$name" 1 "$secs" "$outf" --latency; rc=$?
+  if ! alive "$name"; then rec "$r" "$name" p50 "$(down "$name")"; return; fi
+  wrk_run "$name" 1 "$(wrk_secs "$name")" "$outf" --latency; rc=$?
   if ! wrk_check "$name" "$r" "$outf" "$rc" >/dev/null; then rec "$r" "$name" p50 failed; return; fi
   p50=$(awk '$1 == "50%" { v = $2; m = 1
           if (v ~ /us$/) m = 1; else if (v ~ /ms$/) m = 1000; else if (v ~ /s$/) m = 1000000
@@ -256,7 +291,7 @@ curl_big() {  # curl_big METRIC NAME ROUND [curl flags]: one download of big.bin
 
 measure_download() {  # scenario 3
   local name=$1 r=$2
-  if ! alive "$name"; then rec "$r" "$name" big failed; return; fi
+  if ! alive "$name"; then rec "$r" "$name" big "$(down "$name")"; return; fi
   if [[ $name == direct ]]; then curl_big big direct "$r"
   else curl_big big "$name" "$r" -x "http://127.0.0.1:${port[$name]}"; fi
 }
@@ -280,10 +315,69 @@ probe_connect() {  # does NAME tunnel a CONNECT to the origin?
 
 measure_connect() {  # scenario 4; direct is the plain download again, as the reference
   local name=$1 r=$2
-  if ! alive "$name"; then rec "$r" "$name" connect failed; return; fi
+  if ! alive "$name"; then rec "$r" "$name" connect "$(down "$name")"; return; fi
   if [[ $name == direct ]]; then curl_big connect direct "$r"; return; fi
   if [[ -n ${connect_status[$name]:-} ]]; then rec "$r" "$name" connect "${connect_status[$name]}"; return; fi
   curl_big connect "$name" "$r" -p -x "http://127.0.0.1:${port[$name]}"
+}
+
+proxy_pids() {  # the processes whose memory counts for NAME (children, e.g. nginx's workers, follow)
+  echo "${pid[$1]}"
+}
+
+measure_idle() {  # scenario 5, once per run (round 0): RSS per idle keep-alive client connection
+  local name=$1 outf=$tmp/idle-$1.txt line ok still closed refused failed bad ann per
+  if ! alive "$name"; then rec 0 "$name" idle "$(down "$name")"; return; fi
+  timeout -k 2 90 python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" "$many" \
+    $(proxy_pids "$name") --concurrency 200 --time-limit 60 --hold 1 >"$outf" 2>&1
+  line=$(grep -m1 '^ok=' "$outf")
+  if [[ -z $line ]]; then
+    rec 0 "$name" idle failed; note "idle, $name: idle_conns.py failed: $(tail -n 2 "$outf" | tr '\n' ' ')"; return
+  fi
+  declare -A f
+  local kv
+  for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
+  ok=${f[ok]} still=${f[still_open]} closed=${f[closed]} refused=${f[refused]} failed=${f[failed]}
+  bad=${f[bad_status]} ann=${f[announced_close]} per=${f[rss_per_conn_b]}
+  note "idle, $name: $line $(grep -m1 '^errors:' "$outf")"
+  if (( ok > 0 && (closed * 2 > ok || ann * 2 > ok) )); then
+    rec 0 "$name" idle "n/a (closes client connections)"
+  elif (( ok == many && still == many )); then
+    rec 0 "$name" idle "$per"
+  elif (( ok == 0 )); then
+    rec 0 "$name" idle "failed (no connection served: $refused refused, $failed failed, $bad other status)"
+  else
+    rec 0 "$name" idle "only $still of $many kept ($((refused + failed + bad)) refused or failed; $per B each)"
+  fi
+  log "idle  $name: $(awk -F'\t' -v p="$name" '$2 == p && $3 == "idle" {v = $4} END {print v}' "$results") ($still of $many open)"
+  sleep 2   # let the proxy settle after the connections close
+}
+
+measure_many() {  # scenario 6, once per run (round 0): wrk -t2 -c$many: errors and req/s
+  local name=$1 outf=$tmp/wrk-$1-c$many.txt rc n sock bad errs rps
+  if ! alive "$name"; then rec 0 "$name" errors "$(down "$name")"; return; fi
+  wrk_run "$name" "$many" 5 "$outf" -t2 --timeout 10s; rc=$?
+  n=$(awk '/ requests in / {print $1}' "$outf")
+  if (( rc != 0 )) || [[ -z $n ]]; then
+    rec 0 "$name" errors "failed (wrk exit $rc)"
+    note "c$many, $name: wrk failed (exit $rc): $(tail -n 2 "$outf" | tr '\n' ' ')"
+    return
+  fi
+  # "Socket errors: connect 0, read 0, write 0, timeout 0" — only printed when one is non-zero
+  sock=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10 }' "$outf")
+  bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$outf")
+  errs=$(( ${sock:-0} + ${bad:-0} ))
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$outf")
+  rec 0 "$name" errors "$errs"
+  rec 0 "$name" many_rps "${rps:-0}"
+  if (( errs > 0 )); then
+    note "c$many, $name: $n responses, $(grep -m1 'Socket errors:' "$outf" | sed 's/^ *//')${bad:+, $bad non-2xx}"
+    [[ $(awk -F'\t' -v p="$name" '$2 == p && $3 == "idle" {print $4}' "$results") == *closes* ]] &&
+      note "c$many, $name: it closes every client connection after the response, which wrk counts as a read error"
+  fi
+  log "c$many  $name: $errs errors, $rps req/s"
+  if ! alive "$name"; then how_ended "$name"; note "c$many, $name: the proxy exited during the run ($ended)"; fi
+  sleep 2
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -296,14 +390,17 @@ head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 dd if=/dev/zero of="$tmp/www/big.bin" bs=1M count="$big_mb" status=none ||
   die "cannot create the ${big_mb} MiB file in $tmp"
 
-read -r p_origin p_ferry p_ferry_log p_haproxy p_nginx <<<"$(free_ports 5)"
-[[ -n $p_nginx ]] || die "cannot find free ports"
+read -r p_origin p_ferry p_ferry_log p_haproxy p_nginx p_squid p_privoxy p_tinyproxy <<<"$(free_ports 8)"
+[[ -n $p_tinyproxy ]] || die "cannot find free ports"
 port[origin]=$p_origin
 port[direct]=$p_origin
 port[ferry]=$p_ferry
 port[ferry-log]=$p_ferry_log
 port[haproxy]=$p_haproxy
 port[nginx]=$p_nginx
+port[squid]=$p_squid
+port[privoxy]=$p_privoxy
+port[tinyproxy]=$p_tinyproxy
 
 start_nginx origin origin-nginx.conf.in
 wait_ready origin || die "origin nginx did not start: $(tail -n 5 "$tmp/origin.out" "$tmp/origin/error.log" 2>/dev/null)"
@@ -318,9 +415,25 @@ mkdir -p "$tmp/haproxy"
 render haproxy.cfg.in "$tmp/haproxy/haproxy.cfg" "$tmp/haproxy" "${port[haproxy]}"
 start_bg haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
 start_nginx nginx relay-nginx.conf.in
+for name in "${slow_peers[@]}"; do
+  if ! command -v "${peer_prog[$name]}" >/dev/null 2>&1; then
+    status[$name]="not installed"
+    continue
+  fi
+  mkdir -p "$tmp/$name"
+  render "$name.conf.in" "$tmp/$name/$name.conf" "$tmp/$name" "${port[$name]}"
+  case $name in
+    squid) chmod 777 "$tmp/squid"   # written by the user proxy
+           start_bg squid squid -N -f "$tmp/squid/squid.conf" ;;
+    privoxy) start_bg privoxy privoxy --no-daemon --pidfile "$tmp/privoxy/privoxy.pid" "$tmp/privoxy/privoxy.conf" ;;
+    tinyproxy) start_bg tinyproxy tinyproxy -d -c "$tmp/tinyproxy/tinyproxy.conf" ;;
+  esac
+done
 
-proxies=(ferry haproxy nginx direct ferry-log)
-for name in ferry ferry-log haproxy nginx; do
+proxies=(ferry haproxy nginx squid privoxy tinyproxy direct ferry-log)
+[[ -n $fd_warning ]] && note "$fd_warning"
+for name in ferry ferry-log haproxy nginx "${slow_peers[@]}"; do
+  [[ ${status[$name]:-} == "not installed" ]] && { note "$name: not installed (scripts/install-deps.sh --bench)"; continue; }
   if wait_ready "$name"; then
     code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' -x "http://127.0.0.1:${port[$name]}" \
       "http://127.0.0.1:${port[origin]}/1k.bin")
@@ -330,7 +443,7 @@ for name in ferry ferry-log haproxy nginx; do
     note "$name: ${status[$name]}: $(tail -n 3 "$tmp/$name.out" 2>/dev/null | tr '\n' ' ')"
   fi
 done
-for name in ferry haproxy nginx; do alive "$name" && probe_connect "$name"; done
+for name in ferry haproxy nginx "${slow_peers[@]}"; do alive "$name" && probe_connect "$name"; done
 
 # Page cache: a cold first read is several times slower than a warm one (ANCHORS.md).
 cat "$tmp/www/big.bin" >/dev/null
@@ -375,8 +488,29 @@ for ((r = 1; r <= rounds; r++)); do
   round_time=$((SECONDS - t_start))
 done
 
-for name in ferry ferry-log haproxy nginx; do
-  [[ -z ${status[$name]:-} ]] && ! kill -0 "${pid[$name]}" 2>/dev/null && note "$name exited during the run"
+# ---------------------------------------------------------------------------------------------
+# Once per run, after the rounds (a proxy that falls over here cannot spoil the rounds): idle
+# connections first, on settled proxies, then $many busy ones. Main proxies first, then the slow
+# peers, each step skipped with a note once past BENCH_STOP.
+once() {  # once FUNCTION NAME
+  if (( SECONDS > hard_stop )); then
+    rec 0 "$2" "$([[ $1 == measure_idle ]] && echo idle || echo errors)" "skipped (time)"
+    note "$1 $2: skipped, past ${hard_stop}s"
+    return
+  fi
+  "$1" "$2"
+}
+heavy=(ferry haproxy nginx "${slow_peers[@]}")
+log "once per run: $many idle connections"
+for name in "${heavy[@]}"; do once measure_idle "$name"; done
+log "once per run: $many busy connections"
+for name in ferry haproxy nginx direct "${slow_peers[@]}"; do once measure_many "$name"; done
+
+for name in ferry ferry-log haproxy nginx "${slow_peers[@]}"; do
+  if [[ -z ${status[$name]:-} ]] && ! kill -0 "${pid[$name]}" 2>/dev/null; then
+    how_ended "$name"
+    note "$name exited during the run ($ended): $(tail -n 2 "$tmp/$name.out" 2>/dev/null | tr '\n' ' ')"
+  fi
 done
 if [[ -s $tmp/ferry-access.log ]]; then
   read -r lines bytes < <(wc -lc <"$tmp/ferry-access.log")
@@ -394,13 +528,16 @@ $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(u
   echo "ferry: $(timeout 5 "$ferry_bin" --version 2>&1 | head -n 1), commit \
 $(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted src changes')"
   echo "peers: $(timeout 5 haproxy -v 2>&1 | head -n 1 | cut -d' ' -f1-3); $(timeout 5 nginx -v 2>&1); \
+$(timeout 5 squid -v 2>&1 | head -n 1 | sed 's/ for .*//'); $(timeout 5 privoxy --version 2>&1 | head -n 1 | cut -d' ' -f1-3); \
+$(timeout 5 tinyproxy -v 2>&1 | head -n 1); \
 $(timeout 5 wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2); $(timeout 5 curl --version | head -n 1 | cut -d' ' -f1-2)"
-  echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run, big file ${big_mb} MiB; \
+  echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run (${slow_secs}s for ${slow_peers[*]}), \
+big file ${big_mb} MiB, $many connections in the idle and c$many scenarios (once per run, after the rounds); \
 load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 } >"$facts"
 
 cp "$results" "$out_dir/latest.tsv"
-python3 "$here/report.py" "$results" "$facts" "$notes" "$big_mb" >"$out_dir/latest.md" ||
+python3 "$here/report.py" "$results" "$facts" "$notes" "$big_mb" "$many" >"$out_dir/latest.md" ||
   die "report failed; raw results in $out_dir/latest.tsv"
 cat "$out_dir/latest.md"
 log "done in ${SECONDS}s; table in bench/out/latest.md"

@@ -9,7 +9,9 @@ packages=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-d
           libtomlplusplus-dev libcrypt-dev libssl-dev apache2-utils man-db groff-base
           tinyproxy squid)
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk haproxy nginx-light)
+  # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
+  # already above (the integration tests use them), privoxy is only for the benchmark.
+  packages+=(wrk haproxy nginx-light privoxy)
 fi
 
 missing=()
@@ -21,7 +23,7 @@ done
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 echo "ferry: installing ${missing[*]}"
-# Debian's server packages (nginx, haproxy, squid, tinyproxy) start themselves on install; the benchmarks
+# Debian's server packages (nginx, haproxy, squid, tinyproxy, privoxy) start themselves on install; the benchmarks
 # start their own instances on free ports, so keep the packaged services from starting.
 policy=/usr/sbin/policy-rc.d
 placed_policy=0
