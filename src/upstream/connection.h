@@ -35,6 +35,8 @@ struct connection {
     // Connection-bound authentication (NTLM, Negotiate) was seen on it: it belongs to one
     // client from then on and never joins the pool.
     bool pinned = false;
+    // While pooled: the byte a watching peek (pool.cpp) may land in.
+    char watch_byte = 0;
 
     // An idle connection is reusable only if the origin has neither closed it nor sent
     // anything unasked: a zero-length or non-empty peek means it is not.

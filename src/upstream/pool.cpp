@@ -2,6 +2,8 @@
 
 #include "observe/counter.h"
 
+#include <boost/asio/buffer.hpp>
+
 #include <algorithm>
 
 namespace ferry::upstream {
@@ -36,13 +38,14 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
         v.pop_back();
         auto c = std::move(it->conn);
         retire(it);
-        if (c->still_usable()) {
+        boost::system::error_code ignored;
+        c->socket.cancel(ignored); // ends the watch (its handler sees operation_aborted)
+        if (c->socket.is_open() && c->buffer.empty()) {
             observe::bump(stats_.reused);
             observe::set(stats_.idle, lru_.size());
             return c;
         }
-        observe::bump(
-            stats_.stale); // the origin closed it, or sent something unasked: never hand out
+        observe::bump(stats_.stale);
     }
     observe::set(stats_.idle, lru_.size());
     return nullptr;
@@ -73,7 +76,31 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
     }
     v.push_back(std::prev(lru_.end()));
     observe::set(stats_.idle, lru_.size());
+    watch(*lru_.back().conn);
     return true;
+}
+
+void pool::watch(connection& c) {
+    // A peek leaves whatever arrives in the socket; the connection is dropped either way.
+    c.socket.async_receive(boost::asio::buffer(&c.watch_byte, 1),
+                           boost::asio::socket_base::message_peek,
+                           [this, watched = &c](const boost::system::error_code& ec, std::size_t) {
+                               if (ec == boost::asio::error::operation_aborted) return;
+                               drop_watched(watched);
+                           });
+}
+
+void pool::drop_watched(const connection* c) {
+    // Rare (an origin closing an idle connection): a walk over the idle list is fine, and it
+    // never touches a connection that has left the pool.
+    for (auto it = lru_.begin(); it != lru_.end(); ++it) {
+        if (it->conn.get() == c) {
+            erase(it);
+            observe::bump(stats_.stale);
+            observe::set(stats_.idle, lru_.size());
+            return;
+        }
+    }
 }
 
 void pool::sweep(net::steady_time now) {

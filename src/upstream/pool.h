@@ -1,8 +1,9 @@
 // Idle keep-alive upstream connections, shared by every client of one worker (so no locks).
 // Keyed by where the connection goes ("host:port", or the parent proxy's); most recently
 // used first; capped per key and in total (oldest closed first); closed after an idle
-// timeout. A connection is handed out only after a non-blocking check that the origin has
-// neither closed it nor sent anything unasked.
+// timeout. An idle connection is watched (a pending one-byte peek, no syscall while nothing
+// happens): when the origin closes it or sends anything unasked, it leaves the pool at once,
+// so handing one out needs no check of its own.
 #pragma once
 
 #include "net/deadline.h"
@@ -68,6 +69,10 @@ private:
     void erase(lru_list::iterator it);
     // Moves the node at `it` (its connection gone) to spare_.
     void retire(lru_list::iterator it);
+    // Starts the watch on a pooled connection; the origin closing it or talking on it
+    // drops it (found by address: the watch may end after the connection is gone).
+    void watch(connection& c);
+    void drop_watched(const connection* c);
 
     pool_limits limits_;
     lru_list lru_;
