@@ -5,6 +5,7 @@
 #include "support/curl_client.h"
 #include "support/fast_pattern.h"
 #include "support/ferry_process.h"
+#include "support/log_lines.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
 
@@ -39,6 +40,22 @@ int open_pipes(pid_t pid) {
     return n;
 }
 
+// BYTES_TO_CLIENT and BYTES_FROM_CLIENT of the access-log line that has `needle`
+// (TIME CLIENT METHOD TARGET STATUS BYTES_TO BYTES_FROM DURATIONms ...).
+std::pair<std::uint64_t, std::uint64_t> logged_bytes(const ferry_process& ferry,
+                                                     const std::string& needle) {
+    auto line = wait_for_line(ferry, {needle});
+    std::vector<std::string> fields;
+    for (std::size_t at = 0; at < line.size();) {
+        auto end = line.find(' ', at);
+        if (end == std::string::npos) end = line.size();
+        fields.push_back(line.substr(at, end - at));
+        at = end + 1;
+    }
+    if (fields.size() < 7) return {0, 0};
+    return {std::stoull(fields[5]), std::stoull(fields[6])};
+}
+
 std::vector<std::string> ferry_args(bool splice, std::vector<std::string> more = {}) {
     std::vector<std::string> args{"--workers", "1", "--splice", splice ? "on" : "off"};
     args.insert(args.end(), more.begin(), more.end());
@@ -62,6 +79,9 @@ void download_then_next_request(bool splice) {
     EXPECT_EQ(first.status, 200);
     EXPECT_EQ(first.body_size, size);
     EXPECT_EQ(first.body_hash, hash_pattern_fast(size));
+    // Counted exactly: the head as sent plus every body byte.
+    EXPECT_EQ(logged_bytes(ferry, "/size/" + std::to_string(size) + " 200").first,
+              first.headers.size() + size);
     const std::size_t second_size = 300 * 1024 + 7;
     auto second = client.perform({.url = origin.url("/size/" + std::to_string(second_size)),
                                   .proxy = ferry.proxy_url(),
@@ -171,8 +191,9 @@ TEST(Splice, ConnectTunnelIsExactBothWaysWithHalfClose) {
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto s = tcp_stream::connect_to(ferry.port());
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE(
-        s.send_all(fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", origin.authority())));
+    const auto request =
+        fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", origin.authority());
+    ASSERT_TRUE(s.send_all(request));
     auto head = s.read_until("\r\n\r\n", 5s);
     ASSERT_EQ(status_of(head), 200) << head;
     std::thread sender([&] {
@@ -187,6 +208,9 @@ TEST(Splice, ConnectTunnelIsExactBothWaysWithHalfClose) {
     fnv1a_update(h, down.data(), down.size());
     EXPECT_EQ(h.h, hash_pattern_fast(tunnel_size, 2));
     EXPECT_EQ(report, fmt::format("{} {:x}\n", tunnel_size, hash_pattern_fast(tunnel_size, 1)));
+    auto [to_client, from_client] = logged_bytes(ferry, "CONNECT " + origin.authority());
+    EXPECT_EQ(to_client, head.size() + tunnel_size + report.size());
+    EXPECT_EQ(from_client, request.size() + tunnel_size);
 }
 
 TEST(Splice, ContentLengthBodyCutShortByTheOriginIsNotPassedOffAsComplete) {
