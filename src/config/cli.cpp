@@ -328,6 +328,11 @@ cli_result parse_command_line(int argc, char** argv) {
         ->type_name("FILE");
     app.add_option("--auth-realm", s.auth.realm, "Realm named in the 407 challenge")
         ->capture_default_str();
+    std::string splice = "on";
+    app.add_option("--splice", splice,
+                   "Relay tunnels and large unchanged bodies with splice(2): on or off")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->capture_default_str();
     app.add_option("--max-header-size", s.max_header_size, "Largest request or response head")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t(1024), std::size_t(1) << 24));
@@ -362,6 +367,7 @@ cli_result parse_command_line(int argc, char** argv) {
     }
     if (s.listen.empty()) s.listen.push_back({"127.0.0.1", 9001});
     s.access_log_format = *observe::parse_access_log_format(access_log_format);
+    s.splice = splice == "on";
     if (app.count("--flow-log") > 0) s.flow = true;
     // With --flow the flow log owns stdout, unless an access log was asked for explicitly.
     if (s.flow && s.flow_log == "-" && app.count("--access-log") == 0) s.access_log = "off";

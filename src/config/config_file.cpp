@@ -260,6 +260,7 @@ const std::vector<key_spec>& key_table() {
             seconds(false)),
         key("parent", "--parent", &settings::parent, read_parent),
         key("direct", "--direct", &settings::direct, read_rules),
+        key("splice", "--splice", &settings::splice, read_bool),
         key("max_header_size", "--max-header-size", &settings::max_header_size,
             count(1024, 1 << 24)),
         key("max_target_size", "--max-target-size", &settings::max_target_size, count(64, 1 << 20)),

@@ -102,6 +102,9 @@ struct settings {
     std::optional<listen_address> admin_listen; // /metrics and /healthz; off when empty
     std::string user; // switch to this user after binding (needs root); empty: stay
 
+    // Relay tunnels and large unchanged bodies with splice(2), without copying them.
+    bool splice = true;
+
     std::size_t max_header_size = 64 * 1024; // request or response head → 431 / 502
     std::size_t max_target_size = 8 * 1024;  // request-target → 414
 };

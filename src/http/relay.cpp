@@ -1,5 +1,7 @@
 #include "http/relay.h"
 
+#include "net/splice.h"
+
 #include <array>
 #include <boost/asio/buffer.hpp>
 #include <cstdio>
@@ -25,6 +27,59 @@ struct gather {
     }
     auto sequence() const { return std::span<const asio::const_buffer>(buffers.data(), count); }
 };
+
+// Whether the rest of this body goes by splice: large identity bodies between sockets that
+// can take it.
+bool use_splice(net::inbound from, net::outbound to, const body_framing& in, output_coding out,
+                std::uint64_t remaining, const relay_timeouts& timeouts) {
+    if (!timeouts.splice || out != output_coding::identity) return false;
+    if (in.kind != body_kind::until_close &&
+        (in.kind != body_kind::length || remaining < splice_threshold))
+        return false;
+    return !net::prepare_for_splice(from.socket) && !net::prepare_for_splice(to.socket);
+}
+
+// The rest of an identity body (its buffered bytes already sent): socket → pipe → socket,
+// counted as the copying loop counts, a piece once written.
+asio::awaitable<void> splice_rest(net::inbound from, net::outbound to, bool until_close,
+                                  std::uint64_t remaining, relay_timeouts timeouts,
+                                  const bool* stop, relay_outcome& result) {
+    net::splice_pipe pipe;
+    auto stopped = [&] {
+        if (!stop || !*stop) return false;
+        result.status = relay_status::read_failed;
+        result.error = asio::error::operation_aborted;
+        return true;
+    };
+    for (;;) {
+        std::size_t got = 0;
+        std::size_t max = net::splice_chunk(); // what a pipe holds
+        if (!until_close) max = std::size_t(std::min<std::uint64_t>(remaining, max));
+        auto ec = co_await net::splice_in(from, pipe, max, timeouts.read, stop, got);
+        if (stopped()) co_return;
+        if (ec) {
+            if (!(until_close && ec == asio::error::eof)) {
+                result.status = relay_status::read_failed;
+                result.error = ec;
+            }
+            co_return;
+        }
+        ec = co_await net::splice_out(to, pipe, false, timeouts.write, stop);
+        if (stopped()) co_return;
+        if (ec) {
+            result.status = relay_status::write_failed;
+            result.error = ec;
+            co_return;
+        }
+        result.body_bytes += got;
+        result.bytes_read += got;
+        result.bytes_written += got;
+        if (!until_close) {
+            remaining -= got;
+            if (remaining == 0) co_return;
+        }
+    }
+}
 
 } // namespace
 
@@ -61,6 +116,12 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
             }
             result.bytes_written += prefix.size();
             prefix_pending = false;
+        }
+        if (!finished && from.buffer.empty() && !prefix_pending &&
+            use_splice(from, to, in, out, remaining, timeouts)) {
+            co_await splice_rest(from, to, in.kind == body_kind::until_close, remaining, timeouts,
+                                 stop, result);
+            co_return result;
         }
         if (!finished && from.buffer.empty()) {
             std::size_t got = 0;

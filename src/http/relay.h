@@ -37,6 +37,9 @@ struct relay_outcome {
 struct relay_timeouts {
     std::chrono::milliseconds read;
     std::chrono::milliseconds write;
+    // Move large identity bodies with splice(2), socket to socket, without copying them
+    // through ferry (the `splice` setting).
+    bool splice = false;
 };
 
 // Sends `prefix` (a serialised head, may be empty) and then the body framed by `in`,
@@ -44,6 +47,13 @@ struct relay_timeouts {
 // stay there. `decoder` is the caller's, reused across messages. When `*stop` turns true
 // (the caller no longer wants the body) the relay ends after its current wait, as
 // read_failed with operation_aborted.
+//
+// With timeouts.splice, an identity-coded Content-Length body of which at least
+// splice_threshold bytes are left once the buffered ones are sent, or a close-delimited
+// one, is spliced socket to socket; a Content-Length body never past its end, so what
+// follows it stays in the socket. The outcome is the same as when copying.
+inline constexpr std::uint64_t splice_threshold = 64 * 1024;
+
 boost::asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to,
                                                  body_framing in, output_coding out,
                                                  std::string_view prefix, relay_timeouts timeouts,

@@ -268,7 +268,7 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
     uploading_ = true;
     auto coding = framing.kind == http::body_kind::chunked ? http::output_coding::chunked
                                                            : http::output_coding::identity;
-    const http::relay_timeouts timeouts{cfg.idle_timeout, cfg.send_timeout};
+    const http::relay_timeouts timeouts{cfg.idle_timeout, cfg.send_timeout, cfg.splice};
     auto outcome =
         co_await http::relay_body(client_in(), upstream_out(), framing, coding, request_out_,
                                   timeouts, request_decoder_, &st.abandoned);
@@ -468,7 +468,7 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     rec_.status_line = resp_.status_line;
     rec_.content_type = http::find_field(resp_, "content-type");
     st.response_started = true;
-    const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout};
+    const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout, cfg.splice};
     auto outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, out_,
                                              timeouts, response_decoder_, nullptr);
     if (outcome.bytes_written == 0 && outcome.status != http::relay_status::complete) {

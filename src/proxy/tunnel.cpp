@@ -20,11 +20,12 @@ namespace asio = boost::asio;
 asio::awaitable<void> session::tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
                                                 std::uint64_t& bytes, net::error_code& result) {
     const auto idle = settings().tunnel_idle_timeout;
+    const bool splice = settings().splice;
     // if/else, not ?: — GCC 12 mishandles co_await inside a conditional expression.
     if (toward_origin)
-        result = co_await tunnel::pipe(client_in(), upstream_out(), idle, state, bytes);
+        result = co_await tunnel::pipe(client_in(), upstream_out(), idle, state, bytes, splice);
     else
-        result = co_await tunnel::pipe(upstream_in(), client_out(), idle, state, bytes);
+        result = co_await tunnel::pipe(upstream_in(), client_out(), idle, state, bytes, splice);
     if (result && !state.stop) {
         // A reset or a timeout ends the whole tunnel: stop the other direction too.
         state.stop = true;

@@ -16,8 +16,10 @@ struct pipe_state {
 
 // Returns no error when the source ended cleanly (the sink's sending side is then shut
 // down), else the error. The idle timeout counts from the last byte in either direction.
+// With `splice`, bytes not already buffered move socket to socket through a kernel pipe
+// (splice(2)) instead of through ferry's buffer.
 boost::asio::awaitable<net::error_code> pipe(net::inbound from, net::outbound to,
                                              std::chrono::milliseconds idle, pipe_state& state,
-                                             std::uint64_t& bytes);
+                                             std::uint64_t& bytes, bool splice);
 
 } // namespace ferry::tunnel

@@ -117,6 +117,12 @@ TEST(ConfigFile, ConnectPortsAnyIsAnEmptyList) {
     EXPECT_TRUE(parsed(R"(connect_ports = "any")").connect_ports.empty());
 }
 
+TEST(ConfigFile, SpliceIsOnUnlessTurnedOff) {
+    EXPECT_TRUE(parsed("").splice);
+    EXPECT_FALSE(parsed("splice = false").splice);
+    EXPECT_EQ(error_of("splice = \"off\""), "t.toml:1: splice: expected true or false");
+}
+
 TEST(ConfigFile, FlowTurnsTheAccessLogOffUnlessItIsGiven) {
     EXPECT_EQ(parsed("flow = true").access_log, "off");
     EXPECT_EQ(parsed("flow = true\naccess_log = \"-\"").access_log, "-");

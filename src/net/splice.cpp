@@ -1,0 +1,153 @@
+#include "net/splice.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace ferry::net {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Larger pipes mean fewer splice calls per byte (see docs/architecture.md for the figures).
+constexpr int pipe_size = 1 << 20;
+constexpr std::size_t cache_limit = 32;
+
+// The calling thread's empty pipes. Every worker is one thread: nothing is shared.
+struct pipe_cache {
+    std::vector<std::pair<int, int>> free;
+    ~pipe_cache() {
+        for (auto [r, w] : free) {
+            ::close(r);
+            ::close(w);
+        }
+    }
+};
+
+pipe_cache& cache() {
+    thread_local pipe_cache c;
+    return c;
+}
+
+error_code last_error() {
+    return error_code(errno, asio::error::get_system_category());
+}
+
+// Each wait checks the deadline and the stop flag first: a cancellation that came while no
+// wait was bound (between the wake-up and the next system call) would otherwise be lost.
+asio::awaitable<error_code> wait(asio::ip::tcp::socket& socket,
+                                 asio::ip::tcp::socket::wait_type what, deadline& timer,
+                                 const bool* stop) {
+    if (timer.expired) co_return asio::error::timed_out;
+    if (stop && *stop) co_return asio::error::operation_aborted;
+    auto [ec] = co_await socket.async_wait(what, timer.bind());
+    if (ec && timer.expired) ec = asio::error::timed_out;
+    co_return ec;
+}
+
+} // namespace
+
+bool splice_pipe::acquire() {
+    if (read_ >= 0) return true;
+    auto& c = cache();
+    if (!c.free.empty()) {
+        std::tie(read_, write_) = c.free.back();
+        c.free.pop_back();
+        return true;
+    }
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    // May be refused (fs.pipe-max-size, the per-user pipe budget): the default still works.
+    ::fcntl(fds[0], F_SETPIPE_SZ, pipe_size);
+    read_ = fds[0];
+    write_ = fds[1];
+    return true;
+}
+
+void splice_pipe::release() {
+    if (read_ < 0) return;
+    auto& c = cache();
+    if (held_ == 0 && c.free.size() < cache_limit) {
+        c.free.emplace_back(read_, write_);
+    } else {
+        ::close(read_);
+        ::close(write_);
+    }
+    read_ = write_ = -1;
+    held_ = 0;
+}
+
+error_code prepare_for_splice(asio::ip::tcp::socket& socket) {
+    error_code ec;
+    if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
+    return ec;
+}
+
+std::size_t splice_chunk() {
+    return pipe_size;
+}
+
+asio::awaitable<error_code> splice_in(inbound from, splice_pipe& pipe, std::size_t max,
+                                      std::chrono::milliseconds timeout, const bool* stop,
+                                      std::size_t& got) {
+    got = 0;
+    from.timer.arm(from.now + timeout);
+    error_code ec;
+    for (;;) {
+        if (!pipe.acquire()) {
+            ec = last_error();
+            break;
+        }
+        auto n = ::splice(from.socket.native_handle(), nullptr, pipe.write_end(), nullptr, max,
+                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+            got = std::size_t(n);
+            pipe.added(got);
+            break;
+        }
+        if (n == 0) {
+            ec = asio::error::eof;
+            break;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) {
+            ec = last_error();
+            break;
+        }
+        pipe.release(); // empty: an idle connection holds no pipe
+        if ((ec = co_await wait(from.socket, asio::ip::tcp::socket::wait_read, from.timer, stop)))
+            break;
+    }
+    from.timer.disarm();
+    co_return ec;
+}
+
+asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bool more,
+                                       std::chrono::milliseconds timeout, const bool* stop) {
+    to.timer.arm(to.now + timeout);
+    error_code ec;
+    const unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0u);
+    while (pipe.held() > 0) {
+        auto n = ::splice(pipe.read_end(), nullptr, to.socket.native_handle(), nullptr, pipe.held(),
+                          flags);
+        if (n > 0) {
+            pipe.removed(std::size_t(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || errno != EAGAIN) {
+            ec = n == 0 ? error_code(asio::error::broken_pipe) : last_error();
+            break;
+        }
+        if ((ec = co_await wait(to.socket, asio::ip::tcp::socket::wait_write, to.timer, stop)))
+            break;
+    }
+    to.timer.disarm();
+    if (pipe.held() == 0) pipe.release();
+    co_return ec;
+}
+
+} // namespace ferry::net
