@@ -83,6 +83,13 @@ asio::awaitable<void> splice_rest(net::inbound from, net::outbound to, bool unti
 
 } // namespace
 
+std::optional<std::string_view> body_at_hand(std::string_view buffered, body_framing in) {
+    if (in.kind == body_kind::none) return std::string_view{};
+    if (in.kind == body_kind::length && in.length <= buffered.size())
+        return buffered.substr(0, static_cast<std::size_t>(in.length));
+    return std::nullopt;
+}
+
 asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, body_framing in,
                                           output_coding out, std::string_view prefix,
                                           relay_timeouts timeouts, chunked_decoder& decoder,

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace ferry::http {
@@ -53,6 +54,11 @@ struct relay_timeouts {
 // one, is spliced socket to socket; a Content-Length body never past its end, so what
 // follows it stays in the socket. The outcome is the same as when copying.
 inline constexpr std::uint64_t splice_threshold = 64 * 1024;
+
+// The body, when all of it is already in `buffered` (no body, or a Content-Length body
+// received with its head, as small responses are): the caller can send head and body in one
+// write without relay_body (whose coroutine frame is too big to be recycled).
+std::optional<std::string_view> body_at_hand(std::string_view buffered, body_framing in);
 
 boost::asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to,
                                                  body_framing in, output_coding out,

@@ -14,6 +14,7 @@
 #include "upstream/connector.h"
 #include "upstream/route.h"
 
+#include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <fmt/format.h>
@@ -469,8 +470,23 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     rec_.content_type = http::find_field(resp_, "content-type");
     st.response_started = true;
     const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout, cfg.splice};
-    auto outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, out_,
-                                             timeouts, response_decoder_, nullptr);
+    http::relay_outcome outcome;
+    if (const auto body = http::body_at_hand(up_->buffer.data(), in)) {
+        // The common small response: head and body in one write, no relay loop.
+        const std::array<asio::const_buffer, 2> message{asio::buffer(out_), asio::buffer(*body)};
+        auto ec = co_await net::write_all(client_out(), message, cfg.send_timeout);
+        if (ec) {
+            outcome.status = http::relay_status::write_failed;
+            outcome.error = ec;
+        } else {
+            outcome.body_bytes = outcome.bytes_read = body->size();
+            outcome.bytes_written = out_.size() + body->size();
+            up_->buffer.consume(body->size());
+        }
+    } else {
+        outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, out_, timeouts,
+                                            response_decoder_, nullptr);
+    }
     if (outcome.bytes_written == 0 && outcome.status != http::relay_status::complete) {
         // Nothing reached the client (a bad chunk right after the head): it gets a 502.
         st.response_started = false;

@@ -1,9 +1,9 @@
 // Idle keep-alive upstream connections, shared by every client of one worker (so no locks).
 // Keyed by where the connection goes ("host:port", or the parent proxy's); most recently
 // used first; capped per key and in total (oldest closed first); closed after an idle
-// timeout. An idle connection is watched (a pending one-byte peek, no syscall while nothing
-// happens): when the origin closes it or sends anything unasked, it leaves the pool at once,
-// so handing one out needs no check of its own.
+// timeout. An idle connection is watched (a pending one-byte peek): when the origin closes it
+// or sends anything unasked, it leaves the pool at once (no CLOSE_WAIT sockets left waiting
+// for a sweep), and handing one out needs no check of its own.
 #pragma once
 
 #include "net/deadline.h"
