@@ -6,9 +6,11 @@
 #include "observe/flow_log.h"
 #include "proxy/session.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <malloc.h>
 #include <unistd.h>
 
 namespace ferry::app {
@@ -112,6 +114,7 @@ void worker::tick() {
     flush_access_log();
     pool_.sweep(now_);
     parked_.close_expired(now_);
+    trim_memory();
     for (auto* w = head_; w != nullptr;) {
         auto* next = w->next_; // expire() may end the connection's wait, never unlink here
         for (net::deadline* d :
@@ -134,12 +137,22 @@ void worker::tick() {
     });
 }
 
+void worker::trim_memory() {
+    // After a burst of sessions (thousands of clients at once, then idle or parked), give the
+    // freed memory back to the system: malloc keeps it otherwise, and an idle proxy would
+    // stay at its peak. Rare (only after many sessions ended), and cheap for small heaps.
+    if (peak_since_trim_ < count_ + trim_after_sessions) return;
+    ::malloc_trim(0);
+    peak_since_trim_ = count_;
+}
+
 void worker::add(net::watched* w) {
     w->next_ = head_;
     w->prev_ = nullptr;
     if (head_) head_->prev_ = w;
     head_ = w;
     ++count_;
+    peak_since_trim_ = std::max(peak_since_trim_, count_);
 }
 
 void worker::remove(net::watched* w) {

@@ -97,6 +97,8 @@ public:
 private:
     void resume_parked(int fd, const parked_client& client);
     void closed_parked(const parked_client& client);
+    void trim_memory();
+    static constexpr std::size_t trim_after_sessions = 32;
     void refresh_clock();
     void flush_access_log();
     void tick();
@@ -126,6 +128,7 @@ private:
     auth::authenticator auth_;
     net::watched* head_ = nullptr;
     std::size_t count_ = 0;
+    std::size_t peak_since_trim_ = 0; // most sessions at once since memory was last trimmed
     bool draining_ = false;
 };
 

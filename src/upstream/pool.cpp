@@ -68,6 +68,8 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
         retire(oldest);
         observe::bump(stats_.evicted);
     }
+    // An idle connection holds no receive buffer (the next exchange takes a new one).
+    c->buffer.release_if_empty();
     if (spare_.empty()) {
         lru_.push_back(entry{std::move(c), now});
     } else {
