@@ -118,7 +118,8 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
            "Requests sent on an idle pooled connection.");
     sample(out, "ferry_upstream_pool_reused_total", up.pool_reused);
     family(out, "ferry_upstream_pool_stale_total", "counter",
-           "Pooled connections found closed or talking when about to be used.");
+           "Pooled connections the origin closed or talked on while idle, or found so when about "
+           "to be used.");
     sample(out, "ferry_upstream_pool_stale_total", up.pool_stale);
     family(out, "ferry_upstream_pool_evicted_total", "counter",
            "Pooled connections closed for a cap or the idle timeout.");

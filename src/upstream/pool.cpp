@@ -37,10 +37,13 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
         auto it = v.back();
         v.pop_back();
         auto c = std::move(it->conn);
+        const bool watched = it->watched;
         retire(it);
+        // A watched connection that closed or talked was dropped when it happened; one put
+        // since the last sweep is checked now (a non-blocking peek).
         boost::system::error_code ignored;
-        c->socket.cancel(ignored); // ends the watch (its handler sees operation_aborted)
-        if (c->socket.is_open() && c->buffer.empty()) {
+        if (watched) c->socket.cancel(ignored); // its handler sees operation_aborted
+        if (watched ? c->socket.is_open() && c->buffer.empty() : c->still_usable()) {
             observe::bump(stats_.reused);
             observe::set(stats_.idle, lru_.size());
             return c;
@@ -78,7 +81,6 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
     }
     v.push_back(std::prev(lru_.end()));
     observe::set(stats_.idle, lru_.size());
-    watch(*lru_.back().conn);
     return true;
 }
 
@@ -109,6 +111,11 @@ void pool::sweep(net::steady_time now) {
     while (!lru_.empty() && lru_.front().since + limits_.idle_timeout <= now) {
         erase(lru_.begin());
         observe::bump(stats_.evicted);
+    }
+    for (auto& e : lru_) {
+        if (e.watched) continue;
+        e.watched = true;
+        watch(*e.conn);
     }
     observe::set(stats_.idle, lru_.size());
     // Keys left empty are kept for reuse, but not without bound.

@@ -1,9 +1,11 @@
 // Idle keep-alive upstream connections, shared by every client of one worker (so no locks).
 // Keyed by where the connection goes ("host:port", or the parent proxy's); most recently
 // used first; capped per key and in total (oldest closed first); closed after an idle
-// timeout. An idle connection is watched (a pending one-byte peek): when the origin closes it
-// or sends anything unasked, it leaves the pool at once (no CLOSE_WAIT sockets left waiting
-// for a sweep), and handing one out needs no check of its own.
+// timeout. A connection is handed out only if the origin has neither closed it nor sent
+// anything unasked: one put since the last sweep is checked with a non-blocking peek; the
+// sweep starts a watch (a pending one-byte peek) on the others, which drops a connection
+// as soon as its origin closes it or talks (no CLOSE_WAIT sockets waiting for the idle
+// timeout) and spares them the check.
 #pragma once
 
 #include "net/deadline.h"
@@ -64,6 +66,7 @@ private:
     struct entry {
         std::unique_ptr<connection> conn;
         net::steady_time since;
+        bool watched = false;
     };
     using lru_list = std::list<entry>; // oldest at the front
     void erase(lru_list::iterator it);

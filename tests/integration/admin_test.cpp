@@ -1,5 +1,6 @@
 // The admin listener (--admin-listen): /healthz, and /metrics in Prometheus text format
 // counting what went through ferry — checked against traffic the test sends.
+#include "support/admin_client.h"
 #include "support/command.h"
 #include "support/curl_client.h"
 #include "support/ferry_process.h"
@@ -14,37 +15,6 @@
 
 using namespace ferry_test;
 using namespace std::chrono_literals;
-
-namespace {
-
-int admin_port(const ferry_process& ferry) {
-    std::smatch m;
-    const auto out = ferry.out();
-    static const std::regex line(R"(Admin listener on port (\d+))");
-    return std::regex_search(out, m, line) ? std::stoi(m.str(1)) : 0;
-}
-
-// One raw request to the admin port; the whole response.
-std::string admin_get(int port, std::string_view request_line) {
-    auto s = tcp_stream::connect_to(port);
-    if (!s.send_all(fmt::format("{}\r\nHost: 127.0.0.1\r\n\r\n", request_line))) return {};
-    return s.read_response(5s);
-}
-
-// The value of one sample ("name{labels}" exactly as rendered), or -1 when absent.
-double metric(const std::string& page, const std::string& sample) {
-    std::size_t at = 0;
-    while ((at = page.find(sample + " ", at)) != std::string::npos) {
-        if (at == 0 || page[at - 1] == '\n') {
-            const auto end = page.find('\n', at);
-            return std::stod(page.substr(at + sample.size() + 1, end - at - sample.size() - 1));
-        }
-        at += sample.size();
-    }
-    return -1;
-}
-
-} // namespace
 
 TEST(Admin, HealthzAndUnknownPathsAndMethods) {
     ferry_process ferry({"--admin-listen", "127.0.0.1:0"});

@@ -3,6 +3,7 @@
 // the worker is crowded. What a client must see: nothing. Its next request is served on the
 // same connection, the idle timeout still closes it, shutdown still ends it, and one that
 // leaves is counted out. The admin page's ferry_client_connections_parked shows the state.
+#include "support/admin_client.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
@@ -11,30 +12,12 @@
 
 #include <fmt/format.h>
 #include <functional>
-#include <regex>
 #include <thread>
 
 using namespace ferry_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-int admin_port(const ferry_process& ferry) {
-    std::smatch m;
-    const auto out = ferry.out();
-    static const std::regex line(R"(Admin listener on port (\d+))");
-    return std::regex_search(out, m, line) ? std::stoi(m.str(1)) : 0;
-}
-
-// The value of one metric sample on the admin page, or -1 when absent or unreadable.
-double metric(int admin, const std::string& sample) {
-    auto s = tcp_stream::connect_to(admin);
-    if (!s.send_all("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) return -1;
-    const std::string page(body_of(s.read_response(5s)));
-    const auto at = page.find("\n" + sample + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(page.substr(at + sample.size() + 2));
-}
 
 // Polls `check` every 50 ms until it holds or `limit` passes.
 bool eventually(const std::function<bool()>& check, std::chrono::milliseconds limit = 5s) {
@@ -72,15 +55,17 @@ TEST(Parking, QuietClientIsParkedAndItsNextRequestServedOnTheSameConnection) {
     ASSERT_TRUE(s.ok());
     expect_served(s, origin, 1000);
     // Quiet for a while: parked (the admin page's own connection is never counted there).
-    ASSERT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections_parked") == 1; }))
-        << "the idle client was not parked";
-    EXPECT_EQ(metric(admin, "ferry_client_connections"), 1) << "a parked client is still open";
+    ASSERT_TRUE(eventually([&] {
+        return fetch_metric(admin, "ferry_client_connections_parked") == 1;
+    })) << "the idle client was not parked";
+    EXPECT_EQ(fetch_metric(admin, "ferry_client_connections"), 1)
+        << "a parked client is still open";
     for (int round = 0; round < 2; ++round) {
         expect_served(s, origin, 70000 + std::size_t(round));
-        ASSERT_TRUE(
-            eventually([&] { return metric(admin, "ferry_client_connections_parked") == 1; }));
+        ASSERT_TRUE(eventually(
+            [&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
     }
-    EXPECT_EQ(metric(admin, "ferry_client_connections_total"), 1)
+    EXPECT_EQ(fetch_metric(admin, "ferry_client_connections_total"), 1)
         << "the requests after parking came on the same connection";
     // The flow log tells one connection's story: connected once, three exchanges.
     s.close();
@@ -91,8 +76,8 @@ TEST(Parking, QuietClientIsParkedAndItsNextRequestServedOnTheSameConnection) {
          at = out.find("[CLI connected to", at + 1))
         ++connected;
     EXPECT_EQ(connected, 1u) << out;
-    EXPECT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections") == 0; }));
-    EXPECT_EQ(metric(admin, "ferry_client_connections_parked"), 0);
+    EXPECT_TRUE(eventually([&] { return fetch_metric(admin, "ferry_client_connections") == 0; }));
+    EXPECT_EQ(fetch_metric(admin, "ferry_client_connections_parked"), 0);
 }
 
 TEST(Parking, ParkedClientIsClosedAtTheIdleTimeoutNotBefore) {
@@ -103,14 +88,15 @@ TEST(Parking, ParkedClientIsClosedAtTheIdleTimeoutNotBefore) {
     auto s = tcp_stream::connect_to(ferry.port());
     expect_served(s, origin, 100);
     const auto answered = std::chrono::steady_clock::now();
-    ASSERT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections_parked") == 1; }));
+    ASSERT_TRUE(
+        eventually([&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
     // Parked after about a second, and still open: the idle timeout counts from the answer.
     EXPECT_FALSE(s.peer_closed(500ms)) << "closed before the idle timeout";
     ASSERT_TRUE(s.peer_closed(5s)) << "the parked connection outlived the idle timeout";
     const auto idle = std::chrono::steady_clock::now() - answered;
     EXPECT_GE(idle, 2800ms);
     EXPECT_LE(idle, 4500ms);
-    EXPECT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections") == 0; }));
+    EXPECT_TRUE(eventually([&] { return fetch_metric(admin, "ferry_client_connections") == 0; }));
 }
 
 TEST(Parking, CrowdedWorkerParksAtOnceAndServesEveryClientAgain) {
@@ -127,10 +113,10 @@ TEST(Parking, CrowdedWorkerParksAtOnceAndServesEveryClientAgain) {
     }
     // Past the crowd mark (64 sessions a worker) a quiet client parks without a pause; the
     // rest follow within about a second.
-    EXPECT_GE(metric(admin, "ferry_client_connections_parked"), clients - 64 - 8);
-    ASSERT_TRUE(
-        eventually([&] { return metric(admin, "ferry_client_connections_parked") == clients; }));
-    EXPECT_EQ(metric(admin, "ferry_client_connections"), clients);
+    EXPECT_GE(fetch_metric(admin, "ferry_client_connections_parked"), clients - 64 - 8);
+    ASSERT_TRUE(eventually(
+        [&] { return fetch_metric(admin, "ferry_client_connections_parked") == clients; }));
+    EXPECT_EQ(fetch_metric(admin, "ferry_client_connections"), clients);
     // All at once: each sends its second request, then each reads its answer.
     for (int i = 0; i < clients; ++i)
         ASSERT_TRUE(streams[std::size_t(i)].send_all(get(origin, 5000 + std::size_t(i))));
@@ -140,9 +126,9 @@ TEST(Parking, CrowdedWorkerParksAtOnceAndServesEveryClientAgain) {
         ASSERT_EQ(body_of(r), pattern(5000 + std::size_t(i))) << "client " << i;
     }
     streams.clear();
-    EXPECT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections") == 0; }));
-    EXPECT_EQ(metric(admin, "ferry_client_connections_parked"), 0);
-    EXPECT_EQ(metric(admin, "ferry_client_connections_total"), clients);
+    EXPECT_TRUE(eventually([&] { return fetch_metric(admin, "ferry_client_connections") == 0; }));
+    EXPECT_EQ(fetch_metric(admin, "ferry_client_connections_parked"), 0);
+    EXPECT_EQ(fetch_metric(admin, "ferry_client_connections_total"), clients);
 }
 
 TEST(Parking, RequestSplitAcrossTheParkingIsStillOneRequest) {
@@ -152,7 +138,8 @@ TEST(Parking, RequestSplitAcrossTheParkingIsStillOneRequest) {
     const int admin = admin_port(ferry);
     auto s = tcp_stream::connect_to(ferry.port());
     expect_served(s, origin, 10);
-    ASSERT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections_parked") == 1; }));
+    ASSERT_TRUE(
+        eventually([&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
     // The first bytes wake it; the rest comes later, within the header timeout.
     const auto request = get(origin, 2000);
     ASSERT_TRUE(s.send_all(request.substr(0, 7)));
@@ -170,7 +157,8 @@ TEST(Parking, RequestSentWithTheClientsCloseIsAnswered) {
     const int admin = admin_port(ferry);
     auto s = tcp_stream::connect_to(ferry.port());
     expect_served(s, origin, 10);
-    ASSERT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections_parked") == 1; }));
+    ASSERT_TRUE(
+        eventually([&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
     // A last request and the end of the client's sending side arrive together: the request
     // is served before the connection closes.
     ASSERT_TRUE(s.send_all(get(origin, 3000)));
@@ -189,12 +177,12 @@ TEST(Parking, ClientThatLeavesIsCountedOut) {
     {
         auto s = tcp_stream::connect_to(ferry.port());
         expect_served(s, origin, 10);
-        ASSERT_TRUE(
-            eventually([&] { return metric(admin, "ferry_client_connections_parked") == 1; }));
+        ASSERT_TRUE(eventually(
+            [&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
     }
     EXPECT_TRUE(eventually([&] {
-        return metric(admin, "ferry_client_connections") == 0 &&
-               metric(admin, "ferry_client_connections_parked") == 0;
+        return fetch_metric(admin, "ferry_client_connections") == 0 &&
+               fetch_metric(admin, "ferry_client_connections_parked") == 0;
     }));
     EXPECT_TRUE(ferry.wait_for_out("[CLI disconnected from")) << ferry.out();
 }
@@ -209,7 +197,8 @@ TEST(Parking, ShutdownClosesParkedClientsAtOnce) {
         streams.push_back(tcp_stream::connect_to(ferry.port()));
         expect_served(streams.back(), origin, 10);
     }
-    ASSERT_TRUE(eventually([&] { return metric(admin, "ferry_client_connections_parked") == 5; }));
+    ASSERT_TRUE(
+        eventually([&] { return fetch_metric(admin, "ferry_client_connections_parked") == 5; }));
     const auto start = std::chrono::steady_clock::now();
     const int status = ferry.stop(SIGTERM, 10s);
     EXPECT_LT(std::chrono::steady_clock::now() - start, 3s) << "idle clients held up shutdown";

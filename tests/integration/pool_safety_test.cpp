@@ -4,6 +4,7 @@
 // keep-alive, cut short, bytes after it) never puts it in the pool; and a request that fails
 // on a reused connection before any response byte is retried once on a fresh connection,
 // only when it is idempotent and has no body. ferry runs with one worker: one pool.
+#include "support/admin_client.h"
 #include "support/ferry_process.h"
 #include "support/pool_support.h"
 
@@ -278,4 +279,35 @@ TEST(PoolSafety, RetryIsOnAFreshConnectionNotAnotherPooledOne) {
     EXPECT_EQ(body_of(r), o.answer(3, 1, "/second")) << r;
     EXPECT_EQ(o.record().requests_for("GET", "/second"), 2) << o.record().summary();
     EXPECT_EQ(o.connections(), 3) << o.record().summary();
+}
+
+TEST(PoolSafety, IdleConnectionTheOriginClosesIsClosedAtOnceNotAtTheIdleTimeout) {
+    // The origin closes its side of connection 1 a moment after answering; ferry, watching
+    // its idle connections, closes it too (no socket left in CLOSE_WAIT for the pool's
+    // 60 s idle timeout).
+    numbered_origin o("A", [](origin_exchange& x) {
+        send_identity(x);
+        std::this_thread::sleep_for(600ms);
+        return false;
+    });
+    ferry_process ferry({"--workers", "1", "--admin-listen", "127.0.0.1:0", "--flow"});
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const int admin = admin_port(ferry);
+    ASSERT_GT(admin, 0) << ferry.out();
+    auto first = exchange_once(ferry, get(o, "/one"));
+    EXPECT_EQ(body_of(first), o.answer(1, 1, "/one"));
+    auto until = [&](const std::string& sample, double value) {
+        for (int i = 0; i < 40; ++i) {
+            if (fetch_metric(admin, sample) == value) return true;
+            std::this_thread::sleep_for(50ms);
+        }
+        return false;
+    };
+    // It was kept for reuse (the flow log says so), then the origin closed it.
+    EXPECT_TRUE(ferry.wait_for_out("kept for reuse")) << ferry.out();
+    ASSERT_TRUE(o.origin().wait_closed(1, 3s));
+    EXPECT_TRUE(until("ferry_upstream_connections", 0))
+        << "the connection the origin closed is still open in ferry";
+    EXPECT_EQ(fetch_metric(admin, "ferry_upstream_pool_idle_connections"), 0);
+    EXPECT_EQ(fetch_metric(admin, "ferry_upstream_pool_stale_total"), 1);
 }
