@@ -173,7 +173,8 @@ asio::awaitable<void> session::run() {
                                           {first_byte, cfg.header_timeout}, false);
         using http::head_read_status;
         if (r.status == head_read_status::idle_timeout && first_byte < wait) {
-            if (!draining_ && client_.is_open() && park(wait_until)) co_return;
+            if (draining_) break; // idle while shutting down: close now
+            if (client_.is_open() && park(wait_until)) co_return;
             // Not parked: wait on here for the rest of the idle timeout.
             r = co_await http::read_head(client_in(), request_scanner_,
                                          {wait - first_byte, cfg.header_timeout}, false);
