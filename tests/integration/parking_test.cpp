@@ -42,6 +42,16 @@ void expect_served(tcp_stream& s, const test_origin& origin, std::size_t size) {
     EXPECT_EQ(body_of(r), pattern(size));
 }
 
+// A client connection that made one exchange and now waits parked (the admin page says so).
+tcp_stream parked_connection(const ferry_process& ferry, int admin, const test_origin& origin) {
+    auto s = tcp_stream::connect_to(ferry.port());
+    expect_served(s, origin, 10);
+    EXPECT_TRUE(eventually([&] {
+        return fetch_metric(admin, "ferry_client_connections_parked") == 1;
+    })) << "the idle client was not parked";
+    return s;
+}
+
 } // namespace
 
 TEST(Parking, QuietClientIsParkedAndItsNextRequestServedOnTheSameConnection) {
@@ -136,10 +146,8 @@ TEST(Parking, RequestSplitAcrossTheParkingIsStillOneRequest) {
     ferry_process ferry({"--admin-listen", "127.0.0.1:0"});
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const int admin = admin_port(ferry);
-    auto s = tcp_stream::connect_to(ferry.port());
-    expect_served(s, origin, 10);
-    ASSERT_TRUE(
-        eventually([&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
+    auto s = parked_connection(ferry, admin, origin);
+    ASSERT_FALSE(HasFailure());
     // The first bytes wake it; the rest comes later, within the header timeout.
     const auto request = get(origin, 2000);
     ASSERT_TRUE(s.send_all(request.substr(0, 7)));
@@ -155,10 +163,8 @@ TEST(Parking, RequestSentWithTheClientsCloseIsAnswered) {
     ferry_process ferry({"--admin-listen", "127.0.0.1:0"});
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const int admin = admin_port(ferry);
-    auto s = tcp_stream::connect_to(ferry.port());
-    expect_served(s, origin, 10);
-    ASSERT_TRUE(
-        eventually([&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
+    auto s = parked_connection(ferry, admin, origin);
+    ASSERT_FALSE(HasFailure());
     // A last request and the end of the client's sending side arrive together: the request
     // is served before the connection closes.
     ASSERT_TRUE(s.send_all(get(origin, 3000)));
@@ -175,10 +181,8 @@ TEST(Parking, ClientThatLeavesIsCountedOut) {
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const int admin = admin_port(ferry);
     {
-        auto s = tcp_stream::connect_to(ferry.port());
-        expect_served(s, origin, 10);
-        ASSERT_TRUE(eventually(
-            [&] { return fetch_metric(admin, "ferry_client_connections_parked") == 1; }));
+        auto s = parked_connection(ferry, admin, origin);
+        ASSERT_FALSE(HasFailure());
     }
     EXPECT_TRUE(eventually([&] {
         return fetch_metric(admin, "ferry_client_connections") == 0 &&
