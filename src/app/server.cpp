@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <memory>
 #include <optional>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -75,6 +76,9 @@ int run_server(const config::settings& settings, settings_loader reload) {
     }
 
     shared_state shared{settings, access_log, flow_log, {}};
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0)
+        shared.automatic_max_connections = automatic_connection_limit(
+            files.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 20 : std::size_t(files.rlim_cur));
     std::unique_ptr<auth::service> auth_service; // outlives the workers that use it
     if (!settings.auth.htpasswd.empty()) {
         auto users = std::make_shared<auth::user_table>();

@@ -1,5 +1,6 @@
 #include "app/worker.h"
 
+#include "http/local_reply.h"
 #include "net/listener.h"
 #include "observe/clock.h"
 #include "observe/counter.h"
@@ -11,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <malloc.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace ferry::app {
@@ -46,14 +48,43 @@ void worker::refresh_clock() {
 
 void worker::accept_on(asio::ip::tcp::acceptor& acceptor) {
     asio::co_spawn(io_,
-                   net::accept_loop(acceptor,
-                                    [this](asio::ip::tcp::socket socket) {
-                                        if (draining_) return;
-                                        asio::co_spawn(
-                                            io_, proxy::serve_client(*this, std::move(socket)),
-                                            asio::detached);
-                                    }),
+                   net::accept_loop(
+                       acceptor,
+                       [this](asio::ip::tcp::socket socket) {
+                           if (draining_) return;
+                           boost::system::error_code ec;
+                           const auto peer = socket.remote_endpoint(ec);
+                           if (ec || !admit(socket, peer)) return; // gone, or over
+                           asio::co_spawn(io_, proxy::serve_client(*this, std::move(socket), peer),
+                                          asio::detached);
+                       }),
                    asio::detached);
+}
+
+bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer) {
+    const connection_limits limits{settings_->max_connections != 0
+                                       ? settings_->max_connections
+                                       : shared_.automatic_max_connections,
+                                   settings_->max_connections_per_client};
+    const auto verdict = shared_.admitted.admit(peer.address(), limits);
+    if (verdict == admit_verdict::admitted) return true;
+    observe::bump(metrics_.client_connections_refused);
+    // Answered at once, without reading a request: whatever the client sent is read first
+    // so that closing does not reset the connection under the answer.
+    http::local_reply reply(503, "ferry: " + refusal_cause(verdict, limits, peer.address()) + "\n",
+                            true);
+    reply.extra_fields = "Retry-After: 1\r\n";
+    std::string out;
+    http::write_local_reply(reply, settings_->pseudonym, date_, out);
+    const int fd = socket.native_handle();
+    char sink[4096];
+    while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+    }
+    [[maybe_unused]] auto sent = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::shutdown(fd, SHUT_WR);
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return false;
 }
 
 void worker::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
@@ -194,6 +225,7 @@ void worker::resume_parked(int fd, const parked_client& client) {
 }
 
 void worker::closed_parked(const parked_client& client) {
+    connection_closed(client.peer.address());
     observe::decrement(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
     if (!shared_.flow_log.enabled()) return;

@@ -2,6 +2,7 @@
 // A connection lives its whole life on one worker, so nothing here needs a lock.
 #pragma once
 
+#include "app/admission.h"
 #include "app/parking.h"
 #include "auth/authenticator.h"
 #include "config/settings.h"
@@ -34,6 +35,9 @@ struct shared_state {
     std::atomic<policy::default_policy> acl_default{policy::default_policy::loopback_only};
     std::atomic<std::uint64_t> next_connection{1};
     auth::service* auth = nullptr; // users and verification threads; null: no --htpasswd
+    // Client connections open, in all and per address, against the connection limits.
+    admission admitted{};
+    std::size_t automatic_max_connections = 0; // max_connections = 0: this (from the fd limit)
 };
 
 class worker {
@@ -70,6 +74,11 @@ public:
 
     bool draining() const { return draining_; }
 
+    // A client connection admitted under the connection limits is closed: its count goes.
+    void connection_closed(const boost::asio::ip::address& client) {
+        shared_.admitted.release(client);
+    }
+
     // Idle upstream connections shared by this worker's clients.
     upstream::pool& pool() { return pool_; }
     // This worker's counters; read by the admin listener from the main thread.
@@ -95,6 +104,8 @@ public:
     static constexpr std::size_t crowded_sessions = 64;
 
 private:
+    // Counts a new client connection in under the limits, or answers it 503 and closes it.
+    bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer);
     void resume_parked(int fd, const parked_client& client);
     void closed_parked(const parked_client& client);
     void trim_memory();

@@ -339,6 +339,14 @@ cli_result parse_command_line(int argc, char** argv) {
     app.add_option("--max-target-size", s.max_target_size, "Longest request-target")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t(64), std::size_t(1) << 20));
+    app.add_option("--max-connections", s.max_connections,
+                   "Client connections held at once, in all (0: a third of the open-file limit)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t(0), std::size_t(100'000'000)));
+    app.add_option("--max-connections-per-client", s.max_connections_per_client,
+                   "Client connections held at once from one address (0: no limit)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t(0), std::size_t(100'000'000)));
 
     auto* config = app.add_option("--config", config_file,
                                   "Read settings from this TOML file; options given here win")

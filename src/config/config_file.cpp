@@ -264,6 +264,10 @@ const std::vector<key_spec>& key_table() {
         key("max_header_size", "--max-header-size", &settings::max_header_size,
             count(1024, 1 << 24)),
         key("max_target_size", "--max-target-size", &settings::max_target_size, count(64, 1 << 20)),
+        key("max_connections", "--max-connections", &settings::max_connections,
+            count(0, 100'000'000)),
+        key("max_connections_per_client", "--max-connections-per-client",
+            &settings::max_connections_per_client, count(0, 100'000'000)),
         key(
             "auth.htpasswd", "--htpasswd", [](auto& s) -> auto& { return s.auth.htpasswd; },
             read_string),

@@ -98,6 +98,13 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
                return s.client_connections_total;
            }));
 
+    family(out, "ferry_client_connections_refused_total", "counter",
+           "Client connections refused over the connection limits (answered 503).");
+    sample(out, "ferry_client_connections_refused_total",
+           sum(shards, [](const metrics_shard& s) -> const counter& {
+               return s.client_connections_refused;
+           }));
+
     family(out, "ferry_upstream_connections", "gauge",
            "Connections to origins or the parent open now (in use or idle in the pool).");
     sample(out, "ferry_upstream_connections",

@@ -33,9 +33,10 @@ struct metrics_shard {
     counter bytes_to_clients{0};
     counter client_connections{0}; // open now (gauge)
     counter client_connections_total{0};
-    counter client_connections_parked{0}; // of those open, idle without a session (gauge)
-    counter upstream_connections{0};      // open now (gauge): in use or idle in the pool
-    counter tunnels{0};                   // open now (gauge): CONNECT and switched Upgrades
+    counter client_connections_parked{0};  // of those open, idle without a session (gauge)
+    counter client_connections_refused{0}; // over --max-connections[-per-client]: 503
+    counter upstream_connections{0};       // open now (gauge): in use or idle in the pool
+    counter tunnels{0};                    // open now (gauge): CONNECT and switched Upgrades
     counter tunnels_total{0};
     counter acl_denials{0};
     counter auth_failures{0};

@@ -52,11 +52,8 @@ std::string peer_label(const tcp::endpoint& peer) {
     return fmt::format("{}:{}", peer.address().to_string(), peer.port());
 }
 
-asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket) {
+asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket, tcp::endpoint peer) {
     try {
-        boost::system::error_code ec;
-        const auto peer = socket.remote_endpoint(ec);
-        if (ec) co_return; // gone already
         const auto id = worker.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
         session s(worker, std::move(socket), peer, id, false);
         co_await s.run();
@@ -96,6 +93,7 @@ session::session(app::worker& worker, tcp::socket socket, const tcp::endpoint& p
 }
 
 session::~session() {
+    if (!parked_) worker_.connection_closed(client_address_);
     observe::decrement(worker_.metrics().client_connections);
     worker_.remove(this);
 }
@@ -454,7 +452,8 @@ asio::awaitable<void> session::close_gracefully() {
 }
 
 bool session::park(net::steady_time until) {
-    return worker_.park(client_, peer_, id_, until);
+    parked_ = worker_.park(client_, peer_, id_, until);
+    return parked_;
 }
 
 void session::log_exchange() {

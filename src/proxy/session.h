@@ -33,7 +33,9 @@ class worker;
 
 namespace ferry::proxy {
 
-boost::asio::awaitable<void> serve_client(app::worker& worker, boost::asio::ip::tcp::socket socket);
+// A new client connection, admitted under the connection limits (app/admission.h).
+boost::asio::awaitable<void> serve_client(app::worker& worker, boost::asio::ip::tcp::socket socket,
+                                          boost::asio::ip::tcp::endpoint peer);
 // A parked client (app/parking.h) that sent something: a new session carries on with it.
 boost::asio::awaitable<void> resume_client(app::worker& worker, boost::asio::ip::tcp::socket socket,
                                            boost::asio::ip::tcp::endpoint peer, std::uint64_t id);
@@ -160,6 +162,7 @@ private:
     boost::asio::ip::address client_address_;
     std::uint64_t id_;
     bool resumed_;
+    bool parked_ = false; // the client connection went to the parking lot, still open
 
     net::byte_buffer in_{16 * 1024};
     http::head_scanner request_scanner_;

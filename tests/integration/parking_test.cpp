@@ -4,6 +4,7 @@
 // same connection, the idle timeout still closes it, shutdown still ends it, and one that
 // leaves is counted out. The admin page's ferry_client_connections_parked shows the state.
 #include "support/admin_client.h"
+#include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
@@ -11,23 +12,12 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
-#include <functional>
 #include <thread>
 
 using namespace ferry_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Polls `check` every 50 ms until it holds or `limit` passes.
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds limit = 5s) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-        if (check()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return check();
-}
 
 std::string get(const test_origin& origin, std::size_t size) {
     return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
