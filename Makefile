@@ -3,7 +3,7 @@ BUILD_TYPE ?= Release
 PORT ?= 9001
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build run test bench format clean
+.PHONY: deps build run test bench soak format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,6 +24,12 @@ test: deps
 bench: build
 	@scripts/install-deps.sh --bench
 	@bench/run.sh
+
+# Denial-of-service soak (slowloris, slow body and reader, connection flood, EMFILE) against
+# the release build; results in bench/out/soak.md. See docs/security.md.
+soak: build
+	@scripts/install-deps.sh --bench
+	@bench/soak.sh
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.h')
