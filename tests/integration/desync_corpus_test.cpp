@@ -215,6 +215,7 @@ protected:
         ferry_ = std::make_unique<ferry_process>();
     }
     static void TearDownTestSuite() {
+        expect_clean_exit(*ferry_);
         ferry_.reset();
         origin_.reset();
     }

@@ -158,7 +158,10 @@ std::vector<disguise> disguises() {
 class TransferEncodingDisguise : public ::testing::TestWithParam<disguise> {
 protected:
     static void SetUpTestSuite() { ferry_ = std::make_unique<ferry_process>(); }
-    static void TearDownTestSuite() { ferry_.reset(); }
+    static void TearDownTestSuite() {
+        expect_clean_exit(*ferry_);
+        ferry_.reset();
+    }
     static std::unique_ptr<ferry_process> ferry_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <sys/wait.h>
 
 namespace ferry_test {
 
@@ -82,6 +83,14 @@ void expect_nothing_forwarded_and_still_serving(const ferry_process& ferry,
     auto all = origin.messages();
     ASSERT_EQ(all.size(), before + 1) << "more than the following request reached the origin";
     EXPECT_EQ(all[before].parsed.start_line, "GET " + marker + " HTTP/1.1");
+}
+
+void expect_clean_exit(ferry_process& ferry) {
+    if (!ferry.started()) return;
+    const int status = ferry.stop();
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        << "ferry's exit status " << status << "; its stderr: " << tail(ferry.err());
+    EXPECT_EQ(ferry.err().find("Sanitizer"), std::string::npos) << tail(ferry.err());
 }
 
 } // namespace ferry_test

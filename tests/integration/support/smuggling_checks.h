@@ -42,4 +42,8 @@ recorded_request expect_one_clean_message(const recording_origin& origin, std::s
 void expect_nothing_forwarded_and_still_serving(const ferry_process& ferry,
                                                 const recording_origin& origin, std::size_t before);
 
+// Stops the ferry a suite shared: it exits 0, and its stderr holds no sanitizer report
+// (the whole suite's traffic went through it).
+void expect_clean_exit(ferry_process& ferry);
+
 } // namespace ferry_test
