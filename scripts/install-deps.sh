@@ -7,7 +7,7 @@ packages=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-d
           libboost1.81-dev libcli11-dev libfmt-dev
           libc-ares-dev libgtest-dev libcurl4-openssl-dev curl openssl python3
           libtomlplusplus-dev libcrypt-dev libssl-dev apache2-utils man-db groff-base
-          tinyproxy squid)
+          tinyproxy squid libyaml-cpp-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark.

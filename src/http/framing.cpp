@@ -80,7 +80,13 @@ template <class Head>
 framing_error common_framing(const Head& head, bool allow_until_close, body_framing& out) {
     bool te = false, cl = false;
     std::uint64_t length = 0;
-    if (auto e = transfer_encoding(head, te); e != framing_error::none) return e;
+    if (auto e = transfer_encoding(head, te); e != framing_error::none) {
+        // With a Content-Length beside it the length cannot be known at all (RFC 9112 §6.3):
+        // that is the error (400 and close), not the coding ferry does not implement (501).
+        if (e == framing_error::unknown_coding && count_fields(head, "content-length") > 0)
+            return framing_error::te_and_cl;
+        return e;
+    }
     if (auto e = content_length(head, cl, length); e != framing_error::none) return e;
     if (te && cl) return framing_error::te_and_cl;
     if (te && head.minor == 0) return framing_error::te_in_http10;

@@ -178,6 +178,24 @@ TEST(RequestFraming, TransferEncodingWithContentLengthIsRejected) {
               framing_error::none);
 }
 
+TEST(RequestFraming, UnknownCodingWithContentLengthIsTheLengthConflict) {
+    // desync-guardian "Multiple transfer encoding headers in a single request": a coding ferry
+    // does not implement, chunked last, and a Content-Length. The length is unknowable, so
+    // the answer is 400 and close (te_and_cl), not 501, in either field order.
+    EXPECT_EQ(of(req({{"Transfer-Encoding", "gzip, chunked"}, {"Content-Length", "4"}})).error,
+              framing_error::te_and_cl);
+    EXPECT_EQ(of(req({{"Content-Length", "4"},
+                      {"Transfer-Encoding", "gzip"},
+                      {"Transfer-Encoding", "chunked"}}))
+                  .error,
+              framing_error::te_and_cl);
+    EXPECT_EQ(of(req({{"Transfer-Encoding", "deflate"}, {"Content-Length", "4"}})).error,
+              framing_error::chunked_not_last);
+    EXPECT_EQ(
+        of(resp(200, {{"Transfer-Encoding", "gzip, chunked"}, {"Content-Length", "4"}})).error,
+        framing_error::te_and_cl);
+}
+
 TEST(RequestFraming, TransferEncodingInHttp10IsRejected) {
     // RFC 9112 §6.1: faulty framing; 400 and close.
     EXPECT_EQ(of(req({{"Transfer-Encoding", "chunked"}}, 0)).error, framing_error::te_in_http10);
