@@ -3,6 +3,7 @@
 #include "http/chars.h"
 
 #include <limits>
+#include <type_traits>
 
 namespace ferry::http {
 
@@ -16,9 +17,18 @@ framing_error content_length(const Head& head, bool& present, std::uint64_t& len
         if (f.value.empty()) return framing_error::bad_content_length;
         framing_error err = framing_error::none;
         bool any = false; // this field line has a value of its own
-        // "Content-Length: 5, 5" is a list of identical values (RFC 9110 §8.6): accepted and
-        // forwarded as one value. Anything else that is not 1*DIGIT is rejected.
+        // "Content-Length: 5, 5" is a list of identical values (RFC 9110 §8.6). In a response
+        // it is accepted and forwarded as one value, as RFC 9112 §6.3 item 5 allows. In a
+        // request it is refused: request-smuggling corpora (desync-guardian) class it as
+        // severe, since a next hop may read only the first element or reject it, and clients
+        // never send it. Repeated identical fields ("Content-Length: 5" twice) are accepted
+        // for both. Anything else that is not 1*DIGIT is rejected.
+        constexpr bool allow_list = !std::is_same_v<Head, request_head>;
         for_each_list_element(f.value, [&](std::string_view element) {
+            if (!allow_list && any) {
+                err = framing_error::bad_content_length;
+                return false;
+            }
             if (element.size() > 18) { // keeps the value far from uint64 overflow
                 err = framing_error::bad_content_length;
                 return false;

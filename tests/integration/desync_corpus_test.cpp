@@ -118,12 +118,6 @@ const std::map<std::string, decision>& decisions() {
          {400, "raw UTF-8 bytes in the request-target: a target is ASCII (RFC 9112 §3.2, RFC "
                "3986 §2), non-ASCII must be percent-encoded; RFC 9112 §3.2 says not to "
                "autocorrect an invalid request line"}},
-        // Severe, normalised.
-        {"severe_Bad_Content_Length_1000_1000",
-         {0, "\"Content-Length: 1000,1000\" is a list of identical values, which RFC 9112 §6.3 "
-             "item 5 and RFC 9110 §8.6 let a recipient accept as one value: ferry reads 1000 "
-             "bytes and forwards exactly one \"Content-Length: 1000\", so the origin cannot "
-             "disagree (differing values are refused)"}},
     };
     return table;
 }

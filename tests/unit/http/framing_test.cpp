@@ -100,16 +100,29 @@ TEST(RequestFraming, InvalidContentLengthIsRejected) {
             << testing::PrintToString(std::string(v));
 }
 
-TEST(RequestFraming, ListOfIdenticalContentLengthsIsOneLength) {
-    // RFC 9110 §8.6: "Content-Length: 5, 5" may be accepted as 5.
-    expect_length(of(req({{"Content-Length", "5, 5"}})), 5);
-    expect_length(of(req({{"Content-Length", "5,5"}})), 5);
+TEST(RequestFraming, RepeatedIdenticalContentLengthFieldsAreOneLength) {
     expect_length(of(req({{"Content-Length", "5"}, {"Content-Length", "5"}})), 5);
-    expect_length(of(req({{"Content-Length", "5"}, {"Host", "a"}, {"content-length", "5, 5"}})), 5);
+    expect_length(of(req({{"Content-Length", "5"}, {"Host", "a"}, {"content-length", "005"}})), 5);
+}
+
+TEST(RequestFraming, AListInOneContentLengthIsRejected) {
+    // RFC 9110 §8.6 lets a recipient read "5, 5" as 5; in a request ferry refuses it, as the
+    // smuggling corpora class it severe (a next hop may read the first element only).
+    for (std::string_view v : {"5, 5", "5,5", "5, 6", "0, 0"})
+        EXPECT_EQ(of(req({{"Content-Length", v}})).error, framing_error::bad_content_length) << v;
+}
+
+TEST(ResponseFraming, ListOfIdenticalContentLengthsIsOneLength) {
+    body_framing out;
+    EXPECT_EQ(response_framing(resp(200, {{"Content-Length", "5, 5"}}), "GET", out),
+              framing_error::none);
+    EXPECT_EQ(out.kind, body_kind::length);
+    EXPECT_EQ(out.length, 5u);
+    EXPECT_EQ(response_framing(resp(200, {{"Content-Length", "5, 6"}}), "GET", out),
+              framing_error::differing_lengths);
 }
 
 TEST(RequestFraming, DifferingContentLengthsAreRejected) {
-    EXPECT_EQ(of(req({{"Content-Length", "5, 6"}})).error, framing_error::differing_lengths);
     EXPECT_EQ(of(req({{"Content-Length", "5"}, {"Content-Length", "6"}})).error,
               framing_error::differing_lengths);
     EXPECT_EQ(of(req({{"Content-Length", "6"}, {"Content-Length", "5, 5"}})).error,
