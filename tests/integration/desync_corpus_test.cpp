@@ -11,7 +11,7 @@
 //
 // The decisions for the Acceptable cases ferry refuses (the table below) and the Compliant
 // cases it refuses against the corpus's classification are summed up for docs/security.md
-// in tests/integration/desync_README.md.
+// in docs/security.md.
 #include "support/desync_corpus.h"
 #include "support/ferry_process.h"
 #include "support/recording_origin.h"
@@ -53,7 +53,7 @@ std::vector<desync_case> corpus() {
 // Where ferry's verdict is not the corpus's default for the tier: test name → the status
 // ferry answers (0: forwarded as one clean message) and why. Acceptable cases not listed
 // are forwarded; Compliant cases not listed are forwarded; Severe cases not listed are
-// refused with 400. desync_README.md carries the same list for docs/security.md.
+// refused with 400. docs/security.md carries the same list.
 struct decision {
     int status; // 0: forwarded, normalised
     const char* why;
