@@ -144,6 +144,7 @@ TEST_P(FaultsOriginReset, MidResponseClosesTheClientWithoutACompleteMessage) {
         EXPECT_EQ(got.find("\r\n0\r\n\r\n"), std::string::npos);
     }
     EXPECT_TRUE(origin.wait_closed(1, 2s));
+    s.close(); // else ferry's lingering close waits for it (bounded) before letting go
     expect_bystander_unaffected(b);
     expect_everything_released(ferry);
 }
