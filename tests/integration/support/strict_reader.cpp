@@ -49,8 +49,13 @@ strict_reading read_strictly(std::string_view bytes, bool head_request) {
             out.error = "not a status line: " + printable(m.head, 200);
             return out;
         }
-        if (m.head.find('\n') != m.head.find("\r\n") + 1 ||
-            m.head.find("\r\n ") != std::string::npos || m.head.find('\0') != std::string::npos) {
+        bool bare = false;
+        for (std::size_t i = 0; i < m.head.size(); ++i)
+            if ((m.head[i] == '\n' && (i == 0 || m.head[i - 1] != '\r')) ||
+                (m.head[i] == '\r' && (i + 1 == m.head.size() || m.head[i + 1] != '\n')))
+                bare = true;
+        if (bare || m.head.find("\r\n ") != std::string::npos ||
+            m.head.find("\r\n\t") != std::string::npos || m.head.find('\0') != std::string::npos) {
             out.error = "head with bare LF, obs-fold or NUL: " + printable(m.head, 200);
             return out;
         }
