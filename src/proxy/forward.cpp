@@ -240,6 +240,9 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
         // neither it nor the client connection carries HTTP again.
         if (st.switched) co_return co_await relay_tunnel();
         const bool body_done = !has_body || st.body_sent;
+        // Part of the request body never went out: the connection is reset, not closed, so
+        // that the origin learns at once, even one that stopped reading (upstream/connection.h).
+        if (up_ && !body_done) up_->abort();
         release_upstream(st.upstream_reusable && st.response_complete && body_done);
 
         if (st.problem && !st.response_started) co_return co_await reply_error(st.problem, true);

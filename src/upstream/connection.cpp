@@ -12,4 +12,10 @@ bool connection::still_usable() {
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+void connection::abort() {
+    boost::system::error_code ignored;
+    socket.set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    socket.close(ignored);
+}
+
 } // namespace ferry::upstream

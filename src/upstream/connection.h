@@ -42,6 +42,12 @@ struct connection {
     // anything unasked: a zero-length or non-empty peek means it is not.
     bool still_usable();
 
+    // Closes with a reset (SO_LINGER 0) instead of a FIN: for a connection given up with
+    // request bytes still unsent, whose FIN would wait behind them while the origin does
+    // not read — the origin would never learn the request was abandoned, and the kernel
+    // would hold the socket and its buffer long after ferry let go of it.
+    void abort();
+
 private:
     std::atomic<std::uint64_t>* gauge_;
 };
