@@ -120,6 +120,13 @@ void session::expire(net::deadline& which) {
         which.arm(worker_.now() + settings().response_timeout);
         return;
     }
+    // A client that stopped reading is reset when its connection ends, not closed with a
+    // FIN: the FIN would wait behind the unsent bytes, and the kernel would hold them (up to
+    // its socket buffer, megabytes) for as long as the client keeps its window shut.
+    if (&which == &client_write) {
+        boost::system::error_code ignored;
+        client_.set_option(tcp::socket::linger(true, 0), ignored);
+    }
     which.cancel();
 }
 
