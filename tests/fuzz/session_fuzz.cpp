@@ -221,6 +221,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(t.client_done);
     }
 
+    static const bool verbose = std::getenv("FERRY_FUZZ_VERBOSE") != nullptr;
+    if (verbose)
+        std::fprintf(stderr, "session: request %zu bytes, origin sent %zu, client got %zu\n",
+                     request.size(), t.origin_sent, t.client_received);
     // What ferry sent its client: the origin's bytes (chunked anew at worst: under three
     // times as many), plus per request one head of its own or an error page, or a TRACE
     // echo of the request.
