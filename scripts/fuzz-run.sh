@@ -38,15 +38,17 @@ for t in "${targets[@]}"; do
     dirs+=("$root/tests/fuzz/regressions/$t")
   fi
   before=$(ls "$crashes" | wc -l)
+  start=$(date +%s)
   # One process, one job (the machine is shared); new inputs go to the scratch corpus only.
   "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 \
     -artifact_prefix="$crashes/" "${dirs[@]}" >"$work/log" 2>&1
   rc=$?
+  took=$(($(date +%s) - start))
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log" | tail -1)
   corpus=$(ls "$work/corpus" | wc -l)
   after=$(ls "$crashes" | wc -l)
   found=$((after - before))
-  line="$t: ${runs:-?} runs in ${seconds}s, corpus $corpus, crashes $found"
+  line="$t: ${runs:-?} runs in ${took}s, corpus $corpus, crashes $found"
   if [[ $rc -ne 0 || $found -gt 0 ]]; then
     failed=1
     line+=" — FAILED (exit $rc; log $work/log; inputs in $crashes)"
