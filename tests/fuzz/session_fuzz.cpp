@@ -8,6 +8,10 @@
 // parent proxy (so any host reaches it, no DNS), 2 = splice on, 4 = the client sends its
 // bytes in two writes.
 //
+// The session runs as proxy::resume_client (what the worker runs for a connection that comes
+// back from parking): serve_client asks the socket for its peer, which an AF_UNIX socket
+// cannot answer as TCP, and resume_client takes the peer (127.0.0.1) as an argument.
+//
 // The client writes its bytes, half-closes and reads until ferry closes; each origin
 // connection reads once, sends its script, half-closes and reads until ferry closes. With
 // every timeout short and a hard stop after a second, an iteration takes milliseconds.
@@ -28,6 +32,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <csignal>
 #include <fcntl.h>
 #include <memory>
 #include <netinet/in.h>
@@ -150,6 +155,12 @@ std::string with_origin(std::string_view bytes, std::string_view authority) {
 }
 
 } // namespace
+
+// As ferry's main does: a peer gone mid-write is an error code, not a signal.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    std::signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const origin_listener listener;
