@@ -2,8 +2,10 @@
 BUILD_TYPE ?= Release
 PORT ?= 9001
 JOBS ?= $(shell nproc)
+# make fuzz: seconds per fuzz target (make test runs each for FERRY_FUZZ_SECONDS, default 60).
+SECONDS ?= 60
 
-.PHONY: deps build run test bench soak format clean
+.PHONY: deps build run test bench soak format clean fuzz fuzz-build
 
 deps:
 	@scripts/install-deps.sh
@@ -15,9 +17,21 @@ build: deps
 run: build
 	./build/ferry $(PORT)
 
+# The libFuzzer targets (tests/fuzz), built with clang 14: CC/CXX count at the first configure.
+fuzz-build: deps
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+		-DFERRY_FUZZ=ON -DFERRY_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+# Each fuzz target for SECONDS on a scratch copy of its seeds; a crash fails and is kept.
+fuzz: fuzz-build
+	@scripts/fuzz-run.sh build-fuzz $(SECONDS)
+
 # AddressSanitizer + UndefinedBehaviorSanitizer build, every test, CTest's summary last.
-test: deps
-	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=ON >/dev/null
+# The fuzz smoke run is part of it: ctest's fuzz.<target> tests run the fuzzers of build-fuzz.
+test: deps fuzz-build
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=ON \
+		-DFERRY_FUZZ_DIR=$(CURDIR)/build-fuzz >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 600
 
@@ -35,4 +49,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

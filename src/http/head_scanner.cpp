@@ -17,6 +17,12 @@ scan_result head_scanner::scan(std::string_view buf) {
             break;
         }
         const std::size_t lf = static_cast<const char*>(hit) - buf.data();
+        // The limits first, as when the line arrives without its LF yet (see the end): the
+        // verdict on a line too long must not depend on whether its LF came with it.
+        const std::size_t content_end = (lf > line_start_ && buf[lf - 1] == '\r') ? lf - 1 : lf;
+        if (!start_line_seen_ && content_end - line_start_ > max_start_line_)
+            return {scan_status::line_too_long, 0};
+        if (content_end - leading_ > max_head_) return {scan_status::head_too_large, 0};
         if (lf == line_start_ || buf[lf - 1] != '\r') return {scan_status::bare_lf, 0};
         const std::size_t line_length = lf - 1 - line_start_;
         pos_ = lf + 1;
