@@ -134,6 +134,14 @@ target_error parse_authority(std::string_view text, std::uint16_t default_port, 
     return target_error::none;
 }
 
+namespace {
+// A fragment is not part of a request-target (RFC 9112 §3.2; clients never send one): it is
+// cut off in either form, so no origin ever has to decide what a '#' in a path means.
+std::string_view without_fragment(std::string_view path) {
+    return path.substr(0, path.find('#'));
+}
+} // namespace
+
 target_error parse_request_target(std::string_view method, std::string_view raw,
                                   std::string_view host_field, target& out) {
     out = {};
@@ -141,7 +149,7 @@ target_error parse_request_target(std::string_view method, std::string_view raw,
         if (host_field.empty()) return target_error::missing_host;
         if (auto e = parse_authority(host_field, 80, out.where); e != target_error::none)
             return target_error::missing_host;
-        out.path = raw;
+        out.path = without_fragment(raw);
         return target_error::none;
     }
     auto sep = raw.find("://");
@@ -155,10 +163,8 @@ target_error parse_request_target(std::string_view method, std::string_view raw,
     if (auth.empty()) return target_error::bad_host;
     if (auto e = parse_authority(auth, 80, out.where); e != target_error::none) return e;
     out.absolute = true;
-    out.path = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
-    // A fragment is not part of a request-target (RFC 9112 §3.2): cut it off.
-    if (auto hash = out.path.find('#'); hash != std::string_view::npos)
-        out.path = out.path.substr(0, hash);
+    out.path =
+        end == std::string_view::npos ? std::string_view{} : without_fragment(rest.substr(end));
     return target_error::none;
 }
 

@@ -1,8 +1,7 @@
 // The request-target and authority parsers. Input: method, target and Host field separated
 // by NUL bytes. Invariants: a target that parses names a host and a port ≠ 0, its path has
-// no fragment (absolute-form), and its authority text (the Host ferry sends) parses again to the
-// same host and port; a parsed authority's views lie within the input. (Observed: an origin-form
-// target keeps a '#fragment'; see README.md.)
+// no fragment (in either form), and its authority text (the Host ferry sends) parses again to
+// the same host and port; a parsed authority's views lie within the input.
 #include "fuzz_check.h"
 
 #include "http/target.h"
@@ -55,8 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::target t;
     if (http::parse_request_target(method, raw, host, t) != http::target_error::none) return 0;
     check_authority(t.where, t.absolute ? std::string_view(raw) : std::string_view(host), 80);
-    // A fragment is cut from an absolute-form target; origin-form passes as received.
-    if (t.absolute) FUZZ_CHECK(t.path.find('#') == std::string_view::npos);
+    // A fragment is cut from the target in either form.
+    FUZZ_CHECK(t.path.find('#') == std::string_view::npos);
     FUZZ_CHECK(within(t.path, raw));
     if (t.absolute)
         FUZZ_CHECK(t.path.empty() || t.path.front() == '/' || t.path.front() == '?');

@@ -225,6 +225,16 @@ TEST(OriginForm, DestinationComesFromHost) {
     EXPECT_EQ(forwarded_line("GET", "/a?b", "example.test"), "GET /a?b HTTP/1.1");
 }
 
+TEST(OriginForm, FragmentIsStrippedAsInAbsoluteForm) {
+    // Found by the target fuzzer: "/p#frag" went upstream whole while "http://h/p#frag"
+    // lost its fragment. Both forms now read the same.
+    target t;
+    ASSERT_EQ(parse("/p?q#frag", t, "GET", "example.test"), target_error::none);
+    EXPECT_EQ(t.path, "/p?q");
+    EXPECT_EQ(forwarded_line("GET", "/x#y", "example.test"), "GET /x HTTP/1.1");
+    EXPECT_EQ(forwarded_line("GET", "/#y", "example.test"), "GET / HTTP/1.1");
+}
+
 TEST(OriginForm, WithoutAUsableHostIsRefused) {
     for (std::string_view host : {"", "user@example.test", "example.test:0", "example.test:http",
                                   "exa mple", "[::1", "example.test/path"})
