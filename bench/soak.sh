@@ -8,6 +8,8 @@
 # answers 200); each scenario starts its own ferry and stops it after. Every scenario prints one
 # PASS or FAIL line with its numbers; the lines and the details are also written to
 # bench/out/soak.md, and the processes' output to bench/out/soak-logs/.
+# The attackers (slowhttptest) run at nice 19 so that their own CPU, on the cores ferry and wrk
+# use, does not count against ferry; their CPU seconds are in the report.
 #   1. slowloris: wrk -t1 -c50 on 1k.bin through ferry (--header-timeout 5) for 10 s undisturbed,
 #      then again while waves of 2,000 `slowhttptest -H` connections (one wave every 5 s, each
 #      dribbling its request head through ferry with -d) are open.
@@ -15,8 +17,10 @@
 #      at its header timeout: slowhttptest's CSV shows a wave's connections all open, then all
 #      closed 5-7 s after they opened (not at the wave's 60 s length), and `ss` agrees.
 #   2. slow body (`slowhttptest -B`, 1,000 POSTs to /sink sending their body slowly) and slow
-#      reader (`slowhttptest -X`, 200 GETs of big.bin read a few bytes at a time; kept at 200 because
-#      each one pins about 4.5 MiB of kernel socket buffers, see the report): ferry's VmRSS
+#      reader (`slowhttptest -X`: 500 GETs of a 1 MiB file, then 40 of big.bin, read a few bytes
+#      at a time; few of the 64 MiB ones because each pins several MiB of kernel socket buffers,
+#      bounded only by net.ipv4.tcp_rmem/tcp_wmem, and 200 of them took this machine's TCP memory
+#      to its tcp_mem hard limit, which every TCP user on the machine shares): ferry's VmRSS
 #      (all its threads) and its connection count (`ss`) sampled every 0.5 s; the growth over the
 #      idle ferry, divided by the client connections open at that sample, is the cost of one
 #      attacking connection. PASS: <= 128 KiB each. The bound: per exchange ferry holds at most
@@ -90,8 +94,9 @@ verdict() {  # verdict OK(0/1) TEXT
 mkdir -p "$tmp/www"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 head -c $((64 << 20)) /dev/zero >"$tmp/www/big.bin" || die "cannot create big.bin"
-read -r port[origin] port[f1] port[f2] port[f3] port[f4] port[f5] <<<"$(free_ports 6)"
-[[ -n ${port[f5]:-} ]] || die "cannot find free ports"
+head -c $((1 << 20)) /dev/zero >"$tmp/www/1m.bin"
+read -r port[origin] port[f1] port[f2] port[f3] port[f4] port[f5] port[f6] <<<"$(free_ports 7)"
+[[ -n ${port[f6]:-} ]] || die "cannot find free ports"
 
 mkdir -p "$tmp/origin"
 render origin-nginx.conf.in "$tmp/origin/nginx.conf" "$tmp/origin" "${port[origin]}"
@@ -162,6 +167,18 @@ conns_of() { ss -Htn state established "( sport = :$1 )" 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 tcp_mem_pages() { awk '/^TCP:/ { for (i = 1; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat; }
 
+skmem_by_side() {  # skmem_by_side FERRY_PORT: kernel socket memory (MiB, receive+send queues) by side
+  ss -Htmn state established 2>/dev/null | awk -v fp=":$1" -v op=":${port[origin]}" '
+    !/skmem/ { l = $3; p = $4; next }
+    { s = $0; sub(/.*skmem:\(/, "", s); sub(/\).*/, "", s); n = split(s, it, ",")
+      for (i = 1; i <= n; i++) { k = it[i]; v = it[i]; sub(/[0-9]+$/, "", k); sub(/^[a-z]+/, "", v); m[k] = v }
+      side = "other"
+      if (l ~ fp "$") side = "ferry-client"; else if (p ~ fp "$") side = "attacker"
+      else if (p ~ op "$") side = "ferry-upstream"; else if (l ~ op "$") side = "origin"
+      q[side] += m["r"] + m["w"]; c[side]++ }
+    END { for (x in q) printf "%s %d sockets %.0f MiB; ", x, c[x], q[x] / 1048576 }'
+}
+
 sampler() {  # sampler NAME OUTFILE: every 0.5 s "ms rss_kb client_conns tcp_mem_pages"
   local p=${pid[$1]} t0=${EPOCHREALTIME/./}
   while kill -0 "$p" 2>/dev/null; do
@@ -169,21 +186,56 @@ sampler() {  # sampler NAME OUTFILE: every 0.5 s "ms rss_kb client_conns tcp_mem
     sleep 0.5
   done >"$2"
 }
-start_sampler() {  # start_sampler NAME OUTFILE; stop with stop_sampler
+start_skmem_by_side() {  # skmem_by_side FERRY_PORT: kernel socket memory (MiB, receive+send queues) by side
+  ss -Htmn state established 2>/dev/null | awk -v fp=":$1" -v op=":${port[origin]}" '
+    !/skmem/ { l = $3; p = $4; next }
+    { s = $0; sub(/.*skmem:\(/, "", s); sub(/\).*/, "", s); n = split(s, it, ",")
+      for (i = 1; i <= n; i++) { k = it[i]; v = it[i]; sub(/[0-9]+$/, "", k); sub(/^[a-z]+/, "", v); m[k] = v }
+      side = "other"
+      if (l ~ fp "$") side = "ferry-client"; else if (p ~ fp "$") side = "attacker"
+      else if (p ~ op "$") side = "ferry-upstream"; else if (l ~ op "$") side = "origin"
+      q[side] += m["r"] + m["w"]; c[side]++ }
+    END { for (x in q) printf "%s %d sockets %.0f MiB; ", x, c[x], q[x] / 1048576 }'
+}
+
+sampler() {  # start_sampler NAME OUTFILE; stop with stop_sampler
   sampler "$@" &
   sampler_pid=$!
   started+=("$sampler_pid")
 }
-stop_sampler() { kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; }
+stop_skmem_by_side() {  # skmem_by_side FERRY_PORT: kernel socket memory (MiB, receive+send queues) by side
+  ss -Htmn state established 2>/dev/null | awk -v fp=":$1" -v op=":${port[origin]}" '
+    !/skmem/ { l = $3; p = $4; next }
+    { s = $0; sub(/.*skmem:\(/, "", s); sub(/\).*/, "", s); n = split(s, it, ",")
+      for (i = 1; i <= n; i++) { k = it[i]; v = it[i]; sub(/[0-9]+$/, "", k); sub(/^[a-z]+/, "", v); m[k] = v }
+      side = "other"
+      if (l ~ fp "$") side = "ferry-client"; else if (p ~ fp "$") side = "attacker"
+      else if (p ~ op "$") side = "ferry-upstream"; else if (l ~ op "$") side = "origin"
+      q[side] += m["r"] + m["w"]; c[side]++ }
+    END { for (x in q) printf "%s %d sockets %.0f MiB; ", x, c[x], q[x] / 1048576 }'
+}
 
+sampler() { kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; }
+
+# The attackers run at nice 19: on this 2-core machine they share the cores with ferry and wrk,
+# and a real attacker's CPU is not the proxy's host's. Their CPU time is reported.
 slow() {  # slow NAME FERRY ARGS...: slowhttptest through ferry FERRY, CSV in $tmp/NAME.csv
   local name=$1 f=$2; shift 2
-  start_bg "$name" slowhttptest "$@" -d "127.0.0.1:${port[$f]}" -g -o "$tmp/$name"
+  start_bg "$name" bash -c 'nice -n 19 "$@"; echo; echo "attacker-cpu:"; times' _ \
+    slowhttptest "$@" -d "127.0.0.1:${port[$f]}" -g -o "$tmp/$name"
+}
+attacker_cpu() {  # the attacker's user+system CPU seconds, from `times` after it ended
+  awk '/^attacker-cpu:/ { getline; getline; split($1, u, /[ms]/); split($2, s, /[ms]/)
+       printf "%.1f s", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$tmp/$1.out"
 }
 wait_gone() {  # wait_gone NAME SECONDS: until the background process ends (else it is killed)
   local i
   for ((i = 0; i < $2 * 10; i++)); do kill -0 "${pid[$1]}" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "${pid[$1]}" 2>/dev/null && { kill -TERM "${pid[$1]}" 2>/dev/null; sleep 0.5; kill -KILL "${pid[$1]}" 2>/dev/null; }
+  if kill -0 "${pid[$1]}" 2>/dev/null; then   # the wrapper's children (slowhttptest), then itself
+    pkill -TERM -P "${pid[$1]}" 2>/dev/null; kill -TERM "${pid[$1]}" 2>/dev/null
+    sleep 0.5
+    pkill -KILL -P "${pid[$1]}" 2>/dev/null; kill -KILL "${pid[$1]}" 2>/dev/null
+  fi
   wait "${pid[$1]}" 2>/dev/null
 }
 ended_line() { sed 's/\x1b\[[0-9;]*m//g' "$tmp/$1.out" | grep -m1 -E 'Test ended|Exit status' | tr -s ' '; }
@@ -243,7 +295,7 @@ scenario_slowloris() {
     [[ $(exit_status "slowloris$w") == "No open connections left"* ]] &&
       all_closed=$(ended_line "slowloris$w" | grep -o '[0-9]*' | head -n1)
     say "- wave $w: up to $peak connected; first closed in second ${first_closed}, all closed by second ${all_closed} \
-(of -l 60); slowhttptest: $(ended_line "slowloris$w") / $(exit_status "slowloris$w")"
+(of -l 60); slowhttptest: $(ended_line "slowloris$w") / $(exit_status "slowloris$w"); its CPU: $(attacker_cpu "slowloris$w")"
     [[ $peak -ge 1900 && $first_closed =~ ^[0-9]+$ && $all_closed =~ ^[0-9]+$ ]] &&
       (( first_closed >= 4 && all_closed <= 10 )) || ok=1
     lives+=" ${first_closed}-${all_closed}s"
@@ -270,6 +322,8 @@ mem_attack() {  # mem_attack LABEL FERRYNAME CONNS slowhttptest-args...
   start_sampler "$f" "$tmp/$label-samples.tsv"
   slow "$label" "$f" "$@" -c "$conns" -r 500 -l 25
   sleep 12
+  local skm
+  skm=$(skmem_by_side "${port[$f]}")
   probe=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{time_total}' -x "http://127.0.0.1:${port[$f]}" \
     "http://127.0.0.1:${port[origin]}/1k.bin")
   wait_gone "$label" 40
@@ -287,7 +341,8 @@ mem_attack() {  # mem_attack LABEL FERRYNAME CONNS slowhttptest-args...
 (most at once: $maxc of $conns) = ${per} KiB per connection"
   say "- $label: kernel TCP memory ${mem0} pages before, up to ${maxmem} pages during (4 KiB pages: \
 $((mem0 * 4 / 1024)) MiB -> $((maxmem * 4 / 1024)) MiB, $(( (maxmem - mem0) * 4 / (maxc > 0 ? maxc : 1) )) KiB per connection); a new client's 1 KiB GET during the attack: ${probe:-none} (status, seconds)"
-  say "- $label: slowhttptest: $(ended_line "$label") / $(exit_status "$label")"
+  say "- $label: kernel socket queues 12 s into the attack (ss skmem r+w, by side): ${skm:-none}"
+  say "- $label: slowhttptest: $(ended_line "$label") / $(exit_status "$label"); its CPU: $(attacker_cpu "$label")"
   stop_one "$f"
   [[ $per != n/a ]] && awk -v p="$per" 'BEGIN { exit !(p <= 128) }' || ok=1
   (( maxc >= conns * 9 / 10 )) || ok=1
@@ -300,8 +355,10 @@ scenario_memory() {
   say "## 2. slow body and slow reader"
   log "slow body: 1,000 POSTs dribbling their bodies"
   mem_attack slowbody f2 1000 -B -i 5 -s 8192 -x 10 -u "http://127.0.0.1:${port[origin]}/sink"
-  log "slow reader: 200 GETs of 64 MiB read slowly"
-  mem_attack slowread f3 200 -X -w 512 -y 1024 -n 5 -z 32 -k 1 -u "http://127.0.0.1:${port[origin]}/big.bin"
+  log "slow reader: 500 GETs of 1 MiB read slowly"
+  mem_attack slowread f3 500 -X -w 512 -y 1024 -n 5 -z 32 -k 1 -u "http://127.0.0.1:${port[origin]}/1m.bin"
+  log "slow reader: 40 GETs of 64 MiB read slowly"
+  mem_attack slowread-64m f6 40 -X -w 512 -y 1024 -n 5 -z 32 -k 1 -u "http://127.0.0.1:${port[origin]}/big.bin"
 }
 
 # ---------------------------------------------------------------------------------------------
