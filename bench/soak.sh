@@ -12,10 +12,12 @@
 # use, does not count against ferry; their CPU seconds are in the report.
 #   1. slowloris: wrk -t1 -c50 on 1k.bin through ferry (--header-timeout 5) for 10 s undisturbed,
 #      then again while waves of 2,000 `slowhttptest -H` connections (one wave every 5 s, each
-#      dribbling its request head through ferry with -d) are open.
-#      PASS: req/s under attack >= 80% of the undisturbed run, and every wave is closed by ferry
-#      at its header timeout: slowhttptest's CSV shows a wave's connections all open, then all
-#      closed 5-7 s after they opened (not at the wave's 60 s length), and `ss` agrees.
+#      dribbling its request head through ferry with -d) are open, then undisturbed once more.
+#      PASS: req/s under attack >= 80% of the mean of the two undisturbed runs (other load on
+#      the machine drifts), and ferry closes every wave at its header timeout: slowhttptest's
+#      CSV shows the first closes at >= 4 s and slowhttptest ends with "No open connections
+#      left" by the wave's 10th second (its length is 60 s). The report also has ferry's CPU
+#      per request in each run, and the slow connections open at ferry while wrk ran (`ss`).
 #   2. slow body (`slowhttptest -B`, 1,000 POSTs to /sink sending their body slowly) and slow
 #      reader (`slowhttptest -X`: 500 GETs of a 1 MiB file, then 40 of big.bin, read a few bytes
 #      at a time; few of the 64 MiB ones because each pins several MiB of kernel socket buffers,
@@ -186,36 +188,12 @@ sampler() {  # sampler NAME OUTFILE: every 0.5 s "ms rss_kb client_conns tcp_mem
     sleep 0.5
   done >"$2"
 }
-start_skmem_by_side() {  # skmem_by_side FERRY_PORT: kernel socket memory (MiB, receive+send queues) by side
-  ss -Htmn state established 2>/dev/null | awk -v fp=":$1" -v op=":${port[origin]}" '
-    !/skmem/ { l = $3; p = $4; next }
-    { s = $0; sub(/.*skmem:\(/, "", s); sub(/\).*/, "", s); n = split(s, it, ",")
-      for (i = 1; i <= n; i++) { k = it[i]; v = it[i]; sub(/[0-9]+$/, "", k); sub(/^[a-z]+/, "", v); m[k] = v }
-      side = "other"
-      if (l ~ fp "$") side = "ferry-client"; else if (p ~ fp "$") side = "attacker"
-      else if (p ~ op "$") side = "ferry-upstream"; else if (l ~ op "$") side = "origin"
-      q[side] += m["r"] + m["w"]; c[side]++ }
-    END { for (x in q) printf "%s %d sockets %.0f MiB; ", x, c[x], q[x] / 1048576 }'
-}
-
-sampler() {  # start_sampler NAME OUTFILE; stop with stop_sampler
+start_sampler() {  # start_sampler NAME OUTFILE; stop with stop_sampler
   sampler "$@" &
   sampler_pid=$!
   started+=("$sampler_pid")
 }
-stop_skmem_by_side() {  # skmem_by_side FERRY_PORT: kernel socket memory (MiB, receive+send queues) by side
-  ss -Htmn state established 2>/dev/null | awk -v fp=":$1" -v op=":${port[origin]}" '
-    !/skmem/ { l = $3; p = $4; next }
-    { s = $0; sub(/.*skmem:\(/, "", s); sub(/\).*/, "", s); n = split(s, it, ",")
-      for (i = 1; i <= n; i++) { k = it[i]; v = it[i]; sub(/[0-9]+$/, "", k); sub(/^[a-z]+/, "", v); m[k] = v }
-      side = "other"
-      if (l ~ fp "$") side = "ferry-client"; else if (p ~ fp "$") side = "attacker"
-      else if (p ~ op "$") side = "ferry-upstream"; else if (l ~ op "$") side = "origin"
-      q[side] += m["r"] + m["w"]; c[side]++ }
-    END { for (x in q) printf "%s %d sockets %.0f MiB; ", x, c[x], q[x] / 1048576 }'
-}
-
-sampler() { kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; }
+stop_sampler() { kill "$sampler_pid" 2>/dev/null; wait "$sampler_pid" 2>/dev/null; }
 
 # The attackers run at nice 19: on this 2-core machine they share the cores with ferry and wrk,
 # and a real attacker's CPU is not the proxy's host's. Their CPU time is reported.
@@ -254,10 +232,11 @@ scenario_slowloris() {
   m0=$(cpu_mark "${pid[f1]}")
   wrk_soak f1 10 "$tmp/wrk-base.out"
   m1=$(cpu_mark "${pid[f1]}")
-  base=$(wrk_rps "$tmp/wrk-base.out")
+  local base1 base2
+  base1=$(wrk_rps "$tmp/wrk-base.out")
   local cpu_base
   cpu_base=$(cpu_report "$m0" "$m1" "$(wrk_count "$tmp/wrk-base.out")")
-  log "slowloris: undisturbed $base req/s; now $waves waves of 2,000 slow heads, one every 5 s"
+  log "slowloris: undisturbed $base1 req/s; now $waves waves of 2,000 slow heads, one every 5 s"
   start_sampler f1 "$tmp/slowloris-samples.tsv"
   slow slowloris1 f1 -H -c 2000 -r 1000 -i 5 -l 60 -u "http://127.0.0.1:${port[origin]}/1k.bin"
   sleep 2.5
@@ -276,14 +255,26 @@ scenario_slowloris() {
   errs=$(wrk_errors "$tmp/wrk-attack.out")
   for ((w = 1; w <= waves; w++)); do wait_gone "slowloris$w" 30; done
   stop_sampler
+  # Undisturbed again, after the attack: other load on this shared machine drifts, so the
+  # reference is the mean of the runs before and after.
+  log "slowloris: undisturbed wrk again, 10 s"
+  m0=$(cpu_mark "${pid[f1]}")
+  wrk_soak f1 10 "$tmp/wrk-base2.out"
+  m1=$(cpu_mark "${pid[f1]}")
+  base2=$(wrk_rps "$tmp/wrk-base2.out")
+  local cpu_base2
+  cpu_base2=$(cpu_report "$m0" "$m1" "$(wrk_count "$tmp/wrk-base2.out")")
+  base=$(awk -v a="${base1:-0}" -v b="${base2:-0}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
   # Slow connections open at ferry while wrk ran (ss, minus wrk's 50), from the samples.
   # The sampler started with the first wave, wrk 2.5 s later for 10 s.
   read -r ss_min ss_max < <(awk -v s=3000 -v e=12000 \
     '$1 >= s && $1 <= e { c = $3 - 50; if (c < 0) c = 0; if (n++ == 0 || c < lo) lo = c; if (c > hi) hi = c }
      END { print lo + 0, hi + 0 }' "$tmp/slowloris-samples.tsv")
-  say "- undisturbed: $base req/s; under attack: ${att:-none} req/s (wrk errors: ${errs:-?})"
-  say "- CPU while wrk ran, undisturbed: $cpu_base"
+  say "- undisturbed before: ${base1:-none} req/s; under attack: ${att:-none} req/s (wrk errors: ${errs:-?}); \
+undisturbed after: ${base2:-none} req/s"
+  say "- CPU while wrk ran, undisturbed before: $cpu_base"
   say "- CPU while wrk ran, under attack: $cpu_att"
+  say "- CPU while wrk ran, undisturbed after: $cpu_base2"
   say "- slow connections open at ferry while wrk ran (ss, every 0.5 s): $ss_min to $ss_max"
   for ((w = 1; w <= waves; w++)); do
     # CSV: Seconds,Closed,Pending,Connected,Service Available
@@ -306,7 +297,7 @@ scenario_slowloris() {
   left=$(conns_of "${port[f1]}")
   say "- ferry's client connections after the waves: $left"
   stop_one f1
-  verdict $ok "slowloris: wrk ${att:-none} req/s under attack vs ${base:-none} undisturbed = ${ratio}% (need >= 80%); \
+  verdict $ok "slowloris: wrk ${att:-none} req/s under attack vs ${base:-none} undisturbed (mean of before and after) = ${ratio}% (need >= 80%); \
 slow heads closed by ferry at${lives} after opening (header timeout 5 s, wave length 60 s)"
 }
 
