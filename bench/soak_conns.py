@@ -14,6 +14,13 @@ usage:
       ferry's CPU is read from /proc/FERRY_PID/stat; the keep-alive client asks again; a new
       client tries once (2 s); then the idle connections are closed and a new client asks until
       it gets 200, and the keep-alive client asks a third time.
+  soak_conns.py slowloris FERRY_PORT ORIGIN_PORT CONNS RATE SECONDS INTERVAL
+      Keeps CONNS connections open for SECONDS, each sending an absolute-form request head a
+      line at a time (the request line at once, then one header line every INTERVAL seconds,
+      never the blank line), opening at most RATE a second; a connection that ferry closes is
+      replaced until SECONDS are over, then no more are opened and the rest are awaited (at
+      most 20 s). Reports how long ferry let each one live (from its first byte to ferry's
+      close) and what ferry sent before closing.
 
 Prints key=value lines on stdout (read by bench/soak.sh); every wait is bounded.
 """
@@ -218,11 +225,98 @@ def fdx(port, origin_port, pid, idle):
     keep.close()
 
 
+def slowloris(port, origin_port, conns, rate, seconds, interval):
+    sel = selectors.DefaultSelector()
+    live = {}  # socket -> [opened_at, next_send_at, first_bytes]
+    lifetimes = []
+    answers = {}
+    failed = 0
+    opened = 0
+    start = time.monotonic()
+    peak = 0
+    line = (f"GET http://127.0.0.1:{origin_port}/1k.bin HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{origin_port}\r\n").encode()
+
+    def close(s, why):
+        sel.unregister(s)
+        opened_at, _, got = live.pop(s)
+        s.close()
+        lifetimes.append(time.monotonic() - opened_at)
+        key = got.split(b"\r\n", 1)[0].decode(errors="replace") if got else why
+        answers[key] = answers.get(key, 0) + 1
+
+    while True:
+        now = time.monotonic()
+        filling = now - start < seconds
+        if not filling and not live:
+            break
+        if not filling and now - start > seconds + 20:
+            break
+        # open new ones, at most `rate` a second since the start
+        while filling and len(live) < conns and opened < rate * (now - start + 0.01):
+            s = socket.socket()
+            s.setblocking(False)
+            opened += 1
+            if s.connect_ex(("127.0.0.1", port)) not in (0, 115):
+                failed += 1
+                s.close()
+                continue
+            live[s] = [now, now, b""]
+            sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        peak = max(peak, len(live))
+        for key, ev in sel.select(timeout=0.05):
+            s = key.fileobj
+            if s not in live:
+                continue
+            if ev & selectors.EVENT_WRITE:
+                # connected: the request line and Host, then only read events and timed lines
+                try:
+                    s.send(line)
+                except OSError:
+                    close(s, "error")
+                    continue
+                live[s][0] = time.monotonic()
+                live[s][1] = live[s][0] + interval
+                sel.modify(s, selectors.EVENT_READ)
+                continue
+            try:
+                data = s.recv(4096)
+            except OSError:
+                close(s, "reset")
+                continue
+            if data:
+                live[s][2] += data
+                continue
+            close(s, "closed")
+        now = time.monotonic()
+        for s, st in list(live.items()):
+            if st[1] <= now:
+                st[1] = now + interval
+                try:
+                    s.send(b"X-Slow-%d: %d\r\n" % (int(now * 1000) % 1000, int(now) % 1000))
+                except OSError:
+                    close(s, "error")
+    for s in list(live):
+        close(s, "still open at the end")
+    lifetimes.sort()
+    n = len(lifetimes)
+
+    def q(f):
+        return f"{lifetimes[min(n - 1, int(f * n))]:.2f}" if n else "none"
+
+    print(f"opened={opened} failed={failed} peak_open={peak} closed={n} life_min={q(0)} "
+          f"life_median={q(0.5)} life_p99={q(0.99)} life_max={q(1.0)}", flush=True)
+    for k, v in sorted(answers.items(), key=lambda kv: -kv[1]):
+        print(f"answer={v} x {k}", flush=True)
+
+
 def main():
     if len(sys.argv) == 6 and sys.argv[1] == "flood":
         flood(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
     elif len(sys.argv) == 6 and sys.argv[1] == "fdx":
         fdx(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    elif len(sys.argv) == 8 and sys.argv[1] == "slowloris":
+        slowloris(*(int(a) for a in sys.argv[2:6]), float(sys.argv[6]), float(sys.argv[7]))
     else:
         sys.exit(__doc__)
 
