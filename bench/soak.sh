@@ -19,15 +19,17 @@
 #      and costs several CPU seconds a wave even at nice 19, which on 2 cores is taken from
 #      ferry and wrk: hence the Python attacker under wrk.)
 #      PASS: req/s under attack >= 80% of the mean of the two undisturbed runs (other load on
-#      the machine drifts); every slow head lived 4.5-7 s; slowhttptest saw its first close at
-#      >= 4 s and ended with "No open connections left" <= 8 s after its last connection opened
-#      (its length is 60 s). The report also has ferry's CPU per request in each wrk run and the
+#      the machine drifts); every slow head lived 4.5-8 s (5 s, give or take ferry's timer and
+#      the niced attacker noticing a close late on a busy machine); slowhttptest saw its first
+#      close at >= 4 s and ended with "No open connections left" <= 8 s after its last
+#      connection opened (its length is 60 s). The report also has ferry's CPU per request in each wrk run and the
 #      slow connections open at ferry while wrk ran (`ss`).
 #   2. slow body (`slowhttptest -B`, 1,000 POSTs to /sink sending their body slowly) and slow
-#      reader (`slowhttptest -X`: 500 GETs of a 1 MiB file, then 40 of big.bin, read a few bytes
-#      at a time; few of the 64 MiB ones because each pins several MiB of kernel socket buffers,
-#      bounded only by net.ipv4.tcp_rmem/tcp_wmem, and 200 of them took this machine's TCP memory
-#      to its tcp_mem hard limit, which every TCP user on the machine shares): ferry's VmRSS
+#      reader (`slowhttptest -X`: 500 GETs of a 256 KiB file, then 40 of big.bin, read a few bytes
+#      at a time; small files and few big ones because each slow reader pins kernel socket
+#      buffers, about 2.4x the response up to ~20 MiB for big.bin, bounded only by
+#      net.ipv4.tcp_rmem/tcp_wmem: 200 readers of big.bin took this machine's TCP memory to its
+#      tcp_mem hard limit, which every TCP user on the machine shares): ferry's VmRSS
 #      (all its threads) and its connection count (`ss`) sampled every 0.5 s; the growth over the
 #      idle ferry, divided by the client connections open at that sample, is the cost of one
 #      attacking connection. PASS: <= 128 KiB each. The bound: per exchange ferry holds at most
@@ -101,7 +103,7 @@ verdict() {  # verdict OK(0/1) TEXT
 mkdir -p "$tmp/www"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 head -c $((64 << 20)) /dev/zero >"$tmp/www/big.bin" || die "cannot create big.bin"
-head -c $((1 << 20)) /dev/zero >"$tmp/www/1m.bin"
+head -c $((256 << 10)) /dev/zero >"$tmp/www/256k.bin"
 read -r port[origin] port[f1] port[f2] port[f3] port[f4] port[f5] port[f6] <<<"$(free_ports 7)"
 [[ -n ${port[f6]:-} ]] || die "cannot find free ports"
 
@@ -280,7 +282,7 @@ undisturbed after: ${base2:-none} req/s"
   local kv
   for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
   [[ ${f[peak_open]:-0} -ge 1900 && ${f[life_min]:-} =~ ^[0-9.]+$ && ${f[life_max]:-} =~ ^[0-9.]+$ ]] &&
-    awk -v a="${f[life_min]}" -v b="${f[life_max]}" 'BEGIN { exit !(a >= 4.5 && b <= 7) }' || ok=1
+    awk -v a="${f[life_min]}" -v b="${f[life_max]}" 'BEGIN { exit !(a >= 4.5 && b <= 8) }' || ok=1
 
   # The same with slowhttptest -H through ferry (-d): one wave of 2,000, no wrk.
   log "slowloris: one slowhttptest -H wave of 2,000"
@@ -305,7 +307,7 @@ all closed by second $all_closed (of -l 60); slowhttptest: $(ended_line slowhttp
   stop_one f1
   verdict $ok "slowloris: wrk ${att:-none} req/s under 2,000 slow heads vs ${base:-none} undisturbed (mean of before and after) \
 = ${ratio}% (need >= 80%); ferry closed the slow heads ${f[life_min]:-?}-${f[life_max]:-?} s after their first byte \
-(median ${f[life_median]:-?}; need 4.5-7 s with --header-timeout 5), slowhttptest's wave first closed in its second ${first_closed}, all closed ${settle} s \
+(median ${f[life_median]:-?}; need 4.5-8 s with --header-timeout 5), slowhttptest's wave first closed in its second ${first_closed}, all closed ${settle} s \
 after its last connection opened (need <= 8; its length was 60 s)"
 }
 
@@ -354,8 +356,8 @@ scenario_memory() {
   say "## 2. slow body and slow reader"
   log "slow body: 1,000 POSTs dribbling their bodies"
   mem_attack slowbody f2 1000 -B -i 5 -s 8192 -x 10 -u "http://127.0.0.1:${port[origin]}/sink"
-  log "slow reader: 500 GETs of 1 MiB read slowly"
-  mem_attack slowread f3 500 -X -w 512 -y 1024 -n 5 -z 32 -k 1 -u "http://127.0.0.1:${port[origin]}/1m.bin"
+  log "slow reader: 500 GETs of 256 KiB read slowly"
+  mem_attack slowread f3 500 -X -w 512 -y 1024 -n 5 -z 32 -k 1 -u "http://127.0.0.1:${port[origin]}/256k.bin"
   log "slow reader: 40 GETs of 64 MiB read slowly"
   mem_attack slowread-64m f6 40 -X -w 512 -y 1024 -n 5 -z 32 -k 1 -u "http://127.0.0.1:${port[origin]}/big.bin"
 }
