@@ -25,6 +25,7 @@ usage:
 Prints key=value lines on stdout (read by bench/soak.sh); every wait is bounded.
 """
 import os
+import resource
 import selectors
 import socket
 import sys
@@ -305,7 +306,8 @@ def slowloris(port, origin_port, conns, rate, seconds, interval):
         return f"{lifetimes[min(n - 1, int(f * n))]:.2f}" if n else "none"
 
     print(f"opened={opened} failed={failed} peak_open={peak} closed={n} life_min={q(0)} "
-          f"life_median={q(0.5)} life_p99={q(0.99)} life_max={q(1.0)}", flush=True)
+          f"life_median={q(0.5)} life_p99={q(0.99)} life_max={q(1.0)} "
+          f"own_cpu_s={sum(resource.getrusage(resource.RUSAGE_SELF)[:2]):.1f}", flush=True)
     for k, v in sorted(answers.items(), key=lambda kv: -kv[1]):
         print(f"answer={v} x {k}", flush=True)
 
