@@ -106,7 +106,7 @@ mkdir -p "$tmp/www"
 head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 head -c $((64 << 20)) /dev/zero >"$tmp/www/big.bin" || die "cannot create big.bin"
 head -c $((256 << 10)) /dev/zero >"$tmp/www/256k.bin"
-read -r port[origin] port[f1] port[f2] port[f3] port[f4] port[f5] port[f6] <<<"$(free_ports 7)"
+read -r "port[origin]" "port[f1]" "port[f2]" "port[f3]" "port[f4]" "port[f5]" "port[f6]" <<<"$(free_ports 7)"
 [[ -n ${port[f6]:-} ]] || die "cannot find free ports"
 
 mkdir -p "$tmp/origin"
@@ -280,11 +280,11 @@ undisturbed after: ${base2:-none} req/s"
   sed 's/^/- slow heads (soak_conns.py, seconds from first byte to ferry'"'"'s close): /' "$tmp/slowloris.out" | tee -a "$md"
   (( ratio >= 80 )) || ok=1
   line=$(grep -m1 '^opened=' "$tmp/slowloris.out")
-  local -A f=()
+  local -A sl=()
   local kv
-  for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
-  [[ ${f[peak_open]:-0} -ge 1900 && ${f[life_min]:-} =~ ^[0-9.]+$ && ${f[life_max]:-} =~ ^[0-9.]+$ ]] &&
-    awk -v a="${f[life_min]}" -v b="${f[life_max]}" 'BEGIN { exit !(a >= 4.5 && b <= 8) }' || ok=1
+  for kv in $line; do sl[${kv%%=*}]=${kv#*=}; done
+  [[ ${sl[peak_open]:-0} -ge 1900 && ${sl[life_min]:-} =~ ^[0-9.]+$ && ${sl[life_max]:-} =~ ^[0-9.]+$ ]] &&
+    awk -v a="${sl[life_min]}" -v b="${sl[life_max]}" 'BEGIN { exit !(a >= 4.5 && b <= 8) }' || ok=1
 
   # The same with slowhttptest -H through ferry (-d): one wave of 2,000, no wrk.
   log "slowloris: one slowhttptest -H wave of 2,000"
@@ -308,8 +308,8 @@ all closed by second $all_closed (of -l 60); slowhttptest: $(ended_line slowhttp
   say "- ferry's client connections after the attacks: $(conns_of "${port[f1]}")"
   stop_one f1
   verdict $ok "slowloris: wrk ${att:-none} req/s under 2,000 slow heads vs ${base:-none} undisturbed (mean of before and after) \
-= ${ratio}% (need >= 80%); ferry closed the slow heads ${f[life_min]:-?}-${f[life_max]:-?} s after their first byte \
-(median ${f[life_median]:-?}; need 4.5-8 s with --header-timeout 5), slowhttptest's wave first closed in its second ${first_closed}, all closed ${settle} s \
+= ${ratio}% (need >= 80%); ferry closed the slow heads ${sl[life_min]:-?}-${sl[life_max]:-?} s after their first byte \
+(median ${sl[life_median]:-?}; need 4.5-8 s with --header-timeout 5), slowhttptest's wave first closed in its second ${first_closed}, all closed ${settle} s \
 after its last connection opened (need <= 8; its length was 60 s)"
 }
 
