@@ -10,8 +10,9 @@ packages=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-d
           tinyproxy squid libyaml-cpp-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
-  # already above (the integration tests use them), privoxy is only for the benchmark.
-  packages+=(wrk haproxy nginx-light privoxy)
+  # already above (the integration tests use them), privoxy is only for the benchmark;
+  # slowhttptest is for the denial-of-service soak (bench/soak.sh).
+  packages+=(wrk haproxy nginx-light privoxy slowhttptest)
 fi
 
 missing=()
