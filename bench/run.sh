@@ -105,8 +105,9 @@ trap 'exit 130' INT TERM
 # (a compile, a test suite) runs beside the benchmark, the round's absolute numbers are suspect.
 busy_ticks() { awk '/^cpu / {print $2 + $3 + $4; exit}' /proc/stat; }   # user + nice + system
 own_ticks() {  # this shell and its reaped children, in clock ticks
-  times | awk -v hz="$clk_tck" '{ for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } }
-    END { printf "%d", t * hz }'
+  # From /proc/$$/stat (utime, stime, cutime, cstime): $$ names this script even inside the
+  # $(...) subshell this runs in, where the `times` builtin would report the subshell's 0.
+  sed 's/^.*) //' "/proc/$$/stat" | awk '{ printf "%d", $12 + $13 + $14 + $15 }'
 }
 load_mark() { echo "${EPOCHREALTIME/./} $(busy_ticks) $(own_ticks) $(cpu_ticks "${started[@]}")"; }
 other_load() {  # other_load MARK: % of the machine used by other processes since MARK
