@@ -6,11 +6,11 @@
 #include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
+#include "support/requests.h"
 #include "support/socket_io.h"
 
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
 #include <sys/socket.h>
 #include <thread>
 
@@ -20,10 +20,6 @@ using namespace std::chrono_literals;
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-std::string get(const test_origin& origin, const std::string& path) {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", origin.url(path), origin.authority());
-}
 
 // Meanwhile, a well-behaved client: every request on a new connection is served in time.
 // Returns the number of requests that were not.

@@ -20,6 +20,7 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/proc_status.h"
+#include "support/requests.h"
 #include "support/socket_io.h"
 #include "support/strict_reader.h"
 #include "support/test_dns.h"
@@ -41,12 +42,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::string request(std::string_view method, std::string_view path, const test_origin& origin,
-                    std::string_view extra = {}) {
-    return std::string(method) + " " + origin.url(path) +
-           " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n" + std::string(extra) + "\r\n";
-}
-
 // Waits (bounded) until `flag` is set.
 bool wait_flag(const std::atomic<bool>& flag, std::chrono::milliseconds timeout = 5s) {
     const auto deadline = clock_type::now() + timeout;
@@ -63,9 +58,18 @@ bool wait_peer_gone(const origin_connection& c, std::chrono::milliseconds timeou
     return peer_gone(c.stream);
 }
 
-void expect_bystander_unaffected(bystander& b) {
-    const auto failures = b.finish();
-    EXPECT_TRUE(failures.empty()) << failures.size() << " failures, first: " << failures.front();
+// A POST of `size` pattern bytes to `path`, sent in pieces of `piece` bytes until a send
+// fails (ferry closed, or the send timeout passed); `uploaded` counts the body bytes sent.
+void upload(tcp_stream& s, const test_origin& origin, std::string_view path, std::size_t size,
+            std::size_t piece = 1 << 20, std::atomic<std::size_t>* uploaded = nullptr) {
+    if (!s.send_all(
+            request("POST", path, origin, "Content-Length: " + std::to_string(size) + "\r\n")))
+        return;
+    const auto bytes = pattern(piece);
+    for (std::size_t sent = 0; sent < size; sent += bytes.size()) {
+        if (!s.send_all(bytes)) return;
+        if (uploaded) *uploaded += bytes.size();
+    }
 }
 
 void expect_ferry_error(std::string_view response, int status) {
@@ -75,12 +79,6 @@ void expect_ferry_error(std::string_view response, int status) {
     EXPECT_TRUE(body.ends_with("\n")) << printable(response);
     EXPECT_EQ(std::count(body.begin(), body.end(), '\n'), 1) << printable(response);
     EXPECT_EQ(header_value(head_of(response), "content-type").rfind("text/plain", 0), 0u);
-}
-
-// Every fault test ends the same way.
-void expect_everything_released(ferry_process& ferry) {
-    EXPECT_TRUE(resources_released(ferry));
-    EXPECT_TRUE(stops_clean(ferry));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -120,12 +118,10 @@ TEST_P(FaultsOriginReset, MidResponseClosesTheClientWithoutACompleteMessage) {
         wait_flag(*seen); // the client has what was sent
         reset_connection(conn.stream);
     });
-    test_origin other(closing_handler());
-    ferry_process ferry(fault_ferry_args());
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    bystander b(ferry.port(), other);
+    fault_ferry f;
+    ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
 
-    auto s = tcp_stream::connect_to(ferry.port());
+    auto s = tcp_stream::connect_to(f.ferry.port());
     ASSERT_TRUE(s.send_all(request("GET", "/reset", origin)));
     auto got = s.read_until("\r\n\r\n", 5s);
     const std::size_t body_sent = c.sent.size() - c.sent.find("\r\n\r\n") - 4;
@@ -145,8 +141,7 @@ TEST_P(FaultsOriginReset, MidResponseClosesTheClientWithoutACompleteMessage) {
     }
     EXPECT_TRUE(origin.wait_closed(1, 2s));
     s.close(); // else ferry's lingering close waits for it (bounded) before letting go
-    expect_bystander_unaffected(b);
-    expect_everything_released(ferry);
+    f.expect_all_well();
 }
 
 INSTANTIATE_TEST_SUITE_P(, FaultsOriginReset, ::testing::ValuesIn(reset_cases()),
@@ -158,19 +153,16 @@ TEST(Faults, OriginResetBeforeRespondingIs502) {
         if (c.read_head(5s).empty()) return;
         reset_connection(c.stream);
     });
-    test_origin other(closing_handler());
-    ferry_process ferry(fault_ferry_args());
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    bystander b(ferry.port(), other);
-    auto s = tcp_stream::connect_to(ferry.port());
+    fault_ferry f;
+    ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
+    auto s = tcp_stream::connect_to(f.ferry.port());
     ASSERT_TRUE(s.send_all(request("GET", "/reset", origin)));
     auto r = s.read_response(5s);
     expect_ferry_error(r, 502);
     EXPECT_NE(std::string(body_of(r)).find(origin.authority()), std::string::npos) << r;
     EXPECT_EQ(origin.connections(), 1);
     s.close();
-    expect_bystander_unaffected(b);
-    expect_everything_released(ferry);
+    f.expect_all_well();
 }
 
 // The origin resets while a large upload streams to it and before answering: 502 (no byte
@@ -184,22 +176,13 @@ TEST(Faults, OriginResetMidUploadIs502) {
         *got_body = part.size();
         reset_connection(c.stream);
     });
-    test_origin other(closing_handler());
-    ferry_process ferry(fault_ferry_args());
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    bystander b(ferry.port(), other);
+    fault_ferry f;
+    ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
 
-    auto s = tcp_stream::connect_to(ferry.port());
+    auto s = tcp_stream::connect_to(f.ferry.port());
     set_send_timeout(s, 10s);
     const std::size_t size = 32 << 20;
-    std::thread uploader([&] {
-        if (!s.send_all(request("POST", "/upload", origin,
-                                "Content-Length: " + std::to_string(size) + "\r\n")))
-            return;
-        const auto piece = pattern(1 << 20);
-        for (std::size_t sent = 0; sent < size; sent += piece.size())
-            if (!s.send_all(piece)) return; // ferry closed, or 10 s without progress
-    });
+    std::thread uploader([&] { upload(s, origin, "/upload", size); });
     const auto start = clock_type::now();
     auto r = s.read_response(10s);
     const auto took = clock_type::now() - start;
@@ -211,8 +194,7 @@ TEST(Faults, OriginResetMidUploadIs502) {
     EXPECT_LT(took, 5s);
     EXPECT_EQ(got_body->load(), std::size_t(256 << 10));
     EXPECT_EQ(origin.connections(), 1) << "the POST was sent again";
-    expect_bystander_unaffected(b);
-    expect_everything_released(ferry);
+    f.expect_all_well();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -227,12 +209,10 @@ TEST(Faults, OriginHalfClosingAfterACompleteResponseIsNotReused) {
         if (!c.read_head(10s).empty()) ++*reused; // a request it can no longer answer
         c.stream.read_until_close(10s);
     });
-    test_origin other(closing_handler());
-    ferry_process ferry(fault_ferry_args());
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    bystander b(ferry.port(), other);
+    fault_ferry f;
+    ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
 
-    auto s = tcp_stream::connect_to(ferry.port());
+    auto s = tcp_stream::connect_to(f.ferry.port());
     for (int i = 0; i < 3; ++i) {
         ASSERT_TRUE(s.send_all(request("GET", "/half", origin)));
         auto r = s.read_response(5s);
@@ -243,8 +223,7 @@ TEST(Faults, OriginHalfClosingAfterACompleteResponseIsNotReused) {
     EXPECT_EQ(reused->load(), 0) << "a request went on a connection the origin had half-closed";
     s.close();
     EXPECT_TRUE(origin.wait_closed(3, 5s)) << "ferry kept a half-closed upstream connection";
-    expect_bystander_unaffected(b);
-    expect_everything_released(ferry);
+    f.expect_all_well();
 }
 
 TEST(Faults, OriginHalfClosingBeforeRespondingIs502AtOnce) {
@@ -259,26 +238,17 @@ TEST(Faults, OriginHalfClosingBeforeRespondingIs502AtOnce) {
             c.stream.shutdown_write();
             c.stream.read_until_close(15s); // goes on reading whatever comes
         });
-        test_origin other(closing_handler());
-        ferry_process ferry(fault_ferry_args());
-        ASSERT_TRUE(ferry.started()) << ferry.err();
-        bystander b(ferry.port(), other);
+        fault_ferry f;
+        ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
 
-        auto s = tcp_stream::connect_to(ferry.port());
+        auto s = tcp_stream::connect_to(f.ferry.port());
         set_send_timeout(s, 10s);
         std::thread uploader;
         const auto start = clock_type::now();
         if (v.body == 0) {
             ASSERT_TRUE(s.send_all(request("GET", "/half", origin)));
         } else {
-            uploader = std::thread([&] {
-                if (!s.send_all(request("POST", "/half", origin,
-                                        "Content-Length: " + std::to_string(v.body) + "\r\n")))
-                    return;
-                const auto piece = pattern(1 << 20);
-                for (std::size_t sent = 0; sent < v.body; sent += piece.size())
-                    if (!s.send_all(piece)) return;
-            });
+            uploader = std::thread([&] { upload(s, origin, "/half", v.body); });
         }
         auto r = s.read_response(10s);
         const auto took = clock_type::now() - start;
@@ -289,8 +259,7 @@ TEST(Faults, OriginHalfClosingBeforeRespondingIs502AtOnce) {
         s.close();
         EXPECT_EQ(origin.connections(), 1);
         EXPECT_TRUE(origin.wait_closed(1, 5s)) << "ferry kept the half-closed connection";
-        expect_bystander_unaffected(b);
-        expect_everything_released(ferry);
+        f.expect_all_well();
     }
 }
 
@@ -323,13 +292,11 @@ TEST(Faults, ClientVanishingMidUploadCutsTheRequestShort) {
             if (ok) ++*complete;
             *ended = true;
         });
-        test_origin other(closing_handler());
-        ferry_process ferry(fault_ferry_args());
-        ASSERT_TRUE(ferry.started()) << ferry.err();
-        bystander b(ferry.port(), other);
+        fault_ferry f;
+        ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
 
         {
-            auto s = tcp_stream::connect_to(ferry.port());
+            auto s = tcp_stream::connect_to(f.ferry.port());
             const auto framing =
                 v.chunked ? "Transfer-Encoding: chunked\r\n"s : "Content-Length: 16777216\r\n"s;
             ASSERT_TRUE(s.send_all(request("POST", "/upload", origin, framing)));
@@ -354,14 +321,13 @@ TEST(Faults, ClientVanishingMidUploadCutsTheRequestShort) {
         EXPECT_EQ(complete->load(), 0) << "the origin got a complete-looking request";
         EXPECT_TRUE(origin.wait_closed(1, 5s));
         // Another client's request to the same origin goes on a new connection.
-        auto s2 = tcp_stream::connect_to(ferry.port());
+        auto s2 = tcp_stream::connect_to(f.ferry.port());
         ASSERT_TRUE(s2.send_all(request("GET", "/good", origin, "Connection: close\r\n")));
         EXPECT_EQ(body_of(s2.read_response(5s)), "hello\n");
         EXPECT_EQ(origin.connections(), 2);
         s2.close();
         EXPECT_TRUE(origin.wait_closed(2, 5s));
-        expect_bystander_unaffected(b);
-        expect_everything_released(ferry);
+        f.expect_all_well();
     }
 }
 
@@ -386,12 +352,10 @@ TEST(Faults, ClientVanishingMidDownloadClosesTheUpstream) {
             if (chunked) c.send("0\r\n\r\n");
             *sent_all = true;
         });
-        test_origin other(closing_handler());
-        ferry_process ferry(fault_ferry_args());
-        ASSERT_TRUE(ferry.started()) << ferry.err();
-        bystander b(ferry.port(), other);
+        fault_ferry f;
+        ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
         {
-            auto s = tcp_stream::connect_to(ferry.port());
+            auto s = tcp_stream::connect_to(f.ferry.port());
             ASSERT_TRUE(s.send_all(request("GET", "/big", origin)));
             auto head = s.read_until("\r\n\r\n", 5s);
             ASSERT_EQ(status_of(head), 200) << printable(head);
@@ -400,8 +364,7 @@ TEST(Faults, ClientVanishingMidDownloadClosesTheUpstream) {
         }
         EXPECT_TRUE(origin.wait_closed(1, 5s)) << "the upstream connection was kept";
         EXPECT_FALSE(sent_all->load());
-        expect_bystander_unaffected(b);
-        expect_everything_released(ferry);
+        f.expect_all_well();
     }
 }
 
@@ -413,19 +376,16 @@ TEST(Faults, DnsTimeoutReleasesEverything) {
     test_dns dns;
     ASSERT_TRUE(dns.ok());
     dns.set_silent(true);
-    test_origin other(closing_handler());
-    ferry_process ferry(fault_ferry_args({"--dns-server", dns.server_arg(), "--dns-timeout", "1"}));
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    bystander b(ferry.port(), other);
-    auto s = tcp_stream::connect_to(ferry.port());
+    fault_ferry f({"--dns-server", dns.server_arg(), "--dns-timeout", "1"});
+    ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
+    auto s = tcp_stream::connect_to(f.ferry.port());
     ASSERT_TRUE(s.send_all(
         "GET http://mute.ferry-test.example/ HTTP/1.1\r\nHost: mute.ferry-test.example\r\n\r\n"));
     auto r = s.read_response(5s);
     expect_ferry_error(r, 504);
     EXPECT_EQ(body_of(r), "ferry: timed out resolving mute.ferry-test.example\n");
     s.close();
-    expect_bystander_unaffected(b);
-    expect_everything_released(ferry);
+    f.expect_all_well();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -442,30 +402,19 @@ TEST(Faults, OriginThatNeverReadsIsGivenUpWithoutBuffering) {
     test_origin origin([ferry_left](origin_connection& c) {
         *ferry_left = wait_peer_gone(c, 20s); // reads nothing at all
     });
-    test_origin other(closing_handler());
-    ferry_process ferry(fault_ferry_args({"--send-timeout", "1", "--response-timeout", "3"}));
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    bystander b(ferry.port(), other);
-    const long rss_before = rss_kib(ferry.pid());
+    fault_ferry f({"--send-timeout", "1", "--response-timeout", "3"});
+    ASSERT_TRUE(f.ferry.started()) << f.ferry.err();
+    const long rss_before = rss_kib(f.ferry.pid());
 
-    auto s = tcp_stream::connect_to(ferry.port());
+    auto s = tcp_stream::connect_to(f.ferry.port());
     set_send_timeout(s, 15s);
     const std::size_t size = 256 << 20;
     std::atomic<std::size_t> uploaded{0};
-    std::thread uploader([&] {
-        if (!s.send_all(request("POST", "/never-read", origin,
-                                "Content-Length: " + std::to_string(size) + "\r\n")))
-            return;
-        const auto piece = pattern(256 << 10);
-        for (std::size_t sent = 0; sent < size; sent += piece.size()) {
-            if (!s.send_all(piece)) return;
-            uploaded += piece.size();
-        }
-    });
+    std::thread uploader([&] { upload(s, origin, "/never-read", size, 256 << 10, &uploaded); });
     const auto start = clock_type::now();
     auto r = s.read_response(15s);
     const auto took = clock_type::now() - start;
-    const long rss_after = rss_kib(ferry.pid());
+    const long rss_after = rss_kib(f.ferry.pid());
     s.shutdown_write();
     uploader.join();
     SCOPED_TRACE("uploaded " + std::to_string(uploaded.load()) + " bytes");
@@ -479,8 +428,7 @@ TEST(Faults, OriginThatNeverReadsIsGivenUpWithoutBuffering) {
     }
     s.close();
     EXPECT_TRUE(wait_flag(*ferry_left, 5s)) << "ferry kept the connection to the origin";
-    expect_bystander_unaffected(b);
-    expect_everything_released(ferry);
+    f.expect_all_well();
 }
 
 } // namespace

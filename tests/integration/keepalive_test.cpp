@@ -5,6 +5,7 @@
 #include "support/curl_client.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
+#include "support/requests.h"
 
 #include <gtest/gtest.h>
 
@@ -15,12 +16,6 @@
 using namespace ferry_test;
 
 namespace {
-
-std::string get(const test_origin& origin, std::string_view path, std::string_view extra = {},
-                std::string_view version = "HTTP/1.1") {
-    return fmt::format("GET {} {}\r\nHost: {}\r\n{}\r\n", origin.url(path), version,
-                       origin.authority(), extra);
-}
 
 std::string first_line(std::string_view message) {
     return std::string(message.substr(0, message.find("\r\n")));

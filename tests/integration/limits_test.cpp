@@ -8,12 +8,14 @@
 #include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
+#include "support/requests.h"
 #include "support/socket_io.h"
 
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
+#include <cerrno>
+#include <cstring>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -23,11 +25,6 @@ using namespace ferry_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string get(const test_origin& origin, std::size_t size) {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
-                       origin.url(fmt::format("/size/{}", size)), origin.authority());
-}
 
 // One request on `s`: true when it was answered 200 with the whole body.
 bool served(tcp_stream& s, const test_origin& origin, std::size_t size = 100) {

@@ -7,6 +7,7 @@
 #include "support/log_lines.h"
 #include "support/origin.h"
 #include "support/ports.h"
+#include "support/requests.h"
 
 #include <gtest/gtest.h>
 
@@ -50,11 +51,6 @@ double age_of(const std::string& iso) {
     std::tm tm{};
     if (!strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%S", &tm)) return 1e9;
     return std::difftime(std::time(nullptr), timegm(&tm));
-}
-
-std::string get(const test_origin& origin, std::string_view path, std::string_view extra = {}) {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n{}\r\n", origin.url(path),
-                       origin.authority(), extra);
 }
 
 } // namespace

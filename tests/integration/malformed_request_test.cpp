@@ -7,13 +7,12 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
+#include "support/strict_head.h"
 #include "support/text.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
-#include <cstdio>
 #include <ostream>
 #include <string>
 #include <thread>
@@ -36,93 +35,15 @@ std::string with_authority(std::string text, const std::string& authority) {
     return text;
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) !=
-            std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
-
-bool is_tchar(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-using field_list = std::vector<std::pair<std::string, std::string>>;
-
-// A head as an origin would read it strictly. `problem` is empty when every line ends in
-// CRLF, no line holds a CR, LF or NUL, and every field line is token ":" value.
-struct strict_head {
-    std::string start_line;
-    field_list fields;
-    std::string problem;
-};
-
-strict_head parse_strict(std::string_view head) {
-    strict_head h;
-    if (head.size() < 4 || head.substr(head.size() - 4) != "\r\n\r\n") {
-        h.problem = "head not ended by CRLF CRLF";
-        return h;
-    }
-    head.remove_suffix(2);
-    bool first = true;
-    while (!head.empty()) {
-        auto eol = head.find("\r\n");
-        auto line = head.substr(0, eol);
-        head.remove_prefix(eol + 2);
-        if (line.find_first_of("\r\n\0"sv) != std::string_view::npos) {
-            h.problem = "CR, LF or NUL inside a line: " + printable(line);
-            return h;
-        }
-        if (first) {
-            h.start_line = line;
-            first = false;
-            continue;
-        }
-        auto colon = line.find(':');
-        if (colon == std::string_view::npos || colon == 0) {
-            h.problem = "not a field line: " + printable(line);
-            return h;
-        }
-        for (char c : line.substr(0, colon))
-            if (!is_tchar(c)) {
-                h.problem = "field name is not a token: " + printable(line);
-                return h;
-            }
-        auto value = line.substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-            value.remove_prefix(1);
-        while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
-            value.remove_suffix(1);
-        h.fields.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-    }
-    return h;
-}
-
-int count_of(const field_list& fields, std::string_view name) {
-    int n = 0;
-    for (const auto& f : fields)
-        n += iequal(f.first, name);
-    return n;
-}
-
-std::string value_of(const field_list& fields, std::string_view name) {
-    for (const auto& f : fields)
-        if (iequal(f.first, name)) return f.second;
-    return {};
-}
-
 // Whether `raw` (what the origin read) holds at least one complete request.
 bool holds_complete_request(std::string_view raw) {
     auto end = raw.find("\r\n\r\n");
     if (end == std::string_view::npos) return false;
-    auto head = parse_strict(raw.substr(0, end + 4));
+    auto head = parse_strict_head(raw.substr(0, end + 4));
     auto body = raw.substr(end + 4);
-    auto te = value_of(head.fields, "transfer-encoding");
+    auto te = field_value(head.fields, "transfer-encoding");
     if (!te.empty()) return chunked_length(body) != std::string_view::npos;
-    auto cl = value_of(head.fields, "content-length");
+    auto cl = field_value(head.fields, "content-length");
     if (!cl.empty()) return body.size() >= std::stoull(cl);
     return true; // no body announced: the head alone is a complete request
 }
@@ -651,17 +572,17 @@ TEST_P(MalformedRequestAccepted, ReachesOriginAsOneCleanMessage) {
     SCOPED_TRACE("origin read: " + printable(seen));
     const auto head_end = seen.find("\r\n\r\n");
     ASSERT_NE(head_end, std::string::npos);
-    auto head = parse_strict(std::string_view(seen).substr(0, head_end + 4));
+    auto head = parse_strict_head(std::string_view(seen).substr(0, head_end + 4));
     EXPECT_EQ(head.problem, "");
     EXPECT_EQ(head.start_line, is_post ? "POST /echo HTTP/1.1" : "GET / HTTP/1.1");
-    EXPECT_EQ(count_of(head.fields, "host"), 1);
-    EXPECT_EQ(value_of(head.fields, "host"), origin.authority());
+    EXPECT_EQ(count_fields(head.fields, "host"), 1);
+    EXPECT_EQ(field_value(head.fields, "host"), origin.authority());
     for (const auto& name : c.absent)
-        EXPECT_EQ(count_of(head.fields, name), 0) << name << " was forwarded";
+        EXPECT_EQ(count_fields(head.fields, name), 0) << name << " was forwarded";
 
     const std::string_view body = std::string_view(seen).substr(head_end + 4);
-    const int cl = count_of(head.fields, "content-length");
-    const int te = count_of(head.fields, "transfer-encoding");
+    const int cl = count_fields(head.fields, "content-length");
+    const int te = count_fields(head.fields, "transfer-encoding");
     switch (c.expected_framing) {
     case framing::none:
         EXPECT_EQ(cl + te, 0);
@@ -670,13 +591,13 @@ TEST_P(MalformedRequestAccepted, ReachesOriginAsOneCleanMessage) {
     case framing::length:
         EXPECT_EQ(cl, 1);
         EXPECT_EQ(te, 0);
-        EXPECT_EQ(value_of(head.fields, "content-length"), std::to_string(c.body.size()));
+        EXPECT_EQ(field_value(head.fields, "content-length"), std::to_string(c.body.size()));
         EXPECT_EQ(body, c.body); // and nothing after it
         break;
     case framing::chunked: {
         EXPECT_EQ(cl, 0);
         EXPECT_EQ(te, 1);
-        EXPECT_EQ(value_of(head.fields, "transfer-encoding"), "chunked");
+        EXPECT_EQ(field_value(head.fields, "transfer-encoding"), "chunked");
         EXPECT_EQ(chunked_length(body), body.size()) << "not one complete chunked body";
         std::string decoded;
         EXPECT_TRUE(dechunk(body, decoded));

@@ -11,7 +11,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <ostream>
 #include <string>
@@ -34,10 +33,7 @@ int count_fields(std::string_view head, std::string_view name) {
         if (end == std::string_view::npos || end == start) break;
         auto line = head.substr(start, end - start);
         if (line.size() > name.size() && line[name.size()] == ':' &&
-            std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) ==
-                       std::tolower(static_cast<unsigned char>(b));
-            }))
+            iequal(line.substr(0, name.size()), name))
             ++n;
         pos = end;
     }

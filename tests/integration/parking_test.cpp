@@ -7,22 +7,17 @@
 #include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
+#include "support/requests.h"
 #include "support/socket_io.h"
 
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
 #include <thread>
 
 using namespace ferry_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string get(const test_origin& origin, std::size_t size) {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
-                       origin.url(fmt::format("/size/{}", size)), origin.authority());
-}
 
 // Sends a GET for `size` bytes and checks the answer: 200 and the pattern body.
 void expect_served(tcp_stream& s, const test_origin& origin, std::size_t size) {

@@ -8,6 +8,7 @@
 #include "support/ferry_process.h"
 #include "support/log_lines.h"
 #include "support/origin.h"
+#include "support/requests.h"
 
 #include <gtest/gtest.h>
 
@@ -50,12 +51,6 @@ test_origin::handler answer_with(std::string response) {
             if (!ok || !c.send(response)) return;
         }
     };
-}
-
-std::string get(const test_origin& origin, std::string_view path, std::string_view extra = {},
-                std::string_view version = "HTTP/1.1") {
-    return fmt::format("GET {} {}\r\nHost: {}\r\n{}\r\n", origin.url(path), version,
-                       origin.authority(), extra);
 }
 
 } // namespace

@@ -16,6 +16,7 @@
 // keeping could only be right in some of those cases. The tests assert the close.
 #include "support/ferry_process.h"
 #include "support/origin.h"
+#include "support/requests.h"
 #include "support/socket_io.h"
 #include "support/strict_reader.h"
 #include "support/text.h"
@@ -37,12 +38,6 @@ constexpr auto reply_timeout = 3s;
 const std::string good_response = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello\n";
 const std::string chunked_head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 const std::string evil = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nevil!";
-
-std::string request(std::string_view method, std::string_view path, const test_origin& origin,
-                    std::string_view extra = {}) {
-    return std::string(method) + " " + origin.url(path) +
-           " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n" + std::string(extra) + "\r\n";
-}
 
 // The origin: "/bad" gets `bad_bytes` (then the connection stays open, so that only ferry
 // can end it); anything else gets `good_response`. A request arriving on a connection that
@@ -99,6 +94,24 @@ std::string decoded(const strict_message& m) {
     return out;
 }
 
+// The fixture of a parameterised suite whose case names a `response`: a scripted origin
+// sending it, a ferry in front of that origin, and a client connection to ferry; every
+// failure message says what the origin sent.
+template <class Case>
+class scripted_response_test : public ::testing::TestWithParam<Case> {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(ferry.started()) << ferry.err();
+        s = tcp_stream::connect_to(ferry.port());
+    }
+
+    const Case& c = this->GetParam();
+    ::testing::ScopedTrace trace{__FILE__, __LINE__, "origin sent: " + printable(c.response, 300)};
+    scripted_origin o{c.response};
+    ferry_process ferry;
+    tcp_stream s;
+};
+
 // ---------------------------------------------------------------------------------------
 // Ambiguous or invalid framing: a 502 while nothing has gone out, else a close mid-message.
 
@@ -153,16 +166,9 @@ std::vector<framing_case> framing_cases() {
     };
 }
 
-class ResponseSmugglingFraming : public ::testing::TestWithParam<framing_case> {};
+class ResponseSmugglingFraming : public scripted_response_test<framing_case> {};
 
 TEST_P(ResponseSmugglingFraming, OneResponseOrACloseAndTheConnectionIsNotReused) {
-    const auto& c = GetParam();
-    SCOPED_TRACE("origin sent: " + printable(c.response, 300));
-    scripted_origin o(c.response);
-    ferry_process ferry;
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-
-    auto s = tcp_stream::connect_to(ferry.port());
     ASSERT_TRUE(s.send_all(request("GET", "/bad", o.origin)));
     const auto got = s.read_until_close(reply_timeout);
     SCOPED_TRACE("client read: " + printable(got));
@@ -260,16 +266,9 @@ std::vector<extra_case> extra_cases() {
     };
 }
 
-class ResponseSmugglingExtra : public ::testing::TestWithParam<extra_case> {};
+class ResponseSmugglingExtra : public scripted_response_test<extra_case> {};
 
 TEST_P(ResponseSmugglingExtra, OneFinalResponseAndTheConnectionIsNotReused) {
-    const auto& c = GetParam();
-    SCOPED_TRACE("origin sent: " + printable(c.response, 300));
-    scripted_origin o(c.response);
-    ferry_process ferry;
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-
-    auto s = tcp_stream::connect_to(ferry.port());
     std::string req = request(c.method, "/bad", o.origin, c.extra_fields);
     if (c.extra_fields.find("\r\n\r\n") != std::string::npos) // fields and a body
         req = c.method + " " + o.origin.url("/bad") + " HTTP/1.1\r\nHost: " + o.origin.authority() +

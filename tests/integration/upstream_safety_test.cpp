@@ -6,6 +6,7 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/ports.h"
+#include "support/requests.h"
 #include "support/socket_io.h"
 #include "support/text.h"
 
@@ -17,11 +18,6 @@ using namespace ferry_test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string get(const test_origin& origin, std::string_view path, std::string_view extra = "") {
-    return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n{}\r\n", origin.url(path),
-                       origin.authority(), extra);
-}
 
 // An origin that, like an NTLM server, treats a connection as logged in once a request on
 // it carried `Authorization: NTLM ...`, and then answers every request on it as that user.

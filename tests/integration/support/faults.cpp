@@ -1,6 +1,7 @@
 #include "support/faults.h"
 
 #include "support/admin_client.h"
+#include "support/requests.h"
 #include "support/text.h"
 
 #include <cerrno>
@@ -86,9 +87,7 @@ test_origin::handler closing_handler() {
 }
 
 bystander::bystander(int ferry_port, const test_origin& origin, std::size_t size) {
-    auto path = "/size/" + std::to_string(size);
-    auto request = "GET " + origin.url(path) + " HTTP/1.1\r\nHost: " + origin.authority() +
-                   "\r\nConnection: close\r\n\r\n";
+    auto request = get(origin, "/size/" + std::to_string(size), "Connection: close\r\n");
     thread_ = std::thread([this, ferry_port, request, size] { run(ferry_port, request, size); });
 }
 
@@ -120,6 +119,21 @@ void bystander::run(int ferry_port, std::string request, std::size_t size) {
             ++done_;
         if (!s.peer_closed(2s)) failures_.push_back("Connection: close not honoured");
     }
+}
+
+fault_ferry::fault_ferry(std::vector<std::string> more)
+    : other(closing_handler()), ferry(fault_ferry_args(std::move(more))) {
+    if (ferry.started()) watcher.emplace(ferry.port(), other);
+}
+
+void fault_ferry::expect_all_well() {
+    if (watcher) {
+        const auto failures = watcher->finish();
+        EXPECT_TRUE(failures.empty())
+            << failures.size() << " failures, first: " << failures.front();
+    }
+    EXPECT_TRUE(resources_released(ferry));
+    EXPECT_TRUE(stops_clean(ferry));
 }
 
 } // namespace ferry_test

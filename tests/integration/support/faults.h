@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <gtest/gtest.h>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,6 +62,20 @@ private:
     std::atomic<int> done_{0};
     std::vector<std::string> failures_;
     std::thread thread_;
+};
+
+// The ferry of one fault test (fault_ferry_args(more)) and, once it has started, a bystander
+// fetching through it from an origin of its own. Declare it after the test's own origins.
+struct fault_ferry {
+    explicit fault_ferry(std::vector<std::string> more = {});
+
+    // How every fault test ends: the bystander was served byte-exact throughout, ferry's
+    // connection gauges are back to zero, and it stops clean.
+    void expect_all_well();
+
+    test_origin other;
+    ferry_process ferry;
+    std::optional<bystander> watcher;
 };
 
 } // namespace ferry_test

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "support/origin.h"
+#include "support/strict_head.h"
 
 #include <cstddef>
 #include <mutex>
@@ -13,22 +14,6 @@
 #include <vector>
 
 namespace ferry_test {
-
-using field_list = std::vector<std::pair<std::string, std::string>>;
-
-// A message head as read by a strict parser.
-struct strict_head {
-    std::string start_line;
-    field_list fields;
-    std::string problem; // empty when the head is clean
-};
-
-// Parses a head ending in CRLF CRLF: every line ends in CRLF, no CR, LF or NUL inside a
-// line, no obs-fold, every field line is token ":" value, no control character in a value.
-strict_head parse_strict_head(std::string_view head);
-
-int count_fields(const field_list& fields, std::string_view name);
-std::string field_value(const field_list& fields, std::string_view name);
 
 // One request as the origin read it.
 struct recorded_request {

@@ -1,5 +1,7 @@
 #include "support/socket_io.h"
 
+#include "support/text.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <netinet/in.h>
@@ -224,12 +226,7 @@ std::vector<std::string> header_values(std::string_view head, std::string_view n
         auto line = head.substr(start, end - start);
         auto colon = line.find(':');
         if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
-            auto v = line.substr(colon + 1);
-            while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
-                v.remove_prefix(1);
-            while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
-                v.remove_suffix(1);
-            values.emplace_back(v);
+            values.emplace_back(trim(line.substr(colon + 1)));
         }
         pos = end;
     }

@@ -33,6 +33,23 @@ std::string tail(std::string_view s, std::size_t n) {
     return std::string(s.size() > n ? s.substr(s.size() - n) : s);
 }
 
+bool iequal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
 // Length of the complete chunked body at the start of `raw` (last chunk, trailers and the
 // final CRLF included), or npos when it is not complete or not well-formed.
 std::size_t chunked_length(std::string_view raw) {

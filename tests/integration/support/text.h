@@ -13,6 +13,12 @@ std::string printable(std::string_view s, std::size_t max = 800);
 // What matters in ferry's stderr: a sanitizer's report from its first line, else the end.
 std::string tail(std::string_view s, std::size_t n = 1500);
 
+// ASCII case-insensitive equality (field names, tokens).
+bool iequal(std::string_view a, std::string_view b);
+
+// `s` without leading and trailing optional whitespace (SP, HTAB; RFC 9110 §5.6.3).
+std::string_view trim(std::string_view s);
+
 // Length of the complete chunked body at the start of `raw` (last chunk, trailers and the
 // final CRLF included), or npos when it is not complete or not well-formed.
 std::size_t chunked_length(std::string_view raw);
