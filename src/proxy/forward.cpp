@@ -5,6 +5,7 @@
 #include "http/head_parser.h"
 #include "http/read_head.h"
 #include "http/relay.h"
+#include "http/response_plan.h"
 #include "http/rewrite.h"
 #include "http/upgrade.h"
 #include "observe/counter.h"
@@ -430,41 +431,18 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
         co_return;
     }
 
-    const bool client_11 = req_.minor == 1;
-    bool close = client_wants_close() || draining_ || (st.has_body && !st.body_sent);
-    auto coding = http::output_coding::identity;
+    const auto plan =
+        http::plan_response(resp_, in, req_.minor == 1,
+                            client_wants_close() || draining_ || (st.has_body && !st.body_sent));
+    const bool close = plan.close;
+    const auto coding =
+        plan.chunked_output ? http::output_coding::chunked : http::output_coding::identity;
     http::response_options options;
+    options.framing = plan.framing;
+    options.close = plan.close;
+    options.keep_alive_10 = plan.keep_alive_10;
     options.pseudonym = cfg.pseudonym;
     options.date = worker_.http_date();
-    switch (in.kind) {
-    case http::body_kind::length:
-        options.framing.content_length = in.length;
-        break;
-    case http::body_kind::chunked:
-    case http::body_kind::until_close:
-        // HTTP/1.1 clients get chunks; an HTTP/1.0 client reads until ferry closes.
-        if (client_11) {
-            coding = http::output_coding::chunked;
-            options.framing.chunked = true;
-        } else {
-            close = true;
-        }
-        break;
-    case http::body_kind::none: {
-        // HEAD and 304 keep the framing fields of the representation they describe.
-        http::body_framing representation;
-        if (resp_.status != 204 &&
-            http::declared_framing(resp_, representation) == http::framing_error::none) {
-            if (representation.kind == http::body_kind::length)
-                options.framing.content_length = representation.length;
-            if (representation.kind == http::body_kind::chunked && client_11)
-                options.framing.chunked = true;
-        }
-        break;
-    }
-    }
-    options.close = close;
-    options.keep_alive_10 = !close && !client_11;
     out_.clear();
     http::write_forward_response(resp_, options, out_);
 
