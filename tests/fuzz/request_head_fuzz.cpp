@@ -4,6 +4,7 @@
 // a head ferry forwards (directly or to a parent) parses again, strictly, to the same
 // request framing and ends exactly where the scanner says.
 #include "fuzz_check.h"
+#include "split_scan.h"
 
 #include "http/framing.h"
 #include "http/head_parser.h"
@@ -16,28 +17,6 @@
 namespace {
 
 using namespace ferry;
-
-struct scan_outcome {
-    http::scan_result result;
-    std::size_t begin = 0;
-};
-
-scan_outcome scan_in_pieces(std::string_view bytes, std::size_t max_head, std::size_t max_line,
-                            std::uint8_t split) {
-    http::head_scanner scanner(max_head, max_line, true);
-    std::string buf;
-    http::scan_result r;
-    std::size_t step = split % 17 + 1;
-    for (std::size_t at = 0; at < bytes.size();) {
-        auto n = std::min(step, bytes.size() - at);
-        buf.append(bytes.substr(at, n));
-        at += n;
-        step = (step * 7 + split) % 23 + 1;
-        r = scanner.scan(buf);
-        if (r.status != http::scan_status::need_more) break;
-    }
-    return {r, scanner.head_begin()};
-}
 
 // The head ferry sends on must read back as one request with the framing ferry chose.
 void check_forwarded(std::string_view out, const http::body_framing& framing) {
@@ -73,20 +52,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t max_head = (limits & 1) ? 512 : 64 * 1024;
     const std::size_t max_target = (limits & 2) ? 64 : 8 * 1024;
 
-    http::head_scanner whole(max_head, max_target + 64, true);
-    const auto once = whole.scan(bytes);
-    const auto pieces = scan_in_pieces(bytes, max_head, max_target + 64, split);
-    if (pieces.result.status != http::scan_status::need_more) {
-        FUZZ_CHECK(pieces.result.status == once.status);
-        FUZZ_CHECK(pieces.result.head_end == once.head_end);
-        FUZZ_CHECK(pieces.begin == whole.head_begin());
-    }
+    const auto [once, begin] = fuzz::scan_both_ways(bytes, max_head, max_target + 64, split);
     if (once.status != http::scan_status::complete) return 0;
     FUZZ_CHECK(once.head_end <= bytes.size());
-    FUZZ_CHECK(whole.head_begin() <= once.head_end);
+    FUZZ_CHECK(begin <= once.head_end);
 
     // As the session keeps it: the head's own copy, leading empty lines dropped.
-    const std::string store(bytes.substr(whole.head_begin(), once.head_end - whole.head_begin()));
+    const std::string store(bytes.substr(begin, once.head_end - begin));
     http::request_head req;
     if (http::parse_request_head(store, max_target, req) != http::parse_error::none) return 0;
     FUZZ_CHECK(!req.method.empty());

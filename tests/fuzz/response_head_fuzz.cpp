@@ -4,6 +4,7 @@
 // split; the head ferry sends parses again, strictly, and declares the framing ferry will
 // use for the body (or none where the status has none).
 #include "fuzz_check.h"
+#include "split_scan.h"
 
 #include "http/framing.h"
 #include "http/head_parser.h"
@@ -16,24 +17,6 @@
 namespace {
 
 using namespace ferry;
-
-http::scan_result scan_in_pieces(std::string_view bytes, std::size_t max_head, std::uint8_t split,
-                                 std::size_t& begin) {
-    http::head_scanner scanner(max_head, max_head, true);
-    std::string buf;
-    http::scan_result r;
-    std::size_t step = split % 13 + 1;
-    for (std::size_t at = 0; at < bytes.size();) {
-        auto n = std::min(step, bytes.size() - at);
-        buf.append(bytes.substr(at, n));
-        at += n;
-        step = (step * 5 + split) % 29 + 1;
-        r = scanner.scan(buf);
-        if (r.status != http::scan_status::need_more) break;
-    }
-    begin = scanner.head_begin();
-    return r;
-}
 
 http::response_head reparse(std::string_view out) {
     http::head_scanner scanner(out.size() + 1, out.size() + 1, false);
@@ -61,18 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool client_11 = (control & 8) == 0;
     const bool client_close = (control & 16) != 0;
 
-    http::head_scanner whole(max_head, max_head, true);
-    const auto once = whole.scan(bytes);
-    std::size_t begin = 0;
-    const auto pieces = scan_in_pieces(bytes, max_head, split, begin);
-    if (pieces.status != http::scan_status::need_more) {
-        FUZZ_CHECK(pieces.status == once.status);
-        FUZZ_CHECK(pieces.head_end == once.head_end);
-        FUZZ_CHECK(begin == whole.head_begin());
-    }
+    const auto [once, begin] = fuzz::scan_both_ways(bytes, max_head, max_head, split);
     if (once.status != http::scan_status::complete) return 0;
 
-    const std::string store(bytes.substr(whole.head_begin(), once.head_end - whole.head_begin()));
+    const std::string store(bytes.substr(begin, once.head_end - begin));
     http::response_head resp;
     if (http::parse_response_head(store, resp) != http::parse_error::none) return 0;
     FUZZ_CHECK(resp.status >= 100 && resp.status <= 599);
