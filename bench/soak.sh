@@ -169,6 +169,13 @@ cpu_report() {  # cpu_report MARK0 MARK1 REQUESTS
              f * 100 / hz / s, (n > 0 ? f * 1e6 / hz / n : 0), b * 100 / hz / s / cores, cores }'
 }
 wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+measured_wrk() {  # measured_wrk NAME OUTFILE: wrk_soak for 10 s; prints ferry's cpu_report for it
+  local m0 m1
+  m0=$(cpu_mark "${pid[$1]}")
+  wrk_soak "$1" 10 "$2"
+  m1=$(cpu_mark "${pid[$1]}")
+  cpu_report "$m0" "$m1" "$(wrk_count "$2")"
+}
 wrk_errors() {  # socket errors + non-2xx
   awk '/Socket errors:/ { gsub(/,/, ""); s = $4 + $6 + $8 + $10 } /Non-2xx/ { b = $NF }
        END { print s + b }' "$1"
@@ -232,28 +239,22 @@ exit_status() { sed 's/\x1b\[[0-9;]*m//g' "$tmp/$1.out" | grep -m1 'Exit status'
 # 1. slowloris
 
 scenario_slowloris() {
-  local ok=0 base base1 base2 att errs ratio m0 m1 cpu_base cpu_att cpu_base2 ss_min ss_max line
+  local ok=0 base base1 base2 att errs ratio cpu_base cpu_att cpu_base2 ss_min ss_max line
   say "## 1. slowloris"
   start_ferry f1 --header-timeout 5 || { verdict 1 "slowloris: ferry did not start"; return; }
   wrk_soak f1 2 "$tmp/wrk-warmup.txt"
 
   log "slowloris: undisturbed wrk, 10 s"
-  m0=$(cpu_mark "${pid[f1]}")
-  wrk_soak f1 10 "$tmp/wrk-base.out"
-  m1=$(cpu_mark "${pid[f1]}")
+  cpu_base=$(measured_wrk f1 "$tmp/wrk-base.out")
   base1=$(wrk_rps "$tmp/wrk-base.out")
-  cpu_base=$(cpu_report "$m0" "$m1" "$(wrk_count "$tmp/wrk-base.out")")
 
   log "slowloris: undisturbed $base1 req/s; now 2,000 slow heads kept open for 15 s, wrk from the 3rd s"
   start_sampler f1 "$tmp/slowloris-samples.tsv"
   start_bg slowloris python3 "$here/soak_conns.py" slowloris "${port[f1]}" "${port[origin]}" 2000 1000 15 5
   sleep 3
-  m0=$(cpu_mark "${pid[f1]}")
-  wrk_soak f1 10 "$tmp/wrk-attack.out"
-  m1=$(cpu_mark "${pid[f1]}")
+  cpu_att=$(measured_wrk f1 "$tmp/wrk-attack.out")
   att=$(wrk_rps "$tmp/wrk-attack.out")
   errs=$(wrk_errors "$tmp/wrk-attack.out")
-  cpu_att=$(cpu_report "$m0" "$m1" "$(wrk_count "$tmp/wrk-attack.out")")
   wait_gone slowloris 40
   stop_sampler
   # the sampler started with the attack, wrk 3 s later for 10 s; minus wrk's 50
@@ -263,11 +264,8 @@ scenario_slowloris() {
   # Undisturbed again: other load on this shared machine drifts, so the reference is the mean
   # of the runs before and after the attack.
   log "slowloris: undisturbed wrk again, 10 s"
-  m0=$(cpu_mark "${pid[f1]}")
-  wrk_soak f1 10 "$tmp/wrk-base2.out"
-  m1=$(cpu_mark "${pid[f1]}")
+  cpu_base2=$(measured_wrk f1 "$tmp/wrk-base2.out")
   base2=$(wrk_rps "$tmp/wrk-base2.out")
-  cpu_base2=$(cpu_report "$m0" "$m1" "$(wrk_count "$tmp/wrk-base2.out")")
   base=$(awk -v a="${base1:-0}" -v b="${base2:-0}" 'BEGIN { printf "%.0f", (a + b) / 2 }')
   ratio=$(awk -v a="${att:-0}" -v b="$base" 'BEGIN { if (b > 0) printf "%.0f", a * 100 / b; else print 0 }')
 
