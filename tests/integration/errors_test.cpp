@@ -9,6 +9,7 @@
 #include "support/log_lines.h"
 #include "support/origin.h"
 #include "support/ports.h"
+#include "support/requests.h"
 
 #include <gtest/gtest.h>
 
@@ -196,14 +197,9 @@ TEST(Errors, ChunkedResponseCutShortIsNeverPassedOffAsComplete) {
     });
     ferry_process ferry;
     ASSERT_TRUE(ferry.started()) << ferry.err();
-    auto s = tcp_stream::connect_to(ferry.port());
-    ASSERT_TRUE(s.ok());
-    ASSERT_TRUE(s.send_all(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", origin.url("/cut"),
-                                       origin.authority())));
-    auto head = s.read_until("\r\n\r\n", 5s);
+    const auto [head, rest, closed] = read_cut_response(ferry.port(), get(origin, "/cut"), 5s);
     ASSERT_EQ(status_of(head), 200) << head;
-    auto rest = s.read_until_close(5s);
-    EXPECT_TRUE(s.peer_closed(1s)) << "ferry must close the client connection";
+    EXPECT_TRUE(closed) << "ferry must close the client connection";
     EXPECT_EQ(rest.find("0\r\n\r\n"), std::string::npos)
         << "a last chunk completed a message the origin cut short: " << rest;
     curl_client client;

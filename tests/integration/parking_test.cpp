@@ -37,6 +37,22 @@ tcp_stream parked_connection(const ferry_process& ferry, int admin, const test_o
     return s;
 }
 
+// A ferry with an admin listener and one client parked after an exchange.
+class ParkedClient : public testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(ferry.started()) << ferry.err();
+        admin = admin_port(ferry);
+        s = parked_connection(ferry, admin, origin);
+        ASSERT_FALSE(HasFailure());
+    }
+
+    test_origin origin;
+    ferry_process ferry{{"--admin-listen", "127.0.0.1:0"}};
+    int admin = 0;
+    tcp_stream s;
+};
+
 } // namespace
 
 TEST(Parking, QuietClientIsParkedAndItsNextRequestServedOnTheSameConnection) {
@@ -126,13 +142,7 @@ TEST(Parking, CrowdedWorkerParksAtOnceAndServesEveryClientAgain) {
     EXPECT_EQ(fetch_metric(admin, "ferry_client_connections_total"), clients);
 }
 
-TEST(Parking, RequestSplitAcrossTheParkingIsStillOneRequest) {
-    test_origin origin;
-    ferry_process ferry({"--admin-listen", "127.0.0.1:0"});
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    const int admin = admin_port(ferry);
-    auto s = parked_connection(ferry, admin, origin);
-    ASSERT_FALSE(HasFailure());
+TEST_F(ParkedClient, RequestSplitAcrossTheParkingIsStillOneRequest) {
     // The first bytes wake it; the rest comes later, within the header timeout.
     const auto request = get(origin, 2000);
     ASSERT_TRUE(s.send_all(request.substr(0, 7)));
@@ -143,13 +153,7 @@ TEST(Parking, RequestSplitAcrossTheParkingIsStillOneRequest) {
     EXPECT_EQ(body_of(r), pattern(2000));
 }
 
-TEST(Parking, RequestSentWithTheClientsCloseIsAnswered) {
-    test_origin origin;
-    ferry_process ferry({"--admin-listen", "127.0.0.1:0"});
-    ASSERT_TRUE(ferry.started()) << ferry.err();
-    const int admin = admin_port(ferry);
-    auto s = parked_connection(ferry, admin, origin);
-    ASSERT_FALSE(HasFailure());
+TEST_F(ParkedClient, RequestSentWithTheClientsCloseIsAnswered) {
     // A last request and the end of the client's sending side arrive together: the request
     // is served before the connection closes.
     ASSERT_TRUE(s.send_all(get(origin, 3000)));

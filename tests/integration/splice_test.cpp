@@ -7,6 +7,7 @@
 #include "support/ferry_process.h"
 #include "support/log_lines.h"
 #include "support/origin.h"
+#include "support/requests.h"
 #include "support/socket_io.h"
 
 #include <gtest/gtest.h>
@@ -222,14 +223,9 @@ TEST(Splice, ContentLengthBodyCutShortByTheOriginIsNotPassedOffAsComplete) {
     });
     ferry_process ferry(ferry_args(true));
     ASSERT_TRUE(ferry.started()) << ferry.err();
-    auto s = tcp_stream::connect_to(ferry.port());
-    ASSERT_TRUE(s.ok());
-    ASSERT_TRUE(s.send_all(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", origin.url("/cut"),
-                                       origin.authority())));
-    auto head = s.read_until("\r\n\r\n", 5s);
+    const auto [head, body, closed] = read_cut_response(ferry.port(), get(origin, "/cut"), 10s);
     ASSERT_EQ(status_of(head), 200) << head;
-    auto body = s.read_until_close(10s);
-    EXPECT_TRUE(s.peer_closed(1s)) << "ferry must close the client connection";
+    EXPECT_TRUE(closed) << "ferry must close the client connection";
     ASSERT_EQ(body.size(), sent);
     fnv1a h;
     fnv1a_update(h, body.data(), body.size());

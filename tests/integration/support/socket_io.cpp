@@ -169,6 +169,16 @@ std::string tcp_stream::read_response(std::chrono::milliseconds timeout, bool he
     }
 }
 
+cut_response read_cut_response(int port, std::string_view request, std::chrono::milliseconds wait) {
+    cut_response r;
+    auto s = tcp_stream::connect_to(port);
+    if (!s.ok() || !s.send_all(request)) return r;
+    r.head = s.read_until("\r\n\r\n", 5s);
+    r.rest = s.read_until_close(wait);
+    r.closed = s.peer_closed(1s);
+    return r;
+}
+
 char pattern_byte(std::uint64_t i, std::uint64_t seed) {
     std::uint64_t x = (i / 8 + 1) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;
     x ^= x >> 31;

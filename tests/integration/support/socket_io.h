@@ -54,6 +54,14 @@ private:
     std::string pending_;
 };
 
+// A response ferry is expected to cut short: `request` sent on a new connection to `port`,
+// the head read, then the rest until ferry closes (`closed`: it did, within `wait`).
+struct cut_response {
+    std::string head, rest;
+    bool closed = false;
+};
+cut_response read_cut_response(int port, std::string_view request, std::chrono::milliseconds wait);
+
 // Deterministic body bytes: byte i of a body made by pattern is the same for every test.
 std::string pattern(std::size_t n, std::uint64_t seed = 1);
 char pattern_byte(std::uint64_t i, std::uint64_t seed = 1);
