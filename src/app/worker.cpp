@@ -2,6 +2,7 @@
 
 #include "http/local_reply.h"
 #include "net/listener.h"
+#include "net/tcp_stream.h"
 #include "observe/clock.h"
 #include "observe/counter.h"
 #include "observe/flow_log.h"
@@ -146,18 +147,7 @@ void worker::tick() {
     pool_.sweep(now_);
     parked_.close_expired(now_);
     trim_memory();
-    for (auto* w = head_; w != nullptr;) {
-        auto* next = w->next_; // expire() may end the connection's wait, never unlink here
-        for (net::deadline* d :
-             {&w->client_read, &w->client_write, &w->upstream_read, &w->upstream_write}) {
-            if (d->at <= now_) {
-                d->at = net::steady_time::max();
-                d->expired = true;
-                w->expire(*d);
-            }
-        }
-        w = next;
-    }
+    deadlines_.expire_passed(now_);
     if (draining_ && count_ == 0) {
         resolver_.shutdown(); // nothing left: let the loop run out
         return;
@@ -177,7 +167,11 @@ void worker::trim_memory() {
     peak_since_trim_ = count_;
 }
 
-void worker::add(net::watched* w) {
+std::unique_ptr<net::stream> worker::make_stream(asio::ip::tcp::socket socket) {
+    return std::make_unique<net::tcp_stream>(std::move(socket), now_, &deadlines_);
+}
+
+void worker::add(net::drainable* w) {
     w->next_ = head_;
     w->prev_ = nullptr;
     if (head_) head_->prev_ = w;
@@ -186,7 +180,7 @@ void worker::add(net::watched* w) {
     peak_since_trim_ = std::max(peak_since_trim_, count_);
 }
 
-void worker::remove(net::watched* w) {
+void worker::remove(net::drainable* w) {
     if (w->prev_)
         w->prev_->next_ = w->next_;
     else

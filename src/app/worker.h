@@ -7,6 +7,7 @@
 #include "auth/authenticator.h"
 #include "config/settings.h"
 #include "net/deadline.h"
+#include "net/stream.h"
 #include "observe/log_sink.h"
 #include "observe/metrics.h"
 #include "policy/acl.h"
@@ -91,8 +92,12 @@ public:
     // buffer fills), so that logging costs the hot path an append, not a syscall.
     std::string& access_buffer() { return access_buffer_; }
     void access_logged();
-    void add(net::watched* w);
-    void remove(net::watched* w);
+    void add(net::drainable* w);
+    void remove(net::drainable* w);
+    // Every deadline of this worker's streams; the ticker expires them.
+    net::deadline_list& deadlines() { return deadlines_; }
+    // A client connection as a stream on this worker's clock and deadlines.
+    std::unique_ptr<net::stream> make_stream(boost::asio::ip::tcp::socket socket);
 
     // Takes an idle client connection from a session that ends (see parking.h); it is closed
     // at `until` unless the client sends something first, which resumes it in a new session.
@@ -137,7 +142,8 @@ private:
     upstream::pool pool_;
     parking_lot parked_;
     auth::authenticator auth_;
-    net::watched* head_ = nullptr;
+    net::deadline_list deadlines_;
+    net::drainable* head_ = nullptr;
     std::size_t count_ = 0;
     std::size_t peak_since_trim_ = 0; // most sessions at once since memory was last trimmed
     bool draining_ = false;

@@ -5,11 +5,11 @@ namespace ferry::http {
 namespace asio = boost::asio;
 
 asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scanner,
-                                            head_timeouts timeouts, bool release_while_idle) {
+                                            head_timeouts timeouts) {
     head_read_result result;
     scanner.reset();
     bool started = !in.buffer.empty();
-    net::steady_time head_deadline = in.now + timeouts.whole_head;
+    net::steady_time head_deadline = in.now() + timeouts.whole_head;
     for (;;) {
         if (!in.buffer.empty()) {
             result.scan = scanner.scan(in.buffer.data());
@@ -19,21 +19,8 @@ asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scann
                 co_return result;
             }
         }
-        if (!started && release_while_idle) {
-            in.buffer.release_if_empty();
-            in.timer.arm(in.now + timeouts.first_byte);
-            auto [ec] =
-                co_await in.socket.async_wait(asio::socket_base::wait_read, in.timer.bind());
-            in.timer.disarm();
-            if (ec) {
-                result.error = ec;
-                result.status =
-                    in.timer.expired ? head_read_status::idle_timeout : head_read_status::failed;
-                co_return result;
-            }
-        }
-        auto timeout = started ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::max(head_deadline - in.now, net::steady_time::duration{}))
+        auto timeout = started ? std::chrono::duration_cast<std::chrono::milliseconds>(std::max(
+                                     head_deadline - in.now(), net::steady_time::duration{}))
                                : timeouts.first_byte;
         std::size_t got = 0;
         auto ec = co_await net::read_some(in, timeout, got);
@@ -50,7 +37,7 @@ asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scann
         }
         if (!started) {
             started = true;
-            head_deadline = in.now + timeouts.whole_head;
+            head_deadline = in.now() + timeouts.whole_head;
         }
     }
 }

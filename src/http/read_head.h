@@ -1,4 +1,4 @@
-// Reads one message head from a socket into its buffer, with deadlines.
+// Reads one message head from a stream into its buffer, with deadlines.
 #pragma once
 
 #include "http/head_scanner.h"
@@ -29,9 +29,7 @@ struct head_timeouts {
     std::chrono::milliseconds whole_head; // from its first byte to its end
 };
 
-// release_while_idle: while nothing is buffered, wait for readability with no buffer held,
-// so an idle keep-alive connection costs no buffer memory.
 boost::asio::awaitable<head_read_result> read_head(net::inbound in, head_scanner& scanner,
-                                                   head_timeouts timeouts, bool release_while_idle);
+                                                   head_timeouts timeouts);
 
 } // namespace ferry::http

@@ -36,7 +36,7 @@ bool use_splice(net::inbound from, net::outbound to, const body_framing& in, out
     if (in.kind != body_kind::until_close &&
         (in.kind != body_kind::length || remaining < splice_threshold))
         return false;
-    return !net::prepare_for_splice(from.socket) && !net::prepare_for_splice(to.socket);
+    return net::can_splice(from.source) && net::can_splice(to.sink);
 }
 
 // The rest of an identity body (its buffered bytes already sent): socket → pipe → socket,

@@ -80,6 +80,14 @@ void splice_pipe::release() {
     held_ = 0;
 }
 
+bool can_splice(stream& s) {
+    auto* socket = s.tcp();
+    if (!socket) return false;
+    error_code ec;
+    if (!socket->native_non_blocking()) socket->native_non_blocking(true, ec);
+    return !ec;
+}
+
 error_code prepare_for_splice(asio::ip::tcp::socket& socket) {
     error_code ec;
     if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
@@ -94,14 +102,16 @@ asio::awaitable<error_code> splice_in(inbound from, splice_pipe& pipe, std::size
                                       std::chrono::milliseconds timeout, const bool* stop,
                                       std::size_t& got) {
     got = 0;
-    from.timer.arm(from.now + timeout);
+    auto& socket = *from.source.tcp();
+    auto& timer = from.source.reading;
+    timer.arm(from.now(), timeout);
     error_code ec;
     for (;;) {
         if (!pipe.acquire()) {
             ec = last_error();
             break;
         }
-        auto n = ::splice(from.socket.native_handle(), nullptr, pipe.write_end(), nullptr, max,
+        auto n = ::splice(socket.native_handle(), nullptr, pipe.write_end(), nullptr, max,
                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
             got = std::size_t(n);
@@ -118,21 +128,22 @@ asio::awaitable<error_code> splice_in(inbound from, splice_pipe& pipe, std::size
             break;
         }
         pipe.release(); // empty: an idle connection holds no pipe
-        if ((ec = co_await wait(from.socket, asio::ip::tcp::socket::wait_read, from.timer, stop)))
-            break;
+        if ((ec = co_await wait(socket, asio::ip::tcp::socket::wait_read, timer, stop))) break;
     }
-    from.timer.disarm();
+    timer.disarm();
     co_return ec;
 }
 
 asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bool more,
                                        std::chrono::milliseconds timeout, const bool* stop) {
-    to.timer.arm(to.now + timeout);
+    auto& socket = *to.sink.tcp();
+    auto& timer = to.sink.writing;
+    timer.arm(to.now(), timeout);
     error_code ec;
     const unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0u);
     while (pipe.held() > 0) {
-        auto n = ::splice(pipe.read_end(), nullptr, to.socket.native_handle(), nullptr, pipe.held(),
-                          flags);
+        auto n =
+            ::splice(pipe.read_end(), nullptr, socket.native_handle(), nullptr, pipe.held(), flags);
         if (n > 0) {
             pipe.removed(std::size_t(n));
             continue;
@@ -142,10 +153,10 @@ asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bool more
             ec = n == 0 ? error_code(asio::error::broken_pipe) : last_error();
             break;
         }
-        if ((ec = co_await wait(to.socket, asio::ip::tcp::socket::wait_write, to.timer, stop)))
-            break;
+        if ((ec = co_await wait(socket, asio::ip::tcp::socket::wait_write, timer, stop))) break;
     }
-    to.timer.disarm();
+    timer.disarm();
+    if (ec == asio::error::timed_out) to.sink.write_timed_out = true;
     if (pipe.held() == 0) pipe.release();
     co_return ec;
 }

@@ -41,7 +41,7 @@ private:
 };
 
 // Moves up to `max` bytes from the socket into the pipe (which must be empty), waiting for
-// readability under from.timer when nothing is there. `got` is what was moved; eof comes
+// readability under from.source.reading when nothing is there. `got` is what was moved; eof comes
 // back as boost::asio::error::eof, a passed deadline as timed_out, `*stop` turned true as
 // operation_aborted. The pipe is given back while waiting. from.buffer is not used (the
 // caller empties it first).
@@ -49,7 +49,7 @@ boost::asio::awaitable<error_code> splice_in(inbound from, splice_pipe& pipe, st
                                              std::chrono::milliseconds timeout, const bool* stop,
                                              std::size_t& got);
 
-// Writes everything the pipe holds to the socket, waiting for writability under to.timer
+// Writes everything the pipe holds to the socket, waiting for writability under to.sink.writing
 // when the socket is full. `more` tells the kernel more bytes follow (MSG_MORE). The pipe
 // is given back once empty.
 boost::asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bool more,
@@ -57,6 +57,9 @@ boost::asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bo
 
 // Makes the socket non-blocking at the descriptor level, which splice needs.
 error_code prepare_for_splice(boost::asio::ip::tcp::socket& socket);
+// True when `s` is a plain TCP stream, made ready for splice: only then do splice_in and
+// splice_out apply to it.
+bool can_splice(stream& s);
 
 // Bytes moved per splice_in at most: the pipe's capacity.
 std::size_t splice_chunk();

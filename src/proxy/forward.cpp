@@ -136,7 +136,7 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
             co_return error{};
         }
     }
-    up_ = std::make_unique<upstream::connection>(worker_.io(),
+    up_ = std::make_unique<upstream::connection>(worker_.io(), worker_.now(), &worker_.deadlines(),
                                                  &worker_.metrics().upstream_connections);
     const auto& self = worker_.self();
     upstream::connect_request request;
@@ -159,8 +159,7 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
                                    where.label, a.to_string());
             return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
         };
-    auto e = co_await upstream::connect(up_->socket, worker_.resolver(), upstream_write,
-                                        worker_.now(), request);
+    auto e = co_await upstream::connect(up_->stream, worker_.resolver(), request);
     if (e) {
         up_.reset();
         if (where.parent && e.code == errc::loop_detected) // a misconfiguration, not a bad request
@@ -177,7 +176,7 @@ asio::awaitable<error> session::open_upstream(const route& where, upstream_choic
     up_->key = where.key;
     up_->label = where.label;
     boost::system::error_code ignored;
-    up_->address = up_->socket.remote_endpoint(ignored).address().to_string();
+    up_->address = up_->socket().remote_endpoint(ignored).address().to_string();
     note_upstream(where);
     rec_.upstream_new = true;
     co_return error{};
@@ -229,7 +228,7 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
         // A reused connection the origin closed as we sent: safe to try once more on a new
         // one, but only for an idempotent request without body (RFC 9110 §9.2.2).
         if (st.retryable && reused && retriable && attempt == 0 && !draining_ &&
-            client_.is_open()) {
+            client_->is_open()) {
             rec_.retried_after = up_->label;
             drop_upstream();
             continue;
@@ -270,7 +269,9 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
         co_return;
     }
     st.body_running = true;
-    uploading_ = true;
+    // The response is not late while the body is still on its way: the upload has deadlines
+    // of its own (client read, upstream write).
+    up_->stream.reading.held = true;
     auto coding = framing.kind == http::body_kind::chunked ? http::output_coding::chunked
                                                            : http::output_coding::identity;
     const http::relay_timeouts timeouts{cfg.idle_timeout, cfg.send_timeout, cfg.splice};
@@ -278,7 +279,7 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
         co_await http::relay_body(client_in(), upstream_out(), framing, coding, request_out_,
                                   timeouts, request_decoder_, &st.abandoned);
     st.body_running = false;
-    uploading_ = false;
+    up_->stream.reading.held = false;
     rec_.bytes_from_client += outcome.bytes_read;
     if (st.abandoned) co_return; // the response is complete: the rest of the body is not needed
     switch (outcome.status) {
@@ -292,13 +293,13 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
             outcome.error == asio::error::timed_out
                 ? "ferry: client stalled in the middle of the request body"
                 : "ferry: client closed the connection in the middle of the request body"};
-        upstream_read.cancel(); // stop waiting for a response nobody will read
+        up_->stream.reading.cancel(); // stop waiting for a response nobody will read
         break;
     case http::relay_status::bad_framing:
         st.client_failed = true;
         st.problem = {errc::bad_request, fmt::format("ferry: invalid chunked request body: {}",
                                                      http::describe(outcome.chunk))};
-        upstream_read.cancel();
+        up_->stream.reading.cancel();
         break;
     case http::relay_status::write_failed:
         // The origin stopped reading; it may still answer (413, say): the response side
@@ -317,7 +318,7 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
             co_return false;
         }
         auto r = co_await http::read_head(upstream_in(), response_scanner_,
-                                          {cfg.response_timeout, cfg.response_timeout}, false);
+                                          {cfg.response_timeout, cfg.response_timeout});
         if (st.client_failed || st.problem) co_return false; // the client side already failed
         using http::head_read_status;
         switch (r.status) {
@@ -407,8 +408,8 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     auto abandon_body = [&] {
         if (!st.body_running) return;
         st.abandoned = true;
-        client_read.cancel();
-        upstream_write.cancel();
+        client_->reading.cancel();
+        up_->stream.writing.cancel();
     };
     // The request side may have failed before this side started (a bad chunk already in
     // the buffer fails without suspending): its cancel found nothing to cancel.

@@ -55,7 +55,9 @@ std::string peer_label(const tcp::endpoint& peer) {
 asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket, tcp::endpoint peer) {
     try {
         const auto id = worker.shared().next_connection.fetch_add(1, std::memory_order_relaxed);
-        session s(worker, std::move(socket), peer, id, false);
+        boost::system::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        session s(worker, worker.make_stream(std::move(socket)), peer, id, false);
         co_await s.run();
     } catch (const std::exception& e) {
         // Only a bug gets here; it must not take the other connections down with it.
@@ -66,16 +68,16 @@ asio::awaitable<void> serve_client(app::worker& worker, tcp::socket socket, tcp:
 asio::awaitable<void> resume_client(app::worker& worker, tcp::socket socket, tcp::endpoint peer,
                                     std::uint64_t id) {
     try {
-        session s(worker, std::move(socket), peer, id, true);
+        session s(worker, worker.make_stream(std::move(socket)), peer, id, true);
         co_await s.run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "ferry: internal error in a session: %s\n", e.what());
     }
 }
 
-session::session(app::worker& worker, tcp::socket socket, const tcp::endpoint& peer,
-                 std::uint64_t id, bool resumed)
-    : worker_(worker), settings_(worker.settings_ptr()), client_(std::move(socket)), peer_(peer),
+session::session(app::worker& worker, std::unique_ptr<net::stream> client,
+                 const tcp::endpoint& peer, std::uint64_t id, bool resumed)
+    : worker_(worker), settings_(worker.settings_ptr()), client_(std::move(client)), peer_(peer),
       client_label_(peer_label(peer)), client_address_(peer.address()), id_(id), resumed_(resumed),
       request_scanner_(worker.settings().max_header_size, worker.settings().max_target_size + 64,
                        true),
@@ -87,8 +89,6 @@ session::session(app::worker& worker, tcp::socket socket, const tcp::endpoint& p
     worker_.add(this);
     observe::bump(worker_.metrics().client_connections);
     if (resumed_) return;
-    boost::system::error_code ignored;
-    client_.set_option(tcp::no_delay(true), ignored);
     observe::bump(worker_.metrics().client_connections_total);
 }
 
@@ -99,49 +99,31 @@ session::~session() {
 }
 
 net::inbound session::client_in() {
-    return {client_, in_, settings().max_header_size + 1024, client_read, worker_.now()};
+    return {*client_, in_, settings().max_header_size + 1024};
 }
 net::outbound session::client_out() {
-    return {client_, client_write, worker_.now()};
+    return {*client_};
 }
 net::inbound session::upstream_in() {
-    return {up_->socket, up_->buffer,
-            std::max<std::size_t>(settings().max_header_size + 1024, 64 * 1024), upstream_read,
-            worker_.now()};
+    return {up_->stream, up_->buffer,
+            std::max<std::size_t>(settings().max_header_size + 1024, 64 * 1024)};
 }
 net::outbound session::upstream_out() {
-    return {up_->socket, upstream_write, worker_.now()};
-}
-
-void session::expire(net::deadline& which) {
-    // The origin's response is not late while the request body is still on its way: the
-    // upload has deadlines of its own (client read, upstream write).
-    if (&which == &upstream_read && uploading_) {
-        which.arm(worker_.now() + settings().response_timeout);
-        return;
-    }
-    // A client that stopped reading is reset when its connection ends, not closed with a
-    // FIN: the FIN would wait behind the unsent bytes, and the kernel would hold them (up to
-    // its socket buffer, megabytes) for as long as the client keeps its window shut.
-    if (&which == &client_write) {
-        boost::system::error_code ignored;
-        client_.set_option(tcp::socket::linger(true, 0), ignored);
-    }
-    which.cancel();
+    return {up_->stream};
 }
 
 void session::drain() {
     draining_ = true;
-    boost::system::error_code ignored;
-    if (idle_ && in_.empty()) client_.cancel(ignored); // no request has begun to arrive
+    if (idle_ && in_.empty()) client_->reading.cancel(); // no request has begun to arrive
 }
 
 void session::force_close() {
     draining_ = true;
-    boost::system::error_code ignored;
-    client_.close(ignored);
-    if (up_) up_->socket.close(ignored);
-    upstream_write.cancel(); // a name being resolved for the upstream connection
+    client_->close();
+    if (up_) {
+        up_->stream.writing.cancel(); // a name being resolved for the upstream connection
+        up_->stream.close();
+    }
 }
 
 asio::awaitable<void> session::run() {
@@ -153,7 +135,7 @@ asio::awaitable<void> session::run() {
     }
     bool first = !resumed_;
     bool fresh = true; // no read yet in this session
-    while (client_.is_open()) {
+    while (client_->is_open()) {
         // Between exchanges: take up a reloaded configuration (a pointer compare when none).
         if (settings_ != worker_.settings_ptr()) settings_ = worker_.settings_ptr();
         // Not held across the loop: a reload replaces the snapshot between exchanges.
@@ -175,14 +157,14 @@ asio::awaitable<void> session::run() {
         const auto pause = crowded ? park_after_crowded : park_after;
         const auto first_byte = parkable ? std::min(wait, pause) : wait;
         auto r = co_await http::read_head(client_in(), request_scanner_,
-                                          {first_byte, cfg.header_timeout}, false);
+                                          {first_byte, cfg.header_timeout});
         using http::head_read_status;
         if (r.status == head_read_status::idle_timeout && first_byte < wait) {
             if (draining_) break; // idle while shutting down: close now
-            if (client_.is_open() && park(wait_until)) co_return;
+            if (client_->is_open() && park(wait_until)) co_return;
             // Not parked: wait on here for the rest of the idle timeout.
             r = co_await http::read_head(client_in(), request_scanner_,
-                                         {wait - first_byte, cfg.header_timeout}, false);
+                                         {wait - first_byte, cfg.header_timeout});
         }
         idle_ = false;
         first = false;
@@ -408,7 +390,7 @@ asio::awaitable<session::next> session::reply(const http::local_reply& answer) {
 asio::awaitable<session::next> session::reply_error(const error& e, bool force_close) {
     rec_.cause = e.cause;
     const int status = to_status(e.code);
-    if (status == 0 || !client_.is_open()) co_return next::close;
+    if (status == 0 || !client_->is_open()) co_return next::close;
     const http::local_reply r{status, e.cause + "\n", force_close};
     co_return co_await reply(r);
 }
@@ -438,9 +420,9 @@ http::local_reply session::trace_reply() const {
 }
 
 asio::awaitable<void> session::close_gracefully() {
-    if (!client_.is_open()) co_return;
+    if (!client_->is_open()) co_return;
     boost::system::error_code ec;
-    client_.shutdown(tcp::socket::shutdown_send, ec);
+    client_->shutdown_send();
     // Read and drop what the client still sends for a moment, so that closing with unread
     // data does not reset the connection before the client has read the last response
     // (RFC 9112 §9.6).
@@ -455,11 +437,12 @@ asio::awaitable<void> session::close_gracefully() {
         drained += got;
         in_.consume(got);
     }
-    client_.close(ec);
+    client_->close();
 }
 
 bool session::park(net::steady_time until) {
-    parked_ = worker_.park(client_, peer_, id_, until);
+    auto* socket = client_->tcp();
+    parked_ = socket && worker_.park(*socket, peer_, id_, until);
     return parked_;
 }
 

@@ -14,6 +14,7 @@
 #include "net/byte_buffer.h"
 #include "net/deadline.h"
 #include "net/io.h"
+#include "net/stream.h"
 #include "observe/exchange_record.h"
 #include "policy/acl.h"
 #include "proxy/decision.h"
@@ -43,16 +44,15 @@ boost::asio::awaitable<void> resume_client(app::worker& worker, boost::asio::ip:
 // "192.0.2.1:4711", "[2001:db8::1]:4711": how logs name a client.
 std::string peer_label(const boost::asio::ip::tcp::endpoint& peer);
 
-class session final : public net::watched {
+class session final : public net::drainable {
 public:
     // `resumed`: the connection was parked after earlier exchanges, and is counted already.
-    session(app::worker& worker, boost::asio::ip::tcp::socket socket,
+    session(app::worker& worker, std::unique_ptr<net::stream> client,
             const boost::asio::ip::tcp::endpoint& peer, std::uint64_t id, bool resumed);
     ~session() override;
 
     boost::asio::awaitable<void> run();
 
-    void expire(net::deadline& which) override;
     void drain() override;
     void force_close() override;
 
@@ -156,7 +156,7 @@ private:
 
     app::worker& worker_;
     std::shared_ptr<const config::settings> settings_;
-    boost::asio::ip::tcp::socket client_;
+    std::unique_ptr<net::stream> client_;
     boost::asio::ip::tcp::endpoint peer_;
     std::string client_label_;
     boost::asio::ip::address client_address_;
@@ -179,9 +179,8 @@ private:
     std::unique_ptr<upstream::connection> up_;
 
     observe::exchange_record rec_;
-    bool idle_ = false;      // waiting for a request with nothing buffered
-    bool draining_ = false;  // finish the exchange in flight, then close
-    bool uploading_ = false; // a request body is being relayed: the response is not late
+    bool idle_ = false;     // waiting for a request with nothing buffered
+    bool draining_ = false; // finish the exchange in flight, then close
 };
 
 } // namespace ferry::proxy

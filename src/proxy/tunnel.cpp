@@ -29,7 +29,8 @@ asio::awaitable<void> session::tunnel_direction(bool toward_origin, tunnel::pipe
     if (result && !state.stop) {
         // A reset or a timeout ends the whole tunnel: stop the other direction too.
         state.stop = true;
-        for (auto* d : {&client_read, &client_write, &upstream_read, &upstream_write})
+        for (auto* d :
+             {&client_->reading, &client_->writing, &up_->stream.reading, &up_->stream.writing})
             d->cancel();
     }
 }
@@ -43,7 +44,7 @@ asio::awaitable<error> session::connect_through_parent(const http::target& dest)
         co_return error{errc::upstream_closed, fmt::format("ferry: cannot send CONNECT to {} ({})",
                                                            up_->label, ec.message())};
     auto r = co_await http::read_head(upstream_in(), response_scanner_,
-                                      {cfg.response_timeout, cfg.response_timeout}, false);
+                                      {cfg.response_timeout, cfg.response_timeout});
     using http::head_read_status;
     switch (r.status) {
     case head_read_status::complete:

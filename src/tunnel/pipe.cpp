@@ -11,7 +11,7 @@ namespace asio = boost::asio;
 asio::awaitable<net::error_code> pipe(net::inbound from, net::outbound to,
                                       std::chrono::milliseconds idle, pipe_state& state,
                                       std::uint64_t& bytes, bool splice) {
-    splice = splice && !net::prepare_for_splice(from.socket) && !net::prepare_for_splice(to.socket);
+    splice = splice && net::can_splice(from.source) && net::can_splice(to.sink);
     net::splice_pipe kernel_pipe; // held only while bytes are in it
     for (;;) {
         if (state.stop) co_return asio::error::operation_aborted;
@@ -25,15 +25,14 @@ asio::awaitable<net::error_code> pipe(net::inbound from, net::outbound to,
             else
                 ec = co_await net::read_some(from, idle, got);
             if (state.stop) co_return asio::error::operation_aborted;
-            if (ec == asio::error::timed_out && from.now - state.last_activity < idle)
+            if (ec == asio::error::timed_out && from.now() - state.last_activity < idle)
                 continue; // this side is quiet, the other is not: the tunnel is alive
             if (ec == asio::error::eof) {
-                net::error_code ignored;
-                to.socket.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+                to.sink.shutdown_send();
                 co_return net::error_code{};
             }
             if (ec) co_return ec;
-            state.last_activity = from.now;
+            state.last_activity = from.now();
         }
         if (kernel_pipe.held() > 0) {
             auto ec = co_await net::splice_out(to, kernel_pipe, false, idle, &state.stop);
@@ -46,7 +45,7 @@ asio::awaitable<net::error_code> pipe(net::inbound from, net::outbound to,
             bytes += data.size();
             from.buffer.consume(data.size());
         }
-        state.last_activity = to.now;
+        state.last_activity = to.now();
     }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "net/byte_buffer.h"
+#include "net/tcp_stream.h"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,9 +14,10 @@ namespace ferry::upstream {
 struct connection {
     // `open_gauge`, when given, counts the connections alive (the metrics' upstream gauge);
     // it belongs to the worker, which outlives every connection of its loop.
-    explicit connection(boost::asio::io_context& io,
-                        std::atomic<std::uint64_t>* open_gauge = nullptr)
-        : socket(io), gauge_(open_gauge) {
+    // `clock` and `deadlines` are its loop's (net/stream.h).
+    connection(boost::asio::io_context& io, const net::steady_time& clock,
+               net::deadline_list* deadlines, std::atomic<std::uint64_t>* open_gauge = nullptr)
+        : stream(io, clock, deadlines), gauge_(open_gauge) {
         if (gauge_)
             gauge_->store(gauge_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
@@ -26,7 +28,8 @@ struct connection {
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    boost::asio::ip::tcp::socket socket;
+    net::tcp_stream stream;
+    boost::asio::ip::tcp::socket& socket() { return stream.socket(); }
     net::byte_buffer buffer{32 * 1024};
     std::string key;        // what it is pooled under: "host:port", or the parent's
     std::string label;      // "host:port" for logs

@@ -20,8 +20,11 @@ std::string label(std::string_view host, std::uint16_t port) {
 }
 } // namespace
 
-asio::awaitable<proxy::error> connect(tcp::socket& socket, resolver& names, net::deadline& timer,
-                                      const net::steady_time& now, const connect_request& request) {
+asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
+                                      const connect_request& request) {
+    auto& socket = stream.socket();
+    auto& timer = stream.writing;
+    const auto& now = stream.now();
     const auto where = label(request.host, request.port);
     const net::steady_time overall = now + request.timeout;
     std::vector<asio::ip::address> addresses;
@@ -39,7 +42,7 @@ asio::awaitable<proxy::error> connect(tcp::socket& socket, resolver& names, net:
             addresses.push_back(asio::ip::address_v4::loopback());
             break;
         case special_name::none: {
-            timer.arm(overall);
+            timer.arm_at(overall);
             // Named, not a temporary: GCC 12 mishandles class temporaries in co_await.
             const std::string name(request.host);
             auto [rec, result] = co_await names.async_resolve(name, timer.bind());
@@ -85,7 +88,7 @@ asio::awaitable<proxy::error> connect(tcp::socket& socket, resolver& names, net:
         const auto until = more ? std::min(overall, now + request.attempt_timeout) : overall;
         boost::system::error_code ignored;
         socket.close(ignored);
-        timer.arm(until);
+        timer.arm_at(until);
         auto [cec] = co_await socket.async_connect(endpoint, timer.bind());
         timer.disarm();
         if (!cec) {

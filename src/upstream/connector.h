@@ -4,7 +4,7 @@
 // whole connect timeout. Failures come back as errors naming the host.
 #pragma once
 
-#include "net/io.h"
+#include "net/tcp_stream.h"
 #include "proxy/error.h"
 #include "upstream/resolver.h"
 
@@ -28,10 +28,9 @@ struct connect_request {
     std::function<std::string(const boost::asio::ip::address&)> denied;
 };
 
-// `timer` belongs to the caller, whose deadline machinery cancels what waits under it
-// (the resolution included) when it passes.
-boost::asio::awaitable<proxy::error> connect(boost::asio::ip::tcp::socket& socket, resolver& names,
-                                             net::deadline& timer, const net::steady_time& now,
+// Connects `stream`; its write deadline bounds the whole (the resolution included), and a
+// cancel of that deadline ends it.
+boost::asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
                                              const connect_request& request);
 
 } // namespace ferry::upstream
