@@ -1,12 +1,14 @@
 #include "app/worker.h"
 
+#include "frontend/http1.h"
 #include "http/local_reply.h"
 #include "net/listener.h"
 #include "net/tcp_stream.h"
+#include "observe/access_log.h"
 #include "observe/clock.h"
 #include "observe/counter.h"
 #include "observe/flow_log.h"
-#include "proxy/session.h"
+#include "upstream/connector.h"
 
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
@@ -49,16 +51,17 @@ void worker::refresh_clock() {
 
 void worker::accept_on(asio::ip::tcp::acceptor& acceptor) {
     asio::co_spawn(io_,
-                   net::accept_loop(
-                       acceptor,
-                       [this](asio::ip::tcp::socket socket) {
-                           if (draining_) return;
-                           boost::system::error_code ec;
-                           const auto peer = socket.remote_endpoint(ec);
-                           if (ec || !admit(socket, peer)) return; // gone, or over
-                           asio::co_spawn(io_, proxy::serve_client(*this, std::move(socket), peer),
-                                          asio::detached);
-                       }),
+                   net::accept_loop(acceptor,
+                                    [this](asio::ip::tcp::socket socket) {
+                                        if (draining_) return;
+                                        boost::system::error_code ec;
+                                        const auto peer = socket.remote_endpoint(ec);
+                                        if (ec || !admit(socket, peer)) return; // gone, or over
+                                        asio::co_spawn(
+                                            io_,
+                                            frontend::serve_http1(*this, std::move(socket), peer),
+                                            asio::detached);
+                                    }),
                    asio::detached);
 }
 
@@ -131,8 +134,48 @@ void worker::run() {
     flush_access_log();
 }
 
-void worker::access_logged() {
-    if (access_buffer_.size() >= 32 * 1024) flush_access_log();
+void worker::log_exchange(const observe::exchange_record& r) {
+    const auto end = std::chrono::steady_clock::now();
+    metrics_.record(r, end - r.started_steady);
+    if (shared_.access_log.enabled()) {
+        observe::append_access_line(settings_->access_log_format, r, end, access_buffer_);
+        if (access_buffer_.size() >= 32 * 1024) flush_access_log();
+    }
+    if (shared_.flow_log.enabled()) {
+        std::string block;
+        observe::append_flow_exchange(r, block);
+        shared_.flow_log.write(block);
+    }
+}
+
+void worker::flow_connected(std::uint64_t id, std::string_view client) {
+    if (!shared_.flow_log.enabled()) return;
+    std::string block;
+    observe::append_flow_connected(id, client, block);
+    shared_.flow_log.write(block);
+}
+
+void worker::flow_disconnected(std::uint64_t id, std::string_view client) {
+    if (!shared_.flow_log.enabled()) return;
+    std::string block;
+    observe::append_flow_disconnected(id, client, block);
+    shared_.flow_log.write(block);
+}
+
+std::unique_ptr<upstream::connection> worker::new_connection() {
+    return std::make_unique<upstream::connection>(
+        std::make_unique<net::tcp_stream>(io_, now_, &deadlines_), &metrics_.upstream_connections);
+}
+
+asio::awaitable<core::error> worker::connect(upstream::connection& c,
+                                             const upstream::connect_request& request) {
+    auto& stream = static_cast<net::tcp_stream&>(*c.stream); // made by new_connection
+    auto e = co_await upstream::connect(stream, resolver_, request);
+    if (!e) {
+        boost::system::error_code ignored;
+        c.address = stream.socket().remote_endpoint(ignored).address().to_string();
+    }
+    co_return e;
 }
 
 void worker::flush_access_log() {
@@ -167,7 +210,7 @@ void worker::trim_memory() {
     peak_since_trim_ = count_;
 }
 
-std::unique_ptr<net::stream> worker::make_stream(asio::ip::tcp::socket socket) {
+std::unique_ptr<net::stream> worker::client_stream(asio::ip::tcp::socket socket) {
     return std::make_unique<net::tcp_stream>(std::move(socket), now_, &deadlines_);
 }
 
@@ -214,7 +257,7 @@ void worker::resume_parked(int fd, const parked_client& client) {
     // The session counts the connection again.
     observe::decrement(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
-    asio::co_spawn(io_, proxy::resume_client(*this, std::move(socket), client.peer, client.id),
+    asio::co_spawn(io_, frontend::resume_http1(*this, std::move(socket), client.peer, client.id),
                    asio::detached);
 }
 
@@ -222,10 +265,7 @@ void worker::closed_parked(const parked_client& client) {
     connection_closed(client.peer.address());
     observe::decrement(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
-    if (!shared_.flow_log.enabled()) return;
-    std::string block;
-    observe::append_flow_disconnected(client.id, proxy::peer_label(client.peer), block);
-    shared_.flow_log.write(block);
+    flow_disconnected(client.id, frontend::peer_label(client.peer));
 }
 
 void worker::post_drain() {

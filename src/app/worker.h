@@ -6,6 +6,7 @@
 #include "app/parking.h"
 #include "auth/authenticator.h"
 #include "config/settings.h"
+#include "frontend/host.h"
 #include "net/deadline.h"
 #include "net/stream.h"
 #include "observe/log_sink.h"
@@ -41,24 +42,61 @@ struct shared_state {
     std::size_t automatic_max_connections = 0; // max_connections = 0: this (from the fd limit)
 };
 
-class worker {
+class worker final : public frontend::host {
 public:
     worker(shared_state& shared, unsigned index);
 
     boost::asio::io_context& io() { return io_; }
     upstream::resolver& resolver() { return resolver_; }
-    // The settings new requests start under; replaced by a reload (SIGHUP). A session keeps
-    // the snapshot its exchange started with.
-    const config::settings& settings() const { return *settings_; }
-    const std::shared_ptr<const config::settings>& settings_ptr() const { return settings_; }
-    // This worker's copy of the bound listeners, for loop detection.
-    const std::vector<boost::asio::ip::tcp::endpoint>& self() const { return self_; }
     shared_state& shared() { return shared_; }
-    unsigned index() const { return index_; }
 
+    // proxy::context (see there)
+    // The settings new requests start under; replaced by a reload (SIGHUP). A connection
+    // keeps the snapshot its exchange started with.
+    const std::shared_ptr<const config::settings>& settings() const override { return settings_; }
     // Coarse clocks, refreshed by the ticker: enough for timeouts of seconds.
-    const net::steady_time& now() const { return now_; }
-    const std::string& http_date() const { return date_; }
+    const net::steady_time& now() const override { return now_; }
+    const std::string& http_date() const override { return date_; }
+    net::deadline_list& deadlines() override { return deadlines_; }
+    // This worker's copy of the bound listeners, for loop detection.
+    std::span<const boost::asio::ip::tcp::endpoint> self() const override { return self_; }
+    policy::default_policy default_policy() const override {
+        return shared_.acl_default.load(std::memory_order_relaxed);
+    }
+    unsigned index() const override { return index_; }
+    bool draining() const override { return draining_; }
+    // Idle upstream connections shared by this worker's clients.
+    upstream::pool& pool() override { return pool_; }
+    // Proxy credentials, with this worker's cache of successful checks.
+    auth::authenticator& auth() override { return auth_; }
+    // This worker's counters; read by the admin listener from the main thread.
+    observe::metrics_shard& metrics() override { return metrics_; }
+    std::unique_ptr<upstream::connection> new_connection() override;
+    boost::asio::awaitable<core::error> connect(upstream::connection& c,
+                                                const upstream::connect_request& request) override;
+    void log_exchange(const observe::exchange_record& r) override;
+
+    // frontend::host (see there)
+    std::uint64_t next_connection_id() override {
+        return shared_.next_connection.fetch_add(1, std::memory_order_relaxed);
+    }
+    std::unique_ptr<net::stream> client_stream(boost::asio::ip::tcp::socket socket) override;
+    void add(net::drainable* c) override;
+    void remove(net::drainable* c) override;
+    // A client connection admitted under the connection limits is closed: its count goes.
+    void connection_closed(const boost::asio::ip::address& client) override {
+        shared_.admitted.release(client);
+    }
+    // Takes an idle client connection from a front end (see parking.h); it is closed at
+    // `until` unless the client sends something first, which resumes it on a new connection
+    // object. False when it could not be parked: the front end keeps it.
+    bool park(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
+              std::uint64_t id, net::steady_time until) override;
+    // Many connections on this worker: an idle one parks at once rather than after a pause.
+    bool crowded() const override { return count_ >= crowded_sessions; }
+    static constexpr std::size_t crowded_sessions = 64;
+    void flow_connected(std::uint64_t id, std::string_view client) override;
+    void flow_disconnected(std::uint64_t id, std::string_view client) override;
 
     // Starts accepting on the given acceptors and the deadline ticker.
     void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
@@ -73,41 +111,6 @@ public:
     void post_drain();
     void post_force_close();
 
-    bool draining() const { return draining_; }
-
-    // A client connection admitted under the connection limits is closed: its count goes.
-    void connection_closed(const boost::asio::ip::address& client) {
-        shared_.admitted.release(client);
-    }
-
-    // Idle upstream connections shared by this worker's clients.
-    upstream::pool& pool() { return pool_; }
-    // This worker's counters; read by the admin listener from the main thread.
-    observe::metrics_shard& metrics() { return metrics_; }
-
-    // Proxy credentials, with this worker's cache of successful checks.
-    auth::authenticator& auth() { return auth_; }
-
-    // Access-log lines are gathered per worker and written at most every tick (or when the
-    // buffer fills), so that logging costs the hot path an append, not a syscall.
-    std::string& access_buffer() { return access_buffer_; }
-    void access_logged();
-    void add(net::drainable* w);
-    void remove(net::drainable* w);
-    // Every deadline of this worker's streams; the ticker expires them.
-    net::deadline_list& deadlines() { return deadlines_; }
-    // A client connection as a stream on this worker's clock and deadlines.
-    std::unique_ptr<net::stream> make_stream(boost::asio::ip::tcp::socket socket);
-
-    // Takes an idle client connection from a session that ends (see parking.h); it is closed
-    // at `until` unless the client sends something first, which resumes it in a new session.
-    // False when it could not be parked: the session keeps it.
-    bool park(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
-              std::uint64_t id, net::steady_time until);
-    // Many sessions on this worker: an idle one parks at once rather than after a pause.
-    bool crowded() const { return count_ >= crowded_sessions; }
-    static constexpr std::size_t crowded_sessions = 64;
-
 private:
     // Counts a new client connection in under the limits, or answers it 503 and closes it.
     bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer);
@@ -116,6 +119,8 @@ private:
     void trim_memory();
     static constexpr std::size_t trim_after_sessions = 32;
     void refresh_clock();
+    // Access-log lines are gathered per worker and written at most every tick (or when the
+    // buffer fills), so that logging costs the hot path an append, not a syscall.
     void flush_access_log();
     void tick();
     void drain();

@@ -1,6 +1,6 @@
 #include "policy/acl.h"
 
-#include "upstream/route.h"
+#include "policy/host_match.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -25,19 +25,18 @@ bool client_matches(const config::acl_rule& rule, const asio::ip::address& clien
     if (rule.clients.empty()) return true;
     const auto text = display(client);
     return std::any_of(rule.clients.begin(), rule.clients.end(),
-                       [&](const config::direct_rule& r) { return upstream::matches(r, text); });
+                       [&](const config::direct_rule& r) { return matches(r, text); });
 }
 
 bool destination_matches(const config::acl_rule& rule, std::string_view host,
                          const asio::ip::address* address) {
     if (rule.destinations.empty()) return true;
     const std::string resolved = address ? display(*address) : std::string();
-    return std::any_of(rule.destinations.begin(), rule.destinations.end(),
-                       [&](const config::direct_rule& r) {
-                           if (upstream::matches(r, host)) return true;
-                           return address && r.what == config::direct_rule::kind::cidr &&
-                                  upstream::matches(r, resolved);
-                       });
+    return std::any_of(
+        rule.destinations.begin(), rule.destinations.end(), [&](const config::direct_rule& r) {
+            if (matches(r, host)) return true;
+            return address && r.what == config::direct_rule::kind::cidr && matches(r, resolved);
+        });
 }
 
 bool user_listed(const config::acl_rule& rule, const std::string& user) {

@@ -1,16 +1,19 @@
 // What to do with a request: pure, from its head and ferry's own addresses.
 #pragma once
 
+#include "core/error.h"
 #include "http/framing.h"
 #include "http/head.h"
 #include "http/target.h"
-#include "proxy/error.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <span>
 #include <string>
 
 namespace ferry::proxy {
+
+using core::errc;
+using core::error;
 
 enum class action {
     forward,        // relay to target

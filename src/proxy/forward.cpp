@@ -1,19 +1,14 @@
-// The forwarding half of a session: one request relayed to its origin and the response
-// relayed back. With a request body both directions run at once, so an origin that answers
-// early (or sends 100 Continue) never deadlocks against a client that waits for it.
-#include "app/worker.h"
+// The forward phase: one request relayed to its origin and the response relayed back. With
+// a request body both directions run at once, so an origin that answers early (or sends 100
+// Continue) never deadlocks against a client that waits for it.
+#include "proxy/exchange.h"
+
 #include "http/head_parser.h"
 #include "http/read_head.h"
 #include "http/relay.h"
 #include "http/response_plan.h"
 #include "http/rewrite.h"
 #include "http/upgrade.h"
-#include "observe/counter.h"
-#include "policy/acl.h"
-#include "proxy/decision.h"
-#include "proxy/session.h"
-#include "upstream/connector.h"
-#include "upstream/route.h"
 
 #include <array>
 #include <boost/asio/buffer.hpp>
@@ -23,7 +18,6 @@
 namespace ferry::proxy {
 
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -38,152 +32,10 @@ double seconds(std::chrono::milliseconds d) {
     return double(d.count()) / 1000.0;
 }
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = http::to_lower(c);
-    return out;
-}
-
-bool bound_scheme(std::string_view value) {
-    auto scheme = value.substr(0, value.find(' '));
-    return http::iequals(scheme, "NTLM") || http::iequals(scheme, "Negotiate");
-}
-
-std::string host_port_label(std::string_view host, std::uint16_t port) {
-    if (host.find(':') != std::string_view::npos) return fmt::format("[{}]:{}", host, port);
-    return fmt::format("{}:{}", host, port);
-}
-
 } // namespace
 
-void session::drop_upstream() {
-    if (!up_) return;
-    rec_.upstream_fate = observe::exchange_record::fate::closed;
-    up_.reset();
-}
-
-void session::release_upstream(bool reusable) {
-    if (!up_) return;
-    if (!reusable || draining_ || worker_.draining()) {
-        drop_upstream();
-        return;
-    }
-    ++up_->exchanges;
-    rec_.upstream_fate = observe::exchange_record::fate::kept;
-    if (up_->pinned) return; // stays with this client (connection-bound authentication)
-    if (!worker_.pool().put(std::move(up_), worker_.now()))
-        rec_.upstream_fate = observe::exchange_record::fate::closed; // no pool
-    up_.reset();
-}
-
-bool session::connection_bound_auth() const {
-    for (const auto& f : req_.fields)
-        if (http::iequals(f.name, "authorization") && bound_scheme(f.value)) return true;
-    if (resp_.status == 401)
-        for (const auto& f : resp_.fields)
-            if (http::iequals(f.name, "www-authenticate") && bound_scheme(f.value)) return true;
-    return false;
-}
-
-bool session::origin_keeps_alive() const {
-    if (http::has_option(resp_, "connection", "close")) return false;
-    if (resp_.minor == 0) return http::has_option(resp_, "connection", "keep-alive");
-    return true;
-}
-
-session::route session::route_for(const http::target& dest) const {
-    const auto& cfg = settings();
-    route r;
-    r.host = lower(dest.where.host);
-    r.port = dest.where.port;
-    if (upstream::via_parent(cfg, r.host)) {
-        r.parent = true;
-        r.host = cfg.parent->host;
-        r.port = cfg.parent->port;
-        r.label = host_port_label(r.host, r.port) + " (parent proxy)";
-        r.key = "parent " + r.label;
-    } else {
-        r.label = host_port_label(r.host, r.port);
-        r.key = r.label;
-    }
-    return r;
-}
-
-void session::note_upstream(const route& where) {
-    rec_.upstream = up_->label;
-    rec_.upstream_address = up_->address;
-    rec_.upstream_parent = where.parent;
-}
-
-asio::awaitable<error> session::open_upstream(const route& where, upstream_choice choice,
-                                              bool& reused) {
-    rec_.upstream_new = false;
-    // A connection pinned to this client by connection-bound authentication serves its next
-    // requests to the same place (a retry or a tunnel excepted); it is never shared.
-    if (up_ && up_->pinned && choice != upstream_choice::fresh && up_->key == where.key &&
-        up_->still_usable()) {
-        reused = true;
-        note_upstream(where);
-        co_return error{};
-    }
-    drop_upstream();
-    if (choice == upstream_choice::any) {
-        if (auto pooled = worker_.pool().take(where.key)) {
-            up_ = std::move(pooled);
-            reused = true;
-            note_upstream(where);
-            co_return error{};
-        }
-    }
-    up_ = std::make_unique<upstream::connection>(worker_.io(), worker_.now(), &worker_.deadlines(),
-                                                 &worker_.metrics().upstream_connections);
-    const auto& self = worker_.self();
-    upstream::connect_request request;
-    request.host = where.host;
-    request.port = where.port;
-    request.timeout = settings().connect_timeout;
-    request.is_self = [&self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
-    request.attempt_timeout = settings().connect_attempt_timeout;
-    // Rules with CIDR destinations judge the address a name resolves to as well, so that a
-    // name cannot reach a range an IP literal could not (through a parent, the parent
-    // resolves: only names and literals are judged).
-    if (!where.parent && policy::needs_address(settings().acl, where.host))
-        request.denied = [this, &where](const asio::ip::address& a) {
-            const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
-            auto verdict = access_verdict_at(where.host, where.port, user, &a);
-            if (verdict.what == policy::acl_verdict::kind::allow) return std::string();
-            observe::bump(worker_.metrics().acl_denials);
-            if (verdict.reason.empty())
-                return fmt::format("ferry: {} ({}) needs authentication for its address",
-                                   where.label, a.to_string());
-            return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
-        };
-    auto e = co_await upstream::connect(up_->stream, worker_.resolver(), request);
-    if (e) {
-        up_.reset();
-        if (where.parent && e.code == errc::loop_detected) // a misconfiguration, not a bad request
-            e = error{errc::connect_failed,
-                      fmt::format("ferry: parent proxy {} is this proxy itself",
-                                  host_port_label(where.host, where.port))};
-        else if (where.parent) // name the parent: the client asked for another host
-            e.cause =
-                fmt::format("ferry: parent proxy {}: {}", host_port_label(where.host, where.port),
-                            std::string_view(e.cause).substr(std::string_view("ferry: ").size()));
-        co_return e;
-    }
-    worker_.pool().note_opened();
-    up_->key = where.key;
-    up_->label = where.label;
-    boost::system::error_code ignored;
-    up_->address = up_->socket().remote_endpoint(ignored).address().to_string();
-    note_upstream(where);
-    rec_.upstream_new = true;
-    co_return error{};
-}
-
-asio::awaitable<session::next> session::forward(const http::target& dest,
-                                                const http::body_framing& framing) {
+asio::awaitable<next> exchange::forward(const http::target& dest,
+                                        const http::body_framing& framing) {
     using namespace asio::experimental::awaitable_operators;
     const bool has_body = framing.kind == http::body_kind::chunked ||
                           (framing.kind == http::body_kind::length && framing.length > 0);
@@ -191,13 +43,13 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
     if (framing.kind == http::body_kind::length) fields.content_length = framing.length;
     if (framing.kind == http::body_kind::chunked) fields.chunked = true;
     const auto& cfg = settings();
-    const auto where = route_for(dest);
-    request_out_.clear();
+    const auto where = upstream::route_for(cfg, dest.where.host, dest.where.port);
+    store_.request_out.clear();
     if (where.parent)
         http::write_parent_request(req_, dest, fields, cfg.pseudonym, cfg.parent->authorization,
-                                   request_out_);
+                                   store_.request_out);
     else
-        http::write_forward_request(req_, dest, fields, cfg.pseudonym, request_out_);
+        http::write_forward_request(req_, dest, fields, cfg.pseudonym, store_.request_out);
     const bool upgrade = http::forwards_upgrade(req_, has_body);
 
     // A request that could not be retried (not idempotent, or with a body ferry streams and
@@ -212,9 +64,9 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
                       : retriable ? upstream_choice::any
                                   : upstream_choice::not_pooled;
         if (auto e = co_await open_upstream(where, choice, reused))
-            co_return co_await reply_error(e, has_body); // an unread body: close after
+            co_return co_await fail(e, has_body); // an unread body: close after
 
-        exchange_state st;
+        relay_state st;
         st.has_body = has_body;
         st.upgrade = upgrade;
         st.via_parent = where.parent;
@@ -227,41 +79,41 @@ asio::awaitable<session::next> session::forward(const http::target& dest,
 
         // A reused connection the origin closed as we sent: safe to try once more on a new
         // one, but only for an idempotent request without body (RFC 9110 §9.2.2).
-        if (st.retryable && reused && retriable && attempt == 0 && !draining_ &&
-            client_->is_open()) {
-            rec_.retried_after = up_->label;
+        if (st.retryable && reused && retriable && attempt == 0 && !draining() &&
+            client_.stream.is_open()) {
+            rec_.retried_after = up().label;
             drop_upstream();
             continue;
         }
         // NTLM and Negotiate authenticate the connection, not the request (RFC 4559): a
         // connection that carried them must never serve another client.
-        if (up_ && connection_bound_auth()) up_->pinned = true;
+        if (client_.upstream && connection_bound_auth()) up().pinned = true;
         // The origin switched protocols: the connection is a tunnel until it ends, and
         // neither it nor the client connection carries HTTP again.
         if (st.switched) co_return co_await relay_tunnel();
         const bool body_done = !has_body || st.body_sent;
         // Part of the request body never went out: the connection is reset, not closed, so
         // that the origin learns at once, even one that stopped reading (upstream/connection.h).
-        if (up_ && !body_done) up_->abort();
+        if (client_.upstream && !body_done) up().abort();
         release_upstream(st.upstream_reusable && st.response_complete && body_done);
 
-        if (st.problem && !st.response_started) co_return co_await reply_error(st.problem, true);
+        if (st.problem && !st.response_started) co_return co_await fail(st.problem, true);
         if (st.problem) rec_.cause = st.problem.cause;
         const bool keep = st.response_complete && !st.close_client && !st.client_failed &&
-                          body_done && !draining_;
+                          body_done && !draining();
         co_return keep ? next::keep_alive : next::close;
     }
 }
 
-asio::awaitable<void> session::send_request(const http::body_framing& framing, exchange_state& st) {
+asio::awaitable<void> exchange::send_request(const http::body_framing& framing, relay_state& st) {
     const auto& cfg = settings();
     if (!st.has_body) {
-        auto ec =
-            co_await net::write_all(upstream_out(), asio::buffer(request_out_), cfg.send_timeout);
+        auto ec = co_await net::write_all(upstream_out(), asio::buffer(store_.request_out),
+                                          cfg.send_timeout);
         if (ec) {
             st.problem = {
                 errc::upstream_closed,
-                fmt::format("ferry: cannot send the request to {} ({})", up_->label, ec.message())};
+                fmt::format("ferry: cannot send the request to {} ({})", up().label, ec.message())};
             st.retryable = true;
         } else {
             st.body_sent = true;
@@ -271,15 +123,15 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
     st.body_running = true;
     // The response is not late while the body is still on its way: the upload has deadlines
     // of its own (client read, upstream write).
-    up_->stream.reading.held = true;
+    up().stream->reading.held = true;
     auto coding = framing.kind == http::body_kind::chunked ? http::output_coding::chunked
                                                            : http::output_coding::identity;
     const http::relay_timeouts timeouts{cfg.idle_timeout, cfg.send_timeout, cfg.splice};
     auto outcome =
-        co_await http::relay_body(client_in(), upstream_out(), framing, coding, request_out_,
-                                  timeouts, request_decoder_, &st.abandoned);
+        co_await http::relay_body(client_in(), upstream_out(), framing, coding, store_.request_out,
+                                  timeouts, store_.request_decoder, &st.abandoned);
     st.body_running = false;
-    up_->stream.reading.held = false;
+    up().stream->reading.held = false;
     rec_.bytes_from_client += outcome.bytes_read;
     if (st.abandoned) co_return; // the response is complete: the rest of the body is not needed
     switch (outcome.status) {
@@ -293,13 +145,13 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
             outcome.error == asio::error::timed_out
                 ? "ferry: client stalled in the middle of the request body"
                 : "ferry: client closed the connection in the middle of the request body"};
-        up_->stream.reading.cancel(); // stop waiting for a response nobody will read
+        up().stream->reading.cancel(); // stop waiting for a response nobody will read
         break;
     case http::relay_status::bad_framing:
         st.client_failed = true;
         st.problem = {errc::bad_request, fmt::format("ferry: invalid chunked request body: {}",
                                                      http::describe(outcome.chunk))};
-        up_->stream.reading.cancel();
+        up().stream->reading.cancel();
         break;
     case http::relay_status::write_failed:
         // The origin stopped reading; it may still answer (413, say): the response side
@@ -308,16 +160,16 @@ asio::awaitable<void> session::send_request(const http::body_framing& framing, e
     }
 }
 
-asio::awaitable<bool> session::read_final_response(exchange_state& st) {
+asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
     const auto& cfg = settings();
     constexpr int max_interim = 16; // an origin cannot hold a client with endless 1xx
     for (int interim = 0;; ++interim) {
         if (interim == max_interim) {
             st.problem = {errc::bad_response,
-                          fmt::format("ferry: {} sent too many 1xx responses", up_->label)};
+                          fmt::format("ferry: {} sent too many 1xx responses", up().label)};
             co_return false;
         }
-        auto r = co_await http::read_head(upstream_in(), response_scanner_,
+        auto r = co_await http::read_head(upstream_in(), store_.response_scanner,
                                           {cfg.response_timeout, cfg.response_timeout});
         if (st.client_failed || st.problem) co_return false; // the client side already failed
         using http::head_read_status;
@@ -328,43 +180,43 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
         case head_read_status::failed:
             st.problem = {
                 errc::upstream_closed,
-                fmt::format("ferry: {} closed the connection without a response", up_->label)};
+                fmt::format("ferry: {} closed the connection without a response", up().label)};
             st.retryable = rec_.status == 0;
             co_return false;
         case head_read_status::cut_short:
             st.problem = {errc::upstream_closed,
                           fmt::format("ferry: {} closed the connection in the middle of the "
                                       "response head",
-                                      up_->label)};
+                                      up().label)};
             co_return false;
         case head_read_status::idle_timeout:
         case head_read_status::timeout:
             st.problem = {errc::response_timeout,
-                          fmt::format("ferry: no response from {} within {}s", up_->label,
+                          fmt::format("ferry: no response from {} within {}s", up().label,
                                       seconds(cfg.response_timeout))};
             co_return false;
         case head_read_status::malformed:
             st.problem = {errc::bad_response,
-                          fmt::format("ferry: malformed response head from {} ({})", up_->label,
+                          fmt::format("ferry: malformed response head from {} ({})", up().label,
                                       r.scan.status == http::scan_status::bare_lf
                                           ? "line not ended by CRLF"
                                           : "header section too large")};
             co_return false;
         }
-        const auto begin = response_scanner_.head_begin();
-        response_store_.assign(up_->buffer.data().substr(begin, r.scan.head_end - begin));
-        up_->buffer.consume(r.scan.head_end);
-        if (auto e = http::parse_response_head(response_store_, resp_);
+        const auto begin = store_.response_scanner.head_begin();
+        store_.response_store.assign(up().buffer.data().substr(begin, r.scan.head_end - begin));
+        up().buffer.consume(r.scan.head_end);
+        if (auto e = http::parse_response_head(store_.response_store, resp_);
             e != http::parse_error::none) {
             st.problem = {errc::bad_response, fmt::format("ferry: invalid response from {}: {}",
-                                                          up_->label, http::describe(e))};
+                                                          up().label, http::describe(e))};
             co_return false;
         }
         if (resp_.status == 407 && st.via_parent) {
             // The parent refused ferry's own credentials: nothing the client can fix (its
             // Proxy-Authorization is for ferry and never forwarded).
             st.problem = {errc::bad_response,
-                          fmt::format("ferry: {} refused ferry's credentials ({})", up_->label,
+                          fmt::format("ferry: {} refused ferry's credentials ({})", up().label,
                                       resp_.status_line)};
             co_return false;
         }
@@ -375,41 +227,42 @@ asio::awaitable<bool> session::read_final_response(exchange_state& st) {
             if (!st.upgrade) {
                 st.problem = {
                     errc::bad_response,
-                    fmt::format("ferry: unexpected 101 Switching Protocols from {}", up_->label)};
+                    fmt::format("ferry: unexpected 101 Switching Protocols from {}", up().label)};
                 co_return false;
             }
             if (!http::switch_was_offered(req_, resp_)) {
                 st.problem = {errc::bad_response,
                               fmt::format("ferry: {} switched to a protocol the client did not "
                                           "offer (Upgrade: {})",
-                                          up_->label, http::find_field(resp_, "upgrade"))};
+                                          up().label, http::find_field(resp_, "upgrade"))};
                 co_return false;
             }
             co_return true;
         }
         // Other 1xx go on to HTTP/1.1 clients only (RFC 9110 §15.2).
         if (req_.minor == 1) {
-            out_.clear();
-            http::write_interim_response(resp_, cfg.pseudonym, out_);
-            auto ec = co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
+            store_.out.clear();
+            http::write_interim_response(resp_, cfg.pseudonym, store_.out);
+            auto ec =
+                co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout);
             if (ec) {
                 st.client_failed = true;
                 st.problem = {errc::client_closed, "ferry: client closed the connection"};
                 co_return false;
             }
-            rec_.bytes_to_client += out_.size();
+            rec_.bytes_to_client += store_.out.size();
         }
     }
 }
 
-asio::awaitable<void> session::relay_response(exchange_state& st) {
+asio::awaitable<void> exchange::relay_response(relay_state& st) {
     const auto& cfg = settings();
     // Whatever happens here, a request body still on its way is no longer wanted.
     auto abandon_body = [&] {
         if (!st.body_running) return;
         st.abandoned = true;
-        client_->reading.cancel();
-        up_->stream.writing.cancel();
+        client_.stream.reading.cancel();
+        up().stream->writing.cancel();
     };
     // The request side may have failed before this side started (a bad chunk already in
     // the buffer fails without suspending): its cancel found nothing to cancel.
@@ -426,7 +279,7 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     http::body_framing in;
     if (auto e = http::response_framing(resp_, req_.method, in); e != http::framing_error::none) {
         st.problem = {errc::bad_response,
-                      fmt::format("ferry: ambiguous response framing from {}: {}", up_->label,
+                      fmt::format("ferry: ambiguous response framing from {}: {}", up().label,
                                   http::describe(e))};
         abandon_body();
         co_return;
@@ -434,7 +287,7 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
 
     const auto plan =
         http::plan_response(resp_, in, req_.minor == 1,
-                            client_wants_close() || draining_ || (st.has_body && !st.body_sent));
+                            client_wants_close() || draining() || (st.has_body && !st.body_sent));
     const bool close = plan.close;
     const auto coding =
         plan.chunked_output ? http::output_coding::chunked : http::output_coding::identity;
@@ -443,9 +296,9 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     options.close = plan.close;
     options.keep_alive_10 = plan.keep_alive_10;
     options.pseudonym = cfg.pseudonym;
-    options.date = worker_.http_date();
-    out_.clear();
-    http::write_forward_response(resp_, options, out_);
+    options.date = ctx_.http_date();
+    store_.out.clear();
+    http::write_forward_response(resp_, options, store_.out);
 
     rec_.status = resp_.status;
     rec_.status_line = resp_.status_line;
@@ -453,21 +306,22 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     st.response_started = true;
     const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout, cfg.splice};
     http::relay_outcome outcome;
-    if (const auto body = http::body_at_hand(up_->buffer.data(), in)) {
+    if (const auto body = http::body_at_hand(up().buffer.data(), in)) {
         // The common small response: head and body in one write, no relay loop.
-        const std::array<asio::const_buffer, 2> message{asio::buffer(out_), asio::buffer(*body)};
+        const std::array<asio::const_buffer, 2> message{asio::buffer(store_.out),
+                                                        asio::buffer(*body)};
         auto ec = co_await net::write_all(client_out(), message, cfg.send_timeout);
         if (ec) {
             outcome.status = http::relay_status::write_failed;
             outcome.error = ec;
         } else {
             outcome.body_bytes = outcome.bytes_read = body->size();
-            outcome.bytes_written = out_.size() + body->size();
-            up_->buffer.consume(body->size());
+            outcome.bytes_written = store_.out.size() + body->size();
+            up().buffer.consume(body->size());
         }
     } else {
-        outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, out_, timeouts,
-                                            response_decoder_, nullptr);
+        outcome = co_await http::relay_body(upstream_in(), client_out(), in, coding, store_.out,
+                                            timeouts, store_.response_decoder, nullptr);
     }
     if (outcome.bytes_written == 0 && outcome.status != http::relay_status::complete) {
         // Nothing reached the client (a bad chunk right after the head): it gets a 502.
@@ -494,15 +348,15 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
             outcome.error == asio::error::timed_out ? errc::response_timeout
                                                     : errc::upstream_closed,
             outcome.error == asio::error::timed_out
-                ? fmt::format("ferry: {} stalled in the middle of the response", up_->label)
+                ? fmt::format("ferry: {} stalled in the middle of the response", up().label)
                 : fmt::format("ferry: {} closed the connection in the middle of the "
                               "response",
-                              up_->label)};
+                              up().label)};
         st.close_client = true;
         break;
     case http::relay_status::bad_framing:
         st.problem = {errc::bad_response, fmt::format("ferry: invalid chunked response from {}: {}",
-                                                      up_->label, http::describe(outcome.chunk))};
+                                                      up().label, http::describe(outcome.chunk))};
         st.close_client = true;
         break;
     case http::relay_status::write_failed:
@@ -513,25 +367,25 @@ asio::awaitable<void> session::relay_response(exchange_state& st) {
     }
     // Reuse only after a complete, self-delimited response with nothing after it.
     st.upstream_reusable = st.response_complete && in.kind != http::body_kind::until_close &&
-                           origin_keeps_alive() && up_->buffer.empty();
+                           origin_keeps_alive() && up().buffer.empty();
     abandon_body();
 }
 
-asio::awaitable<void> session::switch_protocols(exchange_state& st) {
+asio::awaitable<void> exchange::switch_protocols(relay_state& st) {
     const auto& cfg = settings();
-    out_.clear();
-    http::write_switch_response(resp_, cfg.pseudonym, out_);
+    store_.out.clear();
+    http::write_switch_response(resp_, cfg.pseudonym, store_.out);
     rec_.status = resp_.status;
     rec_.status_line = resp_.status_line;
     st.response_started = true; // from here on the client cannot be answered with an error
-    auto ec = co_await net::write_all(client_out(), asio::buffer(out_), cfg.send_timeout);
+    auto ec = co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout);
     if (ec) {
         st.client_failed = true;
         st.problem = {errc::client_closed,
                       "ferry: client closed the connection before the 101 reached it"};
         co_return;
     }
-    rec_.bytes_to_client += out_.size();
+    rec_.bytes_to_client += store_.out.size();
     st.switched = true;
 }
 

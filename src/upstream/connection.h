@@ -2,7 +2,7 @@
 #pragma once
 
 #include "net/byte_buffer.h"
-#include "net/tcp_stream.h"
+#include "net/stream.h"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,10 +14,10 @@ namespace ferry::upstream {
 struct connection {
     // `open_gauge`, when given, counts the connections alive (the metrics' upstream gauge);
     // it belongs to the worker, which outlives every connection of its loop.
-    // `clock` and `deadlines` are its loop's (net/stream.h).
-    connection(boost::asio::io_context& io, const net::steady_time& clock,
-               net::deadline_list* deadlines, std::atomic<std::uint64_t>* open_gauge = nullptr)
-        : stream(io, clock, deadlines), gauge_(open_gauge) {
+    // `stream`: a TCP stream on the worker's loop, an in-memory one in tests.
+    explicit connection(std::unique_ptr<net::stream> s,
+                        std::atomic<std::uint64_t>* open_gauge = nullptr)
+        : stream(std::move(s)), gauge_(open_gauge) {
         if (gauge_)
             gauge_->store(gauge_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
@@ -28,8 +28,7 @@ struct connection {
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    net::tcp_stream stream;
-    boost::asio::ip::tcp::socket& socket() { return stream.socket(); }
+    std::unique_ptr<net::stream> stream;
     net::byte_buffer buffer{32 * 1024};
     std::string key;        // what it is pooled under: "host:port", or the parent's
     std::string label;      // "host:port" for logs
@@ -42,7 +41,8 @@ struct connection {
     char watch_byte = 0;
 
     // An idle connection is reusable only if the origin has neither closed it nor sent
-    // anything unasked: a zero-length or non-empty peek means it is not.
+    // anything unasked: a zero-length or non-empty peek means it is not (a stream other than
+    // TCP cannot be peeked: open and nothing buffered is all that is asked of it).
     bool still_usable();
 
     // Closes with a reset (SO_LINGER 0) instead of a FIN: for a connection given up with

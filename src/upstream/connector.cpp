@@ -11,7 +11,7 @@ namespace ferry::upstream {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using proxy::errc;
+using core::errc;
 
 namespace {
 std::string label(std::string_view host, std::uint16_t port) {
@@ -20,8 +20,8 @@ std::string label(std::string_view host, std::uint16_t port) {
 }
 } // namespace
 
-asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
-                                      const connect_request& request) {
+asio::awaitable<core::error> connect(net::tcp_stream& stream, resolver& names,
+                                     const connect_request& request) {
     auto& socket = stream.socket();
     auto& timer = stream.writing;
     const auto& now = stream.now();
@@ -35,8 +35,8 @@ asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
     } else {
         switch (classify_name(request.host)) {
         case special_name::invalid:
-            co_return proxy::error{errc::resolve_failed,
-                                   fmt::format("ferry: cannot resolve {}", request.host)};
+            co_return core::error{errc::resolve_failed,
+                                  fmt::format("ferry: cannot resolve {}", request.host)};
         case special_name::loopback:
             addresses.push_back(asio::ip::address_v6::loopback());
             addresses.push_back(asio::ip::address_v4::loopback());
@@ -49,11 +49,11 @@ asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
             timer.disarm();
             if (rec) {
                 if (timer.expired)
-                    co_return proxy::error{
+                    co_return core::error{
                         errc::resolve_timeout,
                         fmt::format("ferry: timed out resolving {}", request.host)};
-                co_return proxy::error{errc::resolve_failed,
-                                       fmt::format("ferry: cannot resolve {}", request.host)};
+                co_return core::error{errc::resolve_failed,
+                                      fmt::format("ferry: cannot resolve {}", request.host)};
             }
             if (result.error) co_return std::move(result.error);
             addresses = std::move(result.addresses);
@@ -69,13 +69,13 @@ asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
         const tcp::endpoint endpoint(addresses[i], request.port);
         if (request.is_self && request.is_self(endpoint)) {
             socket.close(ec);
-            co_return proxy::error{errc::loop_detected,
-                                   fmt::format("ferry: {} is this proxy itself", where)};
+            co_return core::error{errc::loop_detected,
+                                  fmt::format("ferry: {} is this proxy itself", where)};
         }
         if (request.denied) {
             if (auto reason = request.denied(addresses[i]); !reason.empty()) {
                 socket.close(ec);
-                co_return proxy::error{errc::forbidden, std::move(reason)};
+                co_return core::error{errc::forbidden, std::move(reason)};
             }
         }
         if (now >= overall) {
@@ -93,7 +93,7 @@ asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
         timer.disarm();
         if (!cec) {
             socket.set_option(tcp::no_delay(true), ignored);
-            co_return proxy::error{};
+            co_return core::error{};
         }
         last = cec;
         if (timer.expired) {
@@ -108,10 +108,10 @@ asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
     }
     socket.close(ec);
     if (timed_out)
-        co_return proxy::error{errc::connect_timeout,
-                               fmt::format("ferry: timed out connecting to {}", where)};
-    co_return proxy::error{errc::connect_failed,
-                           fmt::format("ferry: cannot connect to {} ({})", where, last.message())};
+        co_return core::error{errc::connect_timeout,
+                              fmt::format("ferry: timed out connecting to {}", where)};
+    co_return core::error{errc::connect_failed,
+                          fmt::format("ferry: cannot connect to {} ({})", where, last.message())};
 }
 
 } // namespace ferry::upstream

@@ -4,8 +4,8 @@
 // whole connect timeout. Failures come back as errors naming the host.
 #pragma once
 
+#include "core/error.h"
 #include "net/tcp_stream.h"
-#include "proxy/error.h"
 #include "upstream/resolver.h"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -30,7 +30,7 @@ struct connect_request {
 
 // Connects `stream`; its write deadline bounds the whole (the resolution included), and a
 // cancel of that deadline ends it.
-boost::asio::awaitable<proxy::error> connect(net::tcp_stream& stream, resolver& names,
-                                             const connect_request& request);
+boost::asio::awaitable<core::error> connect(net::tcp_stream& stream, resolver& names,
+                                            const connect_request& request);
 
 } // namespace ferry::upstream

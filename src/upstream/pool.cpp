@@ -42,8 +42,9 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
         // A watched connection that closed or talked was dropped when it happened; one put
         // since the last sweep is checked now (a non-blocking peek).
         boost::system::error_code ignored;
-        if (watched) c->socket().cancel(ignored); // its handler sees operation_aborted
-        if (watched ? c->stream.is_open() && c->buffer.empty() : c->still_usable()) {
+        if (auto* socket = c->stream->tcp(); watched && socket)
+            socket->cancel(ignored); // its handler sees operation_aborted
+        if (watched ? c->stream->is_open() && c->buffer.empty() : c->still_usable()) {
             observe::bump(stats_.reused);
             observe::set(stats_.idle, lru_.size());
             return c;
@@ -55,7 +56,7 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
 }
 
 bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
-    if (limits_.per_key == 0 || limits_.total == 0 || !c->stream.is_open()) return false;
+    if (limits_.per_key == 0 || limits_.total == 0 || !c->stream->is_open()) return false;
     if (lru_.size() >= limits_.total) {
         erase(lru_.begin());
         observe::bump(stats_.evicted);
@@ -86,12 +87,14 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
 
 void pool::watch(connection& c) {
     // A peek leaves whatever arrives in the socket; the connection is dropped either way.
-    c.socket().async_receive(
-        boost::asio::buffer(&c.watch_byte, 1), boost::asio::socket_base::message_peek,
-        [this, watched = &c](const boost::system::error_code& ec, std::size_t) {
-            if (ec == boost::asio::error::operation_aborted) return;
-            drop_watched(watched);
-        });
+    auto* socket = c.stream->tcp();
+    if (!socket) return; // not a TCP stream: checked when taken
+    socket->async_receive(boost::asio::buffer(&c.watch_byte, 1),
+                          boost::asio::socket_base::message_peek,
+                          [this, watched = &c](const boost::system::error_code& ec, std::size_t) {
+                              if (ec == boost::asio::error::operation_aborted) return;
+                              drop_watched(watched);
+                          });
 }
 
 void pool::drop_watched(const connection* c) {

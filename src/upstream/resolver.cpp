@@ -20,7 +20,7 @@
 namespace ferry::upstream {
 
 namespace asio = boost::asio;
-using proxy::errc;
+using core::errc;
 using error_code = boost::system::error_code;
 
 // One name being resolved, and who waits for it. Allocated when the query starts and freed

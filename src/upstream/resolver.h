@@ -8,7 +8,7 @@
 #pragma once
 
 #include "config/settings.h"
-#include "proxy/error.h"
+#include "core/error.h"
 #include "upstream/dns_cache.h"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -30,7 +30,7 @@ namespace ferry::upstream {
 
 struct resolve_result {
     std::vector<boost::asio::ip::address> addresses; // in the order DNS gave them
-    proxy::error error; // when there are none: resolve_failed or resolve_timeout, naming the host
+    core::error error; // when there are none: resolve_failed or resolve_timeout, naming the host
 };
 
 // Counted on the worker's thread, read by the metrics page from another: relaxed atomics.

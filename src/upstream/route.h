@@ -3,6 +3,8 @@
 
 #include "config/settings.h"
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace ferry::upstream {
@@ -11,8 +13,17 @@ namespace ferry::upstream {
 // through the parent: there is one and no --direct rule matches the host.
 bool via_parent(const config::settings& s, std::string_view host);
 
-// True when `host` matches the rule: the same host, the domain or one of its subdomains,
-// or an IP literal inside the CIDR. Names are not resolved to match a CIDR.
-bool matches(const config::direct_rule& rule, std::string_view host);
+// Where the connection for a request goes: its origin, or the parent proxy.
+struct route {
+    bool parent = false;
+    std::string host; // to connect to (lower-case)
+    std::uint16_t port = 0;
+    std::string key;   // pool key
+    std::string label; // for logs: "host:port", "[v6]:port" (+ " (parent proxy)")
+};
+route route_for(const config::settings& s, std::string_view host, std::uint16_t port);
+
+// "host:port", "[v6]:port".
+std::string host_port_label(std::string_view host, std::uint16_t port);
 
 } // namespace ferry::upstream

@@ -8,7 +8,7 @@
 // parent proxy (so any host reaches it, no DNS), 2 = splice on, 4 = the client sends its
 // bytes in two writes.
 //
-// The session runs as proxy::resume_client (what the worker runs for a connection that comes
+// The connection runs as frontend::resume_http1 (what the worker runs for a connection that comes
 // back from parking): serve_client asks the socket for its peer, which an AF_UNIX socket
 // cannot answer as TCP, and resume_client takes the peer (127.0.0.1) as an argument.
 //
@@ -21,8 +21,8 @@
 
 #include "app/worker.h"
 #include "config/settings.h"
+#include "frontend/http1.h"
 #include "observe/log_sink.h"
-#include "proxy/session.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -215,7 +215,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         stop.expires_after(1s);
         w.start({});
         asio::co_spawn(io, origin(acceptor, scripts, t), asio::detached);
-        asio::co_spawn(io, proxy::resume_client(w, std::move(ferry_side), peer, 1), asio::detached);
+        asio::co_spawn(io, frontend::resume_http1(w, std::move(ferry_side), peer, 1),
+                       asio::detached);
         asio::co_spawn(
             io, client(std::move(client_side), request, (control & 4) != 0, t, w, acceptor, stop),
             asio::detached);

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-namespace ferry::proxy {
+namespace ferry::core {
 
 enum class source { client, upstream, internal, policy };
 
@@ -15,7 +15,7 @@ enum class errc {
     target_too_long,       // 414
     head_too_large,        // 431
     header_timeout,        // 408
-    not_implemented,       // 501: CONNECT (until tunnels), unknown transfer coding
+    not_implemented,       // 501: a transfer coding other than chunked
     version_not_supported, // 505
     client_closed,         // client went away: no reply possible
     client_timeout,        // client stalled mid-body or while reading: close, no reply
@@ -47,4 +47,4 @@ struct error {
     explicit operator bool() const { return code != errc::none; }
 };
 
-} // namespace ferry::proxy
+} // namespace ferry::core

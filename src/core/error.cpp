@@ -1,6 +1,6 @@
-#include "proxy/error.h"
+#include "core/error.h"
 
-namespace ferry::proxy {
+namespace ferry::core {
 
 source source_of(errc e) {
     switch (e) {
@@ -68,4 +68,4 @@ int to_status(errc e) {
     return 500;
 }
 
-} // namespace ferry::proxy
+} // namespace ferry::core

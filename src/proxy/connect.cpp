@@ -1,0 +1,129 @@
+// The route and connect phases: where a request's connection goes (its origin or the
+// parent proxy, upstream/route), and which connection carries it — this client's pinned one,
+// an idle one from the pool, or a new one — and what becomes of it afterwards.
+#include "proxy/exchange.h"
+
+#include "http/head_parser.h"
+#include "observe/counter.h"
+
+#include <fmt/format.h>
+
+namespace ferry::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+bool bound_scheme(std::string_view value) {
+    auto scheme = value.substr(0, value.find(' '));
+    return http::iequals(scheme, "NTLM") || http::iequals(scheme, "Negotiate");
+}
+
+} // namespace
+
+void exchange::drop_upstream() {
+    if (!client_.upstream) return;
+    rec_.upstream_fate = observe::exchange_record::fate::closed;
+    client_.upstream.reset();
+}
+
+void exchange::release_upstream(bool reusable) {
+    if (!client_.upstream) return;
+    if (!reusable || draining()) {
+        drop_upstream();
+        return;
+    }
+    ++up().exchanges;
+    rec_.upstream_fate = observe::exchange_record::fate::kept;
+    if (up().pinned) return; // stays with this client (connection-bound authentication)
+    if (!ctx_.pool().put(std::move(client_.upstream), ctx_.now()))
+        rec_.upstream_fate = observe::exchange_record::fate::closed; // no pool
+    client_.upstream.reset();
+}
+
+bool exchange::connection_bound_auth() const {
+    for (const auto& f : req_.fields)
+        if (http::iequals(f.name, "authorization") && bound_scheme(f.value)) return true;
+    if (resp_.status == 401)
+        for (const auto& f : resp_.fields)
+            if (http::iequals(f.name, "www-authenticate") && bound_scheme(f.value)) return true;
+    return false;
+}
+
+bool exchange::origin_keeps_alive() const {
+    if (http::has_option(resp_, "connection", "close")) return false;
+    if (resp_.minor == 0) return http::has_option(resp_, "connection", "keep-alive");
+    return true;
+}
+
+void exchange::note_upstream(const upstream::route& where) {
+    rec_.upstream = up().label;
+    rec_.upstream_address = up().address;
+    rec_.upstream_parent = where.parent;
+}
+
+asio::awaitable<error> exchange::open_upstream(const upstream::route& where, upstream_choice choice,
+                                               bool& reused) {
+    rec_.upstream_new = false;
+    // A connection pinned to this client by connection-bound authentication serves its next
+    // requests to the same place (a retry or a tunnel excepted); it is never shared.
+    if (client_.upstream && up().pinned && choice != upstream_choice::fresh &&
+        up().key == where.key && up().still_usable()) {
+        reused = true;
+        note_upstream(where);
+        co_return error{};
+    }
+    drop_upstream();
+    if (choice == upstream_choice::any) {
+        if (auto pooled = ctx_.pool().take(where.key)) {
+            client_.upstream = std::move(pooled);
+            reused = true;
+            note_upstream(where);
+            co_return error{};
+        }
+    }
+    client_.upstream = ctx_.new_connection();
+    const auto self = ctx_.self();
+    upstream::connect_request request;
+    request.host = where.host;
+    request.port = where.port;
+    request.timeout = settings().connect_timeout;
+    request.is_self = [self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
+    request.attempt_timeout = settings().connect_attempt_timeout;
+    // Rules with CIDR destinations judge the address a name resolves to as well, so that a
+    // name cannot reach a range an IP literal could not (through a parent, the parent
+    // resolves: only names and literals are judged).
+    if (!where.parent && policy::needs_address(settings().acl, where.host))
+        request.denied = [this, &where](const asio::ip::address& a) {
+            const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
+            auto verdict = access_verdict_at(where.host, where.port, user, &a);
+            if (verdict.what == policy::acl_verdict::kind::allow) return std::string();
+            observe::bump(ctx_.metrics().acl_denials);
+            if (verdict.reason.empty())
+                return fmt::format("ferry: {} ({}) needs authentication for its address",
+                                   where.label, a.to_string());
+            return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
+        };
+    auto e = co_await ctx_.connect(up(), request);
+    if (e) {
+        client_.upstream.reset();
+        if (where.parent && e.code == errc::loop_detected) // a misconfiguration, not a bad request
+            e = error{errc::connect_failed,
+                      fmt::format("ferry: parent proxy {} is this proxy itself",
+                                  upstream::host_port_label(where.host, where.port))};
+        else if (where.parent) // name the parent: the client asked for another host
+            e.cause = fmt::format(
+                "ferry: parent proxy {}: {}", upstream::host_port_label(where.host, where.port),
+                std::string_view(e.cause).substr(std::string_view("ferry: ").size()));
+        co_return e;
+    }
+    ctx_.pool().note_opened();
+    up().key = where.key;
+    up().label = where.label;
+    note_upstream(where);
+    rec_.upstream_new = true;
+    co_return error{};
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,188 @@
+// The exchange's spine: parse, decide, dispatch to a phase, ferry's own replies, the one
+// place where a failure becomes a status, and the log phase.
+#include "proxy/exchange.h"
+
+#include "http/head_parser.h"
+#include "observe/counter.h"
+
+#include <boost/asio/buffer.hpp>
+#include <fmt/format.h>
+
+namespace ferry::proxy {
+
+namespace asio = boost::asio;
+
+exchange::exchange(context& ctx, client_side client, exchange_storage& storage,
+                   const config::settings& settings)
+    : ctx_(ctx), client_(client), settings_(settings), req_(storage.request),
+      resp_(storage.response), rec_(storage.record), store_(storage) {
+    rec_.reset();
+    rec_.connection = client_.connection;
+    rec_.client = client_.label;
+    rec_.started = std::chrono::system_clock::now();
+    rec_.started_steady = std::chrono::steady_clock::now();
+}
+
+net::inbound exchange::upstream_in() {
+    return {*up().stream, up().buffer,
+            std::max<std::size_t>(settings().max_header_size + 1024, 64 * 1024)};
+}
+
+asio::awaitable<next> exchange::run(std::size_t head_bytes) {
+    rec_.bytes_from_client = head_bytes;
+    // Kept small: a coroutine's frame holds every local of every branch, and this one is
+    // allocated per request. The common case — a request to forward, allowed without
+    // credentials — goes straight on; everything else is serve_decided's.
+    decision d = parse_and_decide();
+    if (d.kind == action::forward && !wants_credentials_check()) {
+        if (auto verdict = access_verdict(d.target, nullptr);
+            verdict.what == policy::acl_verdict::kind::allow)
+            co_return co_await forward(d.target, d.framing);
+    }
+    co_return co_await serve_decided(d);
+}
+
+asio::awaitable<next> exchange::refuse(const error& e, std::size_t bytes_received) {
+    rec_.bytes_from_client = bytes_received;
+    co_return co_await fail(e, true);
+}
+
+void exchange::cut_short(std::size_t bytes_received, std::string cause) {
+    rec_.bytes_from_client = bytes_received;
+    rec_.cause = std::move(cause);
+}
+
+decision exchange::parse_and_decide() {
+    const auto& cfg = settings();
+    auto e = http::parse_request_head(store_.request_store, cfg.max_target_size, req_);
+    rec_.request_line = req_.request_line;
+    rec_.method = req_.method;
+    rec_.target = req_.target;
+    if (e != http::parse_error::none) {
+        decision d;
+        d.kind = action::reject;
+        d.problem.code = e == http::parse_error::target_too_long       ? errc::target_too_long
+                         : e == http::parse_error::unsupported_version ? errc::version_not_supported
+                                                                       : errc::bad_request;
+        d.problem.cause = fmt::format("ferry: {}", http::describe(e));
+        return d;
+    }
+    rec_.user_agent = http::find_field(req_, "user-agent");
+    rec_.referer = http::find_field(req_, "referer");
+    return decide(req_, ctx_.self(), cfg.connect_ports);
+}
+
+asio::awaitable<next> exchange::serve_decided(const decision& d) {
+    const bool has_body = d.framing.kind != http::body_kind::none &&
+                          !(d.framing.kind == http::body_kind::length && d.framing.length == 0);
+    // Proxy authentication and the access rules judge what ferry would do for the client;
+    // pages about ferry itself (and requests refused anyway) need neither.
+    if (d.kind != action::reject && d.kind != action::status_page) {
+        std::optional<auth::result> credentials;
+        if (wants_credentials_check()) credentials = co_await check_credentials();
+        const std::string* user = credentials && credentials->ok() ? &rec_.user : nullptr;
+        if (credentials && !credentials->ok()) note_auth_failure(*credentials);
+        auto verdict = access_verdict(d.target, user);
+        using kind = policy::acl_verdict::kind;
+        if (verdict.what == kind::need_auth) {
+            const auth::result missing; // no credentials sent: a browser's first try
+            if (credentials) co_return co_await refuse_credentials(*credentials, has_body);
+            co_return co_await refuse_credentials(missing, has_body);
+        }
+        if (verdict.what == kind::deny) {
+            observe::bump(ctx_.metrics().acl_denials);
+            const error denied{errc::forbidden, verdict.reason};
+            co_return co_await fail(denied, has_body || d.kind == action::tunnel);
+        }
+    }
+    switch (d.kind) {
+    case action::reject:
+        co_return co_await fail(d.problem, true);
+    case action::status_page: {
+        auto page = status_page();
+        page.close = has_body;
+        co_return co_await reply(page);
+    }
+    case action::answer_options: {
+        http::local_reply r{200, "", has_body};
+        r.extra_fields = "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH\r\n";
+        co_return co_await reply(r);
+    }
+    case action::answer_trace: {
+        auto r = trace_reply();
+        r.close = has_body;
+        co_return co_await reply(r);
+    }
+    case action::forward:
+        co_return co_await forward(d.target, d.framing);
+    case action::tunnel:
+        co_return co_await tunnel(d.target);
+    }
+    co_return next::close;
+}
+
+bool exchange::client_wants_close() const {
+    if (http::has_option(req_, "connection", "close")) return true;
+    if (req_.minor == 0)
+        return !http::has_option(req_, "connection", "keep-alive") &&
+               !http::has_option(req_, "proxy-connection", "keep-alive");
+    return false;
+}
+
+asio::awaitable<next> exchange::reply(const http::local_reply& answer) {
+    const auto& cfg = settings();
+    http::local_reply r = answer;
+    if (!r.close && (client_wants_close() || draining())) r.close = true;
+    if (!r.close && req_.minor == 0) r.extra_fields += "Connection: keep-alive\r\n";
+    r.head_only = rec_.method == "HEAD";
+    auto& out = store_.out;
+    out.clear();
+    http::write_local_reply(r, cfg.pseudonym, ctx_.http_date(), out);
+    rec_.status = r.status;
+    rec_.content_type = r.content_type;
+    auto ec = co_await net::write_all(client_out(), asio::buffer(out), cfg.send_timeout);
+    if (ec) co_return next::close;
+    rec_.bytes_to_client += out.size();
+    if (!r.head_only) rec_.body_bytes = r.body.size();
+    co_return r.close ? next::close : next::keep_alive;
+}
+
+// The one place where a failure becomes what the client sees: the status of its errc, a
+// one-line body naming the cause, and the same cause in the access log.
+asio::awaitable<next> exchange::fail(const error& e, bool force_close) {
+    rec_.cause = e.cause;
+    const int status = core::to_status(e.code);
+    if (status == 0 || !client_.stream.is_open()) co_return next::close;
+    const http::local_reply r{status, e.cause + "\n", force_close};
+    co_return co_await reply(r);
+}
+
+http::local_reply exchange::status_page() const {
+    std::string body = fmt::format(
+        "ferry {} — HTTP/1.1 forward proxy, connection #{} on worker {}.\n"
+        "Use it as a proxy: curl -x http://{} http://example.test/\n",
+        FERRY_VERSION, client_.connection, ctx_.index(), http::find_field(req_, "host"));
+    return {200, std::move(body), false};
+}
+
+http::local_reply exchange::trace_reply() const {
+    // The request as received (RFC 9110 §9.3.8), without fields that carry credentials.
+    std::string body(req_.request_line);
+    body += "\r\n";
+    for (const auto& f : req_.fields) {
+        if (http::iequals(f.name, "authorization") || http::iequals(f.name, "cookie") ||
+            http::iequals(f.name, "proxy-authorization"))
+            continue;
+        body.append(f.name).append(": ").append(f.value).append("\r\n");
+    }
+    body += "\r\n";
+    http::local_reply r{200, std::move(body), false};
+    r.content_type = "message/http";
+    return r;
+}
+
+void exchange::log() {
+    ctx_.log_exchange(rec_);
+}
+
+} // namespace ferry::proxy

@@ -1,0 +1,190 @@
+// One request and its response (or tunnel), whatever front end received it, run as named
+// phases, each in its own file:
+//
+//   parse → decide          exchange.cpp   (the pure rules: proxy/decision)
+//   admit                   admit.cpp      (proxy credentials, access rules)
+//   route → connect         connect.cpp    (upstream/route: origin or parent; pool or new)
+//   forward | tunnel | local reply
+//                           forward.cpp, tunnel.cpp, exchange.cpp
+//   fail                    exchange.cpp   (every failure mapped to a status in one place)
+//   log                     exchange.cpp   (the record handed to the context)
+//
+// The exchange reads nothing but its parameters: the context (the worker, or a test), the
+// client side (a stream and what was received after the head), the storage reused across
+// one connection's exchanges, and the settings snapshot it started under.
+#pragma once
+
+#include "core/error.h"
+#include "http/chunked.h"
+#include "http/framing.h"
+#include "http/head.h"
+#include "http/head_scanner.h"
+#include "http/local_reply.h"
+#include "http/target.h"
+#include "net/byte_buffer.h"
+#include "net/io.h"
+#include "net/stream.h"
+#include "observe/exchange_record.h"
+#include "policy/acl.h"
+#include "proxy/context.h"
+#include "proxy/decision.h"
+#include "tunnel/pipe.h"
+#include "upstream/connection.h"
+#include "upstream/route.h"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ferry::proxy {
+
+using core::errc;
+using core::error;
+
+// What the client connection does after an exchange.
+enum class next { keep_alive, close };
+
+// The client side of an exchange, as its front end holds it.
+struct client_side {
+    net::stream& stream;
+    net::byte_buffer& buffer; // bytes received after the request head (a body, the next request)
+    std::size_t buffer_limit;
+    std::string_view label; // "192.0.2.1:4711"
+    boost::asio::ip::address address;
+    std::uint64_t connection; // the connection's number in the logs
+    // The upstream connection bound to this client across exchanges (NTLM and Negotiate
+    // authenticate a connection); also the one in use during an exchange.
+    std::unique_ptr<upstream::connection>& upstream;
+    const bool& draining; // the front end was told to finish and close
+};
+
+// Storage a connection lends to each of its exchanges in turn: capacity is kept, so a
+// keep-alive connection's requests allocate nothing for heads, records or chunk decoders.
+struct exchange_storage {
+    exchange_storage(std::size_t max_header_size)
+        // Empty lines before a status line are skipped too: some origins send a CRLF after
+        // a 100 Continue. Between messages they cannot shift a boundary ferry relies on, as
+        // a connection with bytes left after a response is never reused.
+        : response_scanner(max_header_size, max_header_size, true) {}
+    std::string request_store; // the current request head's bytes; request points into it
+    http::request_head request;
+    http::head_scanner response_scanner;
+    std::string response_store; // the current response head's bytes; response points into it
+    http::response_head response;
+    std::string out;         // serialised head on its way to the client
+    std::string request_out; // serialised request head on its way upstream
+    http::chunked_decoder request_decoder;
+    http::chunked_decoder response_decoder;
+    observe::exchange_record record;
+};
+
+class exchange {
+public:
+    // Starts the record; `settings` is the snapshot this exchange runs under (its front end
+    // holds it until the exchange ends).
+    exchange(context& ctx, client_side client, exchange_storage& storage,
+             const config::settings& settings);
+
+    // A whole request head arrived: its bytes are storage.request_store, and `head_bytes`
+    // of them came off the wire. Serves it, and says what the connection does next.
+    boost::asio::awaitable<next> run(std::size_t head_bytes);
+    // No request head could be read: answer `e` if it has a status, and close.
+    boost::asio::awaitable<next> refuse(const error& e, std::size_t bytes_received);
+    // The client closed in the middle of a head: nothing to answer.
+    void cut_short(std::size_t bytes_received, std::string cause);
+    // The log phase: the record goes to the context (metrics, access and flow logs).
+    void log();
+
+private:
+    // How the forwarded exchange went, filled in by its two directions.
+    struct relay_state {
+        bool has_body = false;
+        bool body_sent = false;        // the whole request body reached the origin
+        bool body_running = false;     // the request body is still being relayed
+        bool client_failed = false;    // the client vanished or stalled mid-request
+        bool response_started = false; // bytes of the final response reached the client
+        bool response_complete = false;
+        bool upstream_reusable = false;
+        bool close_client = false;
+        bool retryable = false;  // failed before any response byte on a reused connection
+        bool abandoned = false;  // the response ended first: the request body is dropped
+        bool upgrade = false;    // the request's Upgrade offer went to the origin
+        bool switched = false;   // the origin's 101 reached the client: tunnel from here on
+        bool via_parent = false; // sent to the parent proxy
+        error problem;
+    };
+
+    // exchange.cpp: parse, decide, dispatch, local replies, fail, log
+    decision parse_and_decide();
+    boost::asio::awaitable<next> serve_decided(const decision& d);
+    boost::asio::awaitable<next> reply(const http::local_reply& answer);
+    boost::asio::awaitable<next> fail(const error& e, bool force_close);
+    http::local_reply status_page() const;
+    http::local_reply trace_reply() const;
+    bool client_wants_close() const;
+
+    // admit.cpp: proxy credentials and the access rules
+    bool wants_credentials_check() const;
+    // The request's Proxy-Authorization checked against --htpasswd (slow hashes off the
+    // loop); records the user on success.
+    boost::asio::awaitable<auth::result> check_credentials();
+    // 407 with the challenge.
+    boost::asio::awaitable<next> refuse_credentials(const auth::result& verdict, bool has_body);
+    void note_auth_failure(const auth::result& verdict);
+    // The access rules' verdict on this request, for the authenticated `user` (or none).
+    policy::acl_verdict access_verdict(const http::target& dest, const std::string* user) const;
+    // The same, for a lower-case host, with the address it resolved to once known.
+    policy::acl_verdict access_verdict_at(std::string_view host, std::uint16_t port,
+                                          const std::string* user,
+                                          const boost::asio::ip::address* address) const;
+
+    // connect.cpp: an upstream connection for a route, and what becomes of it after
+    enum class upstream_choice {
+        any,        // this client's pinned connection, a pooled one, or a new one
+        not_pooled, // a request ferry could not retry: pinned or new, never an idle pooled one
+        fresh,      // a retry or a tunnel: always a new connection
+    };
+    boost::asio::awaitable<error> open_upstream(const upstream::route& where,
+                                                upstream_choice choice, bool& reused);
+    void note_upstream(const upstream::route& where);
+    // Returns the connection to the pool when `reusable`, else closes it.
+    void release_upstream(bool reusable);
+    void drop_upstream();
+    bool origin_keeps_alive() const;
+    bool connection_bound_auth() const;
+
+    // forward.cpp
+    boost::asio::awaitable<next> forward(const http::target& dest,
+                                         const http::body_framing& framing);
+    boost::asio::awaitable<void> send_request(const http::body_framing& framing, relay_state& st);
+    boost::asio::awaitable<bool> read_final_response(relay_state& st);
+    boost::asio::awaitable<void> relay_response(relay_state& st);
+    boost::asio::awaitable<void> switch_protocols(relay_state& st);
+
+    // tunnel.cpp
+    boost::asio::awaitable<next> tunnel(const http::target& dest);
+    boost::asio::awaitable<error> connect_through_parent(const http::target& dest);
+    boost::asio::awaitable<next> relay_tunnel();
+    boost::asio::awaitable<void> tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
+                                                  std::uint64_t& bytes, net::error_code& result);
+
+    net::inbound client_in() { return {client_.stream, client_.buffer, client_.buffer_limit}; }
+    net::outbound client_out() { return {client_.stream}; }
+    net::inbound upstream_in();
+    net::outbound upstream_out() { return {*up().stream}; }
+    upstream::connection& up() { return *client_.upstream; }
+    const config::settings& settings() const { return settings_; }
+    bool draining() const { return client_.draining || ctx_.draining(); }
+
+    context& ctx_;
+    client_side client_;
+    const config::settings& settings_;
+    http::request_head& req_;
+    http::response_head& resp_;
+    observe::exchange_record& rec_;
+    exchange_storage& store_;
+};
+
+} // namespace ferry::proxy
