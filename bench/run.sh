@@ -50,12 +50,16 @@ done
 (( secs <= 60 && slow_secs <= 60 )) || die "BENCH_SECONDS and BENCH_SLOW_SECONDS are at most 60"
 (( many <= 9000 )) || die "BENCH_CONNS is at most 9000 (the peers' configs allow about 9,000 clients)"
 
-# 8,000 clients need 8,000 descriptors in the load generator and twice that in a relay: raise the
-# soft limit to the hard one for this script and everything it starts.
+# 8,000 clients need 8,000 descriptors in the load generator and twice that in a relay, and ferry
+# by default (--max-connections 0) serves at most a third of its limit at once: 24,000. Raise the
+# hard limit where allowed (root with CAP_SYS_RESOURCE), then the soft one to the hard one, for
+# this script and everything it starts.
+hard=$(ulimit -Hn)
+[[ $hard != unlimited ]] && (( hard < 3 * many + 500 )) && ulimit -Hn $((3 * many + 500)) 2>/dev/null
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 fd_warning=""
-(( $(ulimit -n) >= 2 * many + 500 )) ||
-  fd_warning="open files limit $(ulimit -n) is below 2 x $many + 500: the $many-connection scenarios may fail for that reason"
+(( $(ulimit -n) >= 3 * many + 500 )) ||
+  fd_warning="open files limit $(ulimit -n) is below 3 x $many + 500 (ferry serves up to a third of its limit at once, a relay needs 2 per client): the $many-connection scenarios may fail for that reason"
 
 missing=()
 for t in wrk haproxy nginx curl python3 dd timeout; do
