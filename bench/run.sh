@@ -85,6 +85,7 @@ chmod 711 "$tmp"
 # Processes: started in the background, remembered by pid, stopped by pid on exit.
 # Processes (started, pid, port, status; start_bg, wait_ready, stop_all, ...) and cpu_ticks:
 # bench/lib.sh.
+# shellcheck source=bench/lib.sh source-path=SCRIPTDIR/..
 source "$here/lib.sh"
 
 cleanup() {
@@ -253,8 +254,10 @@ proxy_pids() {  # the processes whose memory counts for NAME (children, e.g. ngi
 measure_idle() {  # scenario 5, once per run (round 0): RSS per idle keep-alive client connection
   local name=$1 outf=$tmp/idle-$1.txt line ok still closed refused failed bad ann per
   if ! alive "$name"; then rec 0 "$name" idle "$(down "$name")"; return; fi
+  local pids
+  read -ra pids <<<"$(proxy_pids "$name")"
   timeout -k 2 90 python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" "$many" \
-    $(proxy_pids "$name") --concurrency 200 --time-limit 60 --hold 1 >"$outf" 2>&1
+    "${pids[@]}" --concurrency 200 --time-limit 60 --hold 1 >"$outf" 2>&1
   line=$(grep -m1 '^ok=' "$outf")
   if [[ -z $line ]]; then
     rec 0 "$name" idle failed; note "idle, $name: idle_conns.py failed: $(tail -n 2 "$outf" | tr '\n' ' ')"; return
