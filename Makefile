@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # make fuzz: seconds per fuzz target (make test runs each for FERRY_FUZZ_SECONDS, default 60).
 SECONDS ?= 60
 
-.PHONY: deps build run test bench soak format clean fuzz fuzz-build
+.PHONY: deps build run test bench bench-compare soak format clean fuzz fuzz-build
 
 deps:
 	@scripts/install-deps.sh
@@ -35,9 +35,18 @@ test: deps fuzz-build
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 600
 
+# Every proxy of the comparison. A second ferry joins in every scenario of the same rounds as
+# ferry-old with FERRY_BASELINE=<git rev> (built once into build-baseline/ by bench/baseline.sh)
+# or FERRY_OLD_BIN=<path>; the report then has a new ÷ old table. See the head of bench/run.sh.
 bench: build
 	@scripts/install-deps.sh --bench
 	@bench/run.sh
+
+# ferry against ferry-old only, 20 rounds of 3 s runs (~10-12 min): is new ÷ old within ±3 %?
+# Needs FERRY_BASELINE=<git rev> or FERRY_OLD_BIN=<path>, e.g. make bench-compare FERRY_BASELINE=main
+bench-compare: build
+	@scripts/install-deps.sh --bench
+	@BENCH_MODE=compare bench/run.sh
 
 # Denial-of-service soak (slowloris, slow body and reader, connection flood, EMFILE) against
 # the release build; results in bench/out/soak.md. See docs/security.md.

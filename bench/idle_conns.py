@@ -2,13 +2,16 @@
 """Idle keep-alive client connections through a proxy, and what they cost it in memory.
 
 usage: idle_conns.py PROXY_PORT ORIGIN_PORT CONNS PID... [--concurrency N] [--time-limit S] [--hold S]
+                     [--settle S]
 
 Opens CONNS connections to the proxy on 127.0.0.1, sends one absolute-form keep-alive GET of
 /1k.bin on each and reads the complete response (Content-Length framing), with at most
 --concurrency requests in flight. All connections that got their response stay open; after
 --hold seconds the resident memory (VmRSS) of the proxy's processes — the PIDs given and their
 children, e.g. nginx's workers — is read again and compared with the value before the first
-connection. Then every connection is closed.
+connection; with --settle S it is then read every 0.25 s until it has not changed for S seconds
+(at most 10 s more), because ferry lets go of a served client's buffers within about 1.25 s,
+in steps, and a read at 1 s sometimes falls before the last step. Then every connection is closed.
 
 Prints one line of key=value pairs on stdout:
   ok          responses received completely with status 200 (kept open)
@@ -18,6 +21,7 @@ Prints one line of key=value pairs on stdout:
   bad_status  responses other than 200 (e.g. a proxy's "too many connections" page)
   rss_before_kb, rss_after_kb, rss_per_conn_b = (after - before) / still_open in bytes
   seconds     time to open the connections and get the responses
+  settled_s   with --settle: seconds after the hold until the last change of the RSS
 Everything is bounded by --time-limit (default 60 s): what has not finished by then counts as failed.
 """
 import argparse
@@ -93,6 +97,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=200)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--hold", type=float, default=1.0)
+    ap.add_argument("--settle", type=float, default=0.0)
     args = ap.parse_args()
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -193,6 +198,16 @@ def main():
 
     time.sleep(args.hold)
     rss_after = rss_kb(args.pids)
+    settled = None
+    if args.settle > 0:
+        held = time.monotonic()
+        stable_since = held
+        while time.monotonic() - stable_since < args.settle and time.monotonic() - held < 10:
+            time.sleep(0.25)
+            now = rss_kb(args.pids)
+            if now != rss_after:
+                rss_after, stable_since = now, time.monotonic()
+        settled = stable_since - held
     # Which of the kept connections has the proxy closed? A readable socket here is EOF or reset.
     closed = 0
     probe = selectors.DefaultSelector()
@@ -211,6 +226,8 @@ def main():
     per_conn = (rss_after - rss_before) * 1024 / still_open if still_open else 0
     fields = dict(counts, still_open=still_open, closed=closed, rss_before_kb=rss_before,
                   rss_after_kb=rss_after, rss_per_conn_b=f"{per_conn:.0f}", seconds=f"{seconds:.1f}")
+    if settled is not None:
+        fields["settled_s"] = f"{settled:.2f}"
     print(" ".join(f"{k}={v}" for k, v in fields.items()))
     if errors:
         print("errors: " + ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())), file=sys.stderr)

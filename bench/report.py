@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Turns bench/run.sh's raw results into the benchmark table (Markdown, readable as plain text).
 
-usage: report.py RESULTS.tsv FACTS.txt NOTES.txt BIG_MB CONNS
+usage: report.py RESULTS.tsv FACTS.txt NOTES.txt BIG_MB CONNS [OLD_LABEL]
 RESULTS.tsv rows: round, proxy, metric, value (a number, or a text such as "failed").
 Round 0 holds the scenarios measured once per run (idle connections, CONNS busy connections).
 Each cell is the median over rounds; ferry's ratios are medians of per-round ratios, so that
-drift between rounds on a shared machine cancels out. Ends with issue 5's targets, met or missed.
+drift between rounds on a shared machine cancels out. Ends with issue 5's targets, met or missed
+(when HAProxy or nginx took part). With a second ferry ("ferry-old", labelled OLD_LABEL), a
+"new ÷ old" table: per metric the median of per-round ratios, their range and quartiles, a
+distribution-free confidence interval of the median and the verdict on issue 12's ±3 %.
 """
+import math
 import statistics
 import sys
 from collections import Counter, defaultdict
@@ -19,6 +23,7 @@ PROXIES = [  # (key in the results, label in the table)
     ("privoxy", "Privoxy (toggle 0)"),
     ("tinyproxy", "tinyproxy"),
     ("ferry", "ferry"),
+    ("ferry-old", "ferry-old"),  # the label comes from the command line
     ("ferry-log", "ferry, access log to a file"),
 ]
 PEERS = [("haproxy", "ferry ÷ HAProxy"), ("nginx", "ferry ÷ nginx"), ("direct", "ferry ÷ direct")]
@@ -146,10 +151,128 @@ def target_rows(data, conns):
     return rows
 
 
+TOLERANCE = 0.03  # issue 12: new ÷ old within ±3 %
+CONFIDENCE = 0.95
+
+
+def binom_cdf(k, n):
+    """P(X <= k) for X ~ Binomial(n, 1/2)."""
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+
+
+def median_ci(values):
+    """Distribution-free confidence interval of the median: (low, high, coverage) from order statistics.
+
+    [x_(k), x_(n+1-k)] covers the true median with probability 1 - 2 P(Bin(n, 1/2) <= k - 1); k is the
+    largest with coverage >= 95 %, or 1 when none reaches it (fewer than 6 rounds: the coverage says so).
+    """
+    xs = sorted(values)
+    n = len(xs)
+    if n < 2:
+        return None
+    best = 1
+    for k in range(1, n // 2 + 1):
+        if 1 - 2 * binom_cdf(k - 1, n) >= CONFIDENCE:
+            best = k
+    return xs[best - 1], xs[n - best], 1 - 2 * binom_cdf(best - 1, n)
+
+
+def rounds_needed(values):
+    """Rough count of rounds for a 95 % interval of the median only ±3 % wide, at the spread seen so
+    far: the fewest with which "within ±3 %" could be said even if new and old are equal."""
+    if len(values) < 4:
+        return None
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    sigma = (q3 - q1) / 1.349  # the standard deviation of a normal distribution with this IQR
+    # The median's standard error is ~1.2533 sigma / sqrt(n); the interval is ±1.96 of them.
+    return math.ceil((1.96 * 1.2533 * sigma / TOLERANCE) ** 2)
+
+
+def verdict(values, ci, higher_is_better):
+    n = len(values)
+    if n < 3 or ci is None:
+        return f"{n} round(s): too few to say"
+    low, high, _ = ci
+    if 1 - TOLERANCE <= low and high <= 1 + TOLERANCE:
+        return "within ±3 %"
+    if low > 1 + TOLERANCE or high < 1 - TOLERANCE:
+        better = (low > 1) == higher_is_better
+        return f"outside ±3 %: new is {'better' if better else 'worse'}"
+    need = rounds_needed(values)
+    if need is None:
+        return "not settled"
+    return f"not settled; at this spread ±3 % takes ≥ ~{5 * math.ceil(max(need, n + 1) / 5)} rounds"
+
+
+def compare_section(data, rounds, cols, old_label, conns):
+    """issue 12: new ÷ old per metric."""
+    better = {"rps": True, "cpu": False, "p50": False, "big": True, "connect": True, "idle_fresh": False}
+    rows = []
+    per_round_metrics = [(m, t, f) for m, t, f in cols if m in better and m != "idle"]
+    per_round_metrics.append(("idle_fresh", f"RSS per idle conn ({conns:,} conns; fresh process each round)",
+                              "{:,.0f} B"))
+    for metric, title, fmt in per_round_metrics:
+        new, old = data.get(("ferry", metric), {}), data.get(("ferry-old", metric), {})
+        if not new and not old:
+            continue
+        values = ratio_values({r: v for r, v in new.items() if r != 0}, old)
+        row = [title, cell(new, fmt), cell(old, fmt)]
+        if not values:
+            rows.append(row + ["—"] * 5 + ["not measured"])
+            continue
+        med = statistics.median(values)
+        ci = median_ci(values)
+        quart = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else None
+        row += [f"**{med:.3f}**", f"{min(values):.3f}–{max(values):.3f}",
+                f"{quart[0]:.3f}–{quart[2]:.3f}" if quart else "—",
+                f"{ci[0]:.3f}–{ci[1]:.3f} ({ci[2] * 100:.0f} %)" if ci else "—",
+                str(len(values)), verdict(values, ci, better[metric])]
+        rows.append(row)
+    if not rows:
+        return []
+    lines = ["", f"## New ÷ old: ferry against {old_label}", "",
+             f"Per metric, the ratio new ÷ old in each round (the two ferries ran next to each other, "
+             f"which one first alternating), and over the {len(rounds)} round(s): the median, the range, "
+             "the interquartile range, and a distribution-free confidence interval of the median "
+             "(order statistics of the per-round ratios; its coverage in brackets, 95 % from 6 rounds). "
+             "\"within ±3 %\" needs that whole interval inside 0.970–1.030; \"outside\" needs it wholly "
+             "beyond; otherwise the rounds so far cannot tell, and the estimate is the fewest rounds whose "
+             "interval would be ±3 % wide at the spread seen (from the IQR; rerun with BENCH_ROUNDS, on a quiet "
+             "machine if the load line above says otherwise). Higher is better in req/s and MB/s, lower in "
+             "CPU, latency and memory.", ""]
+    lines += table(["metric", "new (median)", "old (median)", "new ÷ old (median)", "range", "IQR",
+                    "CI of the median", "rounds", "±3 %"], rows)
+    once = []
+    # The long-running processes' idle figure depends on how much free heap the rounds left them
+    # (two runs of one binary read 8 B and 635 B): shown, but not as a ratio; the fresh-process row is the one.
+    for metric, what, fmt in (("idle", "RSS per idle conn on the long-running processes (heap history varies: "
+                               "no ratio; use the fresh-process row)", "{:,.0f} B"),
+                              ("many_rps", f"req/s at {conns:,} conns", "{:,.0f}"),
+                              ("errors", f"errors at {conns:,} conns", "{:,.0f}")):
+        new = data.get(("ferry", metric), {}).get(0)
+        old = data.get(("ferry-old", metric), {}).get(0)
+        if new is None and old is None:
+            continue
+        a, b = number(new or ""), number(old or "")
+        shown_a = fmt.format(a) if a is not None else (new or "—")
+        shown_b = fmt.format(b) if b is not None else (old or "—")
+        text = f"{what}: new {shown_a}, old {shown_b}"
+        if a is not None and b is not None and b > 0 and metric == "many_rps":
+            text += f", new ÷ old {a / b:.3f}"
+        once.append(text)
+    if once:
+        lines += ["", "Once per run, after the rounds (one sample each, so no spread): " + "; ".join(once) + "."]
+    return lines
+
+
 def main():
     results, facts_path, notes_path = sys.argv[1], sys.argv[2], sys.argv[3]
     big_mb, conns = int(sys.argv[4]), int(sys.argv[5])
+    old_label = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else "ferry-old"
+    proxies = [(k, old_label if k == "ferry-old" else label) for k, label in PROXIES]
     data, rounds = load(results)
+    present = {proxy for proxy, _ in data}
+    proxies = [(k, label) for k, label in proxies if k in present]
     once_done = 0 in rounds
     rounds = [r for r in rounds if r != 0]
     cols = metrics(big_mb, conns)
@@ -169,7 +292,7 @@ def main():
               f"all {conns:,} open), and wrk -t2 -c{conns} for 5 s: socket errors + non-2xx responses.", ""]
 
     rows = []
-    for key, label in PROXIES:
+    for key, label in proxies:
         row = [label]
         for metric, _, fmt in cols:
             if key == "direct" and metric in ("cpu", "idle"):
@@ -183,28 +306,38 @@ def main():
         rows.append(row)
     lines += table(["proxy"] + [title for _, title, _ in cols], rows)
 
-    lines += ["", "ferry's ratios, median of per-round ratios (range). Higher is better for ferry in req/s "
-              "and MB/s, lower is better in CPU, latency and memory.", ""]
+    if "ferry-old" in present:
+        lines += compare_section(data, rounds, cols, old_label, conns)
+
     ratio_cols = [(m, t) for m, t, _ in cols if m != "errors"]
     rows = []
     for peer, label in PEERS + [("ferry", "ferry with access log ÷ ferry")]:
         mine_key = "ferry-log" if label.startswith("ferry with") else "ferry"
+        if peer not in present or mine_key not in present:
+            continue
         rows.append([label] + [ratio(data.get((mine_key, m), {}), data.get((peer, m), {})) for m, _ in ratio_cols])
-    lines += table(["ratio"] + [title for _, title in ratio_cols], rows)
-    lines += ["", "- ferry's CONNECT MB/s ÷ HAProxy's plain download MB/s: "
-              + ratio(data.get(("ferry", "connect"), {}), data.get(("haproxy", "big"), {})),
-              "- ferry's RSS per idle connection ÷ nginx's: "
-              + ratio(data.get(("ferry", "idle"), {}), data.get(("nginx", "idle"), {}))]
+    if rows:
+        lines += ["", "ferry's ratios, median of per-round ratios (range). Higher is better for ferry in req/s "
+                  "and MB/s, lower is better in CPU, latency and memory.", ""]
+        lines += table(["ratio"] + [title for _, title in ratio_cols], rows)
+    if "haproxy" in present:
+        lines += ["", "- ferry's CONNECT MB/s ÷ HAProxy's plain download MB/s: "
+                  + ratio(data.get(("ferry", "connect"), {}), data.get(("haproxy", "big"), {}))]
+    if "nginx" in present:
+        lines += ["- ferry's RSS per idle connection ÷ nginx's: "
+                  + ratio(data.get(("ferry", "idle"), {}), data.get(("nginx", "idle"), {}))]
 
-    lines += ["", "Issue 5 targets (ferry's median ratio of per-round ratios, and the medians):", ""]
-    lines += table(["target", "ferry", "status"], target_rows(data, conns))
+    if "haproxy" in present or "nginx" in present:
+        lines += ["", "Issue 5 targets (ferry's median ratio of per-round ratios, and the medians):", ""]
+        lines += table(["target", "ferry", "status"], target_rows(data, conns))
 
     lines += ["", "Per-round values:", ""]
     rows = []
-    for metric, title, fmt in cols:
-        if metric in ONCE:
-            continue
-        for key, label in PROXIES:
+    per_round_cols = [c for c in cols if c[0] not in ONCE]
+    if ("ferry", "idle_fresh") in data:
+        per_round_cols.append(("idle_fresh", "RSS per idle conn, fresh process", "{:,.0f} B"))
+    for metric, title, fmt in per_round_cols:
+        for key, label in proxies:
             values = data.get((key, metric))
             if not values:
                 continue
@@ -213,6 +346,13 @@ def main():
                 n = number(values.get(rnd, "—"))
                 shown.append(fmt.format(n) if n is not None else values.get(rnd, "—"))
             rows.append([title, label] + shown)
+        if "ferry-old" in present and ("ferry", metric) in data:
+            new, old = data.get(("ferry", metric), {}), data.get(("ferry-old", metric), {})
+            shown = []
+            for rnd in rounds:
+                a, b = number(new.get(rnd, "")), number(old.get(rnd, ""))
+                shown.append(f"{a / b:.3f}" if a is not None and b is not None and b > 0 else "—")
+            rows.append([title, "new ÷ old"] + shown)
     lines += table(["scenario", "proxy"] + [f"round {r}" for r in rounds], rows)
 
     with open(notes_path, encoding="utf-8") as f:

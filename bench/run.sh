@@ -19,26 +19,64 @@
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
+# A second ferry (issue 12: a refactor must stay within ±3 % of the code before it):
+#   FERRY_BASELINE=<git rev>  builds that revision once with bench/baseline.sh (a detached worktree
+#                             in build-baseline/<commit>/, Release, Ninja; reused when built) and
+#   FERRY_OLD_BIN=<path>      or takes a ferry binary as it is (FERRY_OLD_REV=<text> labels it;
+#                             by default the rev in a name like ferry-cdb39aa, else the file name)
+# add it as "ferry-old (<rev>)": one more participant in the same rounds, started with exactly
+# ferry's flags, in every scenario, next to ferry in each round's order (which of the two goes
+# first alternates by round), so that each round gives a new ÷ old ratio from runs seconds apart.
+# Idle RSS per connection is then also measured in every round, for the two ferries only, each
+# on a fresh process (same flags, warmed up by wrk -c50 for 1 s, stopped after; RSS read once it
+# has held still for 1 s): on a process that has already held 8,000 connections the heap keeps
+# that memory and a second measurement reads ~0 B, so only fresh processes give one sample per
+# round and a median. The report adds a
+# "new ÷ old" table: per metric the median of the per-round ratios, their range and quartiles,
+# a distribution-free confidence interval of that median, and whether it says "within ±3 %".
+#
+# BENCH_MODE=compare (`make bench-compare`): ferry against ferry-old alone, to judge ±3 %
+# in limited time: BENCH_PEERS defaults to ferry-old, BENCH_ROUNDS to 20, BENCH_SECONDS to 3,
+# BENCH_DEADLINE to 900 and BENCH_STOP to 1000 (about 10-12 minutes at 20 rounds); each still
+# overridable. Needs FERRY_BASELINE or FERRY_OLD_BIN.
+# BENCH_PEERS="<names>": the participants besides ferry, any of ferry-old ferry-log haproxy nginx
+# squid privoxy tinyproxy direct (default: all of them; ferry-old when a second ferry is given).
+#
 # Knobs (environment): BENCH_SECONDS (5) per wrk run, BENCH_SLOW_SECONDS (BENCH_SECONDS) per wrk
-# run of the slow peers, BENCH_ROUNDS (3), BENCH_BIG_MB (1024), BENCH_DEADLINE (480: no round
-# starts unless it is expected to end by then; the once-per-run scenarios follow), BENCH_CONNS
-# (8000) for scenarios 5 and 6, BENCH_STOP (580: a once-per-run step past this many seconds is
-# skipped, with a note), FERRY_BIN (build/ferry).
+# run of the slow peers, BENCH_ROUNDS (3, at most 100), BENCH_BIG_MB (1024), BENCH_DEADLINE (480:
+# no round starts unless it is expected to end by then; the once-per-run scenarios follow),
+# BENCH_CONNS (8000) for scenarios 5 and 6, BENCH_STOP (580: a once-per-run step past this many
+# seconds is skipped, with a note), FERRY_BIN (build/ferry), and the above. The clock starts
+# after a FERRY_BASELINE build.
+# Examples:
+#   make bench-compare FERRY_BASELINE=main            # or: BENCH_MODE=compare FERRY_BASELINE=main bench/run.sh
+#   make bench FERRY_OLD_BIN=/work/ferry-old/ferry-cdb39aa
+#   BENCH_MODE=compare FERRY_OLD_BIN=... BENCH_PEERS="ferry-old haproxy nginx" bench/run.sh
 # Tools come from `scripts/install-deps.sh --bench` (run by `make bench`); this script installs nothing.
 set -uo pipefail   # no -e: a failed measurement is a cell in the table, not the end of the run
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-secs=${BENCH_SECONDS:-5}
+mode=${BENCH_MODE:-full}
+case $mode in
+  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 ;;
+  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 ;;
+  *) echo "bench: BENCH_MODE is full or compare (got '$mode')" >&2; exit 1 ;;
+esac
+secs=${BENCH_SECONDS:-$d_secs}
 slow_secs=${BENCH_SLOW_SECONDS:-$secs}
 many=${BENCH_CONNS:-8000}
-hard_stop=${BENCH_STOP:-580}
-rounds=${BENCH_ROUNDS:-3}
+hard_stop=${BENCH_STOP:-$d_stop}
+rounds=${BENCH_ROUNDS:-$d_rounds}
 big_mb=${BENCH_BIG_MB:-1024}
-deadline=${BENCH_DEADLINE:-480}
+deadline=${BENCH_DEADLINE:-$d_deadline}
 ferry_bin=${FERRY_BIN:-$root/build/ferry}
+old_bin=${FERRY_OLD_BIN:-}
 out_dir=$here/out
 PATH=$PATH:/usr/sbin:/sbin
+# ferry's flags, the same for ferry-old (and the fresh processes of the per-round idle scenario);
+# --connect-ports any: the origin is on a free port, not 443.
+ferry_flags=(--access-log off --connect-ports any)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -46,25 +84,60 @@ log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
 for v in secs slow_secs rounds big_mb deadline many hard_stop; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
-(( rounds <= 20 )) || die "BENCH_ROUNDS is at most 20"
+(( rounds <= 100 )) || die "BENCH_ROUNDS is at most 100"
 (( secs <= 60 && slow_secs <= 60 )) || die "BENCH_SECONDS and BENCH_SLOW_SECONDS are at most 60"
 (( many <= 9000 )) || die "BENCH_CONNS is at most 9000 (the peers' configs allow about 9,000 clients)"
 
-# 8,000 clients need 8,000 descriptors in the load generator and twice that in a relay: raise the
-# soft limit to the hard one for this script and everything it starts.
+# 8,000 clients need 8,000 descriptors in the load generator and twice that in a relay, and ferry
+# by default (--max-connections 0) serves at most a third of its limit at once: 24,000. Raise the
+# hard limit where allowed (root with CAP_SYS_RESOURCE), then the soft one to the hard one, for
+# this script and everything it starts.
+hard=$(ulimit -Hn)
+[[ $hard != unlimited ]] && (( hard < 3 * many + 500 )) && ulimit -Hn $((3 * many + 500)) 2>/dev/null
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 fd_warning=""
-(( $(ulimit -n) >= 2 * many + 500 )) ||
-  fd_warning="open files limit $(ulimit -n) is below 2 x $many + 500: the $many-connection scenarios may fail for that reason"
+(( $(ulimit -n) >= 3 * many + 500 )) ||
+  fd_warning="open files limit $(ulimit -n) is below 3 x $many + 500 (ferry serves up to a third of its limit at once, a relay needs 2 per client): the $many-connection scenarios may fail for that reason"
+
+# The participants: ferry and BENCH_PEERS (ferry-old joins the default when a second ferry is given).
+[[ -n ${FERRY_BASELINE:-} && -n $old_bin ]] && die "FERRY_BASELINE and FERRY_OLD_BIN: give one of them"
+[[ (-n ${FERRY_BASELINE:-} || -n $old_bin) && " $d_peers " != *" ferry-old "* ]] && d_peers="ferry-old $d_peers"
+read -ra peers <<<"${BENCH_PEERS:-$d_peers}"
+known=" ferry-old ferry-log haproxy nginx squid privoxy tinyproxy direct "
+declare -A wanted=([ferry]=1)
+for name in "${peers[@]}"; do
+  [[ $known == *" $name "* ]] || die "BENCH_PEERS: unknown '$name' (known:$known)"
+  wanted[$name]=1
+done
+has() { [[ -n ${wanted[$1]:-} ]]; }
+if has ferry-old && [[ -z ${FERRY_BASELINE:-} && -z $old_bin ]]; then
+  die "ferry-old needs FERRY_BASELINE=<git rev> (built into build-baseline/) or FERRY_OLD_BIN=<path>"
+fi
 
 missing=()
-for t in wrk haproxy nginx curl python3 dd timeout; do
+for t in wrk nginx curl python3 dd timeout $(has haproxy && echo haproxy); do
   command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 (( ${#missing[@]} == 0 )) ||
   die "missing ${missing[*]}; run 'make bench' (it calls scripts/install-deps.sh --bench) or install them"
 [[ -x $ferry_bin ]] || die "no ferry binary at $ferry_bin; run 'make build' first"
-slow_peers=(squid privoxy tinyproxy)   # optional: a missing one is a note and a row of "not installed"
+old_label=""
+if has ferry-old; then
+  if [[ -n ${FERRY_BASELINE:-} ]]; then
+    old_bin=$("$here/baseline.sh" "$FERRY_BASELINE") || die "no build of FERRY_BASELINE=$FERRY_BASELINE"
+    old_rev=$(git -C "$root" rev-parse --short "$FERRY_BASELINE^{commit}")
+    [[ $old_rev == "$FERRY_BASELINE"* ]] || old_rev="$FERRY_BASELINE, $old_rev"
+  else
+    [[ -x $old_bin ]] || die "FERRY_OLD_BIN=$old_bin is not an executable file"
+    old_rev=${FERRY_OLD_REV:-$(basename "$old_bin")}
+    [[ -z ${FERRY_OLD_REV:-} && $old_rev =~ ^ferry-([0-9a-f]{7,40})$ ]] && old_rev=${BASH_REMATCH[1]}
+  fi
+  old_bin=$(realpath "$old_bin")
+  old_label="ferry-old ($old_rev)"
+  SECONDS=0   # the deadlines count from here, not from the start of a baseline build
+fi
+slow_peers=()   # optional: a missing one is a note and a row of "not installed"
+for name in squid privoxy tinyproxy; do has "$name" && slow_peers+=("$name"); done
 declare -A peer_prog=([squid]=squid [privoxy]=privoxy [tinyproxy]=tinyproxy)
 
 clk_tck=$(getconf CLK_TCK)
@@ -81,6 +154,7 @@ chmod 711 "$tmp"
 # Processes: started in the background, remembered by pid, stopped by pid on exit.
 # Processes (started, pid, port, status; start_bg, wait_ready, stop_all, ...) and cpu_ticks:
 # bench/lib.sh.
+# shellcheck source=bench/lib.sh source-path=SCRIPTDIR/..
 source "$here/lib.sh"
 
 cleanup() {
@@ -109,12 +183,14 @@ own_ticks() {  # this shell and its reaped children, in clock ticks
   # $(...) subshell this runs in, where the `times` builtin would report the subshell's 0.
   sed 's/^.*) //' "/proc/$$/stat" | awk '{ printf "%d", $12 + $13 + $14 + $15 }'
 }
-load_mark() { echo "${EPOCHREALTIME/./} $(busy_ticks) $(own_ticks) $(cpu_ticks "${started[@]}")"; }
+retired_ticks=0   # CPU of processes started and already stopped (the per-round idle ferries)
+started_ticks() { echo $(( $(cpu_ticks "${started[@]}") + retired_ticks )); }
+load_mark() { echo "${EPOCHREALTIME/./} $(busy_ticks) $(own_ticks) $(started_ticks)"; }
 other_load() {  # other_load MARK: % of the machine used by other processes since MARK
   local t0 b0 s0 o0
   read -r t0 b0 s0 o0 <<<"$1"
   awk -v us=$(( ${EPOCHREALTIME/./} - t0 )) -v hz="$clk_tck" -v cores="$(nproc)" \
-      -v d=$(( $(busy_ticks) - b0 - ($(own_ticks) - s0) - ($(cpu_ticks "${started[@]}") - o0) )) \
+      -v d=$(( $(busy_ticks) - b0 - ($(own_ticks) - s0) - ($(started_ticks) - o0) )) \
       'BEGIN { p = d * 100 / (us / 1e6 * hz * cores); printf "%.0f", p < 0 ? 0 : p }'
 }
 
@@ -246,32 +322,73 @@ proxy_pids() {  # the processes whose memory counts for NAME (children, e.g. ngi
   echo "${pid[$1]}"
 }
 
-measure_idle() {  # scenario 5, once per run (round 0): RSS per idle keep-alive client connection
-  local name=$1 outf=$tmp/idle-$1.txt line ok still closed refused failed bad ann per
-  if ! alive "$name"; then rec 0 "$name" idle "$(down "$name")"; return; fi
+measure_idle() {  # measure_idle NAME [AS ROUND METRIC [idle_conns.py flags]]: scenario 5, RSS per idle
+  # keep-alive client connection of the running process NAME, recorded for AS (NAME) in ROUND
+  # (0: once per run) as METRIC (idle)
+  local name=$1 as=${2:-$1} r=${3:-0} metric=${4:-idle}
+  local outf=$tmp/idle-$1.txt line ok still closed refused failed bad ann per
+  shift $(( $# < 4 ? $# : 4 ))   # the rest: flags for idle_conns.py
+  if ! alive "$name"; then rec "$r" "$as" "$metric" "$(down "$name")"; return; fi
+  local pids
+  read -ra pids <<<"$(proxy_pids "$name")"
   timeout -k 2 90 python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" "$many" \
-    $(proxy_pids "$name") --concurrency 200 --time-limit 60 --hold 1 >"$outf" 2>&1
+    "${pids[@]}" --concurrency 200 --time-limit 60 --hold 1 "$@" >"$outf" 2>&1
   line=$(grep -m1 '^ok=' "$outf")
   if [[ -z $line ]]; then
-    rec 0 "$name" idle failed; note "idle, $name: idle_conns.py failed: $(tail -n 2 "$outf" | tr '\n' ' ')"; return
+    rec "$r" "$as" "$metric" failed
+    note "idle, $as, round $r: idle_conns.py failed: $(tail -n 2 "$outf" | tr '\n' ' ')"; return
   fi
   declare -A f
   local kv
   for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
   ok=${f[ok]} still=${f[still_open]} closed=${f[closed]} refused=${f[refused]} failed=${f[failed]}
   bad=${f[bad_status]} ann=${f[announced_close]} per=${f[rss_per_conn_b]}
-  note "idle, $name: $line $(grep -m1 '^errors:' "$outf")"
+  # Once per run every line is a note; in the rounds only the ones that are not a plain figure.
+  if (( r == 0 )); then note "idle, $as: $line $(grep -m1 '^errors:' "$outf")"
+  elif (( ok != many || still != many )); then note "idle, $as, round $r: $line $(grep -m1 '^errors:' "$outf")"; fi
   if (( ok > 0 && (closed * 2 > ok || ann * 2 > ok) )); then
-    rec 0 "$name" idle "n/a (closes client connections)"
+    rec "$r" "$as" "$metric" "n/a (closes client connections)"
   elif (( ok == many && still == many )); then
-    rec 0 "$name" idle "$per"
+    rec "$r" "$as" "$metric" "$per"
   elif (( ok == 0 )); then
-    rec 0 "$name" idle "failed (no connection served: $refused refused, $failed failed, $bad other status)"
+    rec "$r" "$as" "$metric" "failed (no connection served: $refused refused, $failed failed, $bad other status)"
   else
-    rec 0 "$name" idle "only $still of $many kept ($((refused + failed + bad)) refused or failed; $per B each)"
+    rec "$r" "$as" "$metric" "only $still of $many kept ($((refused + failed + bad)) refused or failed; $per B each)"
   fi
-  log "idle  $name: $(awk -F'\t' -v p="$name" '$2 == p && $3 == "idle" {v = $4} END {print v}' "$results") ($still of $many open)"
-  sleep 2   # let the proxy settle after the connections close
+  log "$( (( r > 0 )) && echo "round $r  ")idle  $as: $(awk -F'\t' -v p="$as" -v m="$metric" -v r="$r" \
+    '$1 == r && $2 == p && $3 == m {v = $4} END {print v}' "$results") ($still of $many open)"
+  (( r == 0 )) && sleep 2   # let the proxy settle after the connections close (a fresh one is stopped)
+}
+
+bin_of() { if [[ $1 == ferry-old ]]; then echo "$old_bin"; else echo "$ferry_bin"; fi; }
+
+retire() {  # retire NAME: stop one process of start_bg (TERM, KILL after 5 s), keep its CPU time
+  local p=${pid[$1]} i q keep=()
+  retired_ticks=$((retired_ticks + $(cpu_ticks "$p")))
+  kill -TERM "$p" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null
+  wait "$p" 2>/dev/null
+  for q in "${started[@]}"; do [[ $q != "$p" ]] && keep+=("$q"); done
+  started=("${keep[@]}")
+}
+
+measure_idle_fresh() {  # scenario 5 per round, for ferry and ferry-old: see the head of this file
+  local name=$1 r=$2 tag=$1-idle
+  port[$tag]=$(free_ports 1)
+  status[$tag]=""
+  start_bg "$tag" "$(bin_of "$name")" --listen "127.0.0.1:${port[$tag]}" "${ferry_flags[@]}"
+  if wait_ready "$tag"; then
+    wrk_run "$tag" 50 1 "$tmp/warmup-$tag.txt"   # as the main processes' warm-up
+    sleep 0.5
+    # --settle 1: read the RSS once it has held still for 1 s (a fixed 1 s read it mid-way now and
+    # then, one round's ratio off by 20-35 %), since these figures are compared round by round.
+    measure_idle "$tag" "$name" "$r" idle_fresh --settle 1
+  else
+    rec "$r" "$name" idle_fresh "${status[$tag]}"
+    note "round $r, $name, fresh process for idle: ${status[$tag]}: $(tail -n 2 "$tmp/$tag.out" | tr '\n' ' ')"
+  fi
+  retire "$tag"
 }
 
 measure_many() {  # scenario 6, once per run (round 0): wrk -t2 -c$many: errors and req/s
@@ -311,11 +428,12 @@ head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
 dd if=/dev/zero of="$tmp/www/big.bin" bs=1M count="$big_mb" status=none ||
   die "cannot create the ${big_mb} MiB file in $tmp"
 
-read -r p_origin p_ferry p_ferry_log p_haproxy p_nginx p_squid p_privoxy p_tinyproxy <<<"$(free_ports 8)"
+read -r p_origin p_ferry p_ferry_old p_ferry_log p_haproxy p_nginx p_squid p_privoxy p_tinyproxy <<<"$(free_ports 9)"
 [[ -n $p_tinyproxy ]] || die "cannot find free ports"
 port[origin]=$p_origin
 port[direct]=$p_origin
 port[ferry]=$p_ferry
+port[ferry-old]=$p_ferry_old
 port[ferry-log]=$p_ferry_log
 port[haproxy]=$p_haproxy
 port[nginx]=$p_nginx
@@ -329,13 +447,15 @@ code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "htt
 [[ $code == "200 1024" ]] || die "origin does not serve 1k.bin (got '$code')"
 pid[direct]=${pid[origin]}
 
-start_bg ferry "$ferry_bin" --listen "127.0.0.1:${port[ferry]}" --access-log off \
-  --connect-ports any  # the origin is on a free port, not 443
-start_bg ferry-log "$ferry_bin" --listen "127.0.0.1:${port[ferry-log]}" --access-log "$tmp/ferry-access.log"
-mkdir -p "$tmp/haproxy"
-render haproxy.cfg.in "$tmp/haproxy/haproxy.cfg" "$tmp/haproxy" "${port[haproxy]}"
-start_bg haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
-start_nginx nginx relay-nginx.conf.in
+start_bg ferry "$ferry_bin" --listen "127.0.0.1:${port[ferry]}" "${ferry_flags[@]}"
+has ferry-old && start_bg ferry-old "$old_bin" --listen "127.0.0.1:${port[ferry-old]}" "${ferry_flags[@]}"
+has ferry-log && start_bg ferry-log "$ferry_bin" --listen "127.0.0.1:${port[ferry-log]}" --access-log "$tmp/ferry-access.log"
+if has haproxy; then
+  mkdir -p "$tmp/haproxy"
+  render haproxy.cfg.in "$tmp/haproxy/haproxy.cfg" "$tmp/haproxy" "${port[haproxy]}"
+  start_bg haproxy haproxy -db -f "$tmp/haproxy/haproxy.cfg"
+fi
+has nginx && start_nginx nginx relay-nginx.conf.in
 for name in "${slow_peers[@]}"; do
   if ! command -v "${peer_prog[$name]}" >/dev/null 2>&1; then
     status[$name]="not installed"
@@ -351,9 +471,19 @@ for name in "${slow_peers[@]}"; do
   esac
 done
 
-proxies=(ferry haproxy nginx squid privoxy tinyproxy direct ferry-log)
+# In every scenario, in this order (rotated each round); ferry-old goes next to ferry, see below.
+proxies=()
+for name in ferry haproxy nginx squid privoxy tinyproxy direct ferry-log; do has "$name" && proxies+=("$name"); done
+servers=()   # the processes under test (direct is the origin)
+for name in ferry ferry-old ferry-log haproxy nginx "${slow_peers[@]}"; do has "$name" && servers+=("$name"); done
 [[ -n $fd_warning ]] && note "$fd_warning"
-for name in ferry ferry-log haproxy nginx "${slow_peers[@]}"; do
+if has ferry-old; then
+  cmp -s "$ferry_bin" "$old_bin" && note "ferry and $old_label are the same file byte for byte: new ÷ old shows the noise alone"
+  ferry_pair=1
+else
+  ferry_pair=""
+fi
+for name in "${servers[@]}"; do
   [[ ${status[$name]:-} == "not installed" ]] && { note "$name: not installed (scripts/install-deps.sh --bench)"; continue; }
   if wait_ready "$name"; then
     code=$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' -x "http://127.0.0.1:${port[$name]}" \
@@ -364,13 +494,13 @@ for name in ferry ferry-log haproxy nginx "${slow_peers[@]}"; do
     note "$name: ${status[$name]}: $(tail -n 3 "$tmp/$name.out" 2>/dev/null | tr '\n' ' ')"
   fi
 done
-for name in ferry haproxy nginx "${slow_peers[@]}"; do alive "$name" && probe_connect "$name"; done
+for name in "${servers[@]}"; do [[ $name != ferry-log ]] && alive "$name" && probe_connect "$name"; done
 
 # Page cache: a cold first read is several times slower than a warm one (ANCHORS.md).
 cat "$tmp/www/big.bin" >/dev/null
 
 # Warm-up, discarded: connections, caches, the proxies' pools.
-for name in "${proxies[@]}"; do
+for name in "${proxies[@]}" ${ferry_pair:+ferry-old}; do
   alive "$name" && wrk_run "$name" 50 1 "$tmp/warmup-$name.txt"
 done
 
@@ -388,7 +518,15 @@ for ((r = 1; r <= rounds; r++)); do
   mark=$(load_mark)
   n=${#proxies[@]}
   order=()
-  for ((i = 0; i < n; i++)); do order+=("${proxies[(i + r - 1) % n]}"); done
+  for ((i = 0; i < n; i++)); do
+    name=${proxies[(i + r - 1) % n]}
+    # ferry-old right next to ferry, first in even rounds: the pair shares the round's conditions.
+    if [[ $name == ferry && -n $ferry_pair ]]; then
+      if (( r % 2 )); then order+=(ferry ferry-old); else order+=(ferry-old ferry); fi
+    else
+      order+=("$name")
+    fi
+  done
   log "round $r: ${order[*]}"
   for name in "${order[@]}"; do measure_throughput "$name" "$r"; sleep 0.5; done
   for name in "${order[@]}"; do
@@ -404,6 +542,11 @@ for ((r = 1; r <= rounds; r++)); do
     [[ $name == ferry-log ]] && continue
     measure_connect "$name" "$r"
   done
+  if [[ -n $ferry_pair ]]; then
+    for name in "${order[@]}"; do
+      [[ $name == ferry || $name == ferry-old ]] && measure_idle_fresh "$name" "$r"
+    done
+  fi
   rec "$r" machine other "$(other_load "$mark")"
   rounds_done=$r
   round_time=$((SECONDS - t_start))
@@ -421,13 +564,14 @@ once() {  # once FUNCTION NAME
   fi
   "$1" "$2"
 }
-heavy=(ferry haproxy nginx "${slow_peers[@]}")
+heavy=()
+for name in ferry ferry-old haproxy nginx "${slow_peers[@]}"; do has "$name" && heavy+=("$name"); done
 log "once per run: $many idle connections"
 for name in "${heavy[@]}"; do once measure_idle "$name"; done
 log "once per run: $many busy connections"
-for name in ferry haproxy nginx direct "${slow_peers[@]}"; do once measure_many "$name"; done
+for name in ferry ferry-old haproxy nginx direct "${slow_peers[@]}"; do has "$name" && once measure_many "$name"; done
 
-for name in ferry ferry-log haproxy nginx "${slow_peers[@]}"; do
+for name in "${servers[@]}"; do
   if [[ -z ${status[$name]:-} ]] && ! kill -0 "${pid[$name]}" 2>/dev/null; then
     how_ended "$name"
     note "$name exited during the run ($ended): $(tail -n 2 "$tmp/$name.out" 2>/dev/null | tr '\n' ' ')"
@@ -448,17 +592,27 @@ facts=$tmp/facts.txt
 $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), kernel $(uname -r)"
   echo "ferry: $(timeout 5 "$ferry_bin" --version 2>&1 | head -n 1), commit \
 $(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted src changes')"
-  echo "peers: $(timeout 5 haproxy -v 2>&1 | head -n 1 | cut -d' ' -f1-3); $(timeout 5 nginx -v 2>&1); \
-$(timeout 5 squid -v 2>&1 | head -n 1 | sed 's/ for .*//'); $(timeout 5 privoxy --version 2>&1 | head -n 1 | cut -d' ' -f1-3); \
-$(timeout 5 tinyproxy -v 2>&1 | head -n 1); \
-$(timeout 5 wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2); $(timeout 5 curl --version | head -n 1 | cut -d' ' -f1-2)"
-  echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run (${slow_secs}s for ${slow_peers[*]}), \
-big file ${big_mb} MiB, $many connections in the idle and c$many scenarios (once per run, after the rounds); \
+  has ferry-old && echo "$old_label: $old_bin, $(timeout 5 "$old_bin" --version 2>&1 | head -n 1); \
+the same flags as ferry (${ferry_flags[*]})"
+  echo "mode: $mode; participants: ferry ${peers[*]}"
+  versions=()
+  has haproxy && versions+=("$(timeout 5 haproxy -v 2>&1 | head -n 1 | cut -d' ' -f1-3)")
+  versions+=("$(timeout 5 nginx -v 2>&1)")
+  has squid && versions+=("$(timeout 5 squid -v 2>&1 | head -n 1 | sed 's/ for .*//')")
+  has privoxy && versions+=("$(timeout 5 privoxy --version 2>&1 | head -n 1 | cut -d' ' -f1-3)")
+  has tinyproxy && versions+=("$(timeout 5 tinyproxy -v 2>&1 | head -n 1)")
+  versions+=("$(timeout 5 wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" "$(timeout 5 curl --version | head -n 1 | cut -d' ' -f1-2)")
+  printf -v joined '%s; ' "${versions[@]}"
+  echo "versions: ${joined%; }"
+  echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run\
+$( (( ${#slow_peers[@]} )) && echo " (${slow_secs}s for ${slow_peers[*]})"), \
+big file ${big_mb} MiB, $many connections in the idle and c$many scenarios (once per run, after the rounds\
+${ferry_pair:+; idle also in every round for ferry and ferry-old, on fresh processes}); \
 load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 } >"$facts"
 
 cp "$results" "$out_dir/latest.tsv"
-python3 "$here/report.py" "$results" "$facts" "$notes" "$big_mb" "$many" >"$out_dir/latest.md" ||
+python3 "$here/report.py" "$results" "$facts" "$notes" "$big_mb" "$many" "$old_label" >"$out_dir/latest.md" ||
   die "report failed; raw results in $out_dir/latest.tsv"
 cat "$out_dir/latest.md"
 log "done in ${SECONDS}s; table in bench/out/latest.md"
