@@ -1,17 +1,12 @@
 #include "app/admin.h"
 
+#include "frontend/pages.h"
 #include "net/listener.h"
+#include "net/tcp_stream.h"
+#include "observe/clock.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <fmt/format.h>
 
 namespace ferry::app {
 
@@ -21,67 +16,40 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string_view reason(int status) {
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    default:
-        return "Method Not Allowed";
+http::local_reply admin_page(const http::request_head& r, const admin_server::page& metrics) {
+    const auto target = r.target.substr(0, r.target.find('?'));
+    if (target != "/metrics" && target != "/healthz") return {404, "ferry: not found\n", true};
+    if (r.method != "GET") {
+        http::local_reply refused{405, "ferry: only GET\n", true};
+        refused.extra_fields = "Allow: GET\r\n";
+        return refused;
     }
+    http::local_reply ok{200, target == "/healthz" ? std::string("ok\n") : metrics(), true};
+    if (target == "/metrics") ok.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ok.extra_fields = "Cache-Control: no-store\r\n";
+    return ok;
 }
 
-asio::awaitable<void> serve(tcp::socket socket, admin_server::page metrics) {
-    using namespace asio::experimental::awaitable_operators;
-    auto token = asio::as_tuple(asio::use_awaitable);
-    asio::streambuf in(8 * 1024); // a scrape's head is small: more is a bad request
-    asio::steady_timer timer(socket.get_executor());
-    timer.expires_after(5s);
-    auto r =
-        co_await (asio::async_read_until(socket, in, "\r\n\r\n", token) || timer.async_wait(token));
-    admin_answer answer{400, "text/plain; charset=utf-8", "ferry: bad request\n"};
-    if (r.index() == 0) {
-        auto [ec, n] = std::get<0>(r);
-        if (ec) co_return; // closed, too large, or gone
-        const std::string head(asio::buffers_begin(in.data()), asio::buffers_begin(in.data()) + n);
-        answer = admin_route(head, metrics);
-    } else {
-        co_return; // said nothing within 5 s
-    }
-    const std::string out = fmt::format(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
-        "Cache-Control: no-store\r\nConnection: close\r\n\r\n{}",
-        answer.status, reason(answer.status), answer.content_type, answer.body.size(), answer.body);
-    timer.expires_after(5s);
-    co_await (asio::async_write(socket, asio::buffer(out), token) || timer.async_wait(token));
-    boost::system::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
+asio::awaitable<void> serve(std::unique_ptr<net::stream> client, admin_server::page metrics) {
+    const frontend::page_handler handler = [&metrics](const http::request_head& r) {
+        return admin_page(r, metrics);
+    };
+    const std::function<std::string()> date = [] {
+        return observe::http_date(std::chrono::system_clock::now());
+    };
+    co_await frontend::serve_page(*client, handler, frontend::page_limits{}, date);
 }
 
 } // namespace
 
-admin_answer admin_route(std::string_view head, const admin_server::page& metrics) {
-    const auto line_end = head.find("\r\n");
-    const auto line = head.substr(0, line_end);
-    const auto sp1 = line.find(' ');
-    const auto sp2 = line.rfind(' ');
-    if (sp1 == std::string_view::npos || sp2 == sp1 || !line.substr(sp2 + 1).starts_with("HTTP/1."))
-        return {400, "text/plain; charset=utf-8", "ferry: bad request\n"};
-    const auto method = line.substr(0, sp1);
-    auto target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    target = target.substr(0, target.find('?'));
-    const bool known = target == "/metrics" || target == "/healthz";
-    if (!known) return {404, "text/plain; charset=utf-8", "ferry: not found\n"};
-    if (method != "GET") return {405, "text/plain; charset=utf-8", "ferry: only GET\n"};
-    if (target == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
-    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics()};
+http::local_reply admin_route(std::string_view head, const admin_server::page& metrics) {
+    return frontend::answer_page(
+        head, [&metrics](const http::request_head& r) { return admin_page(r, metrics); });
 }
 
 admin_server::admin_server(asio::io_context& io, tcp::acceptor acceptor, page metrics)
-    : io_(io), acceptor_(std::move(acceptor)), metrics_(std::move(metrics)) {
+    : io_(io), acceptor_(std::move(acceptor)), metrics_(std::move(metrics)),
+      now_(std::chrono::steady_clock::now()), ticker_(io) {
     boost::system::error_code ec;
     port_ = acceptor_.local_endpoint(ec).port();
 }
@@ -90,13 +58,28 @@ void admin_server::start() {
     asio::co_spawn(io_,
                    net::accept_loop(acceptor_,
                                     [this](tcp::socket s) {
-                                        asio::co_spawn(io_, serve(std::move(s), metrics_),
+                                        auto stream = std::make_unique<net::tcp_stream>(
+                                            std::move(s), now_, &deadlines_);
+                                        asio::co_spawn(io_, serve(std::move(stream), metrics_),
                                                        asio::detached);
                                     }),
                    asio::detached);
+    tick();
+}
+
+void admin_server::tick() {
+    now_ = std::chrono::steady_clock::now();
+    deadlines_.expire_passed(now_);
+    // After stop, only while page connections are left: each ends within its timeout.
+    if (stopped_ && deadlines_.size() == 0) return;
+    ticker_.expires_after(200ms);
+    ticker_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) tick();
+    });
 }
 
 void admin_server::stop() {
+    stopped_ = true;
     boost::system::error_code ignored;
     acceptor_.close(ignored);
 }

@@ -1,9 +1,14 @@
 // The admin listener (--admin-listen): GET /metrics (Prometheus text format) and
 // GET /healthz, on the main thread's loop so that a busy worker never delays a scrape.
-// One request per connection, answered and closed; anything else gets 404/405/400.
+// Served by ferry's own page server (frontend/pages.h): one request per connection,
+// answered and closed; anything else gets 404/405/400.
 #pragma once
 
+#include "http/local_reply.h"
+#include "net/deadline.h"
+
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <string>
 
@@ -20,18 +25,20 @@ public:
     std::uint16_t port() const { return port_; }
 
 private:
+    void tick();
+
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     page metrics_;
     std::uint16_t port_ = 0;
+    // The deadlines of the page connections, on this loop's own coarse clock.
+    net::steady_time now_;
+    net::deadline_list deadlines_;
+    boost::asio::steady_timer ticker_;
+    bool stopped_ = false;
 };
 
-// What the admin listener answers to one request head (pure): status, content type, body.
-struct admin_answer {
-    int status = 200;
-    std::string content_type;
-    std::string body;
-};
-admin_answer admin_route(std::string_view request_head, const admin_server::page& metrics);
+// What the admin listener answers to one request head (pure).
+http::local_reply admin_route(std::string_view request_head, const admin_server::page& metrics);
 
 } // namespace ferry::app

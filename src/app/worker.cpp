@@ -1,6 +1,7 @@
 #include "app/worker.h"
 
 #include "frontend/http1.h"
+#include "frontend/registry.h"
 #include "http/local_reply.h"
 #include "net/listener.h"
 #include "net/tcp_stream.h"
@@ -50,17 +51,17 @@ void worker::refresh_clock() {
 }
 
 void worker::accept_on(asio::ip::tcp::acceptor& acceptor) {
+    // Every listener is an HTTP proxy listener today; its scheme picks the front end.
+    const auto serve = frontend::front_end_for("http")->serve;
     asio::co_spawn(io_,
                    net::accept_loop(acceptor,
-                                    [this](asio::ip::tcp::socket socket) {
+                                    [this, serve](asio::ip::tcp::socket socket) {
                                         if (draining_) return;
                                         boost::system::error_code ec;
                                         const auto peer = socket.remote_endpoint(ec);
                                         if (ec || !admit(socket, peer)) return; // gone, or over
-                                        asio::co_spawn(
-                                            io_,
-                                            frontend::serve_http1(*this, std::move(socket), peer),
-                                            asio::detached);
+                                        asio::co_spawn(io_, serve(*this, std::move(socket), peer),
+                                                       asio::detached);
                                     }),
                    asio::detached);
 }

@@ -118,4 +118,10 @@ namespace ferry::net {
 bool memory_stream::peer_aborted() const {
     return in_->reset;
 }
+bool memory_stream::peer_ended() const {
+    return in_->ended || in_->reset;
+}
+std::string memory_stream::take_received() {
+    return std::exchange(in_->bytes, std::string());
+}
 } // namespace ferry::net

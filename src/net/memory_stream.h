@@ -34,6 +34,11 @@ public:
     std::size_t pending_for_peer() const;
     // The peer aborted (reset) its end.
     bool peer_aborted() const;
+    // The peer ended its sending side (shut down, closed or aborted).
+    bool peer_ended() const;
+    // For a test driving this end without a coroutine: what the peer sent and this end has
+    // not read, taken out.
+    std::string take_received();
 
 private:
     struct channel; // one direction's bytes, the eof/reset flags and the reader's wake-up

@@ -1,0 +1,27 @@
+#include "frontend/registry.h"
+
+#include "frontend/http1.h"
+
+#include <array>
+
+namespace ferry::frontend {
+
+namespace {
+
+const std::array<front_end, 1> all{{
+    {"http", "HTTP/1.1 forward proxy", &serve_http1},
+}};
+
+} // namespace
+
+std::span<const front_end> front_ends() {
+    return all;
+}
+
+const front_end* front_end_for(std::string_view scheme) {
+    for (const auto& f : all)
+        if (f.scheme == scheme) return &f;
+    return nullptr;
+}
+
+} // namespace ferry::frontend
