@@ -20,6 +20,8 @@
 #include "http/head.h"
 #include "http/head_scanner.h"
 #include "http/local_reply.h"
+#include "http/relay.h"
+#include "http/response_plan.h"
 #include "http/target.h"
 #include "net/byte_buffer.h"
 #include "net/io.h"
@@ -160,7 +162,13 @@ private:
                                          const http::body_framing& framing);
     boost::asio::awaitable<void> send_request(const http::body_framing& framing, relay_state& st);
     boost::asio::awaitable<bool> read_final_response(relay_state& st);
+    // Why a 101 cannot be accepted (none when it can).
+    error switch_problem(bool offered, std::string_view label) const;
     boost::asio::awaitable<void> relay_response(relay_state& st);
+    // The response head for the client, framed (http::plan_response) into store_.out.
+    http::response_plan start_response(const http::body_framing& in, const relay_state& st);
+    // What the relayed body's outcome means for the exchange.
+    void note_outcome(const http::relay_outcome& outcome, relay_state& st);
     boost::asio::awaitable<void> switch_protocols(relay_state& st);
 
     // tunnel.cpp

@@ -32,7 +32,48 @@ double seconds(std::chrono::milliseconds d) {
     return double(d.count()) / 1000.0;
 }
 
+// Why no response head could be read from `label`.
+error head_read_problem(const http::head_read_result& r, std::string_view label,
+                        std::chrono::milliseconds timeout) {
+    using http::head_read_status;
+    switch (r.status) {
+    case head_read_status::closed:
+    case head_read_status::failed:
+        return {errc::upstream_closed,
+                fmt::format("ferry: {} closed the connection without a response", label)};
+    case head_read_status::cut_short:
+        return {errc::upstream_closed,
+                fmt::format("ferry: {} closed the connection in the middle of the response head",
+                            label)};
+    case head_read_status::idle_timeout:
+    case head_read_status::timeout:
+        return {errc::response_timeout,
+                fmt::format("ferry: no response from {} within {}s", label, seconds(timeout))};
+    case head_read_status::malformed:
+    case head_read_status::complete:
+        break;
+    }
+    return {errc::bad_response,
+            fmt::format("ferry: malformed response head from {} ({})", label,
+                        r.scan.status == http::scan_status::bare_lf ? "line not ended by CRLF"
+                                                                    : "header section too large")};
+}
+
 } // namespace
+
+// Only an offer ferry passed on can be accepted, and only with a protocol the client named
+// (RFC 9110 §7.8); the caller turns it into a tunnel.
+error exchange::switch_problem(bool offered, std::string_view label) const {
+    if (!offered)
+        return {errc::bad_response,
+                fmt::format("ferry: unexpected 101 Switching Protocols from {}", label)};
+    if (!http::switch_was_offered(req_, resp_))
+        return {errc::bad_response,
+                fmt::format("ferry: {} switched to a protocol the client did not offer "
+                            "(Upgrade: {})",
+                            label, http::find_field(resp_, "upgrade"))};
+    return {};
+}
 
 asio::awaitable<next> exchange::forward(const http::target& dest,
                                         const http::body_framing& framing) {
@@ -172,35 +213,12 @@ asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
         auto r = co_await http::read_head(upstream_in(), store_.response_scanner,
                                           {cfg.response_timeout, cfg.response_timeout});
         if (st.client_failed || st.problem) co_return false; // the client side already failed
-        using http::head_read_status;
-        switch (r.status) {
-        case head_read_status::complete:
-            break;
-        case head_read_status::closed:
-        case head_read_status::failed:
-            st.problem = {
-                errc::upstream_closed,
-                fmt::format("ferry: {} closed the connection without a response", up().label)};
-            st.retryable = rec_.status == 0;
-            co_return false;
-        case head_read_status::cut_short:
-            st.problem = {errc::upstream_closed,
-                          fmt::format("ferry: {} closed the connection in the middle of the "
-                                      "response head",
-                                      up().label)};
-            co_return false;
-        case head_read_status::idle_timeout:
-        case head_read_status::timeout:
-            st.problem = {errc::response_timeout,
-                          fmt::format("ferry: no response from {} within {}s", up().label,
-                                      seconds(cfg.response_timeout))};
-            co_return false;
-        case head_read_status::malformed:
-            st.problem = {errc::bad_response,
-                          fmt::format("ferry: malformed response head from {} ({})", up().label,
-                                      r.scan.status == http::scan_status::bare_lf
-                                          ? "line not ended by CRLF"
-                                          : "header section too large")};
+        if (r.status != http::head_read_status::complete) {
+            st.problem = head_read_problem(r, up().label, cfg.response_timeout);
+            // Nothing at all on a reused connection: the origin closed it as we sent.
+            st.retryable = (r.status == http::head_read_status::closed ||
+                            r.status == http::head_read_status::failed) &&
+                           rec_.status == 0;
             co_return false;
         }
         const auto begin = store_.response_scanner.head_begin();
@@ -222,22 +240,8 @@ asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
         }
         if (resp_.status >= 200) co_return true;
         if (resp_.status == 101) {
-            // Only an offer ferry passed on can be accepted, and only with a protocol the
-            // client named (RFC 9110 §7.8); the caller turns it into a tunnel.
-            if (!st.upgrade) {
-                st.problem = {
-                    errc::bad_response,
-                    fmt::format("ferry: unexpected 101 Switching Protocols from {}", up().label)};
-                co_return false;
-            }
-            if (!http::switch_was_offered(req_, resp_)) {
-                st.problem = {errc::bad_response,
-                              fmt::format("ferry: {} switched to a protocol the client did not "
-                                          "offer (Upgrade: {})",
-                                          up().label, http::find_field(resp_, "upgrade"))};
-                co_return false;
-            }
-            co_return true;
+            st.problem = switch_problem(st.upgrade, up().label);
+            co_return !st.problem;
         }
         // Other 1xx go on to HTTP/1.1 clients only (RFC 9110 §15.2).
         if (req_.minor == 1) {
@@ -285,25 +289,9 @@ asio::awaitable<void> exchange::relay_response(relay_state& st) {
         co_return;
     }
 
-    const auto plan =
-        http::plan_response(resp_, in, req_.minor == 1,
-                            client_wants_close() || draining() || (st.has_body && !st.body_sent));
-    const bool close = plan.close;
+    const auto plan = start_response(in, st);
     const auto coding =
         plan.chunked_output ? http::output_coding::chunked : http::output_coding::identity;
-    http::response_options options;
-    options.framing = plan.framing;
-    options.close = plan.close;
-    options.keep_alive_10 = plan.keep_alive_10;
-    options.pseudonym = cfg.pseudonym;
-    options.date = ctx_.http_date();
-    store_.out.clear();
-    http::write_forward_response(resp_, options, store_.out);
-
-    rec_.status = resp_.status;
-    rec_.status_line = resp_.status_line;
-    rec_.content_type = http::find_field(resp_, "content-type");
-    st.response_started = true;
     const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout, cfg.splice};
     http::relay_outcome outcome;
     if (const auto body = http::body_at_hand(up().buffer.data(), in)) {
@@ -330,13 +318,40 @@ asio::awaitable<void> exchange::relay_response(relay_state& st) {
     }
     rec_.bytes_to_client += outcome.bytes_written;
     rec_.body_bytes = outcome.body_bytes;
-    st.close_client = close;
+    st.close_client = plan.close;
     if (st.client_failed) {
         // The request side failed (and stopped this side): its cause stands.
         st.close_client = true;
         abandon_body();
         co_return;
     }
+    note_outcome(outcome, st);
+    // Reuse only after a complete, self-delimited response with nothing after it.
+    st.upstream_reusable = st.response_complete && in.kind != http::body_kind::until_close &&
+                           origin_keeps_alive() && up().buffer.empty();
+    abandon_body();
+}
+
+http::response_plan exchange::start_response(const http::body_framing& in, const relay_state& st) {
+    const auto& cfg = settings();
+    const auto plan =
+        http::plan_response(resp_, in, req_.minor == 1,
+                            client_wants_close() || draining() || (st.has_body && !st.body_sent));
+    http::response_options options;
+    options.framing = plan.framing;
+    options.close = plan.close;
+    options.keep_alive_10 = plan.keep_alive_10;
+    options.pseudonym = cfg.pseudonym;
+    options.date = ctx_.http_date();
+    store_.out.clear();
+    http::write_forward_response(resp_, options, store_.out);
+    rec_.status = resp_.status;
+    rec_.status_line = resp_.status_line;
+    rec_.content_type = http::find_field(resp_, "content-type");
+    return plan;
+}
+
+void exchange::note_outcome(const http::relay_outcome& outcome, relay_state& st) {
     switch (outcome.status) {
     case http::relay_status::complete:
         st.response_complete = true;
@@ -365,10 +380,6 @@ asio::awaitable<void> exchange::relay_response(relay_state& st) {
                       "ferry: client closed the connection in the middle of the response"};
         break;
     }
-    // Reuse only after a complete, self-delimited response with nothing after it.
-    st.upstream_reusable = st.response_complete && in.kind != http::body_kind::until_close &&
-                           origin_keeps_alive() && up().buffer.empty();
-    abandon_body();
 }
 
 asio::awaitable<void> exchange::switch_protocols(relay_state& st) {
