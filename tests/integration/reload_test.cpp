@@ -277,7 +277,8 @@ TEST(Reload, TheShutdownTimeoutIsTheReloadedOne) {
     const auto took = std::chrono::steady_clock::now() - signalled;
     EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
     EXPECT_GE(took, 800ms) << "the exchange in flight deserved its second";
-    EXPECT_LT(took, 5s) << "the reloaded shutdown_timeout = 1 was not kept";
+    // Well short of the 30 s it started with, with room for a loaded machine.
+    EXPECT_LT(took, 10s) << "the reloaded shutdown_timeout = 1 was not kept";
 }
 
 TEST(Reload, WhatOnlyARestartChangesIsNamed) {
