@@ -13,9 +13,10 @@ struct reload_plan {
     std::vector<std::string> restart; // settings that changed but need a restart
 };
 
-// `next` as read from the configuration, except what only a restart changes (workers,
-// DNS, log destinations, the admin listener, the user): those keep their running values and
-// are named in `restart`.
+// `next` as read from the configuration, except the options the registry
+// (config/options.h) marks restart-only (workers, DNS, the admin listener, the user, turning
+// authentication on or off, the realm): those that changed keep their running values and are
+// named in `restart`, by their key.
 reload_plan plan_reload(const config::settings& running, config::settings next);
 
 } // namespace ferry::app

@@ -60,6 +60,29 @@ bool resolve_listen(const config::listen_address& a, std::vector<tcp::endpoint>&
     return true;
 }
 
+// Where the flow log goes: "off" when it is not asked for.
+std::string flow_destination(const config::settings& s) {
+    return s.flow ? s.flow_log : "off";
+}
+
+// A reload's log destinations: a new one that cannot be opened keeps the old one (and its
+// settings in `next`), and says why.
+void retarget_logs(observe::log_sink& access_log, observe::log_sink& flow_log,
+                   const config::settings& running, config::settings& next) {
+    if (!access_log.retarget(next.access_log)) {
+        std::fprintf(stderr, "ferry: reload: cannot open access log %s (still writing to %s): %s\n",
+                     next.access_log.c_str(), running.access_log.c_str(), std::strerror(errno));
+        next.access_log = running.access_log;
+    }
+    if (!flow_log.retarget(flow_destination(next))) {
+        std::fprintf(stderr, "ferry: reload: cannot open flow log %s (still writing to %s): %s\n",
+                     next.flow_log.c_str(), flow_destination(running).c_str(),
+                     std::strerror(errno));
+        next.flow = running.flow;
+        next.flow_log = running.flow_log;
+    }
+}
+
 } // namespace
 
 int run_server(const config::settings& settings, settings_loader reload) {
@@ -69,7 +92,7 @@ int run_server(const config::settings& settings, settings_loader reload) {
                      std::strerror(errno));
         return 1;
     }
-    if (settings.flow && !flow_log.open(settings.flow_log)) {
+    if (!flow_log.open(flow_destination(settings))) {
         std::fprintf(stderr, "ferry: cannot open flow log %s: %s\n", settings.flow_log.c_str(),
                      std::strerror(errno));
         return 1;
@@ -144,6 +167,8 @@ int run_server(const config::settings& settings, settings_loader reload) {
     asio::signal_set signals(main_io, SIGINT, SIGTERM);
     asio::steady_timer shutdown_deadline(main_io);
     bool stopping = false;
+    // The settings in force; SIGHUP replaces them (the shutdown timeout is read from here).
+    auto running = std::make_shared<const config::settings>(settings);
     std::function<void(boost::system::error_code, int)> on_signal =
         [&](boost::system::error_code ec, int) {
             if (ec) return;
@@ -157,7 +182,7 @@ int run_server(const config::settings& settings, settings_loader reload) {
                 say(fmt::format("Shutting down proxy server on port {}\n", endpoint.port()));
             for (auto& w : workers)
                 w->post_drain();
-            shutdown_deadline.expires_after(settings.shutdown_timeout);
+            shutdown_deadline.expires_after(running->shutdown_timeout);
             shutdown_deadline.async_wait([&](boost::system::error_code tec) {
                 if (!tec)
                     for (auto& w : workers)
@@ -168,7 +193,6 @@ int run_server(const config::settings& settings, settings_loader reload) {
     signals.async_wait(on_signal);
     // SIGHUP: read the configuration again and apply it; an invalid one changes nothing.
     asio::signal_set hangups(main_io, SIGHUP);
-    auto running = std::make_shared<const config::settings>(settings);
     std::function<void(boost::system::error_code, int)> on_hangup =
         [&](boost::system::error_code ec, int) {
             if (ec) return;
@@ -238,6 +262,7 @@ int run_server(const config::settings& settings, settings_loader reload) {
             }
             shared.acl_default.store(policy::default_for(addresses));
             if (users) auth_service->replace_users(std::move(users));
+            retarget_logs(access_log, flow_log, *running, plan.next);
             running = std::make_shared<const config::settings>(std::move(plan.next));
             for (auto& w : workers)
                 w->post_reconfigure(running, self, open, close);

@@ -1,5 +1,6 @@
-// The configuration file (`ferry --config FILE`, TOML): every command-line option has a key,
-// plus the [auth] table and the [[acl]] rules. Options given on the command line win.
+// The configuration file (`ferry --config FILE`, TOML): the key of every option in the
+// registry (config/options.h; "auth.realm" is `realm` in [auth]), checked by the option's own
+// apply(), plus the [[acl]] rules, read here. Options given on the command line win.
 #pragma once
 
 #include "config/settings.h"
@@ -14,7 +15,8 @@ namespace ferry::config {
 
 struct config_load {
     std::optional<settings> parsed; // the defaults with the file's values; empty on error
-    std::string error;              // "FILE:LINE: KEY: what is wrong" (no "ferry: " prefix)
+    std::string
+        error; // "FILE:LINE: KEY: what is wrong", "FILE:LINE: unknown key "X"" (no "ferry: ")
     std::set<std::string, std::less<>> given; // keys present: "workers", "auth.realm", "acl"
 };
 

@@ -1,4 +1,6 @@
-// Every setting ferry has, with its default, in one place. Read-only once loaded.
+// Every setting ferry has, with its default, in one place: these initialisers are the defaults
+// (config/options.h declares each option's flag, key and check; --help shows these values).
+// Read-only once loaded.
 #pragma once
 
 #include "observe/access_log_format.h"
@@ -16,12 +18,14 @@ using duration = std::chrono::milliseconds;
 struct listen_address {
     std::string host; // IP literal or a name from /etc/hosts ("localhost")
     std::uint16_t port = 0;
+    bool operator==(const listen_address&) const = default;
 };
 
 // A DNS server given with --dns-server.
 struct dns_server {
     std::string address; // IPv4 or IPv6 literal
     std::uint16_t port = 53;
+    bool operator==(const dns_server&) const = default;
 };
 
 // The parent proxy given with --parent: requests go through it unless --direct matches.
@@ -29,6 +33,7 @@ struct parent_proxy {
     std::string host; // name or IP literal (no brackets)
     std::uint16_t port = 0;
     std::string authorization; // "Basic <base64>" when credentials were given, else empty
+    bool operator==(const parent_proxy&) const = default;
 };
 
 // One --direct rule: a host, a domain with its subdomains (".example.com"), or a CIDR.
@@ -37,6 +42,7 @@ struct direct_rule {
     std::string name;    // host or suffix (lower-case, suffix without the leading dot)
     std::string network; // CIDR: the address as text
     unsigned prefix = 0; // CIDR: prefix length
+    bool operator==(const direct_rule&) const = default;
 };
 
 // One access rule (issue 4). Rules are tried in order; the first that matches decides.

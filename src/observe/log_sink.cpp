@@ -16,17 +16,26 @@ log_sink::~log_sink() {
     if (!path_.empty() && fd_ >= 0) ::close(fd_);
 }
 
-bool log_sink::open(const std::string& where) {
-    if (where.empty() || where == "off") return true;
-    if (where == "-" || where == "stderr") {
-        fd_ = where == "-" ? STDOUT_FILENO : STDERR_FILENO;
-        enabled_ = true;
-        return true;
+bool log_sink::retarget(const std::string& where) {
+    if (where == where_ && (enabled() || where.empty() || where == "off")) return true;
+    const bool off = where.empty() || where == "off";
+    const bool standard = where == "-" || where == "stderr";
+    int fresh = -1;
+    if (standard) fresh = where == "-" ? STDOUT_FILENO : STDERR_FILENO;
+    if (!off && !standard) {
+        fresh = open_for_append(where);
+        if (fresh < 0) return false;
     }
-    fd_ = open_for_append(where);
-    if (fd_ < 0) return false;
-    path_ = where;
-    enabled_ = true;
+    int old = -1;
+    {
+        std::lock_guard lock(mutex_);
+        if (!path_.empty()) old = fd_; // stdout and stderr are never closed
+        fd_ = fresh;
+        path_ = off || standard ? std::string() : where;
+        enabled_.store(!off, std::memory_order_relaxed);
+    }
+    where_ = where;
+    if (old >= 0) ::close(old); // no write holds it any more: they all run under the lock
     return true;
 }
 
@@ -45,9 +54,9 @@ bool log_sink::reopen() {
 }
 
 void log_sink::write(std::string_view block) {
-    if (!enabled_) return;
+    if (!enabled()) return;
     std::lock_guard lock(mutex_);
-    while (!block.empty()) {
+    while (!block.empty() && fd_ >= 0) {
         ssize_t n = ::write(fd_, block.data(), block.size());
         if (n < 0) {
             if (errno == EINTR) continue;

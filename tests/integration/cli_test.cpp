@@ -1,7 +1,7 @@
 // The command line as a user meets it: --help and --version, the positional port, repeated
 // --listen with IPv6, start-up and shut-down messages, a graceful stop on SIGINT/SIGTERM that
 // lets in-flight exchanges finish (up to --shutdown-timeout) and exits 0, and bad arguments
-// refused with a non-zero exit status and a message.
+// refused with one line, "ferry: ...", and exit status 2 (the same checks as the file's).
 #include "support/command.h"
 #include "support/curl_client.h"
 #include "support/ferry_process.h"
@@ -13,10 +13,14 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
+#include <fstream>
 #include <future>
 #include <regex>
 #include <sys/wait.h>
+#include <unistd.h>
 
 using namespace ferry_test;
 
@@ -270,4 +274,115 @@ TEST(Cli, PortInUseIsRefusedWithAMessage) {
     EXPECT_NE(r.exit_code(), 0);
     EXPECT_NE(lower(r.err).find("in use"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(std::to_string(first.port())), std::string::npos) << r.err;
+}
+
+// --- usage errors: one line, "ferry: ...", exit status 2 -----------------------------------
+
+namespace {
+
+// A configuration file for --check-config, removed at the end of the test.
+class toml_file {
+public:
+    explicit toml_file(const std::string& text) {
+        std::string pattern = ::testing::TempDir() + "ferry-cli-XXXXXX";
+        const int fd = ::mkstemp(pattern.data());
+        if (fd >= 0) {
+            path_ = pattern;
+            ::close(fd);
+            std::ofstream(path_) << text;
+        }
+    }
+    ~toml_file() { std::remove(path_.c_str()); }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+// What --check-config says about `text`, with the file's path shown as "F".
+std::string file_says(const std::string& text) {
+    toml_file file(text);
+    auto r = run_ferry({"--check-config", file.path()});
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    auto said = r.err;
+    if (auto at = said.find(file.path()); at != std::string::npos)
+        said.replace(at, file.path().size(), "F");
+    return said;
+}
+
+} // namespace
+
+TEST(Cli, AnUnknownOptionIsNamedWithTheNearestKnownOne) {
+    // Once: "port: Value /tmp/x.log not in range 0 to 65535", exit status 109.
+    auto r = run_ferry({"--acces-log", "/tmp/x.log"});
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    EXPECT_EQ(r.err, "ferry: unknown option --acces-log (did you mean --access-log?)\n");
+    EXPECT_EQ(r.out, "");
+    r = run_ferry({"--colour"});
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    EXPECT_EQ(r.err, "ferry: unknown option --colour\n");
+}
+
+TEST(Cli, EveryUsageErrorIsOneLineWithTheFerryPrefixAndExitStatus2) {
+    const std::vector<std::vector<std::string>> cases = {
+        {"--no-such-option"},
+        {"-x"},
+        {"--workers", "four"},
+        {"--workers", "0"},
+        {"-w"},
+        {"--listen"},
+        {"70000"},
+        {"8080", "8081"},
+        {"--flow=yes"},
+        {"--response-timeout", "0"},
+        {"--via", "a", "--via", "b"},
+        {"--max-header-size", "10"},
+        {"--splice", "maybe"},
+        {"--access-log-format", "apache"},
+        {"--connect-ports", "0"},
+        {"--config", "/nonexistent/ferry.toml"},
+    };
+    for (const auto& args : cases) {
+        std::string shown;
+        for (const auto& a : args)
+            shown += a + " ";
+        auto r = run_ferry(args, 5s);
+        EXPECT_EQ(r.exit_code(), 2) << shown << describe(r.status) << "\n" << r.err;
+        EXPECT_EQ(r.err.rfind("ferry: ", 0), 0u) << shown << r.err;
+        EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << shown << "more than one line:\n" << r.err;
+        EXPECT_EQ(r.out, "") << shown;
+    }
+}
+
+TEST(Cli, BadValuesAreRefusedAsTheFileRefusesThem) {
+    auto r = run_ferry({"--workers", "four"});
+    EXPECT_EQ(r.err, "ferry: --workers four: expected an integer from 1 to 256\n");
+    EXPECT_EQ(file_says("workers = 300\n"),
+              "ferry: F:1: workers: expected an integer from 1 to 256\n");
+    r = run_ferry({"--shutdown-timeout", "-1"});
+    EXPECT_EQ(r.err, "ferry: --shutdown-timeout -1: expected a positive number of seconds\n");
+    EXPECT_EQ(file_says("shutdown_timeout = -1\n"),
+              "ferry: F:1: shutdown_timeout: expected a positive number of seconds\n");
+}
+
+TEST(Cli, ViaIsCheckedOnTheCommandLineAsInTheFile) {
+    // Once refused only in the file: the command line took "two words" into Via.
+    const std::string why = "expected a name without spaces, commas, parentheses or quotes";
+    auto r = run_ferry({"--via", "two words"});
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    EXPECT_EQ(r.err, "ferry: --via two words: " + why + "\n");
+    EXPECT_EQ(file_says("via = \"two words\"\n"), "ferry: F:1: via: " + why + "\n");
+    r = run_ferry({"--via", "a(b)"});
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    EXPECT_EQ(r.err, "ferry: --via a(b): " + why + "\n");
+}
+
+TEST(Cli, RealmQuotingIsRefusedOnTheCommandLineAsInTheFile) {
+    const std::string why = "a realm cannot contain quotes or backslashes";
+    auto r = run_ferry({"--htpasswd", "/dev/null", "--auth-realm", "a\"b"});
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    EXPECT_EQ(r.err, "ferry: --auth-realm a\"b: " + why + "\n");
+    r = run_ferry({"--auth-realm", "a\\b"});
+    EXPECT_EQ(r.err, "ferry: --auth-realm a\\b: " + why + "\n");
+    EXPECT_EQ(file_says("[auth]\nrealm = \"a\\\"b\"\n"), "ferry: F:2: auth.realm: " + why + "\n");
 }

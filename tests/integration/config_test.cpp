@@ -129,13 +129,16 @@ TEST(Config, CheckConfigSaysOkAndStartsNothing) {
 TEST(Config, CheckConfigNamesUnknownKeyAndLine) {
     int code = -1;
     EXPECT_EQ(check("workers = 2\n\ncolour = \"red\"\n", code),
-              "ferry: F:3: colour: unknown key\n");
+              "ferry: F:3: unknown key \"colour\"\n");
+    EXPECT_EQ(code, 2);
+    EXPECT_EQ(check("workers = 2\nacces_log = \"/tmp/x.log\"\n", code),
+              "ferry: F:2: unknown key \"acces_log\" (did you mean \"access_log\"?)\n");
     EXPECT_EQ(code, 2);
     EXPECT_EQ(check("[auth]\nrealm = \"r\"\nrelam = \"r\"\n", code),
-              "ferry: F:3: auth.relam: unknown key\n");
+              "ferry: F:3: unknown key \"auth.relam\" (did you mean \"auth.realm\"?)\n");
     EXPECT_EQ(code, 2);
     EXPECT_EQ(check("[[acl]]\naction = \"deny\"\ndestination = [\"x.example\"]\n", code),
-              "ferry: F:3: acl.destination: unknown key\n");
+              "ferry: F:3: unknown key \"acl.destination\"\n");
     EXPECT_EQ(code, 2);
 }
 

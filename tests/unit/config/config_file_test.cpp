@@ -235,16 +235,20 @@ TEST(ConfigFile, SyntaxErrorNamesFileLineAndColumn) {
 }
 
 TEST(ConfigFile, UnknownKeysNameTheirLine) {
-    EXPECT_EQ(error_of("workers = 2\n\ncolour = \"red\"\n"), "t.toml:3: colour: unknown key");
+    EXPECT_EQ(error_of("workers = 2\n\ncolour = \"red\"\n"), "t.toml:3: unknown key \"colour\"");
     EXPECT_EQ(error_of("header-timeout = 3"),
-              "t.toml:1: header-timeout: unknown key (did you mean header_timeout?)");
+              "t.toml:1: unknown key \"header-timeout\" (did you mean \"header_timeout\"?)");
+    EXPECT_EQ(error_of("acces_log = \"-\""),
+              "t.toml:1: unknown key \"acces_log\" (did you mean \"access_log\"?)");
     EXPECT_EQ(error_of("[auth]\nrealm = \"r\"\nuser = \"x\"\n"),
-              "t.toml:3: auth.user: unknown key");
+              "t.toml:3: unknown key \"auth.user\"");
+    EXPECT_EQ(error_of("[auth]\nrelam = \"r\"\n"),
+              "t.toml:2: unknown key \"auth.relam\" (did you mean \"auth.realm\"?)");
     EXPECT_EQ(error_of("[[acl]]\naction = \"allow\"\nclients = [\"::1\"]\n"),
-              "t.toml:3: acl.clients: unknown key");
-    EXPECT_EQ(error_of("[server]\nport = 1\n"), "t.toml:1: server: unknown key");
+              "t.toml:3: unknown key \"acl.clients\" (did you mean \"acl.client\"?)");
+    EXPECT_EQ(error_of("[server]\nport = 1\n"), "t.toml:1: unknown key \"server\"");
     // The one nearest the top is reported, though tables iterate by name.
-    EXPECT_EQ(error_of("zzz = 1\naaa = 2\n"), "t.toml:1: zzz: unknown key");
+    EXPECT_EQ(error_of("zzz = 1\naaa = 2\n"), "t.toml:1: unknown key \"zzz\"");
 }
 
 TEST(ConfigFile, WrongTypesNameKeyAndLine) {
@@ -320,7 +324,7 @@ TEST(ConfigFile, BadAclRulesNameKeyAndLine) {
     EXPECT_EQ(error_of("[[acl]]\naction = \"allow\"\nusers = [1]\n"),
               "t.toml:3: acl.users: expected a user name or \"*\"");
     EXPECT_EQ(error_of("[[acl]]\naction = \"allow\"\n\n[[acl]]\naction = \"deny\"\nport = [1]\n"),
-              "t.toml:6: acl.port: unknown key");
+              "t.toml:6: unknown key \"acl.port\" (did you mean \"acl.ports\"?)");
 }
 
 TEST(ConfigFile, RulesWithUsersNeedAnHtpasswdFile) {

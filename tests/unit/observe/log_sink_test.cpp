@@ -1,4 +1,5 @@
-// log_sink: files, and reopening them after they were moved away (logrotate).
+// log_sink: files, reopening them after they were moved away (logrotate), and moving to a
+// new destination while threads write (a reload).
 #include "observe/log_sink.h"
 
 #include <gtest/gtest.h>
@@ -126,6 +127,63 @@ TEST(LogSink, ReopenOfAnUnwritablePathKeepsTheOldFile) {
     EXPECT_FALSE(sink.reopen());
     sink.write("kept\n"); // to the unlinked old file: no crash, nothing lost from the sink
     ::rmdir(tmp.path.c_str());
+}
+
+TEST(LogSink, RetargetMovesToANewFileAndBackToNone) {
+    temp_path first, second;
+    log_sink sink;
+    ASSERT_TRUE(sink.open(first.path));
+    sink.write("one\n");
+    ASSERT_TRUE(sink.retarget(second.path));
+    EXPECT_EQ(sink.path(), second.path);
+    sink.write("two\n");
+    ASSERT_TRUE(sink.retarget("off"));
+    EXPECT_FALSE(sink.enabled());
+    EXPECT_FALSE(sink.is_file());
+    sink.write("nowhere\n");
+    ASSERT_TRUE(sink.retarget(first.path));
+    EXPECT_TRUE(sink.enabled());
+    sink.write("three\n");
+    EXPECT_EQ(slurp(first.path), "one\nthree\n");
+    EXPECT_EQ(slurp(second.path), "two\n");
+}
+
+TEST(LogSink, RetargetToAnUnopenableFileKeepsTheOldOne) {
+    temp_path tmp;
+    log_sink sink;
+    ASSERT_TRUE(sink.open(tmp.path));
+    EXPECT_FALSE(sink.retarget("/nonexistent-ferry-dir/flow.log"));
+    EXPECT_EQ(sink.path(), tmp.path);
+    sink.write("kept\n");
+    EXPECT_EQ(slurp(tmp.path), "kept\n");
+}
+
+TEST(LogSink, RetargetWhileOtherThreadsWriteLosesAndSplitsNoBlock) {
+    temp_path a, b;
+    log_sink sink;
+    ASSERT_TRUE(sink.open(a.path));
+    constexpr int threads = 4, blocks = 2000;
+    const std::string block(300, 'x');
+    std::vector<std::thread> writers;
+    for (int t = 0; t < threads; ++t)
+        writers.emplace_back([&] {
+            for (int i = 0; i < blocks; ++i)
+                sink.write(block + "\n");
+        });
+    for (int i = 0; i < 20; ++i)
+        ASSERT_TRUE(sink.retarget(i % 2 == 0 ? b.path : a.path));
+    for (auto& w : writers)
+        w.join();
+    int whole = 0;
+    for (const auto& path : {a.path, b.path}) {
+        std::istringstream in(slurp(path));
+        std::string l;
+        while (std::getline(in, l)) {
+            EXPECT_EQ(l, block);
+            ++whole;
+        }
+    }
+    EXPECT_EQ(whole, threads * blocks);
 }
 
 } // namespace ferry::observe

@@ -1,0 +1,427 @@
+#include "config/options.h"
+
+#include "config/values.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <thread>
+
+namespace ferry::config {
+
+namespace {
+
+// ---- readers: (text, field) → "" or what is wrong ----
+
+std::string read_text(std::string_view v, std::string& out) {
+    if (v.empty()) return "expected a non-empty string";
+    for (unsigned char c : v)
+        if (c < 0x20 || c == 0x7f) return "control characters are not allowed";
+    out = std::string(v);
+    return {};
+}
+
+// A pseudonym goes into Via and Server: one token, no spaces.
+std::string read_pseudonym(std::string_view v, std::string& out) {
+    if (auto p = read_text(v, out); !p.empty()) return p;
+    if (v.find_first_of(" ,()\"\\") != std::string_view::npos)
+        return "expected a name without spaces, commas, parentheses or quotes";
+    return {};
+}
+
+// Goes into `Proxy-Authenticate: Basic realm="..."`.
+std::string read_realm(std::string_view v, std::string& out) {
+    if (auto p = read_text(v, out); !p.empty()) return p;
+    if (v.find_first_of("\"\\") != std::string_view::npos)
+        return "a realm cannot contain quotes or backslashes";
+    return {};
+}
+
+bool whole_integer(std::string_view v, long long& out) {
+    auto r = std::from_chars(v.data(), v.data() + v.size(), out);
+    return !v.empty() && r.ec == std::errc{} && r.ptr == v.data() + v.size();
+}
+
+// An integer lo..hi into any integer field.
+auto count(long long lo, long long hi) {
+    return [lo, hi](std::string_view v, auto& out) -> std::string {
+        long long n = 0;
+        if (!whole_integer(v, n) || n < lo || n > hi)
+            return fmt::format("expected an integer from {} to {}", lo, hi);
+        out = static_cast<std::remove_reference_t<decltype(out)>>(n);
+        return {};
+    };
+}
+
+// Seconds (an integer or a fraction); positive, or zero too when `zero_ok`.
+auto seconds(bool zero_ok) {
+    return [zero_ok](std::string_view v, duration& out) -> std::string {
+        double s = 0;
+        auto r = std::from_chars(v.data(), v.data() + v.size(), s);
+        if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
+            return "expected a number of seconds";
+        if (!(s > 0 || (zero_ok && s == 0)) || s > 1e9)
+            return zero_ok ? "expected zero or more seconds"
+                           : "expected a positive number of seconds";
+        out = duration(static_cast<long long>(s * 1000.0));
+        return {};
+    };
+}
+
+std::string read_on_off(std::string_view v, bool& out) {
+    if (v != "on" && v != "off") return "expected on or off";
+    out = v == "on";
+    return {};
+}
+
+constexpr std::string_view format_names[] = {"ferry", "squid", "combined", "json"};
+
+std::string read_log_format(std::string_view v, observe::access_log_format& out) {
+    auto f = observe::parse_access_log_format(v);
+    if (!f) return R"(expected "ferry", "squid", "combined" or "json")";
+    out = *f;
+    return {};
+}
+
+// The positional port: listen on 127.0.0.1:PORT, in front of the --listen addresses.
+std::string read_port(std::string_view v, std::vector<listen_address>& out) {
+    long long n = 0;
+    if (!whole_integer(v, n) || n < 0 || n > 65535) return "expected a port 0-65535";
+    out.insert(out.begin(), listen_address{"127.0.0.1", static_cast<std::uint16_t>(n)});
+    return {};
+}
+
+std::string read_connect_ports(std::string_view v, std::vector<std::uint16_t>& out) {
+    if (!parse_port_list(v, out)) return R"(expected a port 1-65535 or "any")";
+    return {};
+}
+
+constexpr std::string_view address_shape = R"("HOST:PORT" or "[IPv6]:PORT")";
+
+std::string read_listen(std::string_view v, std::vector<listen_address>& out) {
+    listen_address a;
+    if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
+    out.push_back(a);
+    return {};
+}
+
+std::string read_admin_listen(std::string_view v, std::optional<listen_address>& out) {
+    listen_address a;
+    if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
+    out = a;
+    return {};
+}
+
+std::string read_dns_server(std::string_view v, std::vector<dns_server>& out) {
+    dns_server s;
+    if (!parse_dns_server(v, s)) return R"(expected "IP", "IP:PORT" or "[IPv6]:PORT")";
+    out.push_back(s);
+    return {};
+}
+
+// The message never repeats the URL: it may hold a password.
+std::string read_parent(std::string_view v, std::optional<parent_proxy>& out) {
+    parent_proxy p;
+    if (auto why = parse_parent(v, p); !why.empty()) return why;
+    out = p;
+    return {};
+}
+
+std::string read_direct(std::string_view v, std::vector<direct_rule>& out) {
+    direct_rule r;
+    if (!parse_direct_rule(v, r)) return R"(expected a host, ".domain", IP or CIDR)";
+    out.push_back(r);
+    return {};
+}
+
+// "http://user:***@host": a --parent value as a message may show it.
+std::string mask_password(std::string_view value) {
+    std::string shown(value);
+    if (auto at = shown.rfind('@'); at != std::string::npos) {
+        auto start = shown.find("://");
+        start = start == std::string::npos ? 0 : start + 3;
+        auto colon = shown.find(':', start);
+        if (colon != std::string::npos && colon < at)
+            shown.replace(colon + 1, at - colon - 1, "***");
+    }
+    return shown;
+}
+
+// ---- a value as the command line writes it ("" when there is nothing to show) ----
+
+std::string to_text(const std::string& s) {
+    return s;
+}
+std::string to_text(bool b) {
+    return b ? "on" : "off";
+}
+std::string to_text(std::size_t n) {
+    return std::to_string(n);
+}
+std::string to_text(unsigned n) {
+    return std::to_string(n);
+}
+std::string to_text(duration d) {
+    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000);
+    return fmt::format("{}", static_cast<double>(d.count()) / 1000.0);
+}
+std::string to_text(observe::access_log_format f) {
+    return std::string(format_names[static_cast<std::size_t>(f)]);
+}
+std::string to_text(const std::vector<std::uint16_t>& ports) {
+    if (ports.empty()) return "any";
+    return fmt::format("{}", fmt::join(ports, ","));
+}
+std::string to_text(const std::vector<listen_address>& l) {
+    if (l.size() != 1) return {};
+    const bool v6 = l[0].host.find(':') != std::string::npos;
+    return v6 ? fmt::format("[{}]:{}", l[0].host, l[0].port)
+              : fmt::format("{}:{}", l[0].host, l[0].port);
+}
+template <class T>
+std::string to_text(const T&) { // lists, optionals: nothing by default
+    return {};
+}
+
+// A row: `field` is a member pointer or `[](auto& s) -> auto& { return s.x.y; }`; `read`
+// checks a value and stores it there.
+template <class Field, class Read>
+option row(option_about about, Field field, Read read) {
+    return {
+        about,
+        [field, read](settings& s, std::string_view v) { return read(v, std::invoke(field, s)); },
+        [field](const settings& from, settings& to) {
+            std::invoke(field, to) = std::invoke(field, from);
+        },
+        [field](const settings& a, const settings& b) {
+            return std::invoke(field, a) == std::invoke(field, b);
+        },
+        [field](const settings& s) { return to_text(std::invoke(field, s)); },
+        nullptr};
+}
+
+option no_default_shown(option o) {
+    o.show = [](const settings&) { return std::string(); };
+    return o;
+}
+
+// --flow-log also turns the flow log on, wherever it is given.
+option turns_flow_on(option o) {
+    o.apply = [apply = o.apply](settings& s, std::string_view v) {
+        auto problem = apply(s, v);
+        if (problem.empty()) s.flow = true;
+        return problem;
+    };
+    o.copy = [copy = o.copy](const settings& from, settings& to) {
+        copy(from, to);
+        to.flow = from.flow;
+    };
+    return o;
+}
+
+// The htpasswd file is read again on reload; only turning authentication on or off needs a
+// restart.
+option on_off_needs_restart(option o) {
+    o.same = [](const settings& a, const settings& b) {
+        return a.auth.htpasswd.empty() == b.auth.htpasswd.empty();
+    };
+    return o;
+}
+
+option masked(option o) {
+    o.shown = [](std::string_view v) { return mask_password(v); };
+    return o;
+}
+
+auto auth_htpasswd = [](auto& s) -> auto& {
+    return s.auth.htpasswd;
+};
+auto auth_realm = [](auto& s) -> auto& {
+    return s.auth.realm;
+};
+
+using k = value_kind;
+constexpr auto live = reload_class::live;
+constexpr auto restart = reload_class::restart;
+
+std::vector<option> build() {
+    return {
+        no_default_shown(row({"", 0, "port", k::integer, "PORT",
+                              "Port to listen on at 127.0.0.1 (default 9001)", live},
+                             &settings::listen, read_port)),
+        row({"--listen", 'l', "listen", k::list, "ADDR",
+             "Listen on HOST:PORT, [IPv6]:PORT or PORT; repeatable", live},
+            &settings::listen, read_listen),
+        no_default_shown(row({"--workers", 'w', "workers", k::integer, "N",
+                              "Worker threads (default: one per core)", restart},
+                             &settings::workers, count(1, 256))),
+        row({"--flow", 0, "flow", k::flag, "", "Print the flow log of every exchange (on stdout)",
+             live},
+            &settings::flow, read_on_off),
+        row({"--access-log", 0, "access_log", k::text, "PATH|-|stderr|off",
+             "Access log: - (stdout), stderr, off, or a file path", live},
+            &settings::access_log, read_text),
+        row({"--access-log-format", 0, "access_log_format", k::text, "ferry|squid|combined|json",
+             "Access log format", live},
+            &settings::access_log_format, read_log_format),
+        turns_flow_on(row({"--flow-log", 0, "flow_log", k::text, "PATH|-|stderr",
+                           "Where the flow log goes (- is stdout); implies --flow", live},
+                          &settings::flow_log, read_text)),
+        row({"--admin-listen", 0, "admin_listen", k::text, "ADDR",
+             "Serve /metrics and /healthz on HOST:PORT (off by default)", restart},
+            &settings::admin_listen, read_admin_listen),
+        row({"--user", 0, "user", k::text, "NAME",
+             "Switch to this user after binding the listeners", restart},
+            &settings::user, read_text),
+        row({"--via", 0, "via", k::text, "NAME", "Pseudonym in Via and Server fields", live},
+            &settings::pseudonym, read_pseudonym),
+        row({"--connect-ports", 0, "connect_ports", k::port_list, "LIST|any",
+             "Ports CONNECT may reach: a comma-separated list, or any", live},
+            &settings::connect_ports, read_connect_ports),
+        row({"--max-header-size", 0, "max_header_size", k::integer, "BYTES",
+             "Largest request or response head", live},
+            &settings::max_header_size, count(1024, 1 << 24)),
+        row({"--max-target-size", 0, "max_target_size", k::integer, "BYTES",
+             "Longest request-target", live},
+            &settings::max_target_size, count(64, 1 << 20)),
+        row({"--max-connections", 0, "max_connections", k::integer, "N",
+             "Client connections held at once, in all (0: a third of the open-file limit)", live},
+            &settings::max_connections, count(0, 100'000'000)),
+        row({"--max-connections-per-client", 0, "max_connections_per_client", k::integer, "N",
+             "Client connections held at once from one address (0: no limit)", live},
+            &settings::max_connections_per_client, count(0, 100'000'000)),
+        row({"--splice", 0, "splice", k::on_off, "on|off",
+             "Relay tunnels and large unchanged bodies with splice(2)", live},
+            &settings::splice, read_on_off),
+        row({"--header-timeout", 0, "header_timeout", k::seconds, "S",
+             "Seconds to receive a request head", live},
+            &settings::header_timeout, seconds(false)),
+        row({"--idle-timeout", 0, "idle_timeout", k::seconds, "S",
+             "Seconds a keep-alive client may stay idle", live},
+            &settings::idle_timeout, seconds(false)),
+        row({"--connect-timeout", 0, "connect_timeout", k::seconds, "S",
+             "Seconds to resolve and connect to an origin", live},
+            &settings::connect_timeout, seconds(false)),
+        row({"--response-timeout", 0, "response_timeout", k::seconds, "S",
+             "Seconds an origin may stay silent while a response is due", live},
+            &settings::response_timeout, seconds(false)),
+        row({"--send-timeout", 0, "send_timeout", k::seconds, "S",
+             "Seconds a peer may leave ferry's writes unread", live},
+            &settings::send_timeout, seconds(false)),
+        row({"--shutdown-timeout", 0, "shutdown_timeout", k::seconds, "S",
+             "Seconds in-flight exchanges get to finish on SIGINT/SIGTERM", live},
+            &settings::shutdown_timeout, seconds(false)),
+        row({"--tunnel-idle-timeout", 0, "tunnel_idle_timeout", k::seconds, "S",
+             "Seconds a CONNECT tunnel may carry no bytes either way", live},
+            &settings::tunnel_idle_timeout, seconds(false)),
+        row({"--dns-server", 0, "dns_server", k::list, "IP[:PORT]",
+             "DNS server to use instead of the system's; repeatable", restart},
+            &settings::dns_servers, read_dns_server),
+        row({"--dns-timeout", 0, "dns_timeout", k::seconds, "S", "Seconds to resolve one name",
+             restart},
+            &settings::dns_timeout, seconds(false)),
+        row({"--dns-negative-ttl", 0, "dns_negative_ttl", k::seconds, "S",
+             "Seconds a name that failed to resolve is remembered", restart},
+            &settings::dns_negative_ttl, seconds(true)),
+        row({"--dns-cache-size", 0, "dns_cache_size", k::integer, "N", "Names cached per worker",
+             restart},
+            &settings::dns_cache_size, count(0, 100'000'000)),
+        row({"--connect-attempt-timeout", 0, "connect_attempt_timeout", k::seconds, "S",
+             "Seconds for one address of an origin while others remain to try", live},
+            &settings::connect_attempt_timeout, seconds(false)),
+        row({"--pool-per-host", 0, "pool_per_host", k::integer, "N",
+             "Idle upstream connections kept per host:port (0: no pool)", live},
+            &settings::pool_per_host, count(0, 1'000'000)),
+        row({"--pool-total", 0, "pool_total", k::integer, "N",
+             "Idle upstream connections kept in all, per worker", live},
+            &settings::pool_total, count(0, 100'000'000)),
+        row({"--pool-idle-timeout", 0, "pool_idle_timeout", k::seconds, "S",
+             "Seconds an idle upstream connection is kept", live},
+            &settings::pool_idle_timeout, seconds(false)),
+        masked(row({"--parent", 0, "parent", k::text, "URL",
+                    "Send requests through this HTTP proxy: http://[user:pass@]host:port", live},
+                   &settings::parent, read_parent)),
+        row({"--direct", 0, "direct", k::list, "RULE",
+             "Bypass the parent for HOST, .DOMAIN (and subdomains) or a CIDR; repeatable", live},
+            &settings::direct, read_direct),
+        on_off_needs_restart(row({"--htpasswd", 0, "auth.htpasswd", k::text, "FILE",
+                                  "Require proxy credentials (Basic) checked against this "
+                                  "htpasswd file",
+                                  restart},
+                                 auth_htpasswd, read_text)),
+        row({"--auth-realm", 0, "auth.realm", k::text, "REALM", "Realm named in the 407 challenge",
+             restart},
+            auth_realm, read_realm),
+        // Command line only: which file to read, or check.
+        row({"--config", 0, "", k::text, "FILE",
+             "Read settings from this TOML file; options given here win", live},
+            &settings::config_file, read_text),
+        row({"--check-config", 0, "", k::text, "FILE",
+             "Check this TOML configuration file, say OK or what is wrong, and exit", live},
+            &settings::config_file, read_text),
+    };
+}
+
+// Edit distance with transpositions (optimal string alignment), case-insensitive.
+std::size_t distance(std::string_view a, std::string_view b) {
+    auto low = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+    std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+    for (std::size_t i = 0; i <= a.size(); ++i)
+        d[i][0] = i;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        d[0][j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i)
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = low(a[i - 1]) == low(b[j - 1]) ? 0 : 1;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+            if (i > 1 && j > 1 && low(a[i - 1]) == low(b[j - 2]) && low(a[i - 2]) == low(b[j - 1]))
+                d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    return d[a.size()][b.size()];
+}
+
+} // namespace
+
+std::span<const option> options() {
+    static const std::vector<option> table = build();
+    return table;
+}
+
+const option* find_flag(std::string_view flag) {
+    for (const auto& o : options()) {
+        if (!o.about.flag.empty() && o.about.flag == flag) return &o;
+        if (o.about.short_flag != 0 && flag.size() == 2 && flag[0] == '-' &&
+            flag[1] == o.about.short_flag)
+            return &o;
+    }
+    return nullptr;
+}
+
+const option* find_key(std::string_view key) {
+    for (const auto& o : options())
+        if (!o.about.key.empty() && o.about.key == key) return &o;
+    return nullptr;
+}
+
+std::string_view closest(std::string_view name, const std::vector<std::string_view>& candidates) {
+    std::string_view best;
+    std::size_t best_distance = 3; // at most two edits
+    for (auto c : candidates) {
+        const auto d = distance(name, c);
+        if (d < best_distance && d * 3 <= name.size()) {
+            best = c;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+void finish(settings& s, bool access_log_given) {
+    if (s.listen.empty()) s.listen = settings{}.listen;
+    // The flow log on stdout owns it, unless an access log was asked for explicitly.
+    if (s.flow && s.flow_log == "-" && !access_log_given) s.access_log = "off";
+    if (s.workers == 0) s.workers = std::max(1u, std::thread::hardware_concurrency());
+}
+
+} // namespace ferry::config

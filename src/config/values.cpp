@@ -1,0 +1,196 @@
+#include "config/values.h"
+
+#include "util/base64.h"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace ferry::config {
+
+namespace {
+
+bool parse_port(std::string_view text, std::uint16_t& port) {
+    unsigned value = 0;
+    auto r = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (r.ec != std::errc{} || r.ptr != text.data() + text.size() || value > 65535) return false;
+    port = static_cast<std::uint16_t>(value);
+    return true;
+}
+
+bool is_ip_literal(const std::string& text) {
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(text, ec);
+    return !ec;
+}
+
+bool is_hostname(std::string_view host) {
+    if (host.empty() || host.size() > 253) return false;
+    for (char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool percent_decode(std::string_view in, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out += in[i];
+            continue;
+        }
+        if (i + 2 >= in.size()) return false;
+        int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+        if (hi < 0 || lo < 0) return false;
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    return true;
+}
+
+} // namespace
+
+bool parse_port_list(std::string_view text, std::vector<std::uint16_t>& out) {
+    out.clear();
+    if (text == "any") return true;
+    while (!text.empty()) {
+        auto comma = text.find(',');
+        std::uint16_t port = 0;
+        if (!parse_port(text.substr(0, comma), port) || port == 0) return false;
+        out.push_back(port);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return !out.empty();
+}
+
+bool parse_listen_address(std::string_view text, listen_address& out) {
+    out = {};
+    if (text.empty()) return false;
+    if (text.front() == '[') {
+        auto close = text.find("]:");
+        if (close == std::string_view::npos) return false;
+        out.host = std::string(text.substr(1, close - 1));
+        return !out.host.empty() && parse_port(text.substr(close + 2), out.port);
+    }
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        out.host = "127.0.0.1";
+        return parse_port(text, out.port);
+    }
+    out.host = std::string(text.substr(0, colon));
+    if (out.host.empty() || out.host.find(':') != std::string::npos) return false;
+    return parse_port(text.substr(colon + 1), out.port);
+}
+
+bool parse_dns_server(std::string_view text, dns_server& out) {
+    out = {};
+    if (text.empty()) return false;
+    if (text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) return false;
+        out.address = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty() && (rest.front() != ':' || !parse_port(rest.substr(1), out.port)))
+            return false;
+    } else if (std::count(text.begin(), text.end(), ':') == 1) {
+        auto colon = text.find(':');
+        out.address = std::string(text.substr(0, colon));
+        if (!parse_port(text.substr(colon + 1), out.port)) return false;
+    } else {
+        out.address = std::string(text); // IPv4, or IPv6 without a port
+    }
+    return out.port != 0 && is_ip_literal(out.address);
+}
+
+std::string parse_parent(std::string_view text, parent_proxy& out) {
+    out = {};
+    constexpr std::string_view scheme = "http://";
+    if (text.size() < scheme.size() || lower(text.substr(0, scheme.size())) != scheme)
+        return "expected http://[user:pass@]host:port";
+    text.remove_prefix(scheme.size());
+    if (!text.empty() && text.back() == '/') text.remove_suffix(1);
+    if (text.find('/') != std::string_view::npos) return "a parent proxy URL has no path";
+    if (auto at = text.rfind('@'); at != std::string_view::npos) {
+        auto userinfo = text.substr(0, at);
+        text.remove_prefix(at + 1);
+        auto colon = userinfo.find(':');
+        std::string user, password;
+        if (!percent_decode(userinfo.substr(0, colon), user) ||
+            (colon != std::string_view::npos &&
+             !percent_decode(userinfo.substr(colon + 1), password)))
+            return "bad percent-encoding in the credentials";
+        if (user.empty()) return "empty user name";
+        if (user.find(':') != std::string::npos) return "a user name cannot contain ':'";
+        out.authorization = "Basic " + util::base64_encode(user + ":" + password);
+    }
+    out.port = 80;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) return "unclosed [ in the host";
+        out.host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty() && (rest.front() != ':' || !parse_port(rest.substr(1), out.port)))
+            return "bad port";
+        if (!is_ip_literal(out.host)) return "bad IPv6 address";
+    } else {
+        auto colon = text.rfind(':');
+        out.host = lower(text.substr(0, colon));
+        if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1), out.port))
+            return "bad port";
+        if (!is_hostname(out.host)) return "bad host";
+    }
+    if (out.port == 0) return "bad port";
+    return {};
+}
+
+bool parse_direct_rule(std::string_view text, direct_rule& out) {
+    out = {};
+    if (text.empty()) return false;
+    if (auto slash = text.find('/'); slash != std::string_view::npos) {
+        out.what = direct_rule::kind::cidr;
+        out.network = std::string(text.substr(0, slash));
+        boost::system::error_code ec;
+        auto address = boost::asio::ip::make_address(out.network, ec);
+        if (ec) return false;
+        auto digits = text.substr(slash + 1);
+        auto r = std::from_chars(digits.data(), digits.data() + digits.size(), out.prefix);
+        if (digits.empty() || r.ec != std::errc{} || r.ptr != digits.data() + digits.size())
+            return false;
+        return out.prefix <= (address.is_v4() ? 32u : 128u);
+    }
+    std::string host = lower(text);
+    if (is_ip_literal(host)) {
+        out.what = direct_rule::kind::cidr;
+        out.network = host;
+        out.prefix = host.find(':') != std::string::npos ? 128 : 32;
+        return true;
+    }
+    if (host.front() == '.') {
+        out.what = direct_rule::kind::suffix;
+        out.name = host.substr(1);
+    } else {
+        out.what = direct_rule::kind::host;
+        out.name = host;
+    }
+    return is_hostname(out.name) && out.name.front() != '.';
+}
+
+} // namespace ferry::config

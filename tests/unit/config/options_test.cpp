@@ -1,0 +1,191 @@
+// The options registry: every option is declared once, with a flag or a key, a default that
+// passes its own check, one check shared by the command line and the file, and the documents
+// (docs/configuration.md, ferry.example.toml, the man page) name every one.
+#include "config/config_file.h"
+#include "config/options.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace ferry::config {
+namespace {
+
+TEST(Options, EveryOptionHasAFlagOrAKeyAndHelp) {
+    for (const auto& o : options()) {
+        EXPECT_FALSE(o.about.flag.empty() && o.about.key.empty()) << o.about.value_name;
+        EXPECT_FALSE(o.about.help.empty()) << o.name();
+        EXPECT_TRUE(o.apply && o.copy && o.same && o.show) << o.name();
+        if (!o.about.flag.empty()) {
+            EXPECT_TRUE(o.about.flag.starts_with("--")) << o.name();
+        }
+        if (o.takes_value()) {
+            EXPECT_FALSE(o.about.value_name.empty()) << o.name();
+        }
+    }
+}
+
+TEST(Options, NamesAreUnique) {
+    std::set<std::string_view> flags, keys;
+    std::set<char> shorts{'h', 'V'}; // --help, --version
+    for (const auto& o : options()) {
+        if (!o.about.flag.empty()) {
+            EXPECT_TRUE(flags.insert(o.about.flag).second) << o.name();
+        }
+        if (!o.about.key.empty()) {
+            EXPECT_TRUE(keys.insert(o.about.key).second) << o.about.key;
+        }
+        if (o.about.short_flag) {
+            EXPECT_TRUE(shorts.insert(o.about.short_flag).second) << o.name();
+        }
+    }
+}
+
+TEST(Options, FlagsAndKeysAreFound) {
+    ASSERT_NE(find_flag("--access-log"), nullptr);
+    EXPECT_EQ(find_flag("--access-log")->about.key, "access_log");
+    EXPECT_EQ(find_flag("-w"), find_flag("--workers"));
+    EXPECT_EQ(find_key("auth.realm"), find_flag("--auth-realm"));
+    EXPECT_EQ(find_flag("--acces-log"), nullptr);
+    EXPECT_EQ(find_key("acces_log"), nullptr);
+}
+
+// Each default (settings.h) is a value its option accepts, and reads back as itself.
+TEST(Options, DefaultsPassTheirOwnCheck) {
+    const settings defaults;
+    for (const auto& o : options()) {
+        const auto text = o.show(defaults);
+        if (text.empty()) continue; // nothing to show: none, or decided at start (workers)
+        settings s;
+        if (o.about.kind == value_kind::list) { // a list option appends: start from none
+            settings none;
+            none.listen.clear();
+            o.copy(none, s);
+        }
+        EXPECT_EQ(o.apply(s, text), "") << o.name() << " " << text;
+        EXPECT_TRUE(o.same(s, defaults)) << o.name() << " " << text;
+    }
+}
+
+TEST(Options, DidYouMeanNamesOnlyCloseOnes) {
+    const std::vector<std::string_view> flags{"--access-log", "--access-log-format", "--via"};
+    EXPECT_EQ(closest("--acces-log", flags), "--access-log");
+    EXPECT_EQ(closest("--access-log-fromat", flags), "--access-log-format"); // transposed
+    EXPECT_EQ(closest("--colour", flags), "");
+    EXPECT_EQ(closest("--vai", flags), "--via");
+    const std::vector<std::string_view> keys{"header_timeout", "auth.realm", "via"};
+    EXPECT_EQ(closest("header-timeout", keys), "header_timeout");
+    EXPECT_EQ(closest("auth.relam", keys), "auth.realm");
+    EXPECT_EQ(closest("zzz", keys), "");
+    EXPECT_EQ(closest("", keys), "");
+}
+
+// A few values of each kind, as the command line writes them and as the file does.
+struct sample {
+    std::string text, toml;
+};
+
+std::vector<sample> samples(value_kind kind) {
+    switch (kind) {
+    case value_kind::flag:
+    case value_kind::on_off:
+        return {{"on", "true"}, {"off", "false"}};
+    case value_kind::integer:
+        return {{"-1", "-1"},     {"0", "0"},         {"7", "7"},
+                {"1024", "1024"}, {"70000", "70000"}, {"99999999999", "99999999999"}};
+    case value_kind::seconds:
+        return {{"-1", "-1"}, {"0", "0"}, {"1.5", "1.5"}, {"30", "30"}, {"2000000000", "2e9"}};
+    case value_kind::port_list:
+        return {
+            {"any", "\"any\""}, {"443,8443", "[443, 8443]"}, {"0", "[0]"}, {"70000", "[70000]"}};
+    case value_kind::text:
+    case value_kind::list:
+        break;
+    }
+    std::vector<sample> out;
+    for (std::string v :
+         {"", "two words", "a\"b", "x\x01y", "127.0.0.1:3128", "::1", ".example.com",
+          "http://proxy.example:3128", "http://proxy:0", "json", "/tmp/f.log"}) {
+        std::string quoted;
+        for (char c : v)
+            quoted += c == '"' ? std::string("\\\"")
+                      : c == 1 ? std::string("\\u0001")
+                               : std::string(1, c);
+        out.push_back(
+            {v, kind == value_kind::list ? "[\"" + quoted + "\"]" : "\"" + quoted + "\""});
+    }
+    return out;
+}
+
+// The command line and the file refuse the same values with the same words.
+TEST(Options, TheFileAndTheCommandLineCheckValuesAlike) {
+    for (const auto& o : options()) {
+        if (o.about.key.empty()) continue;
+        for (const auto& [text, toml] : samples(o.about.kind)) {
+            if (o.about.key == "listen" && toml == "[\"\"]") continue; // [] of the file
+            settings s;
+            const auto from_command_line = o.apply(s, text);
+            auto loaded = parse_config(fmt::format("{} = {}\n", o.about.key, toml), "t.toml");
+            const std::string prefix = fmt::format("t.toml:1: {}: ", o.about.key);
+            const std::string from_file = loaded.parsed ? "" : loaded.error.substr(prefix.size());
+            EXPECT_EQ(from_command_line, from_file) << o.about.key << " = " << toml;
+        }
+    }
+}
+
+std::string source_file(const std::string& relative) {
+    std::ifstream in(std::string(FERRY_SOURCE_DIR) + "/" + relative);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// `text` holds `flag` as a whole word: "\-\-access\-log" not just in "\-\-access\-log\-format".
+bool names(const std::string& text, const std::string& flag) {
+    for (auto at = text.find(flag); at != std::string::npos; at = text.find(flag, at + 1)) {
+        const char next = at + flag.size() < text.size() ? text[at + flag.size()] : ' ';
+        if (next != '\\' && next != '-' && !std::isalnum(static_cast<unsigned char>(next)))
+            return true;
+    }
+    return false;
+}
+
+// The man page and docs/configuration.md name every flag; the example file every key.
+TEST(Options, DocumentsNameEveryOption) {
+    const auto man = source_file("packaging/ferry.1");
+    const auto docs = source_file("docs/configuration.md");
+    const auto example = source_file("ferry.example.toml");
+    ASSERT_FALSE(man.empty());
+    ASSERT_FALSE(docs.empty());
+    ASSERT_FALSE(example.empty());
+    for (const auto& o : options()) {
+        if (o.about.flag.empty()) { // the positional port
+            EXPECT_NE(man.find(".I PORT\n"), std::string::npos) << "PORT is not in the man page";
+            EXPECT_NE(docs.find("positional `PORT`"), std::string::npos);
+        } else {
+            std::string roff;
+            for (char c : o.about.flag)
+                roff += c == '-' ? std::string("\\-") : std::string(1, c);
+            EXPECT_TRUE(names(man, roff)) << o.about.flag << " is not in packaging/ferry.1";
+            EXPECT_TRUE(names(docs, std::string(o.about.flag)))
+                << o.about.flag << " is not in docs/configuration.md";
+            if (o.about.short_flag) {
+                EXPECT_NE(man.find(fmt::format("\\-{}", o.about.short_flag)), std::string::npos)
+                    << o.about.short_flag;
+            }
+        }
+        if (o.about.key.empty()) continue;
+        const auto key = o.about.key.substr(o.about.key.find('.') + 1); // "realm" in [auth]
+        EXPECT_TRUE(std::regex_search(example, std::regex("\n(# )?" + std::string(key) + " = ")))
+            << o.about.key << " is not in ferry.example.toml";
+    }
+}
+
+} // namespace
+} // namespace ferry::config
