@@ -35,6 +35,121 @@ void sample(std::string& out, std::string_view name, std::uint64_t value) {
     fmt::format_to(std::back_inserter(out), "{} {}\n", name, value);
 }
 
+using shard_list = std::vector<const metrics_shard*>;
+
+// A family of one sample, summed over the shards.
+void summed(std::string& out, const shard_list& shards, std::string_view name,
+            std::string_view type, std::string_view help, const counter metrics_shard::*field) {
+    family(out, name, type, help);
+    sample(out, name,
+           sum(shards, [&](const metrics_shard& s) -> const counter& { return s.*field; }));
+}
+
+// A family of one sample the shards do not hold.
+void single(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            std::uint64_t value) {
+    family(out, name, type, help);
+    sample(out, name, value);
+}
+
+void render_requests(std::string& out, const shard_list& shards) {
+    family(out, "ferry_requests_total", "counter",
+           "Exchanges finished, by method and status class (000: no answer was sent).");
+    static constexpr std::array<std::string_view, status_slots> classes{"000", "1xx", "2xx",
+                                                                        "3xx", "4xx", "5xx"};
+    for (std::size_t m = 0; m < method_slots; ++m) {
+        const std::string_view method = m < metric_methods.size() ? metric_methods[m] : "other";
+        for (std::size_t c = 0; c < status_slots; ++c) {
+            const auto n = sum(
+                shards, [&](const metrics_shard& s) -> const counter& { return s.requests[m][c]; });
+            if (n == 0) continue;
+            fmt::format_to(std::back_inserter(out),
+                           "ferry_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", method,
+                           classes[c], n);
+        }
+    }
+}
+
+// Client bytes and connections, upstream connections and tunnels: the shards' own figures.
+void render_connections(std::string& out, const shard_list& shards) {
+    summed(out, shards, "ferry_client_received_bytes_total", "counter",
+           "Bytes received from clients (heads, bodies and tunnel bytes).",
+           &metrics_shard::bytes_from_clients);
+    summed(out, shards, "ferry_client_sent_bytes_total", "counter", "Bytes sent to clients.",
+           &metrics_shard::bytes_to_clients);
+
+    summed(out, shards, "ferry_client_connections", "gauge", "Client connections open now.",
+           &metrics_shard::client_connections);
+    summed(out, shards, "ferry_client_connections_parked", "gauge",
+           "Idle keep-alive client connections held without a session.",
+           &metrics_shard::client_connections_parked);
+    summed(out, shards, "ferry_client_connections_total", "counter", "Client connections accepted.",
+           &metrics_shard::client_connections_total);
+
+    summed(out, shards, "ferry_client_connections_refused_total", "counter",
+           "Client connections refused over the connection limits (answered 503).",
+           &metrics_shard::client_connections_refused);
+
+    summed(out, shards, "ferry_upstream_connections", "gauge",
+           "Connections to origins or the parent open now (in use or idle in the pool).",
+           &metrics_shard::upstream_connections);
+
+    summed(out, shards, "ferry_tunnels", "gauge",
+           "Tunnels open now (CONNECT and switched Upgrades).", &metrics_shard::tunnels);
+    summed(out, shards, "ferry_tunnels_total", "counter", "Tunnels opened.",
+           &metrics_shard::tunnels_total);
+}
+
+// The pool and DNS cache figures, read from their own stats.
+void render_upstream(std::string& out, const upstream_figures& up) {
+    single(out, "ferry_upstream_connections_opened_total", "counter",
+           "New connections to origins or the parent proxy.", up.pool_opened);
+    single(out, "ferry_upstream_pool_reused_total", "counter",
+           "Requests sent on an idle pooled connection.", up.pool_reused);
+    single(out, "ferry_upstream_pool_stale_total", "counter",
+           "Pooled connections the origin closed or talked on while idle, or found so when about "
+           "to be used.",
+           up.pool_stale);
+    single(out, "ferry_upstream_pool_evicted_total", "counter",
+           "Pooled connections closed for a cap or the idle timeout.", up.pool_evicted);
+    single(out, "ferry_upstream_pool_idle_connections", "gauge",
+           "Idle upstream connections in the pools now.", up.pool_idle);
+
+    single(out, "ferry_dns_cache_hits_total", "counter", "Names answered from the DNS cache.",
+           up.dns_cache_hits);
+    single(out, "ferry_dns_cache_misses_total", "counter", "Names that needed a DNS query.",
+           up.dns_cache_misses);
+}
+
+void render_refusals(std::string& out, const shard_list& shards) {
+    summed(out, shards, "ferry_acl_denials_total", "counter",
+           "Requests denied by the access rules.", &metrics_shard::acl_denials);
+    summed(out, shards, "ferry_auth_failures_total", "counter",
+           "Proxy authentication attempts that failed.", &metrics_shard::auth_failures);
+}
+
+void render_durations(std::string& out, const shard_list& shards) {
+    auto it = std::back_inserter(out);
+    family(out, "ferry_request_duration_seconds", "histogram",
+           "Time from a request's first byte to the end of its exchange.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
+        cumulative +=
+            sum(shards, [&](const metrics_shard& s) -> const counter& { return s.duration_in[i]; });
+        fmt::format_to(it, "ferry_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
+                       duration_buckets[i], cumulative);
+    }
+    const auto count =
+        sum(shards, [](const metrics_shard& s) -> const counter& { return s.duration_count; });
+    fmt::format_to(it, "ferry_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", count);
+    fmt::format_to(
+        it, "ferry_request_duration_seconds_sum {:.6f}\n",
+        double(sum(shards,
+                   [](const metrics_shard& s) -> const counter& { return s.duration_sum_us; })) /
+            1e6);
+    fmt::format_to(it, "ferry_request_duration_seconds_count {}\n", count);
+}
+
 } // namespace
 
 void metrics_shard::record(const exchange_record& r, std::chrono::steady_clock::duration took) {
@@ -55,117 +170,11 @@ void metrics_shard::record(const exchange_record& r, std::chrono::steady_clock::
 std::string render_metrics(const std::vector<const metrics_shard*>& shards,
                            const upstream_figures& up) {
     std::string out;
-    auto it = std::back_inserter(out);
-
-    family(out, "ferry_requests_total", "counter",
-           "Exchanges finished, by method and status class (000: no answer was sent).");
-    static constexpr std::array<std::string_view, status_slots> classes{"000", "1xx", "2xx",
-                                                                        "3xx", "4xx", "5xx"};
-    for (std::size_t m = 0; m < method_slots; ++m) {
-        const std::string_view method = m < metric_methods.size() ? metric_methods[m] : "other";
-        for (std::size_t c = 0; c < status_slots; ++c) {
-            const auto n = sum(
-                shards, [&](const metrics_shard& s) -> const counter& { return s.requests[m][c]; });
-            if (n == 0) continue;
-            fmt::format_to(it, "ferry_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", method,
-                           classes[c], n);
-        }
-    }
-
-    family(out, "ferry_client_received_bytes_total", "counter",
-           "Bytes received from clients (heads, bodies and tunnel bytes).");
-    sample(
-        out, "ferry_client_received_bytes_total",
-        sum(shards, [](const metrics_shard& s) -> const counter& { return s.bytes_from_clients; }));
-    family(out, "ferry_client_sent_bytes_total", "counter", "Bytes sent to clients.");
-    sample(
-        out, "ferry_client_sent_bytes_total",
-        sum(shards, [](const metrics_shard& s) -> const counter& { return s.bytes_to_clients; }));
-
-    family(out, "ferry_client_connections", "gauge", "Client connections open now.");
-    sample(
-        out, "ferry_client_connections",
-        sum(shards, [](const metrics_shard& s) -> const counter& { return s.client_connections; }));
-    family(out, "ferry_client_connections_parked", "gauge",
-           "Idle keep-alive client connections held without a session.");
-    sample(out, "ferry_client_connections_parked",
-           sum(shards, [](const metrics_shard& s) -> const counter& {
-               return s.client_connections_parked;
-           }));
-    family(out, "ferry_client_connections_total", "counter", "Client connections accepted.");
-    sample(out, "ferry_client_connections_total",
-           sum(shards, [](const metrics_shard& s) -> const counter& {
-               return s.client_connections_total;
-           }));
-
-    family(out, "ferry_client_connections_refused_total", "counter",
-           "Client connections refused over the connection limits (answered 503).");
-    sample(out, "ferry_client_connections_refused_total",
-           sum(shards, [](const metrics_shard& s) -> const counter& {
-               return s.client_connections_refused;
-           }));
-
-    family(out, "ferry_upstream_connections", "gauge",
-           "Connections to origins or the parent open now (in use or idle in the pool).");
-    sample(out, "ferry_upstream_connections",
-           sum(shards,
-               [](const metrics_shard& s) -> const counter& { return s.upstream_connections; }));
-
-    family(out, "ferry_tunnels", "gauge", "Tunnels open now (CONNECT and switched Upgrades).");
-    sample(out, "ferry_tunnels",
-           sum(shards, [](const metrics_shard& s) -> const counter& { return s.tunnels; }));
-    family(out, "ferry_tunnels_total", "counter", "Tunnels opened.");
-    sample(out, "ferry_tunnels_total",
-           sum(shards, [](const metrics_shard& s) -> const counter& { return s.tunnels_total; }));
-
-    family(out, "ferry_upstream_connections_opened_total", "counter",
-           "New connections to origins or the parent proxy.");
-    sample(out, "ferry_upstream_connections_opened_total", up.pool_opened);
-    family(out, "ferry_upstream_pool_reused_total", "counter",
-           "Requests sent on an idle pooled connection.");
-    sample(out, "ferry_upstream_pool_reused_total", up.pool_reused);
-    family(out, "ferry_upstream_pool_stale_total", "counter",
-           "Pooled connections the origin closed or talked on while idle, or found so when about "
-           "to be used.");
-    sample(out, "ferry_upstream_pool_stale_total", up.pool_stale);
-    family(out, "ferry_upstream_pool_evicted_total", "counter",
-           "Pooled connections closed for a cap or the idle timeout.");
-    sample(out, "ferry_upstream_pool_evicted_total", up.pool_evicted);
-    family(out, "ferry_upstream_pool_idle_connections", "gauge",
-           "Idle upstream connections in the pools now.");
-    sample(out, "ferry_upstream_pool_idle_connections", up.pool_idle);
-
-    family(out, "ferry_dns_cache_hits_total", "counter", "Names answered from the DNS cache.");
-    sample(out, "ferry_dns_cache_hits_total", up.dns_cache_hits);
-    family(out, "ferry_dns_cache_misses_total", "counter", "Names that needed a DNS query.");
-    sample(out, "ferry_dns_cache_misses_total", up.dns_cache_misses);
-
-    family(out, "ferry_acl_denials_total", "counter", "Requests denied by the access rules.");
-    sample(out, "ferry_acl_denials_total",
-           sum(shards, [](const metrics_shard& s) -> const counter& { return s.acl_denials; }));
-    family(out, "ferry_auth_failures_total", "counter",
-           "Proxy authentication attempts that failed.");
-    sample(out, "ferry_auth_failures_total",
-           sum(shards, [](const metrics_shard& s) -> const counter& { return s.auth_failures; }));
-
-    family(out, "ferry_request_duration_seconds", "histogram",
-           "Time from a request's first byte to the end of its exchange.");
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < duration_buckets.size(); ++i) {
-        cumulative +=
-            sum(shards, [&](const metrics_shard& s) -> const counter& { return s.duration_in[i]; });
-        fmt::format_to(it, "ferry_request_duration_seconds_bucket{{le=\"{}\"}} {}\n",
-                       duration_buckets[i], cumulative);
-    }
-    const auto count =
-        sum(shards, [](const metrics_shard& s) -> const counter& { return s.duration_count; });
-    fmt::format_to(it, "ferry_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", count);
-    fmt::format_to(
-        it, "ferry_request_duration_seconds_sum {:.6f}\n",
-        double(sum(shards,
-                   [](const metrics_shard& s) -> const counter& { return s.duration_sum_us; })) /
-            1e6);
-    fmt::format_to(it, "ferry_request_duration_seconds_count {}\n", count);
+    render_requests(out, shards);
+    render_connections(out, shards);
+    render_upstream(out, up);
+    render_refusals(out, shards);
+    render_durations(out, shards);
     return out;
 }
 
