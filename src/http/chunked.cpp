@@ -86,86 +86,6 @@ int hex_value(char c) {
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
-
-// The decoder's state and the fields of its chunk-size line, lent by decode() to the steps
-// below (chunked.h keeps them private and declares no helpers): `State` is the decoder's
-// private state type, which only decode() can name.
-template <class State>
-struct size_line {
-    State& state;
-    detail::chunk_ext_state& ext;
-    std::uint64_t& size;
-    int& digits; // significant hex digits of the size
-    bool& any_digit;
-    std::size_t& length;
-};
-
-// The steps of a chunk-size line, one per state: each takes one byte and returns the error
-// to fail with (none: decode() moves past the byte).
-
-// The size: hex digits, then ';' (extensions), BWS (before a ';') or CR.
-template <class State>
-chunk_error size_step(const size_line<State>& line, char c) {
-    int v = hex_value(c);
-    if (v >= 0) {
-        line.any_digit = true;
-        if (line.digits > 0 || v != 0) ++line.digits;
-        if (line.digits > max_size_digits) return chunk_error::size_too_large;
-        line.size = (line.size << 4) | std::uint64_t(v);
-        ++line.length;
-        return chunk_error::none;
-    }
-    if (c == '\n') return chunk_error::bad_line_end;
-    if (!line.any_digit) return chunk_error::bad_size;
-    line.ext = detail::chunk_ext_state::before_name;
-    line.state = (c == ';')                ? State::ext
-                 : (c == ' ' || c == '\t') ? State::size_ws
-                 : (c == '\r')             ? State::size_lf
-                                           : State::failed;
-    if (line.state == State::failed) return chunk_error::bad_size;
-    ++line.length;
-    return chunk_error::none;
-}
-
-// BWS before ';' only (RFC 9112 §7.1.1).
-template <class State>
-chunk_error size_ws_step(const size_line<State>& line, char c) {
-    if (c == ';')
-        line.state = State::ext, line.ext = detail::chunk_ext_state::before_name;
-    else if (c != ' ' && c != '\t')
-        return chunk_error::bad_extension;
-    if (++line.length > max_chunk_line) return chunk_error::extension_too_long;
-    return chunk_error::none;
-}
-
-// The extensions, up to the CR that ends the line.
-template <class State>
-chunk_error ext_step(const size_line<State>& line, char c) {
-    if (c == '\n') return chunk_error::bad_line_end;
-    switch (extension_step(line.ext, c)) {
-    case ext_verdict::more:
-        break;
-    case ext_verdict::line_end:
-        line.state = State::size_lf;
-        break;
-    case ext_verdict::invalid:
-        return chunk_error::bad_extension;
-    }
-    if (++line.length > max_chunk_line) return chunk_error::extension_too_long;
-    return chunk_error::none;
-}
-
-// The LF that ends the line: the chunk's data follows, or after the last chunk (size 0) the
-// trailer section.
-template <class State>
-chunk_error size_lf_step(const size_line<State>& line, char c) {
-    if (c != '\n') return chunk_error::bad_line_end;
-    line.length = 0;
-    line.digits = 0;
-    line.any_digit = false;
-    line.state = line.size == 0 ? State::trailer : State::data;
-    return chunk_error::none;
-}
 } // namespace
 
 std::string_view describe(chunk_error e) {
@@ -206,27 +126,67 @@ bool chunked_decoder::on_trailer_line() {
 }
 
 chunked_decoder::step chunked_decoder::decode(std::string_view in) {
-    const size_line<state> line{state_, ext_, remaining_, digits_, any_digit_, line_length_};
     std::size_t i = 0;
     while (i < in.size()) {
         const char c = in[i];
         switch (state_) {
-        case state::size:
-            if (auto e = size_step(line, c); e != chunk_error::none) return fail(e, i);
+        case state::size: {
+            int v = hex_value(c);
+            if (v >= 0) {
+                any_digit_ = true;
+                if (digits_ > 0 || v != 0) ++digits_;
+                if (digits_ > max_size_digits) return fail(chunk_error::size_too_large, i);
+                remaining_ = (remaining_ << 4) | std::uint64_t(v);
+                ++line_length_;
+                ++i;
+                break;
+            }
+            if (c == '\n') return fail(chunk_error::bad_line_end, i);
+            if (!any_digit_) return fail(chunk_error::bad_size, i);
+            ext_ = detail::chunk_ext_state::before_name;
+            state_ = (c == ';')                ? state::ext
+                     : (c == ' ' || c == '\t') ? state::size_ws
+                     : (c == '\r')             ? state::size_lf
+                                               : state::failed;
+            if (state_ == state::failed) return fail(chunk_error::bad_size, i);
+            ++line_length_;
             ++i;
             break;
-        case state::size_ws:
-            if (auto e = size_ws_step(line, c); e != chunk_error::none) return fail(e, i);
+        }
+        case state::size_ws: // BWS before ';' only (RFC 9112 §7.1.1)
+            if (c == ';')
+                state_ = state::ext, ext_ = detail::chunk_ext_state::before_name;
+            else if (c != ' ' && c != '\t')
+                return fail(chunk_error::bad_extension, i);
+            if (++line_length_ > max_chunk_line) return fail(chunk_error::extension_too_long, i);
             ++i;
             break;
         case state::ext:
-            if (auto e = ext_step(line, c); e != chunk_error::none) return fail(e, i);
+            if (c == '\n') return fail(chunk_error::bad_line_end, i);
+            switch (extension_step(ext_, c)) {
+            case ext_verdict::more:
+                break;
+            case ext_verdict::line_end:
+                state_ = state::size_lf;
+                break;
+            case ext_verdict::invalid:
+                return fail(chunk_error::bad_extension, i);
+            }
+            if (++line_length_ > max_chunk_line) return fail(chunk_error::extension_too_long, i);
             ++i;
             break;
         case state::size_lf:
-            if (auto e = size_lf_step(line, c); e != chunk_error::none) return fail(e, i);
-            if (state_ == state::trailer) trailer_line_start_ = trailers_.size();
+            if (c != '\n') return fail(chunk_error::bad_line_end, i);
             ++i;
+            line_length_ = 0;
+            digits_ = 0;
+            any_digit_ = false;
+            if (remaining_ == 0) {
+                state_ = state::trailer;
+                trailer_line_start_ = trailers_.size();
+            } else {
+                state_ = state::data;
+            }
             break;
         case state::data: {
             auto n = static_cast<std::size_t>(
