@@ -290,6 +290,7 @@ asio::awaitable<void> exchange::relay_response(relay_state& st) {
     }
 
     const auto plan = start_response(in, st);
+    st.response_started = true;
     const auto coding =
         plan.chunked_output ? http::output_coding::chunked : http::output_coding::identity;
     const http::relay_timeouts timeouts{cfg.response_timeout, cfg.send_timeout, cfg.splice};

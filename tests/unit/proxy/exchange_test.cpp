@@ -250,7 +250,7 @@ TEST(Exchange, ABodyCutShortUpstreamIsNeverPassedOffAsComplete) {
     c.send("GET http://o.test/ HTTP/1.1\r\nHost: o.test\r\n\r\n");
     h.settle();
     EXPECT_TRUE(c.read()); // ferry closed the client connection mid-message
-    EXPECT_TRUE(c.received.ends_with("only part"));
+    EXPECT_TRUE(c.received.ends_with("only part")) << c.received;
     EXPECT_NE(h.records.at(0).cause.find("in the middle of the response"), std::string::npos);
 }
 
