@@ -83,6 +83,107 @@ void retarget_logs(observe::log_sink& access_log, observe::log_sink& flow_log,
     }
 }
 
+// The htpasswd file's users and the verification threads; null (the reason printed) when
+// the file cannot be used.
+std::unique_ptr<auth::service> load_auth(const config::settings& settings) {
+    auto users = std::make_shared<auth::user_table>();
+    if (auto problem = auth::load_htpasswd(settings.auth.htpasswd, *users); !problem.empty()) {
+        std::fprintf(stderr, "%s\n", problem.c_str());
+        return nullptr;
+    }
+    if (users->users.empty())
+        std::fprintf(stderr, "ferry: %s has no users: every request will be refused\n",
+                     settings.auth.htpasswd.c_str());
+    // bcrypt is slow by design: verifications get threads of their own, a couple at most,
+    // so that a burst of logins cannot take every core from the event loops.
+    const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
+    return std::make_unique<auth::service>(std::move(users), settings.auth.realm, threads);
+}
+
+// One worker per thread, each with its own acceptor on every bound listener.
+bool start_workers(unsigned count, shared_state& shared,
+                   std::vector<std::unique_ptr<worker>>& workers) {
+    for (unsigned i = 0; i < count; ++i) {
+        auto w = std::make_unique<worker>(shared, i);
+        std::vector<tcp::acceptor> acceptors;
+        for (const auto& endpoint : shared.self) {
+            boost::system::error_code ec;
+            acceptors.push_back(net::open_acceptor(w->io(), endpoint, ec));
+            if (ec) {
+                std::fprintf(stderr, "ferry: cannot listen on %s:%u: %s\n",
+                             endpoint.address().to_string().c_str(), endpoint.port(),
+                             ec.message().c_str());
+                return false;
+            }
+        }
+        w->start(std::move(acceptors));
+        workers.push_back(std::move(w));
+    }
+    return true;
+}
+
+// Each configured listen endpoint and what it is bound to (port 0 binds a free port once).
+using listener_list = std::vector<std::pair<tcp::endpoint, tcp::endpoint>>;
+
+// What a reload does to the listeners: the new list, the endpoints to open and to close.
+struct listener_change {
+    listener_list next;
+    std::vector<tcp::endpoint> open, close;
+};
+
+// Listeners to keep, to open (claimed first: a port in use fails the whole reload) and to
+// close; false (the reason printed, after `prefix`) when one cannot be resolved or claimed.
+// At start-up nothing runs yet: everything is to open.
+bool plan_listeners(const std::vector<config::listen_address>& wanted_addresses,
+                    const listener_list& running, listener_change& change,
+                    std::string_view prefix) {
+    std::vector<tcp::endpoint> wanted;
+    for (const auto& a : wanted_addresses)
+        if (!resolve_listen(a, wanted)) return false;
+    for (const auto& endpoint : wanted) {
+        auto kept = std::find_if(running.begin(), running.end(),
+                                 [&](const auto& l) { return l.first == endpoint; });
+        if (kept != running.end()) {
+            change.next.push_back(*kept);
+            continue;
+        }
+        boost::system::error_code ec;
+        auto bound = net::claim_endpoint(endpoint, ec);
+        if (ec) {
+            std::fprintf(stderr, "%.*scannot listen on %s:%u: %s\n", int(prefix.size()),
+                         prefix.data(), endpoint.address().to_string().c_str(), endpoint.port(),
+                         ec.message().c_str());
+            return false;
+        }
+        change.next.emplace_back(endpoint, bound);
+        change.open.push_back(bound);
+    }
+    for (const auto& l : running)
+        if (std::find_if(change.next.begin(), change.next.end(),
+                         [&](const auto& n) { return n.first == l.first; }) == change.next.end())
+            change.close.push_back(l.second);
+    return true;
+}
+
+// The admin listener's /metrics page: every worker's counters, pools and DNS caches summed.
+std::string metrics_page(const std::vector<std::unique_ptr<worker>>& workers) {
+    std::vector<const observe::metrics_shard*> shards;
+    observe::upstream_figures up;
+    for (auto& w : workers) {
+        shards.push_back(&w->metrics());
+        const auto& p = w->pool().stats();
+        up.pool_opened += observe::read(p.opened);
+        up.pool_reused += observe::read(p.reused);
+        up.pool_stale += observe::read(p.stale);
+        up.pool_evicted += observe::read(p.evicted);
+        up.pool_idle += observe::read(p.idle);
+        const auto& d = w->resolver().stats();
+        up.dns_cache_hits += observe::read(d.cache_hits);
+        up.dns_cache_misses += observe::read(d.cache_misses);
+    }
+    return observe::render_metrics(shards, up);
+}
+
 } // namespace
 
 int run_server(const config::settings& settings, settings_loader reload) {
@@ -104,38 +205,15 @@ int run_server(const config::settings& settings, settings_loader reload) {
             files.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 20 : std::size_t(files.rlim_cur));
     std::unique_ptr<auth::service> auth_service; // outlives the workers that use it
     if (!settings.auth.htpasswd.empty()) {
-        auto users = std::make_shared<auth::user_table>();
-        if (auto problem = auth::load_htpasswd(settings.auth.htpasswd, *users); !problem.empty()) {
-            std::fprintf(stderr, "%s\n", problem.c_str());
-            return 2;
-        }
-        if (users->users.empty())
-            std::fprintf(stderr, "ferry: %s has no users: every request will be refused\n",
-                         settings.auth.htpasswd.c_str());
-        // bcrypt is slow by design: verifications get threads of their own, a couple at most,
-        // so that a burst of logins cannot take every core from the event loops.
-        const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
-        auth_service =
-            std::make_unique<auth::service>(std::move(users), settings.auth.realm, threads);
+        auth_service = load_auth(settings);
+        if (!auth_service) return 2;
         shared.auth = auth_service.get();
     }
-    std::vector<tcp::endpoint> wanted;
-    for (const auto& a : settings.listen)
-        if (!resolve_listen(a, wanted)) return 1;
-    // What each configured address is bound to (port 0 binds a free port once).
-    std::vector<std::pair<tcp::endpoint, tcp::endpoint>> listeners;
-    for (const auto& endpoint : wanted) {
-        boost::system::error_code ec;
-        auto bound = net::claim_endpoint(endpoint, ec);
-        if (ec) {
-            std::fprintf(stderr, "ferry: cannot listen on %s:%u: %s\n",
-                         endpoint.address().to_string().c_str(), endpoint.port(),
-                         ec.message().c_str());
-            return 1;
-        }
-        shared.self.push_back(bound);
-        listeners.emplace_back(endpoint, bound);
-    }
+    listener_change startup;
+    if (!plan_listeners(settings.listen, {}, startup, "ferry: ")) return 1;
+    listener_list listeners = std::move(startup.next);
+    for (const auto& l : listeners)
+        shared.self.push_back(l.second);
     std::vector<asio::ip::address> listen_addresses;
     for (const auto& endpoint : shared.self)
         listen_addresses.push_back(endpoint.address());
@@ -146,22 +224,7 @@ int run_server(const config::settings& settings, settings_loader reload) {
                              "clients only (RFC 1918, IPv6 ULA); add [[acl]] rules to change it\n");
 
     std::vector<std::unique_ptr<worker>> workers;
-    for (unsigned i = 0; i < settings.workers; ++i) {
-        auto w = std::make_unique<worker>(shared, i);
-        std::vector<tcp::acceptor> acceptors;
-        for (const auto& endpoint : shared.self) {
-            boost::system::error_code ec;
-            acceptors.push_back(net::open_acceptor(w->io(), endpoint, ec));
-            if (ec) {
-                std::fprintf(stderr, "ferry: cannot listen on %s:%u: %s\n",
-                             endpoint.address().to_string().c_str(), endpoint.port(),
-                             ec.message().c_str());
-                return 1;
-            }
-        }
-        w->start(std::move(acceptors));
-        workers.push_back(std::move(w));
-    }
+    if (!start_workers(settings.workers, shared, workers)) return 1;
     // Signals are handled on the main thread; workers are told through their own loops.
     asio::io_context main_io;
     asio::signal_set signals(main_io, SIGINT, SIGTERM);
@@ -220,40 +283,12 @@ int run_server(const config::settings& settings, settings_loader reload) {
             for (const auto& name : plan.restart)
                 std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
                              name.c_str());
-            std::vector<tcp::endpoint> next_wanted;
-            for (const auto& a : plan.next.listen)
-                if (!resolve_listen(a, next_wanted)) {
-                    std::fprintf(stderr,
-                                 "ferry: reload failed: keeping the running configuration\n");
-                    return;
-                }
-            // Listeners to keep, to open (claimed first: a port in use fails the whole reload)
-            // and to close.
-            std::vector<std::pair<tcp::endpoint, tcp::endpoint>> next_listeners;
-            std::vector<tcp::endpoint> open, close;
-            for (const auto& endpoint : next_wanted) {
-                auto kept = std::find_if(listeners.begin(), listeners.end(),
-                                         [&](const auto& l) { return l.first == endpoint; });
-                if (kept != listeners.end()) {
-                    next_listeners.push_back(*kept);
-                    continue;
-                }
-                boost::system::error_code cec;
-                auto bound = net::claim_endpoint(endpoint, cec);
-                if (cec) {
-                    std::fprintf(stderr, "ferry: reload failed: cannot listen on %s:%u: %s\n",
-                                 endpoint.address().to_string().c_str(), endpoint.port(),
-                                 cec.message().c_str());
-                    return;
-                }
-                next_listeners.emplace_back(endpoint, bound);
-                open.push_back(bound);
+            listener_change change;
+            if (!plan_listeners(plan.next.listen, listeners, change, "ferry: reload: ")) {
+                std::fprintf(stderr, "ferry: reload failed: keeping the running configuration\n");
+                return;
             }
-            for (const auto& l : listeners)
-                if (std::find_if(next_listeners.begin(), next_listeners.end(), [&](const auto& n) {
-                        return n.first == l.first;
-                    }) == next_listeners.end())
-                    close.push_back(l.second);
+            auto& [next_listeners, open, close] = change;
             std::vector<tcp::endpoint> self;
             std::vector<asio::ip::address> addresses;
             for (const auto& l : next_listeners) {
@@ -288,23 +323,7 @@ int run_server(const config::settings& settings, settings_loader reload) {
                          ec.message().c_str());
             return 1;
         }
-        admin.emplace(main_io, std::move(acceptor), [&workers] {
-            std::vector<const observe::metrics_shard*> shards;
-            observe::upstream_figures up;
-            for (auto& w : workers) {
-                shards.push_back(&w->metrics());
-                const auto& p = w->pool().stats();
-                up.pool_opened += observe::read(p.opened);
-                up.pool_reused += observe::read(p.reused);
-                up.pool_stale += observe::read(p.stale);
-                up.pool_evicted += observe::read(p.evicted);
-                up.pool_idle += observe::read(p.idle);
-                const auto& d = w->resolver().stats();
-                up.dns_cache_hits += observe::read(d.cache_hits);
-                up.dns_cache_misses += observe::read(d.cache_misses);
-            }
-            return observe::render_metrics(shards, up);
-        });
+        admin.emplace(main_io, std::move(acceptor), [&workers] { return metrics_page(workers); });
         admin->start();
         say(fmt::format("Admin listener on port {}\n", admin->port()));
     }
