@@ -38,7 +38,7 @@ asio::awaitable<void> serve_lines(frontend::host& h, std::unique_ptr<net::stream
         } else {
             storage.request_store = "CONNECT " + what + " HTTP/1.1\r\nHost: " + what + "\r\n\r\n";
         }
-        const proxy::client_side side{*client,  in,       4096,    "line-client",
+        const proxy::client_side side{*client,  in, 4096,     "line-client",
                                       loopback, id, upstream, draining};
         proxy::exchange ex(h, side, storage, *settings);
         const auto next = co_await ex.run(line.size() + 1);
@@ -47,21 +47,26 @@ asio::awaitable<void> serve_lines(frontend::host& h, std::unique_ptr<net::stream
     }
 }
 
+// Serves `lines` with the line front end until nothing is left to do; what came back.
+std::string exchange_lines(test_host& h, std::string lines) {
+    auto [ours, theirs] = net::memory_stream::pair(h.io, h.now(), &h.deadlines());
+    asio::co_spawn(h.io, serve_lines(h, std::move(theirs)), asio::detached);
+    asio::co_spawn(
+        h.io,
+        [&]() -> asio::awaitable<void> {
+            co_await ours->write(asio::buffer(lines), std::chrono::seconds(1));
+        },
+        asio::detached);
+    h.settle();
+    return ours->take_received();
+}
+
 TEST(SecondFrontEnd, DrivesTheSameExchangeCode) {
     test_host h;
     h.origins.push_back({{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
                           "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyou"}});
-    auto [ours, theirs] = net::memory_stream::pair(h.io, h.now(), &h.deadlines());
-    asio::co_spawn(h.io, serve_lines(h, std::move(theirs)), asio::detached);
-    std::string sent = "FETCH http://origin.test/one\nFETCH http://origin.test/two\n";
-    asio::co_spawn(
-        h.io,
-        [&]() -> asio::awaitable<void> {
-            co_await ours->write(asio::buffer(sent), std::chrono::seconds(1));
-        },
-        asio::detached);
-    h.settle();
-    const auto got = ours->take_received();
+    const auto got =
+        exchange_lines(h, "FETCH http://origin.test/one\nFETCH http://origin.test/two\n");
     EXPECT_NE(got.find("\r\n\r\nhi"), std::string::npos) << got;
     EXPECT_TRUE(got.ends_with("\r\n\r\nyou")) << got;
     // The same phases ran: route, pooled connection reused, the log record filled in.
@@ -78,19 +83,9 @@ TEST(SecondFrontEnd, GetsTheExchangesRulesAndTunnels) {
     origin_script echo;
     echo.tunnel_echo = true;
     h.origins.push_back(echo);
-    auto [ours, theirs] = net::memory_stream::pair(h.io, h.now(), &h.deadlines());
-    asio::co_spawn(h.io, serve_lines(h, std::move(theirs)), asio::detached);
-    std::string sent = "TUNNEL origin.test:25\nTUNNEL origin.test:443\nping";
-    asio::co_spawn(
-        h.io,
-        [&]() -> asio::awaitable<void> {
-            co_await ours->write(asio::buffer(sent), std::chrono::seconds(1));
-        },
-        asio::detached);
-    h.settle();
+    const auto got = exchange_lines(h, "TUNNEL origin.test:25\nTUNNEL origin.test:443\nping");
     // Port 25 is refused by the exchange's CONNECT rules (and it closes); nothing reached
     // an origin.
-    const auto got = ours->take_received();
     EXPECT_TRUE(got.starts_with("HTTP/1.1 403 Forbidden")) << got;
     EXPECT_TRUE(h.connects.empty());
     ASSERT_EQ(h.records.size(), 1u);

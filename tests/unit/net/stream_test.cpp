@@ -22,6 +22,12 @@ struct fixture {
             if (io.poll() == 0) return;
         }
     }
+    // Time passes: the ticker expires what is due, and the loop runs what that woke.
+    void pass(std::chrono::milliseconds by) {
+        clock += by;
+        deadlines.expire_passed(clock);
+        settle();
+    }
 };
 
 // Reads once from `s` into `out`, recording the error.
@@ -89,15 +95,11 @@ TEST(Deadlines, APassedDeadlineTimesOutOnlyItsOwnWait) {
     f.clock += 3s;
     read_once(f, *b, got_b, ec_b, done_b); // 5 s from now + 3 s
     f.settle();
-    f.clock += 3s;
-    f.deadlines.expire_passed(f.clock);
-    f.settle();
+    f.pass(3s);
     EXPECT_TRUE(done_a);
     EXPECT_EQ(ec_a, asio::error::timed_out);
     EXPECT_FALSE(done_b);
-    f.clock += 3s;
-    f.deadlines.expire_passed(f.clock);
-    f.settle();
+    f.pass(3s);
     EXPECT_TRUE(done_b);
     EXPECT_EQ(ec_b, asio::error::timed_out);
 }
@@ -111,14 +113,10 @@ TEST(Deadlines, AHeldDeadlineIsRenewedNotExpired) {
     read_once(f, *a, got, ec, done);
     f.settle();
     a->reading.held = true;
-    f.clock += 6s;
-    f.deadlines.expire_passed(f.clock);
-    f.settle();
+    f.pass(6s);
     EXPECT_FALSE(done);
     a->reading.held = false;
-    f.clock += 6s;
-    f.deadlines.expire_passed(f.clock);
-    f.settle();
+    f.pass(6s);
     EXPECT_TRUE(done);
     EXPECT_EQ(ec, asio::error::timed_out);
 }
