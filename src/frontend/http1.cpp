@@ -1,5 +1,6 @@
 #include "frontend/http1.h"
 
+#include "frontend/http1_answers.h"
 #include "http/read_head.h"
 #include "observe/counter.h"
 
@@ -145,9 +146,15 @@ asio::awaitable<bool> http1_connection::next_head(bool& first, bool& fresh,
 
 asio::awaitable<proxy::next> http1_connection::serve(const http::head_read_result& r) {
     const auto& cfg = settings();
-    const proxy::client_side side{
-        *client_,  in_,      cfg.max_header_size + 1024, client_label_, peer_.address(), id_,
-        upstream_, draining_};
+    const proxy::client_side side{*client_,
+                                  in_,
+                                  cfg.max_header_size + 1024,
+                                  client_label_,
+                                  peer_.address(),
+                                  id_,
+                                  upstream_,
+                                  draining_,
+                                  http1_answers()};
     proxy::exchange ex(host_, side, storage_, cfg);
     // GCC 12 destroys class temporaries inside a co_await expression twice: every argument
     // of an awaited call here is a named object.

@@ -23,11 +23,6 @@ exchange::exchange(context& ctx, client_side client, exchange_storage& storage,
     rec_.started_steady = std::chrono::steady_clock::now();
 }
 
-net::inbound exchange::upstream_in() {
-    return {*up().stream, up().buffer,
-            std::max<std::size_t>(settings().max_header_size + 1024, 64 * 1024)};
-}
-
 asio::awaitable<next> exchange::run(std::size_t head_bytes) {
     rec_.bytes_from_client = head_bytes;
     // Kept small: a coroutine's frame holds every local of every branch, and this one is
@@ -121,30 +116,20 @@ asio::awaitable<next> exchange::serve_decided(const decision& d) {
     co_return next::close;
 }
 
-bool exchange::client_wants_close() const {
-    if (http::has_option(req_, "connection", "close")) return true;
-    if (req_.minor == 0)
-        return !http::has_option(req_, "connection", "keep-alive") &&
-               !http::has_option(req_, "proxy-connection", "keep-alive");
-    return false;
-}
-
 asio::awaitable<next> exchange::reply(const http::local_reply& answer) {
     const auto& cfg = settings();
     http::local_reply r = answer;
-    if (!r.close && (client_wants_close() || draining())) r.close = true;
-    if (!r.close && req_.minor == 0) r.extra_fields += "Connection: keep-alive\r\n";
     r.head_only = rec_.method == "HEAD";
     auto& out = store_.out;
     out.clear();
-    http::write_local_reply(r, cfg.pseudonym, ctx_.http_date(), out);
+    const bool close = client_.protocol.local_reply(req_, r, answers(draining()), out);
     rec_.status = r.status;
     rec_.content_type = r.content_type;
     auto ec = co_await net::write_all(client_out(), asio::buffer(out), cfg.send_timeout);
     if (ec) co_return next::close;
     rec_.bytes_to_client += out.size();
     if (!r.head_only) rec_.body_bytes = r.body.size();
-    co_return r.close ? next::close : next::keep_alive;
+    co_return close ? next::close : next::keep_alive;
 }
 
 // The one place where a failure becomes what the client sees: the status of its errc, a

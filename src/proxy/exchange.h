@@ -28,10 +28,12 @@
 #include "net/stream.h"
 #include "observe/exchange_record.h"
 #include "policy/acl.h"
+#include "proxy/client_protocol.h"
 #include "proxy/context.h"
 #include "proxy/decision.h"
 #include "tunnel/pipe.h"
 #include "upstream/connection.h"
+#include "upstream/http1_client.h"
 #include "upstream/route.h"
 
 #include <boost/asio/awaitable.hpp>
@@ -60,6 +62,8 @@ struct client_side {
     // authenticate a connection); also the one in use during an exchange.
     std::unique_ptr<upstream::connection>& upstream;
     const bool& draining; // the front end was told to finish and close
+    // How answers are written in the client's protocol (HTTP/1: frontend/http1_answers.h).
+    const client_protocol& protocol;
 };
 
 // Storage a connection lends to each of its exchanges in turn: capacity is kept, so a
@@ -125,7 +129,9 @@ private:
     boost::asio::awaitable<next> fail(const error& e, bool force_close);
     http::local_reply status_page() const;
     http::local_reply trace_reply() const;
-    bool client_wants_close() const;
+    answer_context answers(bool must_close) const {
+        return {settings_.pseudonym, ctx_.http_date(), must_close};
+    }
 
     // admit.cpp: proxy credentials and the access rules
     bool wants_credentials_check() const;
@@ -165,7 +171,7 @@ private:
     // Why a 101 cannot be accepted (none when it can).
     error switch_problem(bool offered, std::string_view label) const;
     boost::asio::awaitable<void> relay_response(relay_state& st);
-    // The response head for the client, framed (http::plan_response) into store_.out.
+    // The response head for the client, in its protocol, into store_.out.
     http::response_plan start_response(const http::body_framing& in, const relay_state& st);
     // What the relayed body's outcome means for the exchange.
     void note_outcome(const http::relay_outcome& outcome, relay_state& st);
@@ -173,15 +179,17 @@ private:
 
     // tunnel.cpp
     boost::asio::awaitable<next> tunnel(const http::target& dest);
-    boost::asio::awaitable<error> connect_through_parent(const http::target& dest);
     boost::asio::awaitable<next> relay_tunnel();
     boost::asio::awaitable<void> tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
                                                   std::uint64_t& bytes, net::error_code& result);
 
     net::inbound client_in() { return {client_.stream, client_.buffer, client_.buffer_limit}; }
     net::outbound client_out() { return {client_.stream}; }
-    net::inbound upstream_in();
-    net::outbound upstream_out() { return {*up().stream}; }
+    net::inbound upstream_in() { return upstream::body_source(up(), settings_.max_header_size); }
+    net::outbound upstream_out() { return upstream::body_sink(up()); }
+    upstream::head_storage response_storage() {
+        return {store_.response_scanner, store_.response_store, resp_};
+    }
     upstream::connection& up() { return *client_.upstream; }
     const config::settings& settings() const { return settings_; }
     bool draining() const { return client_.draining || ctx_.draining(); }

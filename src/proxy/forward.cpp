@@ -4,7 +4,6 @@
 #include "proxy/exchange.h"
 
 #include "http/head_parser.h"
-#include "http/read_head.h"
 #include "http/relay.h"
 #include "http/response_plan.h"
 #include "http/rewrite.h"
@@ -26,37 +25,6 @@ bool is_idempotent(std::string_view method) {
     for (auto m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
         if (method == m) return true;
     return false;
-}
-
-double seconds(std::chrono::milliseconds d) {
-    return double(d.count()) / 1000.0;
-}
-
-// Why no response head could be read from `label`.
-error head_read_problem(const http::head_read_result& r, std::string_view label,
-                        std::chrono::milliseconds timeout) {
-    using http::head_read_status;
-    switch (r.status) {
-    case head_read_status::closed:
-    case head_read_status::failed:
-        return {errc::upstream_closed,
-                fmt::format("ferry: {} closed the connection without a response", label)};
-    case head_read_status::cut_short:
-        return {errc::upstream_closed,
-                fmt::format("ferry: {} closed the connection in the middle of the response head",
-                            label)};
-    case head_read_status::idle_timeout:
-    case head_read_status::timeout:
-        return {errc::response_timeout,
-                fmt::format("ferry: no response from {} within {}s", label, seconds(timeout))};
-    case head_read_status::malformed:
-    case head_read_status::complete:
-        break;
-    }
-    return {errc::bad_response,
-            fmt::format("ferry: malformed response head from {} ({})", label,
-                        r.scan.status == http::scan_status::bare_lf ? "line not ended by CRLF"
-                                                                    : "header section too large")};
 }
 
 } // namespace
@@ -86,11 +54,9 @@ asio::awaitable<next> exchange::forward(const http::target& dest,
     const auto& cfg = settings();
     const auto where = upstream::route_for(cfg, dest.where.host, dest.where.port);
     store_.request_out.clear();
-    if (where.parent)
-        http::write_parent_request(req_, dest, fields, cfg.pseudonym, cfg.parent->authorization,
-                                   store_.request_out);
-    else
-        http::write_forward_request(req_, dest, fields, cfg.pseudonym, store_.request_out);
+    upstream::write_request_head(where, req_, dest, fields, cfg.pseudonym,
+                                 where.parent ? cfg.parent->authorization : std::string_view(),
+                                 store_.request_out);
     const bool upgrade = http::forwards_upgrade(req_, has_body);
 
     // A request that could not be retried (not idempotent, or with a body ferry streams and
@@ -149,16 +115,10 @@ asio::awaitable<next> exchange::forward(const http::target& dest,
 asio::awaitable<void> exchange::send_request(const http::body_framing& framing, relay_state& st) {
     const auto& cfg = settings();
     if (!st.has_body) {
-        auto ec = co_await net::write_all(upstream_out(), asio::buffer(store_.request_out),
-                                          cfg.send_timeout);
-        if (ec) {
-            st.problem = {
-                errc::upstream_closed,
-                fmt::format("ferry: cannot send the request to {} ({})", up().label, ec.message())};
-            st.retryable = true;
-        } else {
-            st.body_sent = true;
-        }
+        auto sent = co_await upstream::send_head(up(), store_.request_out, cfg.send_timeout);
+        st.problem = sent.problem;
+        st.retryable = sent.retryable;
+        st.body_sent = !sent.problem;
         co_return;
     }
     st.body_running = true;
@@ -210,24 +170,13 @@ asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
                           fmt::format("ferry: {} sent too many 1xx responses", up().label)};
             co_return false;
         }
-        auto r = co_await http::read_head(upstream_in(), store_.response_scanner,
-                                          {cfg.response_timeout, cfg.response_timeout});
+        auto r = co_await upstream::read_response_head(up(), response_storage(),
+                                                       cfg.max_header_size, cfg.response_timeout);
         if (st.client_failed || st.problem) co_return false; // the client side already failed
-        if (r.status != http::head_read_status::complete) {
-            st.problem = head_read_problem(r, up().label, cfg.response_timeout);
+        if (r.problem) {
+            st.problem = r.problem;
             // Nothing at all on a reused connection: the origin closed it as we sent.
-            st.retryable = (r.status == http::head_read_status::closed ||
-                            r.status == http::head_read_status::failed) &&
-                           rec_.status == 0;
-            co_return false;
-        }
-        const auto begin = store_.response_scanner.head_begin();
-        store_.response_store.assign(up().buffer.data().substr(begin, r.scan.head_end - begin));
-        up().buffer.consume(r.scan.head_end);
-        if (auto e = http::parse_response_head(store_.response_store, resp_);
-            e != http::parse_error::none) {
-            st.problem = {errc::bad_response, fmt::format("ferry: invalid response from {}: {}",
-                                                          up().label, http::describe(e))};
+            st.retryable = r.nothing_received && rec_.status == 0;
             co_return false;
         }
         if (resp_.status == 407 && st.via_parent) {
@@ -243,10 +192,9 @@ asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
             st.problem = switch_problem(st.upgrade, up().label);
             co_return !st.problem;
         }
-        // Other 1xx go on to HTTP/1.1 clients only (RFC 9110 §15.2).
-        if (req_.minor == 1) {
-            store_.out.clear();
-            http::write_interim_response(resp_, cfg.pseudonym, store_.out);
+        // Other 1xx go on where the client's protocol takes them.
+        store_.out.clear();
+        if (client_.protocol.interim_head(req_, resp_, cfg.pseudonym, store_.out)) {
             auto ec =
                 co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout);
             if (ec) {
@@ -334,18 +282,9 @@ asio::awaitable<void> exchange::relay_response(relay_state& st) {
 }
 
 http::response_plan exchange::start_response(const http::body_framing& in, const relay_state& st) {
-    const auto& cfg = settings();
-    const auto plan =
-        http::plan_response(resp_, in, req_.minor == 1,
-                            client_wants_close() || draining() || (st.has_body && !st.body_sent));
-    http::response_options options;
-    options.framing = plan.framing;
-    options.close = plan.close;
-    options.keep_alive_10 = plan.keep_alive_10;
-    options.pseudonym = cfg.pseudonym;
-    options.date = ctx_.http_date();
     store_.out.clear();
-    http::write_forward_response(resp_, options, store_.out);
+    const auto plan = client_.protocol.response_head(
+        req_, resp_, in, answers(draining() || (st.has_body && !st.body_sent)), store_.out);
     rec_.status = resp_.status;
     rec_.status_line = resp_.status_line;
     rec_.content_type = http::find_field(resp_, "content-type");
@@ -386,7 +325,7 @@ void exchange::note_outcome(const http::relay_outcome& outcome, relay_state& st)
 asio::awaitable<void> exchange::switch_protocols(relay_state& st) {
     const auto& cfg = settings();
     store_.out.clear();
-    http::write_switch_response(resp_, cfg.pseudonym, store_.out);
+    client_.protocol.switch_head(resp_, cfg.pseudonym, store_.out);
     rec_.status = resp_.status;
     rec_.status_line = resp_.status_line;
     st.response_started = true; // from here on the client cannot be answered with an error

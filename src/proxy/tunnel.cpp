@@ -1,9 +1,6 @@
 // The tunnel phase (RFC 9110 §9.3.6): connect, answer 200, then relay bytes
 // both ways unchanged until both directions have ended. An accepted Upgrade (101, see
 // forward.cpp) ends in the same relay.
-#include "http/head_parser.h"
-#include "http/read_head.h"
-#include "http/rewrite.h"
 #include "observe/counter.h"
 #include "proxy/exchange.h"
 #include "tunnel/pipe.h"
@@ -34,47 +31,6 @@ asio::awaitable<void> exchange::tunnel_direction(bool toward_origin, tunnel::pip
     }
 }
 
-asio::awaitable<error> exchange::connect_through_parent(const http::target& dest) {
-    const auto& cfg = settings();
-    store_.request_out.clear();
-    http::write_parent_connect(dest, cfg.parent->authorization, store_.request_out);
-    if (auto ec = co_await net::write_all(upstream_out(), asio::buffer(store_.request_out),
-                                          cfg.send_timeout))
-        co_return error{errc::upstream_closed, fmt::format("ferry: cannot send CONNECT to {} ({})",
-                                                           up().label, ec.message())};
-    auto r = co_await http::read_head(upstream_in(), store_.response_scanner,
-                                      {cfg.response_timeout, cfg.response_timeout});
-    using http::head_read_status;
-    switch (r.status) {
-    case head_read_status::complete:
-        break;
-    case head_read_status::idle_timeout:
-    case head_read_status::timeout:
-        co_return error{errc::response_timeout,
-                        fmt::format("ferry: no answer to CONNECT from {}", up().label)};
-    case head_read_status::malformed:
-        co_return error{errc::bad_response,
-                        fmt::format("ferry: malformed answer to CONNECT from {}", up().label)};
-    default:
-        co_return error{errc::upstream_closed,
-                        fmt::format("ferry: {} closed the connection instead of answering CONNECT",
-                                    up().label)};
-    }
-    const auto begin = store_.response_scanner.head_begin();
-    store_.response_store.assign(up().buffer.data().substr(begin, r.scan.head_end - begin));
-    up().buffer.consume(r.scan.head_end); // what follows is the tunnel's
-    if (auto e = http::parse_response_head(store_.response_store, resp_);
-        e != http::parse_error::none)
-        co_return error{errc::bad_response,
-                        fmt::format("ferry: invalid answer to CONNECT from {}: {}", up().label,
-                                    http::describe(e))};
-    if (resp_.status < 200 || resp_.status > 299)
-        co_return error{errc::bad_response,
-                        fmt::format("ferry: {} refused CONNECT to {}: {}", up().label,
-                                    dest.where.text, resp_.status_line)};
-    co_return error{};
-}
-
 asio::awaitable<next> exchange::tunnel(const http::target& dest) {
     const auto& cfg = settings();
     // A tunnel gets a connection of its own, never a pooled HTTP one.
@@ -83,19 +39,22 @@ asio::awaitable<next> exchange::tunnel(const http::target& dest) {
     if (auto e = co_await open_upstream(where, upstream_choice::fresh, reused))
         co_return co_await fail(e, true);
     if (where.parent) {
-        if (auto e = co_await connect_through_parent(dest)) {
+        const upstream::tunnel_timeouts timeouts{cfg.send_timeout, cfg.response_timeout};
+        if (auto e = co_await upstream::open_tunnel(up(), dest, cfg.parent->authorization,
+                                                    store_.request_out, response_storage(),
+                                                    cfg.max_header_size, timeouts)) {
             drop_upstream();
             co_return co_await fail(e, true);
         }
     }
 
-    static constexpr std::string_view established = "HTTP/1.1 200 Connection established\r\n\r\n";
     rec_.status = 200;
     rec_.status_line = "HTTP/1.1 200 Connection established";
-    if (auto ec =
-            co_await net::write_all(client_out(), asio::buffer(established), cfg.send_timeout))
+    store_.out.clear();
+    client_.protocol.tunnel_established(store_.out);
+    if (auto ec = co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout))
         co_return next::close;
-    rec_.bytes_to_client += established.size();
+    rec_.bytes_to_client += store_.out.size();
     co_return co_await relay_tunnel();
 }
 

@@ -1,7 +1,8 @@
 // The seam between front ends and exchanges: a second front end, written here in the test
 // tree and nowhere in ferry, drives the same exchange code as the HTTP/1 front end without
 // any change to it. Its protocol is one line per request — "FETCH <absolute URL>" or
-// "TUNNEL <host:port>" — and it answers with whatever the exchange sends.
+// "TUNNEL <host:port>" — and its answers are lines of its own: "<status> <reason>" before a
+// relayed body, "OPEN" before a tunnel's bytes, "<status> <cause>" for ferry's own replies.
 #include "../proxy/test_host.h"
 
 #include "proxy/exchange.h"
@@ -14,6 +15,34 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// How the line protocol writes the exchange's answers (proxy/client_protocol.h).
+class line_answers final : public proxy::client_protocol {
+public:
+    http::response_plan response_head(const http::request_head&, const http::response_head& resp,
+                                      const http::body_framing& in,
+                                      const proxy::answer_context& ctx,
+                                      std::string& out) const override {
+        out += std::to_string(resp.status) + " " + std::string(resp.reason) + "\n";
+        http::response_plan plan; // the body as it comes, never re-chunked
+        plan.close = ctx.must_close || in.kind == http::body_kind::until_close;
+        return plan;
+    }
+    bool interim_head(const http::request_head&, const http::response_head&, std::string_view,
+                      std::string&) const override {
+        return false;
+    }
+    void switch_head(const http::response_head&, std::string_view,
+                     std::string& out) const override {
+        out += "SWITCHED\n";
+    }
+    void tunnel_established(std::string& out) const override { out += "OPEN\n"; }
+    bool local_reply(const http::request_head&, const http::local_reply& reply,
+                     const proxy::answer_context& ctx, std::string& out) const override {
+        out += std::to_string(reply.status) + " " + reply.body;
+        return reply.close || ctx.must_close;
+    }
+};
+
 // The whole front end: read a line, turn it into a request head, run an exchange on it.
 asio::awaitable<void> serve_lines(frontend::host& h, std::unique_ptr<net::stream> client) {
     const auto settings = h.settings();
@@ -22,6 +51,7 @@ asio::awaitable<void> serve_lines(frontend::host& h, std::unique_ptr<net::stream
     std::unique_ptr<upstream::connection> upstream;
     const bool draining = false;
     const auto loopback = asio::ip::make_address("127.0.0.1");
+    const line_answers answers;
     for (std::uint64_t id = 1;; ++id) {
         std::size_t line_end;
         while ((line_end = in.data().find('\n')) == std::string_view::npos) {
@@ -38,8 +68,8 @@ asio::awaitable<void> serve_lines(frontend::host& h, std::unique_ptr<net::stream
         } else {
             storage.request_store = "CONNECT " + what + " HTTP/1.1\r\nHost: " + what + "\r\n\r\n";
         }
-        const proxy::client_side side{*client,  in, 4096,     "line-client",
-                                      loopback, id, upstream, draining};
+        const proxy::client_side side{*client, in,       4096,     "line-client", loopback,
+                                      id,      upstream, draining, answers};
         proxy::exchange ex(h, side, storage, *settings);
         const auto next = co_await ex.run(line.size() + 1);
         ex.log();
@@ -67,8 +97,8 @@ TEST(SecondFrontEnd, DrivesTheSameExchangeCode) {
                           "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyou"}});
     const auto got =
         exchange_lines(h, "FETCH http://origin.test/one\nFETCH http://origin.test/two\n");
-    EXPECT_NE(got.find("\r\n\r\nhi"), std::string::npos) << got;
-    EXPECT_TRUE(got.ends_with("\r\n\r\nyou")) << got;
+    // Answered in the line protocol: the exchange wrote no HTTP/1 of its own.
+    EXPECT_EQ(got, "200 OK\nhi200 OK\nyou");
     // The same phases ran: route, pooled connection reused, the log record filled in.
     EXPECT_EQ(h.connects, std::vector<std::string>{"origin.test:80"});
     ASSERT_EQ(h.records.size(), 2u);
@@ -86,10 +116,20 @@ TEST(SecondFrontEnd, GetsTheExchangesRulesAndTunnels) {
     const auto got = exchange_lines(h, "TUNNEL origin.test:25\nTUNNEL origin.test:443\nping");
     // Port 25 is refused by the exchange's CONNECT rules (and it closes); nothing reached
     // an origin.
-    EXPECT_TRUE(got.starts_with("HTTP/1.1 403 Forbidden")) << got;
+    EXPECT_TRUE(got.starts_with("403 ferry: CONNECT to port 25 is not allowed")) << got;
     EXPECT_TRUE(h.connects.empty());
     ASSERT_EQ(h.records.size(), 1u);
     EXPECT_EQ(h.records[0].status, 403);
+}
+
+TEST(SecondFrontEnd, OpensTunnelsInItsOwnProtocol) {
+    test_host h;
+    origin_script echo;
+    echo.tunnel_echo = true;
+    h.origins.push_back(echo);
+    const auto got = exchange_lines(h, "TUNNEL origin.test:443\nping");
+    EXPECT_EQ(got, "OPEN\nping"); // the line protocol's answer, then the origin's echo
+    EXPECT_EQ(h.connects, std::vector<std::string>{"origin.test:443"});
 }
 
 } // namespace

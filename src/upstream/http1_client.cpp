@@ -1,0 +1,147 @@
+#include "upstream/http1_client.h"
+
+#include "http/head_parser.h"
+#include "http/read_head.h"
+
+#include <algorithm>
+#include <boost/asio/buffer.hpp>
+#include <fmt/format.h>
+
+namespace ferry::upstream {
+
+namespace asio = boost::asio;
+using core::errc;
+using core::error;
+
+namespace {
+
+double seconds(std::chrono::milliseconds d) {
+    return double(d.count()) / 1000.0;
+}
+
+// Why no response head could be read from `label`.
+error head_read_problem(const http::head_read_result& r, std::string_view label,
+                        std::chrono::milliseconds timeout) {
+    using http::head_read_status;
+    switch (r.status) {
+    case head_read_status::closed:
+    case head_read_status::failed:
+        return {errc::upstream_closed,
+                fmt::format("ferry: {} closed the connection without a response", label)};
+    case head_read_status::cut_short:
+        return {errc::upstream_closed,
+                fmt::format("ferry: {} closed the connection in the middle of the response head",
+                            label)};
+    case head_read_status::idle_timeout:
+    case head_read_status::timeout:
+        return {errc::response_timeout,
+                fmt::format("ferry: no response from {} within {}s", label, seconds(timeout))};
+    case head_read_status::malformed:
+    case head_read_status::complete:
+        break;
+    }
+    return {errc::bad_response,
+            fmt::format("ferry: malformed response head from {} ({})", label,
+                        r.scan.status == http::scan_status::bare_lf ? "line not ended by CRLF"
+                                                                    : "header section too large")};
+}
+
+// Reads a head; when complete, its bytes move to storage.bytes and leave the buffer.
+asio::awaitable<http::head_read_result> read_head_bytes(connection& c, head_storage storage,
+                                                        std::size_t max_header_size,
+                                                        std::chrono::milliseconds timeout) {
+    auto r = co_await http::read_head(body_source(c, max_header_size), storage.scanner,
+                                      {timeout, timeout});
+    if (r.status == http::head_read_status::complete) {
+        const auto begin = storage.scanner.head_begin();
+        storage.bytes.assign(c.buffer.data().substr(begin, r.scan.head_end - begin));
+        c.buffer.consume(r.scan.head_end);
+    }
+    co_return r;
+}
+
+} // namespace
+
+net::inbound body_source(connection& c, std::size_t max_header_size) {
+    return {*c.stream, c.buffer, std::max<std::size_t>(max_header_size + 1024, 64 * 1024)};
+}
+
+void write_request_head(const route& where, const http::request_head& request,
+                        const http::target& dest, const http::framing_fields& framing,
+                        std::string_view pseudonym, std::string_view parent_authorization,
+                        std::string& out) {
+    if (where.parent)
+        http::write_parent_request(request, dest, framing, pseudonym, parent_authorization, out);
+    else
+        http::write_forward_request(request, dest, framing, pseudonym, out);
+}
+
+asio::awaitable<send_result> send_head(connection& c, std::string_view head,
+                                       std::chrono::milliseconds timeout) {
+    send_result result;
+    if (auto ec = co_await net::write_all(body_sink(c), asio::buffer(head), timeout)) {
+        result.problem = {
+            errc::upstream_closed,
+            fmt::format("ferry: cannot send the request to {} ({})", c.label, ec.message())};
+        result.retryable = true;
+    }
+    co_return result;
+}
+
+asio::awaitable<head_result> read_response_head(connection& c, head_storage storage,
+                                                std::size_t max_header_size,
+                                                std::chrono::milliseconds timeout) {
+    head_result result;
+    auto r = co_await read_head_bytes(c, storage, max_header_size, timeout);
+    if (r.status != http::head_read_status::complete) {
+        result.problem = head_read_problem(r, c.label, timeout);
+        result.nothing_received = r.status == http::head_read_status::closed ||
+                                  r.status == http::head_read_status::failed;
+        co_return result;
+    }
+    if (auto e = http::parse_response_head(storage.bytes, storage.head);
+        e != http::parse_error::none)
+        result.problem = {errc::bad_response, fmt::format("ferry: invalid response from {}: {}",
+                                                          c.label, http::describe(e))};
+    co_return result;
+}
+
+asio::awaitable<error> open_tunnel(connection& c, const http::target& dest,
+                                   std::string_view authorization, std::string& scratch,
+                                   head_storage storage, std::size_t max_header_size,
+                                   tunnel_timeouts timeouts) {
+    scratch.clear();
+    http::write_parent_connect(dest, authorization, scratch);
+    if (auto ec = co_await net::write_all(body_sink(c), asio::buffer(scratch), timeouts.send))
+        co_return error{errc::upstream_closed, fmt::format("ferry: cannot send CONNECT to {} ({})",
+                                                           c.label, ec.message())};
+    auto r = co_await read_head_bytes(c, storage, max_header_size, timeouts.answer);
+    using http::head_read_status;
+    switch (r.status) {
+    case head_read_status::complete:
+        break;
+    case head_read_status::idle_timeout:
+    case head_read_status::timeout:
+        co_return error{errc::response_timeout,
+                        fmt::format("ferry: no answer to CONNECT from {}", c.label)};
+    case head_read_status::malformed:
+        co_return error{errc::bad_response,
+                        fmt::format("ferry: malformed answer to CONNECT from {}", c.label)};
+    default:
+        co_return error{
+            errc::upstream_closed,
+            fmt::format("ferry: {} closed the connection instead of answering CONNECT", c.label)};
+    }
+    if (auto e = http::parse_response_head(storage.bytes, storage.head);
+        e != http::parse_error::none)
+        co_return error{errc::bad_response,
+                        fmt::format("ferry: invalid answer to CONNECT from {}: {}", c.label,
+                                    http::describe(e))};
+    if (storage.head.status < 200 || storage.head.status > 299)
+        co_return error{errc::bad_response,
+                        fmt::format("ferry: {} refused CONNECT to {}: {}", c.label, dest.where.text,
+                                    storage.head.status_line)};
+    co_return error{};
+}
+
+} // namespace ferry::upstream
