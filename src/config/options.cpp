@@ -99,16 +99,22 @@ std::string read_connect_ports(std::string_view v, std::vector<std::uint16_t>& o
 
 constexpr std::string_view address_shape = R"("HOST:PORT" or "[IPv6]:PORT")";
 
+// The scheme picks the front end (frontend/registry): one ferry does not serve is refused
+// here, from the command line and the file alike, rather than served as something else.
 std::string read_listen(std::string_view v, std::vector<listen_address>& out) {
     listen_address a;
     if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
+    if (auto problem = listen_scheme_problem(a.scheme); !problem.empty()) return problem;
     out.push_back(a);
     return {};
 }
 
+// ferry's own pages are plain HTTP: `http://` may be written, nothing else.
 std::string read_admin_listen(std::string_view v, std::optional<listen_address>& out) {
     listen_address a;
     if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
+    if (a.scheme != "http")
+        return fmt::format("unknown scheme \"{}\" (the admin listener serves http only)", a.scheme);
     out = a;
     return {};
 }
@@ -174,10 +180,7 @@ std::string to_text(const std::vector<std::uint16_t>& ports) {
     return fmt::format("{}", fmt::join(ports, ","));
 }
 std::string to_text(const std::vector<listen_address>& l) {
-    if (l.size() != 1) return {};
-    const bool v6 = l[0].host.find(':') != std::string::npos;
-    return v6 ? fmt::format("[{}]:{}", l[0].host, l[0].port)
-              : fmt::format("{}:{}", l[0].host, l[0].port);
+    return l.size() == 1 ? format_listen_address(l[0]) : std::string();
 }
 template <class T>
 std::string to_text(const T&) { // lists, optionals: nothing by default
@@ -251,7 +254,7 @@ std::vector<option> build() {
                               "Port to listen on at 127.0.0.1 (default 9001)", live},
                              &settings::listen, read_port)),
         row({"--listen", 'l', "listen", k::list, "ADDR",
-             "Listen on HOST:PORT, [IPv6]:PORT or PORT; repeatable", live},
+             "Listen on HOST:PORT, [IPv6]:PORT or PORT (http:// may come first); repeatable", live},
             &settings::listen, read_listen),
         no_default_shown(row({"--workers", 'w', "workers", k::integer, "N",
                               "Worker threads (default: one per core)", restart},
@@ -269,7 +272,8 @@ std::vector<option> build() {
                            "Where the flow log goes (- is stdout); implies --flow", live},
                           &settings::flow_log, read_text)),
         row({"--admin-listen", 0, "admin_listen", k::text, "ADDR",
-             "Serve /metrics and /healthz on HOST:PORT (off by default)", restart},
+             "Serve /metrics and /healthz on HOST:PORT or http://HOST:PORT (off by default)",
+             restart},
             &settings::admin_listen, read_admin_listen),
         row({"--user", 0, "user", k::text, "NAME",
              "Switch to this user after binding the listeners", restart},
