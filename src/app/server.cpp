@@ -1,6 +1,7 @@
 #include "app/server.h"
 
 #include "app/admin.h"
+#include "app/listeners.h"
 #include "app/privileges.h"
 #include "app/reload.h"
 #include "app/worker.h"
@@ -37,27 +38,6 @@ void say(const std::string& line) {
         data += n;
         left -= std::size_t(n);
     }
-}
-
-// Listen addresses are IP literals or names from /etc/hosts ("localhost").
-bool resolve_listen(const config::listen_address& a, std::vector<tcp::endpoint>& out) {
-    boost::system::error_code ec;
-    auto address = asio::ip::make_address(a.host, ec);
-    if (!ec) {
-        out.emplace_back(address, a.port);
-        return true;
-    }
-    asio::io_context io;
-    tcp::resolver resolver(io);
-    auto results =
-        resolver.resolve(a.host, std::to_string(a.port), tcp::resolver::numeric_service, ec);
-    if (ec || results.empty()) {
-        std::fprintf(stderr, "ferry: cannot resolve listen address %s: %s\n", a.host.c_str(),
-                     ec ? ec.message().c_str() : "no address");
-        return false;
-    }
-    out.push_back(results.begin()->endpoint());
-    return true;
 }
 
 // Where the flow log goes: "off" when it is not asked for.
@@ -100,71 +80,6 @@ std::unique_ptr<auth::service> load_auth(const config::settings& settings) {
     return std::make_unique<auth::service>(std::move(users), settings.auth.realm, threads);
 }
 
-// One worker per thread, each with its own acceptor on every bound listener.
-bool start_workers(unsigned count, shared_state& shared,
-                   std::vector<std::unique_ptr<worker>>& workers) {
-    for (unsigned i = 0; i < count; ++i) {
-        auto w = std::make_unique<worker>(shared, i);
-        std::vector<tcp::acceptor> acceptors;
-        for (const auto& endpoint : shared.self) {
-            boost::system::error_code ec;
-            acceptors.push_back(net::open_acceptor(w->io(), endpoint, ec));
-            if (ec) {
-                std::fprintf(stderr, "ferry: cannot listen on %s:%u: %s\n",
-                             endpoint.address().to_string().c_str(), endpoint.port(),
-                             ec.message().c_str());
-                return false;
-            }
-        }
-        w->start(std::move(acceptors));
-        workers.push_back(std::move(w));
-    }
-    return true;
-}
-
-// Each configured listen endpoint and what it is bound to (port 0 binds a free port once).
-using listener_list = std::vector<std::pair<tcp::endpoint, tcp::endpoint>>;
-
-// What a reload does to the listeners: the new list, the endpoints to open and to close.
-struct listener_change {
-    listener_list next;
-    std::vector<tcp::endpoint> open, close;
-};
-
-// Listeners to keep, to open (claimed first: a port in use fails the whole reload) and to
-// close; false (the reason printed, after `prefix`) when one cannot be resolved or claimed.
-// At start-up nothing runs yet: everything is to open.
-bool plan_listeners(const std::vector<config::listen_address>& wanted_addresses,
-                    const listener_list& running, listener_change& change,
-                    std::string_view prefix) {
-    std::vector<tcp::endpoint> wanted;
-    for (const auto& a : wanted_addresses)
-        if (!resolve_listen(a, wanted)) return false;
-    for (const auto& endpoint : wanted) {
-        auto kept = std::find_if(running.begin(), running.end(),
-                                 [&](const auto& l) { return l.first == endpoint; });
-        if (kept != running.end()) {
-            change.next.push_back(*kept);
-            continue;
-        }
-        boost::system::error_code ec;
-        auto bound = net::claim_endpoint(endpoint, ec);
-        if (ec) {
-            std::fprintf(stderr, "%.*scannot listen on %s:%u: %s\n", int(prefix.size()),
-                         prefix.data(), endpoint.address().to_string().c_str(), endpoint.port(),
-                         ec.message().c_str());
-            return false;
-        }
-        change.next.emplace_back(endpoint, bound);
-        change.open.push_back(bound);
-    }
-    for (const auto& l : running)
-        if (std::find_if(change.next.begin(), change.next.end(),
-                         [&](const auto& n) { return n.first == l.first; }) == change.next.end())
-            change.close.push_back(l.second);
-    return true;
-}
-
 // The admin listener's /metrics page: every worker's counters, pools and DNS caches summed.
 std::string metrics_page(const std::vector<std::unique_ptr<worker>>& workers) {
     std::vector<const observe::metrics_shard*> shards;
@@ -184,191 +99,310 @@ std::string metrics_page(const std::vector<std::unique_ptr<worker>>& workers) {
     return observe::render_metrics(shards, up);
 }
 
-} // namespace
+// "Starting proxy server on port N", and the scheme after it when it is not http.
+std::string listener_line(std::string_view verb, const listener& l) {
+    if (l.front_end->scheme == "http")
+        return fmt::format("{} proxy server on port {}\n", verb, l.endpoint.port());
+    return fmt::format("{} proxy server on port {} ({})\n", verb, l.endpoint.port(),
+                       l.front_end->scheme);
+}
 
-int run_server(const config::settings& settings, settings_loader reload) {
-    observe::log_sink access_log, flow_log;
-    if (!access_log.open(settings.access_log)) {
-        std::fprintf(stderr, "ferry: cannot open access log %s: %s\n", settings.access_log.c_str(),
-                     std::strerror(errno));
-        return 1;
-    }
-    if (!flow_log.open(flow_destination(settings))) {
-        std::fprintf(stderr, "ferry: cannot open flow log %s: %s\n", settings.flow_log.c_str(),
-                     std::strerror(errno));
-        return 1;
-    }
+// The running server: what start-up builds, and what the signal handlers on the main
+// thread's loop share. Members are destroyed in reverse: the signal sets and the admin
+// listener before the main loop, the workers before the users and logs they use.
+class server {
+public:
+    server(const config::settings& settings, settings_loader reload)
+        : settings_(settings),
+          reload_(std::move(reload)), shared_{settings, access_log_, flow_log_, {}} {}
 
-    shared_state shared{settings, access_log, flow_log, {}};
-    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0)
-        shared.automatic_max_connections = automatic_connection_limit(
-            files.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 20 : std::size_t(files.rlim_cur));
-    std::unique_ptr<auth::service> auth_service; // outlives the workers that use it
-    if (!settings.auth.htpasswd.empty()) {
-        auth_service = load_auth(settings);
-        if (!auth_service) return 2;
-        shared.auth = auth_service.get();
-    }
-    listener_change startup;
-    if (!plan_listeners(settings.listen, {}, startup, "ferry: ")) return 1;
-    listener_list listeners = std::move(startup.next);
-    for (const auto& l : listeners)
-        shared.self.push_back(l.second);
-    std::vector<asio::ip::address> listen_addresses;
-    for (const auto& endpoint : shared.self)
-        listen_addresses.push_back(endpoint.address());
-    shared.acl_default.store(policy::default_for(listen_addresses));
-    if (settings.acl.empty() &&
-        shared.acl_default.load() == policy::default_policy::loopback_and_private)
-        std::fprintf(stderr, "ferry: no access rules: serving loopback and private-network "
-                             "clients only (RFC 1918, IPv6 ULA); add [[acl]] rules to change it\n");
+    int run();
 
-    std::vector<std::unique_ptr<worker>> workers;
-    if (!start_workers(settings.workers, shared, workers)) return 1;
+private:
+    std::optional<int> start();
+    bool open_logs();
+    bool load_users();
+    bool bind_listeners();
+    void set_default_policy(const listener_list& listeners);
+    bool start_workers();
+    void watch_signals();
+    void on_stop_signal(boost::system::error_code ec);
+    void on_hangup(boost::system::error_code ec);
+    bool reload();
+    bool reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users);
+    void apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
+                      listener_change change);
+    bool start_admin();
+    void on_reopen(boost::system::error_code ec);
+    void stop_main_loop();
+
+    const config::settings& settings_;
+    settings_loader reload_;
+    observe::log_sink access_log_, flow_log_;
+    shared_state shared_;
+    std::unique_ptr<auth::service> auth_service_; // outlives the workers that use it
+    listener_list listeners_;
+    std::vector<std::unique_ptr<worker>> workers_;
     // Signals are handled on the main thread; workers are told through their own loops.
-    asio::io_context main_io;
-    asio::signal_set signals(main_io, SIGINT, SIGTERM);
-    asio::steady_timer shutdown_deadline(main_io);
-    bool stopping = false;
+    asio::io_context main_io_;
+    asio::signal_set signals_{main_io_}; // SIGINT, SIGTERM: drain, then stop
+    asio::steady_timer shutdown_deadline_{main_io_};
+    bool stopping_ = false;
     // The settings in force; SIGHUP replaces them (the shutdown timeout is read from here).
-    auto running = std::make_shared<const config::settings>(settings);
-    std::function<void(boost::system::error_code, int)> on_signal =
-        [&](boost::system::error_code ec, int) {
-            if (ec) return;
-            if (stopping) { // a second signal: do not wait any longer
-                for (auto& w : workers)
-                    w->post_force_close();
-                return;
-            }
-            stopping = true;
-            for (const auto& [wanted_endpoint, endpoint] : listeners)
-                say(fmt::format("Shutting down proxy server on port {}\n", endpoint.port()));
-            for (auto& w : workers)
-                w->post_drain();
-            shutdown_deadline.expires_after(running->shutdown_timeout);
-            shutdown_deadline.async_wait([&](boost::system::error_code tec) {
-                if (!tec)
-                    for (auto& w : workers)
-                        w->post_force_close();
-            });
-            signals.async_wait(on_signal);
-        };
-    signals.async_wait(on_signal);
-    // SIGHUP: read the configuration again and apply it; an invalid one changes nothing.
-    asio::signal_set hangups(main_io, SIGHUP);
-    std::function<void(boost::system::error_code, int)> on_hangup =
-        [&](boost::system::error_code ec, int) {
-            if (ec) return;
-            hangups.async_wait(on_hangup);
-            if (stopping || !reload) return;
-            auto fresh = reload();
-            if (!fresh) {
-                std::fprintf(stderr, "ferry: reload failed: keeping the running configuration\n");
-                return;
-            }
-            auto plan = plan_reload(*running, std::move(*fresh));
-            // The htpasswd file is read again; a bad one fails the whole reload.
-            std::shared_ptr<auth::user_table> users;
-            if (auth_service && !plan.next.auth.htpasswd.empty()) {
-                users = std::make_shared<auth::user_table>();
-                if (auto problem = auth::load_htpasswd(plan.next.auth.htpasswd, *users);
-                    !problem.empty()) {
-                    std::fprintf(stderr,
-                                 "%s\nferry: reload failed: keeping the running "
-                                 "configuration\n",
-                                 problem.c_str());
-                    return;
-                }
-            }
-            for (const auto& name : plan.restart)
-                std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
-                             name.c_str());
-            listener_change change;
-            if (!plan_listeners(plan.next.listen, listeners, change, "ferry: reload: ")) {
-                std::fprintf(stderr, "ferry: reload failed: keeping the running configuration\n");
-                return;
-            }
-            auto& [next_listeners, open, close] = change;
-            std::vector<tcp::endpoint> self;
-            std::vector<asio::ip::address> addresses;
-            for (const auto& l : next_listeners) {
-                self.push_back(l.second);
-                addresses.push_back(l.second.address());
-            }
-            shared.acl_default.store(policy::default_for(addresses));
-            if (users) auth_service->replace_users(std::move(users));
-            retarget_logs(access_log, flow_log, *running, plan.next);
-            running = std::make_shared<const config::settings>(std::move(plan.next));
-            for (auto& w : workers)
-                w->post_reconfigure(running, self, open, close);
-            for (const auto& endpoint : close)
-                say(fmt::format("Shutting down proxy server on port {}\n", endpoint.port()));
-            for (const auto& endpoint : open)
-                say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
-            listeners = std::move(next_listeners);
-            std::fprintf(stderr, "ferry: configuration reloaded\n");
-        };
-    hangups.async_wait(on_hangup);
-    std::optional<admin_server> admin;
-    if (settings.admin_listen) {
-        std::vector<tcp::endpoint> where;
-        if (!resolve_listen(*settings.admin_listen, where)) return 1;
-        boost::system::error_code ec;
-        auto bound = net::claim_endpoint(where.front(), ec);
-        tcp::acceptor acceptor(main_io);
-        if (!ec) acceptor = net::open_acceptor(main_io, bound, ec);
-        if (ec) {
-            std::fprintf(stderr, "ferry: cannot listen for admin on %s:%u: %s\n",
-                         settings.admin_listen->host.c_str(), settings.admin_listen->port,
-                         ec.message().c_str());
-            return 1;
-        }
-        admin.emplace(main_io, std::move(acceptor), [&workers] { return metrics_page(workers); });
-        admin->start();
-        say(fmt::format("Admin listener on port {}\n", admin->port()));
-    }
+    std::shared_ptr<const config::settings> running_;
+    asio::signal_set hangups_{main_io_}; // SIGHUP: reload
+    std::optional<admin_server> admin_;
+    asio::signal_set reopen_signal_{main_io_}; // SIGUSR1: reopen the log files
+};
+
+int server::run() {
+    if (auto failed = start()) return *failed;
+    std::vector<std::thread> threads;
+    for (auto& w : workers_)
+        threads.emplace_back([&w] { w->run(); });
+    std::thread signal_thread([this] { main_io_.run(); });
+    for (auto& t : threads)
+        t.join();
+    stop_main_loop();
+    signal_thread.join();
+    return 0;
+}
+
+// Everything up to serving, in order; the exit code when ferry cannot start. Each signal is
+// caught from the step that can handle it on.
+std::optional<int> server::start() {
+    if (!open_logs()) return 1;
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0)
+        shared_.automatic_max_connections = automatic_connection_limit(
+            files.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 20 : std::size_t(files.rlim_cur));
+    if (!load_users()) return 2;
+    if (!bind_listeners() || !start_workers()) return 1;
+    watch_signals();
+    if (!start_admin()) return 1;
     // Everything is bound: root is no longer needed (before any worker thread starts, so
     // every thread runs as the user).
-    if (!settings.user.empty()) {
-        if (auto problem = drop_privileges(settings.user); !problem.empty()) {
+    if (!settings_.user.empty()) {
+        if (auto problem = drop_privileges(settings_.user); !problem.empty()) {
             std::fprintf(stderr, "ferry: --user: %s\n", problem.c_str());
             return 1;
         }
     }
-
     // SIGUSR1: logrotate has moved the log files away; write to new ones at their paths.
-    asio::signal_set reopen_signal(main_io, SIGUSR1);
-    std::function<void(boost::system::error_code, int)> on_reopen =
-        [&](boost::system::error_code ec, int) {
-            if (ec) return;
-            for (auto* sink : {&access_log, &flow_log})
-                if (!sink->reopen())
-                    std::fprintf(stderr,
-                                 "ferry: cannot reopen %s (still writing to the old file): %s\n",
-                                 sink->path().c_str(), std::strerror(errno));
-            reopen_signal.async_wait(on_reopen);
-        };
-    reopen_signal.async_wait(on_reopen);
+    reopen_signal_.add(SIGUSR1);
+    reopen_signal_.async_wait([this](boost::system::error_code ec, int) { on_reopen(ec); });
     // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
-    for (const auto& [wanted_endpoint, endpoint] : listeners)
-        say(fmt::format("Starting proxy server on port {}\n", endpoint.port()));
+    for (const auto& l : listeners_)
+        say(listener_line("Starting", l.bound));
+    return std::nullopt;
+}
 
-    std::vector<std::thread> threads;
-    for (auto& w : workers)
-        threads.emplace_back([&w] { w->run(); });
+bool server::open_logs() {
+    if (!access_log_.open(settings_.access_log)) {
+        std::fprintf(stderr, "ferry: cannot open access log %s: %s\n", settings_.access_log.c_str(),
+                     std::strerror(errno));
+        return false;
+    }
+    if (!flow_log_.open(flow_destination(settings_))) {
+        std::fprintf(stderr, "ferry: cannot open flow log %s: %s\n", settings_.flow_log.c_str(),
+                     std::strerror(errno));
+        return false;
+    }
+    return true;
+}
 
-    std::thread signal_thread([&] { main_io.run(); });
+bool server::load_users() {
+    if (settings_.auth.htpasswd.empty()) return true;
+    auth_service_ = load_auth(settings_);
+    shared_.auth = auth_service_.get();
+    return auth_service_ != nullptr;
+}
 
-    for (auto& t : threads)
-        t.join();
-    shutdown_deadline.cancel();
-    signals.cancel();
-    hangups.cancel();
-    if (admin) asio::post(main_io, [&admin] { admin->stop(); });
-    reopen_signal.cancel();
-    main_io.stop();
-    signal_thread.join();
-    return 0;
+// Every listen address claimed (nothing runs yet: all are new), and who may use ferry
+// without access rules.
+bool server::bind_listeners() {
+    std::vector<listener> wanted;
+    if (!resolve_listeners(settings_.listen, wanted, "ferry: ")) return false;
+    listener_change startup;
+    if (std::string why; !plan_listeners(wanted, {}, net::claim_endpoint, startup, why)) {
+        std::fprintf(stderr, "ferry: %s\n", why.c_str());
+        return false;
+    }
+    listeners_ = std::move(startup.next);
+    for (const auto& l : listeners_)
+        shared_.self.push_back(l.bound.endpoint);
+    set_default_policy(listeners_);
+    if (settings_.acl.empty() &&
+        shared_.acl_default.load() == policy::default_policy::loopback_and_private)
+        std::fprintf(stderr, "ferry: no access rules: serving loopback and private-network "
+                             "clients only (RFC 1918, IPv6 ULA); add [[acl]] rules to change it\n");
+    return true;
+}
+
+void server::set_default_policy(const listener_list& listeners) {
+    std::vector<asio::ip::address> addresses;
+    for (const auto& l : listeners)
+        addresses.push_back(l.bound.endpoint.address());
+    shared_.acl_default.store(policy::default_for(addresses));
+}
+
+// One worker per thread, each with its own acceptor on every bound listener.
+bool server::start_workers() {
+    for (unsigned i = 0; i < settings_.workers; ++i) {
+        auto w = std::make_unique<worker>(shared_, i);
+        for (const auto& l : listeners_) {
+            if (auto ec = w->listen_on(l.bound)) {
+                std::fprintf(stderr, "ferry: cannot listen on %s:%u: %s\n",
+                             l.bound.endpoint.address().to_string().c_str(),
+                             l.bound.endpoint.port(), ec.message().c_str());
+                return false;
+            }
+        }
+        w->start();
+        workers_.push_back(std::move(w));
+    }
+    return true;
+}
+
+void server::watch_signals() {
+    running_ = std::make_shared<const config::settings>(settings_);
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.async_wait([this](boost::system::error_code ec, int) { on_stop_signal(ec); });
+    hangups_.add(SIGHUP);
+    hangups_.async_wait([this](boost::system::error_code ec, int) { on_hangup(ec); });
+}
+
+// SIGINT or SIGTERM: stop accepting and let in-flight exchanges finish, for the shutdown
+// timeout at most; a second signal closes everything at once.
+void server::on_stop_signal(boost::system::error_code ec) {
+    if (ec) return;
+    if (stopping_) {
+        for (auto& w : workers_)
+            w->post_force_close();
+        return;
+    }
+    stopping_ = true;
+    for (const auto& l : listeners_)
+        say(listener_line("Shutting down", l.bound));
+    for (auto& w : workers_)
+        w->post_drain();
+    shutdown_deadline_.expires_after(running_->shutdown_timeout);
+    shutdown_deadline_.async_wait([this](boost::system::error_code tec) {
+        if (!tec)
+            for (auto& w : workers_)
+                w->post_force_close();
+    });
+    signals_.async_wait([this](boost::system::error_code e, int) { on_stop_signal(e); });
+}
+
+// SIGHUP: read the configuration again and apply it; an invalid one changes nothing.
+void server::on_hangup(boost::system::error_code ec) {
+    if (ec) return;
+    hangups_.async_wait([this](boost::system::error_code e, int) { on_hangup(e); });
+    if (stopping_ || !reload_) return;
+    if (!reload())
+        std::fprintf(stderr, "ferry: reload failed: keeping the running configuration\n");
+}
+
+// One reload; false (the reason printed) when the new configuration cannot be applied.
+bool server::reload() {
+    auto fresh = reload_();
+    if (!fresh) return false;
+    auto plan = plan_reload(*running_, std::move(*fresh));
+    std::shared_ptr<auth::user_table> users;
+    if (!reload_users(plan.next, users)) return false;
+    for (const auto& name : plan.restart)
+        std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
+                     name.c_str());
+    std::vector<listener> wanted;
+    if (!resolve_listeners(plan.next.listen, wanted, "ferry: reload: ")) return false;
+    listener_change change;
+    if (std::string why; !plan_listeners(wanted, listeners_, net::claim_endpoint, change, why)) {
+        std::fprintf(stderr, "ferry: reload: %s\n", why.c_str());
+        return false;
+    }
+    apply_reload(std::move(plan.next), std::move(users), std::move(change));
+    std::fprintf(stderr, "ferry: configuration reloaded\n");
+    return true;
+}
+
+// The htpasswd file is read again; a bad one fails the whole reload. `users` stays null
+// when there is no file to read.
+bool server::reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users) {
+    if (!auth_service_ || next.auth.htpasswd.empty()) return true;
+    users = std::make_shared<auth::user_table>();
+    if (auto problem = auth::load_htpasswd(next.auth.htpasswd, *users); !problem.empty()) {
+        std::fprintf(stderr, "%s\n", problem.c_str());
+        return false;
+    }
+    return true;
+}
+
+void server::apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
+                          listener_change change) {
+    std::vector<tcp::endpoint> self, close;
+    for (const auto& l : change.next)
+        self.push_back(l.bound.endpoint);
+    for (const auto& l : change.close)
+        close.push_back(l.endpoint);
+    set_default_policy(change.next);
+    if (users) auth_service_->replace_users(std::move(users));
+    retarget_logs(access_log_, flow_log_, *running_, next);
+    running_ = std::make_shared<const config::settings>(std::move(next));
+    for (auto& w : workers_)
+        w->post_reconfigure(running_, self, change.open, close);
+    for (const auto& l : change.close)
+        say(listener_line("Shutting down", l));
+    for (const auto& l : change.open)
+        say(listener_line("Starting", l));
+    listeners_ = std::move(change.next);
+}
+
+// --admin-listen: /metrics and /healthz on the main thread's loop.
+bool server::start_admin() {
+    if (!settings_.admin_listen) return true;
+    std::vector<tcp::endpoint> where;
+    if (!resolve_listen(*settings_.admin_listen, where)) return false;
+    boost::system::error_code ec;
+    auto bound = net::claim_endpoint(where.front(), ec);
+    tcp::acceptor acceptor(main_io_);
+    if (!ec) acceptor = net::open_acceptor(main_io_, bound, ec);
+    if (ec) {
+        std::fprintf(stderr, "ferry: cannot listen for admin on %s:%u: %s\n",
+                     settings_.admin_listen->host.c_str(), settings_.admin_listen->port,
+                     ec.message().c_str());
+        return false;
+    }
+    admin_.emplace(main_io_, std::move(acceptor), [this] { return metrics_page(workers_); });
+    admin_->start();
+    say(fmt::format("Admin listener on port {}\n", admin_->port()));
+    return true;
+}
+
+void server::on_reopen(boost::system::error_code ec) {
+    if (ec) return;
+    for (auto* sink : {&access_log_, &flow_log_})
+        if (!sink->reopen())
+            std::fprintf(stderr, "ferry: cannot reopen %s (still writing to the old file): %s\n",
+                         sink->path().c_str(), std::strerror(errno));
+    reopen_signal_.async_wait([this](boost::system::error_code e, int) { on_reopen(e); });
+}
+
+// Every worker has ended: nothing is left for the main thread's loop to wait for.
+void server::stop_main_loop() {
+    shutdown_deadline_.cancel();
+    signals_.cancel();
+    hangups_.cancel();
+    if (admin_) asio::post(main_io_, [this] { admin_->stop(); });
+    reopen_signal_.cancel();
+    main_io_.stop();
+}
+
+} // namespace
+
+int run_server(const config::settings& settings, settings_loader reload) {
+    server s(settings, std::move(reload));
+    return s.run();
 }
 
 } // namespace ferry::app

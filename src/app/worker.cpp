@@ -50,9 +50,8 @@ void worker::refresh_clock() {
     }
 }
 
-void worker::accept_on(asio::ip::tcp::acceptor& acceptor) {
-    // Every listener is an HTTP proxy listener today; its scheme picks the front end.
-    const auto serve = frontend::front_end_for("http")->serve;
+void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end) {
+    const auto serve = front_end.serve;
     asio::co_spawn(io_,
                    net::accept_loop(acceptor,
                                     [this, serve](asio::ip::tcp::socket socket) {
@@ -92,15 +91,19 @@ bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint&
     return false;
 }
 
-void worker::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
-    for (auto& acceptor : acceptors)
-        accept_on(acceptors_.emplace_back(std::move(acceptor)));
+boost::system::error_code worker::listen_on(const listener& l) {
+    boost::system::error_code ec;
+    auto acceptor = net::open_acceptor(io_, l.endpoint, ec);
+    if (!ec) accept_on(acceptors_.emplace_back(std::move(acceptor)), *l.front_end);
+    return ec;
+}
+
+void worker::start() {
     tick();
 }
 
 void worker::post_reconfigure(std::shared_ptr<const config::settings> settings,
-                              std::vector<asio::ip::tcp::endpoint> self,
-                              std::vector<asio::ip::tcp::endpoint> open,
+                              std::vector<asio::ip::tcp::endpoint> self, std::vector<listener> open,
                               std::vector<asio::ip::tcp::endpoint> close) {
     asio::post(io_, [this, settings = std::move(settings), self = std::move(self),
                      open = std::move(open), close = std::move(close)]() mutable {
@@ -116,17 +119,11 @@ void worker::post_reconfigure(std::shared_ptr<const config::settings> settings,
                     acceptor.close(ec);
             }
         }
-        for (const auto& endpoint : open) {
-            boost::system::error_code ec;
-            auto acceptor = net::open_acceptor(io_, endpoint, ec);
-            if (ec) {
+        for (const auto& l : open)
+            if (auto ec = listen_on(l))
                 std::fprintf(stderr, "ferry: cannot listen on %s:%u: %s\n",
-                             endpoint.address().to_string().c_str(), endpoint.port(),
+                             l.endpoint.address().to_string().c_str(), l.endpoint.port(),
                              ec.message().c_str());
-                continue;
-            }
-            accept_on(acceptors_.emplace_back(std::move(acceptor)));
-        }
     });
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "app/admission.h"
+#include "app/listeners.h"
 #include "app/parking.h"
 #include "auth/authenticator.h"
 #include "config/settings.h"
@@ -98,12 +99,16 @@ public:
     void flow_connected(std::uint64_t id, std::string_view client) override;
     void flow_disconnected(std::uint64_t id, std::string_view client) override;
 
-    // Starts accepting on the given acceptors and the deadline ticker.
-    void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
-    // Thread-safe (reload): new settings and listener set; listeners to open and to close.
+    // Opens this worker's own acceptor on a bound listener (SO_REUSEPORT) and serves what it
+    // accepts with the listener's front end. Before run(), or on the worker's loop.
+    boost::system::error_code listen_on(const listener& l);
+    // Starts the deadline ticker.
+    void start();
+    // Thread-safe (reload): new settings and listener set; listeners to open, and the bound
+    // endpoints whose acceptors close (first: a listener whose scheme changed reopens there).
     void post_reconfigure(std::shared_ptr<const config::settings> settings,
                           std::vector<boost::asio::ip::tcp::endpoint> self,
-                          std::vector<boost::asio::ip::tcp::endpoint> open,
+                          std::vector<listener> open,
                           std::vector<boost::asio::ip::tcp::endpoint> close);
     // Runs the loop until every connection is gone after drain.
     void run();
@@ -133,7 +138,8 @@ private:
     observe::metrics_shard metrics_;
     boost::asio::io_context io_{1};
     upstream::resolver resolver_; // declared after io_: destroyed before it, after the rest
-    void accept_on(boost::asio::ip::tcp::acceptor& acceptor);
+    // Accepts on `acceptor` and has `front_end` serve each admitted connection.
+    void accept_on(boost::asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end);
 
     std::shared_ptr<const config::settings> settings_;
     std::vector<boost::asio::ip::tcp::endpoint> self_;

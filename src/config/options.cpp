@@ -99,16 +99,22 @@ std::string read_connect_ports(std::string_view v, std::vector<std::uint16_t>& o
 
 constexpr std::string_view address_shape = R"("HOST:PORT" or "[IPv6]:PORT")";
 
+// The scheme picks the front end (frontend/registry): one ferry does not serve is refused
+// here, from the command line and the file alike, rather than served as something else.
 std::string read_listen(std::string_view v, std::vector<listen_address>& out) {
     listen_address a;
     if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
+    if (auto problem = listen_scheme_problem(a.scheme); !problem.empty()) return problem;
     out.push_back(a);
     return {};
 }
 
+// ferry's own pages are plain HTTP: `http://` may be written, nothing else.
 std::string read_admin_listen(std::string_view v, std::optional<listen_address>& out) {
     listen_address a;
     if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
+    if (a.scheme != "http")
+        return fmt::format("unknown scheme \"{}\" (the admin listener serves http only)", a.scheme);
     out = a;
     return {};
 }
@@ -174,10 +180,7 @@ std::string to_text(const std::vector<std::uint16_t>& ports) {
     return fmt::format("{}", fmt::join(ports, ","));
 }
 std::string to_text(const std::vector<listen_address>& l) {
-    if (l.size() != 1) return {};
-    const bool v6 = l[0].host.find(':') != std::string::npos;
-    return v6 ? fmt::format("[{}]:{}", l[0].host, l[0].port)
-              : fmt::format("{}:{}", l[0].host, l[0].port);
+    return l.size() == 1 ? format_listen_address(l[0]) : std::string();
 }
 template <class T>
 std::string to_text(const T&) { // lists, optionals: nothing by default
@@ -245,17 +248,24 @@ using k = value_kind;
 constexpr auto live = reload_class::live;
 constexpr auto restart = reload_class::restart;
 
-std::vector<option> build() {
+// Where ferry listens and how many loops serve it.
+std::vector<option> listen_options() {
     return {
         no_default_shown(row({"", 0, "port", k::integer, "PORT",
                               "Port to listen on at 127.0.0.1 (default 9001)", live},
                              &settings::listen, read_port)),
         row({"--listen", 'l', "listen", k::list, "ADDR",
-             "Listen on HOST:PORT, [IPv6]:PORT or PORT; repeatable", live},
+             "Listen on HOST:PORT, [IPv6]:PORT or PORT (http:// may come first); repeatable", live},
             &settings::listen, read_listen),
         no_default_shown(row({"--workers", 'w', "workers", k::integer, "N",
                               "Worker threads (default: one per core)", restart},
                              &settings::workers, count(1, 256))),
+    };
+}
+
+// The flow log and the access log.
+std::vector<option> log_options() {
+    return {
         row({"--flow", 0, "flow", k::flag, "", "Print the flow log of every exchange (on stdout)",
              live},
             &settings::flow, read_on_off),
@@ -268,12 +278,25 @@ std::vector<option> build() {
         turns_flow_on(row({"--flow-log", 0, "flow_log", k::text, "PATH|-|stderr",
                            "Where the flow log goes (- is stdout); implies --flow", live},
                           &settings::flow_log, read_text)),
+    };
+}
+
+// The admin listener and the user ferry runs as.
+std::vector<option> process_options() {
+    return {
         row({"--admin-listen", 0, "admin_listen", k::text, "ADDR",
-             "Serve /metrics and /healthz on HOST:PORT (off by default)", restart},
+             "Serve /metrics and /healthz on HOST:PORT or http://HOST:PORT (off by default)",
+             restart},
             &settings::admin_listen, read_admin_listen),
         row({"--user", 0, "user", k::text, "NAME",
              "Switch to this user after binding the listeners", restart},
             &settings::user, read_text),
+    };
+}
+
+// What a request may be, and how many clients at once.
+std::vector<option> request_options() {
+    return {
         row({"--via", 0, "via", k::text, "NAME", "Pseudonym in Via and Server fields", live},
             &settings::pseudonym, read_pseudonym),
         row({"--connect-ports", 0, "connect_ports", k::port_list, "LIST|any",
@@ -294,6 +317,12 @@ std::vector<option> build() {
         row({"--splice", 0, "splice", k::on_off, "on|off",
              "Relay tunnels and large unchanged bodies with splice(2)", live},
             &settings::splice, read_on_off),
+    };
+}
+
+// How long each wait may last.
+std::vector<option> timeout_options() {
+    return {
         row({"--header-timeout", 0, "header_timeout", k::seconds, "S",
              "Seconds to receive a request head", live},
             &settings::header_timeout, seconds(false)),
@@ -315,6 +344,12 @@ std::vector<option> build() {
         row({"--tunnel-idle-timeout", 0, "tunnel_idle_timeout", k::seconds, "S",
              "Seconds a CONNECT tunnel may carry no bytes either way", live},
             &settings::tunnel_idle_timeout, seconds(false)),
+    };
+}
+
+// Upstream: DNS, connecting, the pool, the parent proxy.
+std::vector<option> upstream_options() {
+    return {
         row({"--dns-server", 0, "dns_server", k::list, "IP[:PORT]",
              "DNS server to use instead of the system's; repeatable", restart},
             &settings::dns_servers, read_dns_server),
@@ -345,6 +380,12 @@ std::vector<option> build() {
         row({"--direct", 0, "direct", k::list, "RULE",
              "Bypass the parent for HOST, .DOMAIN (and subdomains) or a CIDR; repeatable", live},
             &settings::direct, read_direct),
+    };
+}
+
+// Proxy authentication.
+std::vector<option> auth_options() {
+    return {
         on_off_needs_restart(row({"--htpasswd", 0, "auth.htpasswd", k::text, "FILE",
                                   "Require proxy credentials (Basic) checked against this "
                                   "htpasswd file",
@@ -353,7 +394,12 @@ std::vector<option> build() {
         row({"--auth-realm", 0, "auth.realm", k::text, "REALM", "Realm named in the 407 challenge",
              restart},
             auth_realm, read_realm),
-        // Command line only: which file to read, or check.
+    };
+}
+
+// Command line only: which file to read, or check.
+std::vector<option> file_options() {
+    return {
         row({"--config", 0, "", k::text, "FILE",
              "Read settings from this TOML file; options given here win", live},
             &settings::config_file, read_text),
@@ -361,6 +407,18 @@ std::vector<option> build() {
              "Check this TOML configuration file, say OK or what is wrong, and exit", live},
             &settings::config_file, read_text),
     };
+}
+
+// Every row, in the order --help and the documents list them.
+std::vector<option> build() {
+    std::vector<option> all;
+    for (auto group : {listen_options, log_options, process_options, request_options,
+                       timeout_options, upstream_options, auth_options, file_options}) {
+        auto rows = group();
+        all.insert(all.end(), std::make_move_iterator(rows.begin()),
+                   std::make_move_iterator(rows.end()));
+    }
+    return all;
 }
 
 // Edit distance with transpositions (optimal string alignment), case-insensitive.

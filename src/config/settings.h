@@ -15,9 +15,13 @@ namespace ferry::config {
 
 using duration = std::chrono::milliseconds;
 
+// Where ferry listens, and for what: the scheme names the front end that serves the
+// listener's connections (frontend/registry); `http://127.0.0.1:8080`, or without a scheme
+// `127.0.0.1:8080`, is the HTTP/1.1 forward proxy.
 struct listen_address {
     std::string host; // IP literal or a name from /etc/hosts ("localhost")
     std::uint16_t port = 0;
+    std::string scheme = "http"; // lower case
     bool operator==(const listen_address&) const = default;
 };
 

@@ -3,6 +3,7 @@
 #include "util/base64.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
@@ -81,8 +82,29 @@ bool parse_port_list(std::string_view text, std::vector<std::uint16_t>& out) {
     return !out.empty();
 }
 
+namespace {
+
+// RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), lower-cased into `out`.
+bool parse_scheme(std::string_view text, std::string& out) {
+    if (text.empty()) return false;
+    out = lower(text);
+    if (out.front() < 'a' || out.front() > 'z') return false;
+    return std::all_of(out.begin(), out.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.';
+    });
+}
+
+} // namespace
+
 bool parse_listen_address(std::string_view text, listen_address& out) {
     out = {};
+    const bool has_scheme = text.find("://") != std::string_view::npos;
+    if (has_scheme) {
+        const auto end = text.find("://");
+        if (!parse_scheme(text.substr(0, end), out.scheme)) return false;
+        text.remove_prefix(end + 3);
+        if (text.ends_with('/')) text.remove_suffix(1); // http://127.0.0.1:8080/
+    }
     if (text.empty()) return false;
     if (text.front() == '[') {
         auto close = text.find("]:");
@@ -93,11 +115,30 @@ bool parse_listen_address(std::string_view text, listen_address& out) {
     auto colon = text.rfind(':');
     if (colon == std::string_view::npos) {
         out.host = "127.0.0.1";
-        return parse_port(text, out.port);
+        return !has_scheme && parse_port(text, out.port); // "http://8080" is no address
     }
     out.host = std::string(text.substr(0, colon));
-    if (out.host.empty() || out.host.find(':') != std::string::npos) return false;
+    if (out.host.empty() || out.host.find_first_of(":/") != std::string::npos) return false;
     return parse_port(text.substr(colon + 1), out.port);
+}
+
+std::string listen_scheme_problem(std::string_view scheme) {
+    if (std::find(std::begin(listen_schemes), std::end(listen_schemes), scheme) !=
+        std::end(listen_schemes))
+        return {};
+    std::string served;
+    for (auto s : listen_schemes) {
+        if (!served.empty()) served += ", ";
+        served += s;
+    }
+    return fmt::format("unknown scheme \"{}\" (ferry serves: {})", scheme, served);
+}
+
+std::string format_listen_address(const listen_address& a) {
+    const bool v6 = a.host.find(':') != std::string::npos;
+    const std::string_view scheme = a.scheme == "http" ? "" : std::string_view(a.scheme);
+    return fmt::format("{}{}{}{}{}:{}", scheme, scheme.empty() ? "" : "://", v6 ? "[" : "", a.host,
+                       v6 ? "]" : "", a.port);
 }
 
 bool parse_dns_server(std::string_view text, dns_server& out) {

@@ -13,8 +13,21 @@ namespace ferry::config {
 // "443,8443" or "any" (an empty list); false when malformed.
 bool parse_port_list(std::string_view text, std::vector<std::uint16_t>& out);
 
-// "HOST:PORT", "[v6]:PORT" or "PORT"; false when malformed.
+// "[SCHEME://]HOST:PORT", "[SCHEME://][v6]:PORT" or "PORT" (on 127.0.0.1); the scheme is
+// lower-cased, "http" when absent, and may be followed by a final "/". False when malformed;
+// whether ferry serves the scheme is listen_scheme_problem's question.
 bool parse_listen_address(std::string_view text, listen_address& out);
+
+// The schemes a listen address may name: one per front end in frontend/registry, which
+// config/ cannot see (it is a layer below); a unit test checks that the two lists agree.
+inline constexpr std::string_view listen_schemes[] = {"http"};
+
+// "" when ferry serves `scheme`, else `unknown scheme "socks5" (ferry serves: http)`.
+std::string listen_scheme_problem(std::string_view scheme);
+
+// A listen address as it is written: "127.0.0.1:8080", "[::1]:8080", and with its scheme
+// when it is not http ("socks5://127.0.0.1:1080").
+std::string format_listen_address(const listen_address& a);
 
 // "IP", "IP:PORT" or "[IPv6]:PORT" (port 53 when absent); false when malformed.
 bool parse_dns_server(std::string_view text, dns_server& out);
