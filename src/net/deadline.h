@@ -50,7 +50,14 @@ public:
         at = when;
         expired = false;
     }
-    void disarm() { at = steady_time::max(); }
+    // After the wait it was armed for. The cancellation handler that wait installed goes
+    // too (its memory back to asio's per-thread recycling cache, or freed): an idle stream
+    // holds no allocation for its deadlines. Kept, a pooled upstream connection held up to
+    // three small blocks, scattered over the heap after a burst of clients, pinning pages.
+    void disarm() {
+        at = steady_time::max();
+        signal_.slot().clear();
+    }
 
     // Registration with a ticker (a worker's, or a test's); a deadline with none never passes
     // by itself.
