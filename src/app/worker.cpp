@@ -161,13 +161,13 @@ void worker::flow_disconnected(std::uint64_t id, std::string_view client) {
 }
 
 std::unique_ptr<upstream::connection> worker::new_connection() {
-    return std::make_unique<upstream::connection>(
-        std::make_unique<net::tcp_stream>(io_, now_, &deadlines_), &metrics_.upstream_connections);
+    return std::make_unique<upstream::connection>(io_, now_, &deadlines_,
+                                                  &metrics_.upstream_connections);
 }
 
 asio::awaitable<core::error> worker::connect(upstream::connection& c,
                                              const upstream::connect_request& request) {
-    auto& stream = static_cast<net::tcp_stream&>(*c.stream); // made by new_connection
+    auto& stream = *c.tcp(); // made by new_connection
     auto e = co_await upstream::connect(stream, resolver_, request);
     if (!e) {
         boost::system::error_code ignored;

@@ -3,10 +3,13 @@
 
 #include "net/byte_buffer.h"
 #include "net/stream.h"
+#include "net/tcp_stream.h"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace ferry::upstream {
@@ -14,21 +17,30 @@ namespace ferry::upstream {
 struct connection {
     // `open_gauge`, when given, counts the connections alive (the metrics' upstream gauge);
     // it belongs to the worker, which outlives every connection of its loop.
-    // `stream`: a TCP stream on the worker's loop, an in-memory one in tests.
+    //
+    // A TCP connection on `io`, not yet connected: its stream lives inside the connection,
+    // one allocation rather than two (idle pooled connections are many after a burst).
+    connection(boost::asio::io_context& io, const net::steady_time& clock,
+               net::deadline_list* deadlines, std::atomic<std::uint64_t>* open_gauge = nullptr)
+        : gauge_(open_gauge) {
+        tcp_.emplace(io, clock, deadlines);
+        stream = &*tcp_;
+        count(+1);
+    }
+    // Any other stream: a test's in-memory one, TLS later.
     explicit connection(std::unique_ptr<net::stream> s,
                         std::atomic<std::uint64_t>* open_gauge = nullptr)
-        : stream(std::move(s)), gauge_(open_gauge) {
-        if (gauge_)
-            gauge_->store(gauge_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        : owned_(std::move(s)), gauge_(open_gauge) {
+        stream = owned_.get();
+        count(+1);
     }
-    ~connection() {
-        if (gauge_)
-            gauge_->store(gauge_->load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
-    }
+    ~connection() { count(-1); }
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
 
-    std::unique_ptr<net::stream> stream;
+    net::stream* stream = nullptr; // never null: the TCP stream inside, or the one given
+    // The TCP stream when this is a TCP connection (the connector connects it).
+    net::tcp_stream* tcp() { return tcp_ ? &*tcp_ : nullptr; }
     net::byte_buffer buffer{32 * 1024};
     std::string key;        // what it is pooled under: "host:port", or the parent's
     std::string label;      // "host:port" for logs
@@ -52,6 +64,13 @@ struct connection {
     void abort();
 
 private:
+    void count(int delta) {
+        if (gauge_)
+            gauge_->store(gauge_->load(std::memory_order_relaxed) + delta,
+                          std::memory_order_relaxed);
+    }
+    std::optional<net::tcp_stream> tcp_;
+    std::unique_ptr<net::stream> owned_;
     std::atomic<std::uint64_t>* gauge_;
 };
 
