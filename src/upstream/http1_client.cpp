@@ -46,18 +46,11 @@ error head_read_problem(const http::head_read_result& r, std::string_view label,
                                                                     : "header section too large")};
 }
 
-// Reads a head; when complete, its bytes move to storage.bytes and leave the buffer.
-asio::awaitable<http::head_read_result> read_head_bytes(connection& c, head_storage storage,
-                                                        std::size_t max_header_size,
-                                                        std::chrono::milliseconds timeout) {
-    auto r = co_await http::read_head(body_source(c, max_header_size), storage.scanner,
-                                      {timeout, timeout});
-    if (r.status == http::head_read_status::complete) {
-        const auto begin = storage.scanner.head_begin();
-        storage.bytes.assign(c.buffer.data().substr(begin, r.scan.head_end - begin));
-        c.buffer.consume(r.scan.head_end);
-    }
-    co_return r;
+// A head read whole: its bytes move to storage.bytes and leave the buffer.
+void take_head(connection& c, head_storage storage, const http::head_read_result& r) {
+    const auto begin = storage.scanner.head_begin();
+    storage.bytes.assign(c.buffer.data().substr(begin, r.scan.head_end - begin));
+    c.buffer.consume(r.scan.head_end);
 }
 
 } // namespace
@@ -92,13 +85,17 @@ asio::awaitable<head_result> read_response_head(connection& c, head_storage stor
                                                 std::size_t max_header_size,
                                                 std::chrono::milliseconds timeout) {
     head_result result;
-    auto r = co_await read_head_bytes(c, storage, max_header_size, timeout);
+    // One coroutine down to the stream (this is on every request's path): read_head is
+    // awaited here, not through a helper.
+    auto r = co_await http::read_head(body_source(c, max_header_size), storage.scanner,
+                                      {timeout, timeout});
     if (r.status != http::head_read_status::complete) {
         result.problem = head_read_problem(r, c.label, timeout);
         result.nothing_received = r.status == http::head_read_status::closed ||
                                   r.status == http::head_read_status::failed;
         co_return result;
     }
+    take_head(c, storage, r);
     if (auto e = http::parse_response_head(storage.bytes, storage.head);
         e != http::parse_error::none)
         result.problem = {errc::bad_response, fmt::format("ferry: invalid response from {}: {}",
@@ -115,7 +112,8 @@ asio::awaitable<error> open_tunnel(connection& c, const http::target& dest,
     if (auto ec = co_await net::write_all(body_sink(c), asio::buffer(scratch), timeouts.send))
         co_return error{errc::upstream_closed, fmt::format("ferry: cannot send CONNECT to {} ({})",
                                                            c.label, ec.message())};
-    auto r = co_await read_head_bytes(c, storage, max_header_size, timeouts.answer);
+    auto r = co_await http::read_head(body_source(c, max_header_size), storage.scanner,
+                                      {timeouts.answer, timeouts.answer});
     using http::head_read_status;
     switch (r.status) {
     case head_read_status::complete:
@@ -132,6 +130,7 @@ asio::awaitable<error> open_tunnel(connection& c, const http::target& dest,
             errc::upstream_closed,
             fmt::format("ferry: {} closed the connection instead of answering CONNECT", c.label)};
     }
+    take_head(c, storage, r);
     if (auto e = http::parse_response_head(storage.bytes, storage.head);
         e != http::parse_error::none)
         co_return error{errc::bad_response,
