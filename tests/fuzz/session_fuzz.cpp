@@ -213,7 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // A hard stop: whatever still runs after a second is closed.
         asio::steady_timer stop(io);
         stop.expires_after(1s);
-        w.start({});
+        w.start();
         asio::co_spawn(io, origin(acceptor, scripts, t), asio::detached);
         asio::co_spawn(io, frontend::resume_http1(w, std::move(ferry_side), peer, 1),
                        asio::detached);
