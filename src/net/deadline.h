@@ -50,14 +50,12 @@ public:
         at = when;
         expired = false;
     }
-    // After the wait it was armed for. The cancellation handler that wait installed goes
-    // too (its memory back to asio's per-thread recycling cache, or freed): an idle stream
-    // holds no allocation for its deadlines. Kept, a pooled upstream connection held up to
-    // three small blocks, scattered over the heap after a burst of clients, pinning pages.
-    void disarm() {
-        at = steady_time::max();
-        signal_.slot().clear();
-    }
+    void disarm() { at = steady_time::max(); }
+    // Between waits: frees the cancellation handler the last wait installed, which Asio
+    // otherwise keeps for the next one. For a stream going idle for long (a pooled upstream
+    // connection): its small blocks, scattered over the heap after a burst, pin pages. Not
+    // done after every wait: that costs an allocation per wait.
+    void release() { signal_.slot().clear(); }
 
     // Registration with a ticker (a worker's, or a test's); a deadline with none never passes
     // by itself.

@@ -115,8 +115,9 @@ asio::awaitable<next> exchange::forward(const http::target& dest,
 asio::awaitable<void> exchange::send_request(const http::body_framing& framing, relay_state& st) {
     const auto& cfg = settings();
     if (!st.has_body) {
-        auto sent = co_await upstream::send_head(up(), store_.request_out, cfg.send_timeout);
-        st.problem = sent.problem;
+        const auto ec = co_await upstream::send_head(up(), store_.request_out, cfg.send_timeout);
+        auto sent = upstream::send_outcome(up(), ec);
+        st.problem = std::move(sent.problem);
         st.retryable = sent.retryable;
         st.body_sent = !sent.problem;
         co_return;
@@ -170,11 +171,12 @@ asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
                           fmt::format("ferry: {} sent too many 1xx responses", up().label)};
             co_return false;
         }
-        auto r = co_await upstream::read_response_head(up(), response_storage(),
-                                                       cfg.max_header_size, cfg.response_timeout);
+        const auto read = co_await upstream::read_response_head(
+            up(), store_.response_scanner, cfg.max_header_size, cfg.response_timeout);
         if (st.client_failed || st.problem) co_return false; // the client side already failed
+        auto r = upstream::take_response_head(up(), response_storage(), read, cfg.response_timeout);
         if (r.problem) {
-            st.problem = r.problem;
+            st.problem = std::move(r.problem);
             // Nothing at all on a reused connection: the origin closed it as we sent.
             st.retryable = r.nothing_received && rec_.status == 0;
             co_return false;

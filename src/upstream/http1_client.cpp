@@ -1,7 +1,6 @@
 #include "upstream/http1_client.h"
 
 #include "http/head_parser.h"
-#include "http/read_head.h"
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
@@ -69,38 +68,33 @@ void write_request_head(const route& where, const http::request_head& request,
         http::write_forward_request(request, dest, framing, pseudonym, out);
 }
 
-asio::awaitable<send_result> send_head(connection& c, std::string_view head,
-                                       std::chrono::milliseconds timeout) {
+send_result send_outcome(const connection& c, const net::error_code& ec) {
     send_result result;
-    if (auto ec = co_await net::write_all(body_sink(c), asio::buffer(head), timeout)) {
+    if (ec) {
         result.problem = {
             errc::upstream_closed,
             fmt::format("ferry: cannot send the request to {} ({})", c.label, ec.message())};
         result.retryable = true;
     }
-    co_return result;
+    return result;
 }
 
-asio::awaitable<head_result> read_response_head(connection& c, head_storage storage,
-                                                std::size_t max_header_size,
-                                                std::chrono::milliseconds timeout) {
+head_result take_response_head(connection& c, head_storage storage,
+                               const http::head_read_result& read,
+                               std::chrono::milliseconds timeout) {
     head_result result;
-    // One coroutine down to the stream (this is on every request's path): read_head is
-    // awaited here, not through a helper.
-    auto r = co_await http::read_head(body_source(c, max_header_size), storage.scanner,
-                                      {timeout, timeout});
-    if (r.status != http::head_read_status::complete) {
-        result.problem = head_read_problem(r, c.label, timeout);
-        result.nothing_received = r.status == http::head_read_status::closed ||
-                                  r.status == http::head_read_status::failed;
-        co_return result;
+    if (read.status != http::head_read_status::complete) {
+        result.problem = head_read_problem(read, c.label, timeout);
+        result.nothing_received = read.status == http::head_read_status::closed ||
+                                  read.status == http::head_read_status::failed;
+        return result;
     }
-    take_head(c, storage, r);
+    take_head(c, storage, read);
     if (auto e = http::parse_response_head(storage.bytes, storage.head);
         e != http::parse_error::none)
         result.problem = {errc::bad_response, fmt::format("ferry: invalid response from {}: {}",
                                                           c.label, http::describe(e))};
-    co_return result;
+    return result;
 }
 
 asio::awaitable<error> open_tunnel(connection& c, const http::target& dest,

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "http/head.h"
 #include "http/head_scanner.h"
+#include "http/read_head.h"
 #include "http/rewrite.h"
 #include "http/target.h"
 #include "net/io.h"
@@ -44,15 +45,22 @@ void write_request_head(const route& where, const http::request_head& request,
                         std::string_view pseudonym, std::string_view parent_authorization,
                         std::string& out);
 
+// Sending a request head and reading a response head are on every request's path, so
+// neither is a coroutine of its own: each returns the stream-level awaitable for the
+// exchange to await directly, and a plain function says what the result means.
+
 struct send_result {
     core::error problem;
     // Nothing could be sent: on a reused connection the peer had closed it, and a request
     // that may be retried can go again on a new one.
     bool retryable = false;
 };
-// Sends a request head that has no body.
-boost::asio::awaitable<send_result> send_head(connection& c, std::string_view head,
-                                              std::chrono::milliseconds timeout);
+// Sends a request head that has no body; send_outcome() says what its error means.
+inline boost::asio::awaitable<net::error_code> send_head(connection& c, std::string_view head,
+                                                         std::chrono::milliseconds timeout) {
+    return net::write_all(body_sink(c), boost::asio::buffer(head), timeout);
+}
+send_result send_outcome(const connection& c, const net::error_code& ec);
 
 struct head_result {
     core::error problem; // none: storage.head holds the parsed head
@@ -60,11 +68,17 @@ struct head_result {
     // as the request went out (the request may be retried).
     bool nothing_received = false;
 };
-// Reads one response head (a 1xx included) within `timeout`, parses it into `storage`, and
-// leaves what follows it (the body, or a tunnel's first bytes) in the connection's buffer.
-boost::asio::awaitable<head_result> read_response_head(connection& c, head_storage storage,
-                                                       std::size_t max_header_size,
-                                                       std::chrono::milliseconds timeout);
+// Reads one response head (a 1xx included) within `timeout`; take_response_head() then
+// parses it into `storage`, leaving what follows it (the body, or a tunnel's first bytes) in
+// the connection's buffer.
+inline boost::asio::awaitable<http::head_read_result>
+read_response_head(connection& c, http::head_scanner& scanner, std::size_t max_header_size,
+                   std::chrono::milliseconds timeout) {
+    return http::read_head(body_source(c, max_header_size), scanner, {timeout, timeout});
+}
+head_result take_response_head(connection& c, head_storage storage,
+                               const http::head_read_result& read,
+                               std::chrono::milliseconds timeout);
 
 struct tunnel_timeouts {
     std::chrono::milliseconds send;

@@ -72,8 +72,11 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
         retire(oldest);
         observe::bump(stats_.evicted);
     }
-    // An idle connection holds no receive buffer (the next exchange takes a new one).
+    // An idle connection holds no receive buffer (the next exchange takes a new one), and
+    // its deadlines no cancellation handlers.
     c->buffer.release_if_empty();
+    c->stream->reading.release();
+    c->stream->writing.release();
     if (spare_.empty()) {
         lru_.push_back(entry{std::move(c), now});
     } else {

@@ -61,7 +61,8 @@ struct fixture {
         asio::co_spawn(
             io,
             [this, &out, &done, timeout]() -> asio::awaitable<void> {
-                out = co_await read_response_head(*conn, storage(), 8192, timeout);
+                const auto read = co_await read_response_head(*conn, scanner, 8192, timeout);
+                out = take_response_head(*conn, storage(), read, timeout);
                 done = true;
             },
             asio::detached);
@@ -169,7 +170,9 @@ TEST(Http1Client, SendsAHeadAndSaysWhenItCannot) {
         asio::co_spawn(
             f.io,
             [&]() -> asio::awaitable<void> {
-                sent = co_await send_head(*f.conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1s);
+                const auto ec =
+                    co_await send_head(*f.conn, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1s);
+                sent = send_outcome(*f.conn, ec);
                 done = true;
             },
             asio::detached);
