@@ -206,11 +206,14 @@ def verdict(values, ci, higher_is_better):
 
 def compare_section(data, rounds, cols, old_label, conns):
     """issue 12: new ÷ old per metric."""
-    better = {"rps": True, "cpu": False, "p50": False, "big": True, "connect": True, "idle_fresh": False}
+    better = {"rps": True, "cpu": False, "p50": False, "big": True, "connect": True, "idle_fresh": False,
+              "idle_total": False}
     rows = []
     per_round_metrics = [(m, t, f) for m, t, f in cols if m in better and m != "idle"]
     per_round_metrics.append(("idle_fresh", f"RSS per idle conn ({conns:,} conns; fresh process each round)",
                               "{:,.0f} B"))
+    per_round_metrics.append(("idle_total", f"RSS holding {conns:,} idle conns (fresh process each round)",
+                              "{:,.0f} KiB"))
     for metric, title, fmt in per_round_metrics:
         new, old = data.get(("ferry", metric), {}), data.get(("ferry-old", metric), {})
         if not new and not old:
@@ -336,6 +339,8 @@ def main():
     per_round_cols = [c for c in cols if c[0] not in ONCE]
     if ("ferry", "idle_fresh") in data:
         per_round_cols.append(("idle_fresh", "RSS per idle conn, fresh process", "{:,.0f} B"))
+    if ("ferry", "idle_total") in data:
+        per_round_cols.append(("idle_total", "RSS holding the idle conns, fresh process", "{:,.0f} KiB"))
     for metric, title, fmt in per_round_cols:
         for key, label in proxies:
             values = data.get((key, metric))

@@ -350,6 +350,9 @@ measure_idle() {  # measure_idle NAME [AS ROUND METRIC [idle_conns.py flags]]: s
     rec "$r" "$as" "$metric" "n/a (closes client connections)"
   elif (( ok == many && still == many )); then
     rec "$r" "$as" "$metric" "$per"
+    # The fresh process's whole RSS while it holds them: the growth per connection alone favours
+    # a process that started bigger (its freed warm-up pages take the first connections for free).
+    [[ $metric == idle_fresh ]] && rec "$r" "$as" idle_total "${f[rss_after_kb]}"
   elif (( ok == 0 )); then
     rec "$r" "$as" "$metric" "failed (no connection served: $refused refused, $failed failed, $bad other status)"
   else
