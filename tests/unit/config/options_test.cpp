@@ -1,7 +1,6 @@
 // The options registry: every option is declared once, with a flag or a key, a default that
 // passes its own check, one check shared by the command line and the file, and the documents
-// (ferry.example.toml here; the man page, docs/configuration.md and README.md in
-// docs_match_test.cpp) name every one.
+// (docs_match_test.cpp; config_file_test.cpp for ferry.example.toml) name every one.
 #include "config/config_file.h"
 #include "config/options.h"
 
@@ -9,10 +8,7 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <regex>
 #include <set>
-#include <sstream>
 
 namespace ferry::config {
 namespace {
@@ -136,26 +132,6 @@ TEST(Options, TheFileAndTheCommandLineCheckValuesAlike) {
             const std::string from_file = loaded.parsed ? "" : loaded.error.substr(prefix.size());
             EXPECT_EQ(from_command_line, from_file) << o.about.key << " = " << toml;
         }
-    }
-}
-
-std::string source_file(const std::string& relative) {
-    std::ifstream in(std::string(FERRY_SOURCE_DIR) + "/" + relative);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// Every key is in the example file (the man page, docs/configuration.md and README.md are
-// held to the registry by docs_match_test.cpp).
-TEST(Options, ExampleFileHasEveryKey) {
-    const auto example = source_file("ferry.example.toml");
-    ASSERT_FALSE(example.empty());
-    for (const auto& o : options()) {
-        if (o.about.key.empty()) continue;
-        const auto key = o.about.key.substr(o.about.key.find('.') + 1); // "realm" in [auth]
-        EXPECT_TRUE(std::regex_search(example, std::regex("\n(# )?" + std::string(key) + " = ")))
-            << o.about.key << " is not in ferry.example.toml";
     }
 }
 
