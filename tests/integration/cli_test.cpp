@@ -388,65 +388,30 @@ TEST(Cli, RealmQuotingIsRefusedOnTheCommandLineAsInTheFile) {
 }
 
 // Seconds: the range is named when a value is out of it (a positive value under a
-// millisecond would have been a timeout of 0: no wait at all).
+// millisecond would have been a timeout of 0: no wait at all); the bounds are accepted.
 TEST(Cli, SecondsOutOfRangeAreRefusedWithTheRangeNamed) {
-    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-        {{"--header-timeout", "-1"},
-         "ferry: --header-timeout -1: expected a positive number of seconds\n"},
-        {{"--header-timeout", "0"},
-         "ferry: --header-timeout 0: expected a positive number of seconds\n"},
-        {{"--header-timeout", "0.0001"},
-         "ferry: --header-timeout 0.0001: expected at least 0.001 seconds (one millisecond)\n"},
-        {{"--idle-timeout", "2e9"},
-         "ferry: --idle-timeout 2e9: expected at most 1000000000 seconds\n"},
-        {{"--dns-negative-ttl", "-1"},
-         "ferry: --dns-negative-ttl -1: expected zero or more seconds\n"},
-        {{"--send-timeout", "nan"}, "ferry: --send-timeout nan: expected a number of seconds\n"},
-        {{"--send-timeout", "10s"}, "ferry: --send-timeout 10s: expected a number of seconds\n"},
-    };
-    for (const auto& [args, says] : cases) {
-        auto r = run_ferry(args, 5s);
-        EXPECT_EQ(r.exit_code(), 2) << args[0] << " " << args[1];
-        EXPECT_EQ(r.err, says);
-    }
-    // The bounds themselves are accepted.
+    auto r = run_ferry({"--header-timeout", "0.0001"}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(
+        r.err,
+        "ferry: --header-timeout 0.0001: expected at least 0.001 seconds (one millisecond)\n");
+    r = run_ferry({"--idle-timeout", "2e9"}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(r.err, "ferry: --idle-timeout 2e9: expected at most 1000000000 seconds\n");
     toml_file empty("");
-    for (const auto& [flag, value] :
-         std::vector<std::pair<std::string, std::string>>{{"--header-timeout", "0.001"},
-                                                          {"--idle-timeout", "1e9"},
-                                                          {"--dns-negative-ttl", "0"}}) {
-        auto r = run_ferry({"--check-config", empty.path(), flag, value}, 5s);
-        EXPECT_EQ(r.exit_code(), 0) << flag << " " << value << ": " << r.err;
-    }
+    r = run_ferry({"--check-config", empty.path(), "--header-timeout", "0.001", "--idle-timeout",
+                   "1e9", "--dns-negative-ttl", "0", "--access-log", "stderr"},
+                  5s);
+    EXPECT_EQ(r.exit_code(), 0) << r.err;
 }
 
-TEST(Cli, ValueMessagesSayWhatWasExpected) {
-    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-        {{"--via="}, "ferry: --via \"\": expected a non-empty string\n"},
-        {{"--flow-log", "off"},
-         "ferry: --flow-log off: expected a file path, \"-\" or \"stderr\": the flow log is off "
-         "unless asked for\n"},
-        {{"--parent", "http://proxy.example:99999"},
-         "ferry: --parent http://proxy.example:99999: expected a port 1-65535 after the host\n"},
-        {{"--parent", "http://alice:secret@proxy.example:0"},
-         "ferry: --parent http://alice:***@proxy.example:0: expected a port 1-65535 after the "
-         "host\n"},
-        {{"--parent", "http://pro xy:3128"},
-         "ferry: --parent http://pro xy:3128: expected a host name or IP address after "
-         "http://\n"},
-        {{"--parent", "socks5://proxy:1080"},
-         "ferry: --parent socks5://proxy:1080: expected http://[user:pass@]host[:port]\n"},
-        {{"--access-log-format", "apache"},
-         "ferry: --access-log-format apache: expected \"ferry\", \"squid\", \"combined\" or "
-         "\"json\"\n"},
-    };
-    for (const auto& [args, says] : cases) {
-        auto r = run_ferry(args, 5s);
-        EXPECT_EQ(r.exit_code(), 2) << args[0];
-        EXPECT_EQ(r.err, says);
-    }
-    // stderr is an access log destination, as --help says (PATH|-|stderr|off).
-    toml_file empty("");
-    auto r = run_ferry({"--check-config", empty.path(), "--access-log", "stderr"}, 5s);
-    EXPECT_EQ(r.exit_code(), 0) << r.err;
+// An empty value is shown as "", a parent's password as ***.
+TEST(Cli, ValueMessagesShowTheValueGiven) {
+    auto r = run_ferry({"--via="}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(r.err, "ferry: --via \"\": expected a non-empty string\n");
+    r = run_ferry({"--parent", "http://alice:secret@proxy.example:0"}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(r.err, "ferry: --parent http://alice:***@proxy.example:0: expected a port 1-65535 "
+                     "after the host\n");
 }
