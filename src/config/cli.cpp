@@ -18,8 +18,10 @@ cli_result usage_error(const std::string& message) {
     return {std::nullopt, 2};
 }
 
-// A value as a message shows it: a password masked, control characters escaped (one line).
+// A value as a message shows it: a password masked, control characters escaped (one line),
+// "" for an empty one (`--via=`).
 std::string shown(const option& o, std::string_view value) {
+    if (value.empty()) return "\"\"";
     const std::string text = o.shown ? o.shown(value) : std::string(value);
     std::string out;
     for (unsigned char c : text)
@@ -131,6 +133,8 @@ void print_help() {
         else
             line(left, fmt::format("{} (default: {})", a.help, value));
     }
+    text +=
+        "\nThe configuration file, [auth], [[acl]], the log formats and the signals: man ferry\n";
     std::fputs(text.c_str(), stdout);
 }
 

@@ -167,9 +167,6 @@ bool is_token_char(char c) {
            std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
 }
 
-const std::vector<std::string_view> acl_keys{"acl.action", "acl.name",    "acl.client", "acl.dest",
-                                             "acl.ports",  "acl.methods", "acl.users"};
-
 problem read_acl_key(std::string_view name, const toml::node& n, acl_rule& rule) {
     if (name == "action") {
         if (!n.is_string() || (n.as_string()->get() != "allow" && n.as_string()->get() != "deny"))
@@ -273,7 +270,7 @@ struct parser {
                 std::string dotted = "acl." + std::string(k.str());
                 if (auto p = read_acl_key(k.str(), node, rule); !p.ok()) {
                     if (p.what == "unknown key")
-                        unknown(k, dotted, acl_keys);
+                        unknown(k, dotted, acl_keys());
                     else
                         fail(node, dotted, p);
                     return;
@@ -349,6 +346,13 @@ std::string check_merged(const settings& s, std::string_view file_name) {
             return std::string(file_name) + ":" + std::to_string(rule.line) +
                    ": acl.users: a rule with users needs an htpasswd file ([auth] htpasswd)";
     return {};
+}
+
+const std::vector<std::string_view>& acl_keys() {
+    static const std::vector<std::string_view> keys{"acl.action", "acl.name",  "acl.client",
+                                                    "acl.dest",   "acl.ports", "acl.methods",
+                                                    "acl.users"};
+    return keys;
 }
 
 std::vector<std::string_view> config_keys() {

@@ -37,4 +37,7 @@ std::string check_merged(const settings& s, std::string_view file_name);
 // Every key the file accepts outside [[acl]], in the order they are documented.
 std::vector<std::string_view> config_keys();
 
+// The keys of an [[acl]] rule, as messages name them: "acl.action", "acl.client", ...
+const std::vector<std::string_view>& acl_keys();
+
 } // namespace ferry::config

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <thread>
 
 namespace ferry::config {
@@ -54,16 +55,24 @@ auto count(long long lo, long long hi) {
     };
 }
 
-// Seconds (an integer or a fraction); positive, or zero too when `zero_ok`.
+// Seconds (an integer or a fraction), kept in milliseconds: positive, or zero too when
+// `zero_ok`; a positive value under a millisecond would become 0 (no wait at all), so it is
+// refused, as is one over 10^9 (about 31 years: a typo, not a timeout).
 auto seconds(bool zero_ok) {
     return [zero_ok](std::string_view v, duration& out) -> std::string {
         double s = 0;
         auto r = std::from_chars(v.data(), v.data() + v.size(), s);
-        if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size())
+        if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size() || std::isnan(s))
             return "expected a number of seconds";
-        if (!(s > 0 || (zero_ok && s == 0)) || s > 1e9)
+        if (zero_ok && s == 0) {
+            out = duration(0);
+            return {};
+        }
+        if (!(s > 0))
             return zero_ok ? "expected zero or more seconds"
                            : "expected a positive number of seconds";
+        if (s < 0.001) return "expected at least 0.001 seconds (one millisecond)";
+        if (s > 1e9) return "expected at most 1000000000 seconds";
         out = duration(static_cast<long long>(s * 1000.0));
         return {};
     };
@@ -73,6 +82,13 @@ std::string read_on_off(std::string_view v, bool& out) {
     if (v != "on" && v != "off") return "expected on or off";
     out = v == "on";
     return {};
+}
+
+// The flow log goes somewhere once asked for: "off" would be a file named so, or nothing.
+std::string read_flow_log(std::string_view v, std::string& out) {
+    if (v == "off")
+        return R"(expected a file path, "-" or "stderr": the flow log is off unless asked for)";
+    return read_text(v, out);
 }
 
 constexpr std::string_view format_names[] = {"ferry", "squid", "combined", "json"};
@@ -277,7 +293,7 @@ std::vector<option> log_options() {
             &settings::access_log_format, read_log_format),
         turns_flow_on(row({"--flow-log", 0, "flow_log", k::text, "PATH|-|stderr",
                            "Where the flow log goes (- is stdout); implies --flow", live},
-                          &settings::flow_log, read_text)),
+                          &settings::flow_log, read_flow_log)),
     };
 }
 
@@ -375,7 +391,7 @@ std::vector<option> upstream_options() {
              "Seconds an idle upstream connection is kept", live},
             &settings::pool_idle_timeout, seconds(false)),
         masked(row({"--parent", 0, "parent", k::text, "URL",
-                    "Send requests through this HTTP proxy: http://[user:pass@]host:port", live},
+                    "Send requests through this HTTP proxy: http://[user:pass@]host[:port]", live},
                    &settings::parent, read_parent)),
         row({"--direct", 0, "direct", k::list, "RULE",
              "Bypass the parent for HOST, .DOMAIN (and subdomains) or a CIDR; repeatable", live},

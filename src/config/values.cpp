@@ -165,7 +165,7 @@ std::string parse_parent(std::string_view text, parent_proxy& out) {
     out = {};
     constexpr std::string_view scheme = "http://";
     if (text.size() < scheme.size() || lower(text.substr(0, scheme.size())) != scheme)
-        return "expected http://[user:pass@]host:port";
+        return "expected http://[user:pass@]host[:port]";
     text.remove_prefix(scheme.size());
     if (!text.empty() && text.back() == '/') text.remove_suffix(1);
     if (text.find('/') != std::string_view::npos) return "a parent proxy URL has no path";
@@ -185,20 +185,20 @@ std::string parse_parent(std::string_view text, parent_proxy& out) {
     out.port = 80;
     if (!text.empty() && text.front() == '[') {
         auto close = text.find(']');
-        if (close == std::string_view::npos) return "unclosed [ in the host";
+        if (close == std::string_view::npos) return "expected ] after the IPv6 address";
         out.host = std::string(text.substr(1, close - 1));
         auto rest = text.substr(close + 1);
         if (!rest.empty() && (rest.front() != ':' || !parse_port(rest.substr(1), out.port)))
-            return "bad port";
-        if (!is_ip_literal(out.host)) return "bad IPv6 address";
+            return "expected a port 1-65535 after the host";
+        if (!is_ip_literal(out.host)) return "expected an IPv6 address inside [ ]";
     } else {
         auto colon = text.rfind(':');
         out.host = lower(text.substr(0, colon));
         if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1), out.port))
-            return "bad port";
-        if (!is_hostname(out.host)) return "bad host";
+            return "expected a port 1-65535 after the host";
+        if (!is_hostname(out.host)) return "expected a host name or IP address after http://";
     }
-    if (out.port == 0) return "bad port";
+    if (out.port == 0) return "expected a port 1-65535 after the host";
     return {};
 }
 

@@ -386,3 +386,32 @@ TEST(Cli, RealmQuotingIsRefusedOnTheCommandLineAsInTheFile) {
     EXPECT_EQ(r.err, "ferry: --auth-realm a\\b: " + why + "\n");
     EXPECT_EQ(file_says("[auth]\nrealm = \"a\\\"b\"\n"), "ferry: F:2: auth.realm: " + why + "\n");
 }
+
+// Seconds: the range is named when a value is out of it (a positive value under a
+// millisecond would have been a timeout of 0: no wait at all); the bounds are accepted.
+TEST(Cli, SecondsOutOfRangeAreRefusedWithTheRangeNamed) {
+    auto r = run_ferry({"--header-timeout", "0.0001"}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(
+        r.err,
+        "ferry: --header-timeout 0.0001: expected at least 0.001 seconds (one millisecond)\n");
+    r = run_ferry({"--idle-timeout", "2e9"}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(r.err, "ferry: --idle-timeout 2e9: expected at most 1000000000 seconds\n");
+    toml_file empty("");
+    r = run_ferry({"--check-config", empty.path(), "--header-timeout", "0.001", "--idle-timeout",
+                   "1e9", "--dns-negative-ttl", "0", "--access-log", "stderr"},
+                  5s);
+    EXPECT_EQ(r.exit_code(), 0) << r.err;
+}
+
+// An empty value is shown as "", a parent's password as ***.
+TEST(Cli, ValueMessagesShowTheValueGiven) {
+    auto r = run_ferry({"--via="}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(r.err, "ferry: --via \"\": expected a non-empty string\n");
+    r = run_ferry({"--parent", "http://alice:secret@proxy.example:0"}, 5s);
+    EXPECT_EQ(r.exit_code(), 2);
+    EXPECT_EQ(r.err, "ferry: --parent http://alice:***@proxy.example:0: expected a port 1-65535 "
+                     "after the host\n");
+}

@@ -238,3 +238,16 @@ TEST(Config, ConfigAndCheckConfigTogetherAreRefused) {
     EXPECT_NE(r.exit_code(), 0);
     EXPECT_EQ(r.out.find("Starting proxy server"), std::string::npos) << r.out;
 }
+
+// The file names the key and line of a value out of range, with the same words as the command
+// line.
+TEST(Config, CheckConfigNamesTheRangeOfSeconds) {
+    int code = -1;
+    EXPECT_EQ(check("via = \"x\"\nheader_timeout = 0.0001\n", code),
+              "ferry: F:2: header_timeout: expected at least 0.001 seconds (one millisecond)\n");
+    EXPECT_EQ(code, 2);
+    EXPECT_EQ(check("\nflow_log = \"off\"\n", code),
+              "ferry: F:2: flow_log: expected a file path, \"-\" or \"stderr\": the flow log is "
+              "off unless asked for\n");
+    EXPECT_EQ(code, 2);
+}
