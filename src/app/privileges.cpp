@@ -27,8 +27,8 @@ struct access_need {
 // The log file at `path` (a sink writing to a file): its directory, and the file if present.
 void add_log_needs(const std::string& path, std::vector<access_need>& needs) {
     if (path.empty() || path == "-" || path == "stderr" || path == "off") return;
-    auto dir = std::filesystem::path(path).parent_path().string();
-    if (dir.empty()) dir = ".";
+    const auto parent = std::filesystem::path(path).parent_path();
+    const std::string dir = parent.empty() ? std::string(".") : parent.string();
     // The file itself is not asked for: ferry opened it as root, and after logrotate has
     // moved it away, the file to reopen is a new one (logrotate's `create`, or ferry's own).
     needs.push_back(
@@ -47,7 +47,7 @@ void add_read_need(const std::string& path, const char* signal_use,
 std::vector<bool> allowed_as(const passwd& user, const std::vector<access_need>& needs) {
     std::vector<bool> allowed(needs.size(), true);
     int count = 64;
-    std::vector<gid_t> groups(std::size_t(count));
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
     if (::getgrouplist(user.pw_name, user.pw_gid, groups.data(), &count) < 0) {
         groups.resize(std::size_t(count));
         if (::getgrouplist(user.pw_name, user.pw_gid, groups.data(), &count) < 0) return allowed;

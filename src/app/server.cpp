@@ -314,9 +314,15 @@ void server::on_hangup(boost::system::error_code ec) {
 // is a file this process may not read (after dropping root: "FILE: permission denied for
 // user NAME"), else the reason printed.
 bool server::reload(std::string& cause) {
+    // A configuration file ferry may no longer read (after dropping root) is named here, with
+    // the user; the loader would say only "Permission denied".
     if (cause = unreadable_by_us(settings_.config_file); !cause.empty()) return false;
     auto fresh = reload_();
-    if (!fresh) return false;
+    if (!fresh) {
+        // The loader checks the htpasswd file too (and said why); an unreadable one is named.
+        cause = unreadable_by_us(running_->auth.htpasswd);
+        return false;
+    }
     auto plan = plan_reload(*running_, std::move(*fresh));
     std::shared_ptr<auth::user_table> users;
     if (!reload_users(plan.next, users, cause)) return false;

@@ -251,7 +251,9 @@ TEST(Packaging, TheDebInstallsServesAsTheFerryUserAndPurges) {
               std::string::npos);
 
     std::string out;
-    if (!installed_ferry().empty()) ASSERT_EQ(dpkg("--purge ferry", out), 0) << out;
+    if (!installed_ferry().empty()) {
+        ASSERT_EQ(dpkg("--purge ferry", out), 0) << out;
+    }
     struct purge_at_end {
         ~purge_at_end() {
             std::string ignored;
