@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 # make fuzz: seconds per fuzz target (make test runs each for FERRY_FUZZ_SECONDS, default 60).
 SECONDS ?= 60
 
-.PHONY: deps build run test bench bench-compare soak format clean fuzz fuzz-build
+.PHONY: deps build run test bench bench-compare soak format clean fuzz fuzz-build install deb
 
 deps:
 	@scripts/install-deps.sh
@@ -16,6 +16,28 @@ build: deps
 
 run: build
 	./build/ferry $(PORT)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: $(PREFIX)/bin/ferry, its man page (gzip -9n),
+# the unit in $(PREFIX)/lib/systemd/system (ExecStart names $(PREFIX)/bin/ferry), the
+# logrotate file and /etc/ferry/ferry.toml (only when there is none; the example goes to
+# $(PREFIX)/share/doc/ferry/examples). Installing as root into the running system
+# (no DESTDIR) also creates the ferry user and /var/log/ferry, as the .deb's postinst does.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+install: build
+	@BINARY=build/ferry DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" \
+		scripts/install-files.sh
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		FERRY_SYSCONFDIR="$(SYSCONFDIR)" packaging/ferry-user.sh; \
+	else \
+		echo "ferry: then, as root: FERRY_SYSCONFDIR=$(SYSCONFDIR) packaging/ferry-user.sh" \
+			"(the ferry user, /var/log/ferry)"; \
+	fi
+
+# build/ferry_VERSION_ARCH.deb from the release build, with dpkg-deb (scripts/make-deb.sh).
+deb: build
+	@scripts/make-deb.sh build/ferry build
 
 # The libFuzzer targets (tests/fuzz), built with clang 14: CC/CXX count at the first configure.
 fuzz-build: deps

@@ -3,11 +3,14 @@
 # Idempotent: packages already present are skipped without touching the network.
 set -euo pipefail
 
+# dpkg-dev (dpkg-shlibdeps), adduser, logrotate and systemd (systemd-analyze): make deb and
+# the Packaging tests, which install the .deb and verify its unit and logrotate file.
 packages=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
           libboost1.81-dev libfmt-dev
           libc-ares-dev libgtest-dev libcurl4-openssl-dev curl openssl python3
           libtomlplusplus-dev libcrypt-dev libssl-dev apache2-utils man-db groff-base
-          tinyproxy squid libyaml-cpp-dev)
+          tinyproxy squid libyaml-cpp-dev
+          dpkg-dev adduser logrotate systemd)
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark;

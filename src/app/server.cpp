@@ -8,6 +8,7 @@
 #include "auth/htpasswd.h"
 #include "net/listener.h"
 #include "observe/counter.h"
+#include "util/process_user.h"
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
@@ -51,13 +52,14 @@ void retarget_logs(observe::log_sink& access_log, observe::log_sink& flow_log,
                    const config::settings& running, config::settings& next) {
     if (!access_log.retarget(next.access_log)) {
         std::fprintf(stderr, "ferry: reload: cannot open access log %s (still writing to %s): %s\n",
-                     next.access_log.c_str(), running.access_log.c_str(), std::strerror(errno));
+                     next.access_log.c_str(), running.access_log.c_str(),
+                     util::access_error(errno).c_str());
         next.access_log = running.access_log;
     }
     if (!flow_log.retarget(flow_destination(next))) {
         std::fprintf(stderr, "ferry: reload: cannot open flow log %s (still writing to %s): %s\n",
                      next.flow_log.c_str(), flow_destination(running).c_str(),
-                     std::strerror(errno));
+                     util::access_error(errno).c_str());
         next.flow = running.flow;
         next.flow_log = running.flow_log;
     }
@@ -128,8 +130,9 @@ private:
     void watch_signals();
     void on_stop_signal(boost::system::error_code ec);
     void on_hangup(boost::system::error_code ec);
-    bool reload();
-    bool reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users);
+    bool reload(std::string& cause);
+    bool reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users,
+                      std::string& cause);
     void apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
                       listener_change change);
     bool start_admin();
@@ -182,6 +185,8 @@ std::optional<int> server::start() {
     // Everything is bound: root is no longer needed (before any worker thread starts, so
     // every thread runs as the user).
     if (!settings_.user.empty()) {
+        for (const auto& warning : access_warnings(settings_))
+            std::fprintf(stderr, "%s\n", warning.c_str());
         if (auto problem = drop_privileges(settings_.user); !problem.empty()) {
             std::fprintf(stderr, "ferry: --user: %s\n", problem.c_str());
             return 1;
@@ -300,17 +305,27 @@ void server::on_hangup(boost::system::error_code ec) {
     if (ec) return;
     hangups_.async_wait([this](boost::system::error_code e, int) { on_hangup(e); });
     if (stopping_ || !reload_) return;
-    if (!reload())
-        std::fprintf(stderr, "ferry: reload failed: keeping the running configuration\n");
+    if (std::string cause; !reload(cause))
+        std::fprintf(stderr, "ferry: reload failed: %s%skeeping the running configuration\n",
+                     cause.c_str(), cause.empty() ? "" : "; ");
 }
 
-// One reload; false (the reason printed) when the new configuration cannot be applied.
-bool server::reload() {
+// One reload; false when the new configuration cannot be applied, with `cause` set when it
+// is a file this process may not read (after dropping root: "FILE: permission denied for
+// user NAME"), else the reason printed.
+bool server::reload(std::string& cause) {
+    // A configuration file ferry may no longer read (after dropping root) is named here, with
+    // the user; the loader would say only "Permission denied".
+    if (cause = unreadable_by_us(settings_.config_file); !cause.empty()) return false;
     auto fresh = reload_();
-    if (!fresh) return false;
+    if (!fresh) {
+        // The loader checks the htpasswd file too (and said why); an unreadable one is named.
+        cause = unreadable_by_us(running_->auth.htpasswd);
+        return false;
+    }
     auto plan = plan_reload(*running_, std::move(*fresh));
     std::shared_ptr<auth::user_table> users;
-    if (!reload_users(plan.next, users)) return false;
+    if (!reload_users(plan.next, users, cause)) return false;
     for (const auto& name : plan.restart)
         std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
                      name.c_str());
@@ -328,8 +343,10 @@ bool server::reload() {
 
 // The htpasswd file is read again; a bad one fails the whole reload. `users` stays null
 // when there is no file to read.
-bool server::reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users) {
+bool server::reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users,
+                          std::string& cause) {
     if (!auth_service_ || next.auth.htpasswd.empty()) return true;
+    if (cause = unreadable_by_us(next.auth.htpasswd); !cause.empty()) return false;
     users = std::make_shared<auth::user_table>();
     if (auto problem = auth::load_htpasswd(next.auth.htpasswd, *users); !problem.empty()) {
         std::fprintf(stderr, "%s\n", problem.c_str());
@@ -384,7 +401,7 @@ void server::on_reopen(boost::system::error_code ec) {
     for (auto* sink : {&access_log_, &flow_log_})
         if (!sink->reopen())
             std::fprintf(stderr, "ferry: cannot reopen %s (still writing to the old file): %s\n",
-                         sink->path().c_str(), std::strerror(errno));
+                         sink->path().c_str(), util::access_error(errno).c_str());
     reopen_signal_.async_wait([this](boost::system::error_code e, int) { on_reopen(e); });
 }
 

@@ -1,9 +1,9 @@
 #include "auth/htpasswd.h"
 
 #include "auth/basic.h"
+#include "util/process_user.h"
 
 #include <cerrno>
-#include <cstring>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
@@ -132,7 +132,9 @@ std::string parse_htpasswd(std::string_view text, std::string_view file, user_ta
 
 std::string load_htpasswd(const std::string& file, user_table& out) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) return fmt::format("ferry: {}: {}", file, std::strerror(errno));
+    // A file the service user may not read is named with that user: on a reload after
+    // dropping root, that is the usual cause.
+    if (!in) return fmt::format("ferry: {}: {}", file, util::access_error(errno));
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) return fmt::format("ferry: {}: read error", file);

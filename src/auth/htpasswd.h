@@ -40,7 +40,8 @@ bool classify_hash(std::string_view hash, hash_kind& kind);
 // "ferry: FILE:LINE: what is wrong". Blank lines and lines starting with '#' are skipped.
 std::string parse_htpasswd(std::string_view text, std::string_view file, user_table& out);
 
-// Reads and parses FILE; the same errors, and "ferry: FILE: <errno text>" when unreadable.
+// Reads and parses FILE; the same errors, and "ferry: FILE: <errno text>" when unreadable
+// ("ferry: FILE: permission denied for user NAME" when this process may not read it).
 std::string load_htpasswd(const std::string& file, user_table& out);
 
 } // namespace ferry::auth
