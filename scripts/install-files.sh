@@ -4,7 +4,8 @@
 #   BINARY      the ferry binary to install (build/ferry)
 #   DESTDIR     staging root ("")
 #   PREFIX      /usr/local          → $PREFIX/bin/ferry, $PREFIX/share/man/man1/ferry.1.gz,
-#                                     $PREFIX/share/doc/ferry/examples/ferry.example.toml
+#                                     $PREFIX/share/doc/ferry/{README.md,configuration.md,
+#                                     operations.md,examples/ferry.example.toml}
 #   UNITDIR     $PREFIX/lib/systemd/system (both /usr/local/lib/… and /lib/… are in
 #               systemd's unit search path)
 #   SYSCONFDIR  /etc                → /etc/ferry/ferry.toml, /etc/logrotate.d/ferry
@@ -42,6 +43,10 @@ grep -q "^ExecStart=$PREFIX/bin/ferry " "$root$UNITDIR/ferry.service" ||
 
 install -m 0644 "$here/packaging/ferry.logrotate" "$root$SYSCONFDIR/logrotate.d/ferry"
 install -m 0644 "$here/ferry.example.toml" "$root$PREFIX/share/doc/ferry/examples/ferry.example.toml"
+# What the man page's SEE ALSO points to: the README and the reference of the config file.
+for doc in README.md docs/configuration.md docs/operations.md; do
+	install -m 0644 "$here/$doc" "$root$PREFIX/share/doc/ferry/$(basename "$doc")"
+done
 
 config=$root$SYSCONFDIR/ferry/ferry.toml
 if [ "$CONFIG" = always ] || [ ! -e "$config" ]; then
