@@ -290,6 +290,35 @@ TEST(ExactLogs, ShutdownCutCountsWhatTheClientGotAndBlamesTheShutdown) {
         << l.line;
 }
 
+// The client sends 300,000 of the 1,000,000 body bytes it announced and closes: every byte
+// it sent is counted, and the cause is the client.
+TEST(ExactLogs, UploadCutShortCountsWhatTheClientSent) {
+    test_origin origin([](origin_connection& c) {
+        const auto head = c.read_head();
+        if (head.empty()) return;
+        bool ok = false;
+        c.read_body(head, ok, 5s);
+    });
+    ferry_process ferry(ferry_args());
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const int fd = connect_raw(ferry.port());
+    ASSERT_GE(fd, 0);
+    const auto head = fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\nContent-Length: 1000000\r\n\r\n",
+                                  origin.url("/upload-cut"), origin.authority());
+    ASSERT_EQ(send_raw(fd, head), head.size());
+    ASSERT_EQ(send_raw(fd, pattern(300000)), 300000u);
+    std::this_thread::sleep_for(200ms); // all of it through ferry, then the end
+    ::shutdown(fd, SHUT_WR);
+    std::string got;
+    read_raw(fd, got, 5s);
+    ::close(fd);
+    const auto l = line_for(ferry, "/upload-cut");
+    EXPECT_EQ(l.from_client, head.size() + 300000) << l.line;
+    EXPECT_EQ(l.to_client, got.size()) << l.line;
+    EXPECT_EQ(l.cause, "ferry: client closed the connection in the middle of the request body")
+        << l.line;
+}
+
 // A CONNECT tunnel, spliced: 300,000 bytes up, 500,000 down, each side counted whole.
 TEST(ExactLogs, ConnectTunnelCountsBothDirections) {
     test_origin origin([](origin_connection& c) {
