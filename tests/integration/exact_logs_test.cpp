@@ -225,14 +225,14 @@ TEST(ExactLogs, OriginCutShortCountsWhatWasRelayedAndNamesTheOrigin) {
 // The client reads 200 KB of a large body and closes with more unread (a reset): the log
 // counts what reached the client's socket — what it read plus what it left unread — not
 // what ferry still had queued, and says the client closed.
-TEST(ExactLogs, ClientCutShortCountsWhatReachedTheClient) {
+static void client_cut(const std::string& splice) {
     std::atomic<bool> stop{false};
     test_origin origin([&](origin_connection& c) {
         if (c.read_head().empty()) return;
         c.send("HTTP/1.1 200 OK\r\nContent-Length: 67108864\r\n\r\n");
         send_paced(c, 67108864, 65536, 0ms, &stop);
     });
-    ferry_process ferry(ferry_args());
+    ferry_process ferry(ferry_args({"--splice", splice}));
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const int fd = connect_raw(ferry.port(), 65536);
     ASSERT_GE(fd, 0);
@@ -253,17 +253,25 @@ TEST(ExactLogs, ClientCutShortCountsWhatReachedTheClient) {
         << l.line;
 }
 
+TEST(ExactLogs, ClientCutShortCountsWhatReachedTheClientSpliced) {
+    client_cut("on");
+}
+
+TEST(ExactLogs, ClientCutShortCountsWhatReachedTheClientCopied) {
+    client_cut("off");
+}
+
 // A download in flight when the drain time runs out: ferry closes it, the client has every
 // byte ferry counted (the close is graceful), and the cause is ferry's shutdown, not the
 // client.
-TEST(ExactLogs, ShutdownCutCountsWhatTheClientGotAndBlamesTheShutdown) {
+static void shutdown_cut(const std::string& splice) {
     std::atomic<bool> stop{false};
     test_origin origin([&](origin_connection& c) {
         if (c.read_head().empty()) return;
         c.send("HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n");
         send_paced(c, 50000000, 65536, 10ms, &stop); // about 6 MB/s
     });
-    ferry_process ferry(ferry_args({"--shutdown-timeout", "1"}));
+    ferry_process ferry(ferry_args({"--shutdown-timeout", "1", "--splice", splice}));
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const int fd = connect_raw(ferry.port());
     ASSERT_GE(fd, 0);
@@ -288,6 +296,14 @@ TEST(ExactLogs, ShutdownCutCountsWhatTheClientGotAndBlamesTheShutdown) {
     EXPECT_EQ(l.cause, "ferry: shutting down: the response cut when the drain time ran out "
                        "(--shutdown-timeout 1s) or a second stop signal came")
         << l.line;
+}
+
+TEST(ExactLogs, ShutdownCutCountsWhatTheClientGotAndBlamesTheShutdownSpliced) {
+    shutdown_cut("on");
+}
+
+TEST(ExactLogs, ShutdownCutCountsWhatTheClientGotAndBlamesTheShutdownCopied) {
+    shutdown_cut("off");
 }
 
 // The client sends 300,000 of the 1,000,000 body bytes it announced and closes: every byte
