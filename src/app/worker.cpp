@@ -196,8 +196,7 @@ void worker::schedule_flush() {
 }
 
 void worker::tick() {
-    refresh_clock();
-    flush_access_log();
+    refresh_clock(); // (the access log has a timer of its own: schedule_flush)
     pool_.sweep(now_);
     parked_.close_expired(now_);
     trim_memory();

@@ -419,3 +419,24 @@ TEST(ExactLogs, LinesReachTheLogWithinTheFlushInterval) {
         std::this_thread::sleep_for(100ms); // the next line starts a fresh interval
     }
 }
+
+// The interval is what holds a line back: with 1 s, a line is not there at 0.4 s and is by
+// 1 s (plus a little).
+TEST(ExactLogs, TheFlushIntervalIsTheOperatorsChoice) {
+    test_origin origin;
+    ferry_process ferry(ferry_args({"--log-flush-interval", "1"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const int fd = connect_raw(ferry.port());
+    ASSERT_GE(fd, 0);
+    const auto request = get(origin, "/held-back");
+    ASSERT_EQ(send_raw(fd, request), request.size());
+    std::string got;
+    EXPECT_TRUE(read_raw(fd, got, 5s));
+    ::close(fd);
+    const auto answered = steady::now();
+    std::this_thread::sleep_for(400ms);
+    EXPECT_EQ(ferry.out().find("/held-back"), std::string::npos) << ferry.out();
+    const auto l = line_for(ferry, "/held-back", 3s);
+    ASSERT_FALSE(l.line.empty());
+    EXPECT_LT(steady::now() - answered, 1000ms + 250ms);
+}
