@@ -137,7 +137,10 @@ void worker::log_exchange(const observe::exchange_record& r) {
     metrics_.record(r, end - r.started_steady);
     if (shared_.access_log.enabled()) {
         observe::append_access_line(settings_->access_log_format, r, end, access_buffer_);
-        if (access_buffer_.size() >= 32 * 1024) flush_access_log();
+        if (access_buffer_.size() >= 32 * 1024 || settings_->log_flush_interval.count() <= 0)
+            flush_access_log();
+        else
+            schedule_flush();
     }
     if (shared_.flow_log.enabled()) {
         std::string block;
@@ -182,14 +185,24 @@ void worker::flush_access_log() {
     access_buffer_.clear();
 }
 
+void worker::schedule_flush() {
+    if (flush_scheduled_) return; // an older line's deadline comes first
+    flush_scheduled_ = true;
+    flush_timer_.expires_after(settings_->log_flush_interval);
+    flush_timer_.async_wait([this](boost::system::error_code) {
+        flush_scheduled_ = false;
+        flush_access_log();
+    });
+}
+
 void worker::tick() {
-    refresh_clock();
-    flush_access_log();
+    refresh_clock(); // (the access log has a timer of its own: schedule_flush)
     pool_.sweep(now_);
     parked_.close_expired(now_);
     trim_memory();
     deadlines_.expire_passed(now_);
     if (draining_ && count_ == 0) {
+        flush_timer_.cancel();
         resolver_.shutdown(); // nothing left: let the loop run out
         return;
     }
@@ -231,6 +244,7 @@ void worker::remove(net::drainable* w) {
     --count_;
     if (draining_ && count_ == 0) {
         ticker_.cancel();
+        flush_timer_.cancel(); // its handler writes what is gathered
         resolver_.shutdown();
     }
 }
@@ -290,6 +304,7 @@ void worker::drain() {
     }
     if (count_ == 0) {
         ticker_.cancel();
+        flush_timer_.cancel(); // its handler writes what is gathered
         resolver_.shutdown();
     }
 }

@@ -124,9 +124,12 @@ private:
     void trim_memory();
     static constexpr std::size_t trim_after_sessions = 32;
     void refresh_clock();
-    // Access-log lines are gathered per worker and written at most every tick (or when the
-    // buffer fills), so that logging costs the hot path an append, not a syscall.
+    // Access-log lines are gathered per worker and written one block at a time: within
+    // log_flush_interval of the first line gathered (a timer armed by that line, so an idle
+    // worker never wakes up for it), or when the buffer fills, or at once when the interval
+    // is 0. Logging costs the hot path an append, not a syscall.
     void flush_access_log();
+    void schedule_flush();
     void tick();
     void drain();
     void force_close();
@@ -150,6 +153,8 @@ private:
     std::chrono::system_clock::time_point date_second_;
     std::string date_;
     std::string access_buffer_;
+    boost::asio::steady_timer flush_timer_{io_};
+    bool flush_scheduled_ = false;
     upstream::pool pool_;
     parking_lot parked_;
     auth::authenticator auth_;

@@ -89,6 +89,7 @@ struct settings {
     duration send_timeout{60'000};         // a peer that does not read what ferry writes
     duration shutdown_timeout{10'000};     // in-flight exchanges on SIGINT/SIGTERM
     duration tunnel_idle_timeout{300'000}; // a CONNECT tunnel with no bytes either way
+    duration log_flush_interval{100};      // an access-log line is written within this; 0: at once
 
     // Upstream DNS and connections.
     std::vector<dns_server> dns_servers;     // empty: the system's (/etc/resolv.conf)

@@ -24,6 +24,13 @@ struct gather {
     std::array<asio::const_buffer, max_pieces + 6> buffers;
     std::size_t count = 0;
     std::size_t bytes = 0;
+    std::size_t data_begin = 0; // where the body data starts in the write
+    std::size_t data_bytes = 0; // and how much of it there is
+    // Of `accepted` bytes of this write that went out, how many were body data.
+    std::size_t data_in(std::uint64_t accepted) const {
+        if (accepted <= data_begin) return 0;
+        return std::size_t(std::min<std::uint64_t>(accepted - data_begin, data_bytes));
+    }
     char chunk_header[24]; // "<hex size>\r\n"; a buffer points here, so a gather is not copied
     void add(const void* p, std::size_t n) {
         if (n == 0) return;
@@ -113,6 +120,8 @@ void lay_out(gather& g, std::string_view prefix, body_kind in, output_coding out
         int n = std::snprintf(g.chunk_header, sizeof g.chunk_header, "%zx\r\n", took.data_bytes);
         g.add(g.chunk_header, std::size_t(n));
     }
+    g.data_begin = g.bytes;
+    g.data_bytes = took.data_bytes;
     for (std::size_t i = 0; i < took.npieces; ++i)
         g.add(pieces[i]);
     if (chunk) g.add(crlf);
@@ -135,8 +144,9 @@ bool use_splice(net::inbound from, net::outbound to, const body_framing& in, out
     return net::can_splice(from.source) && net::can_splice(to.sink);
 }
 
-// The rest of an identity body (its buffered bytes already sent): socket → pipe → socket,
-// counted as the copying loop counts, a piece once written.
+// The rest of an identity body (its buffered bytes already sent): socket → pipe → socket.
+// Bytes count as read once in the pipe, and as written (body) once out of it into the sink:
+// what a failed splice_out leaves in the pipe never reached the sink.
 asio::awaitable<void> splice_rest(net::inbound from, net::outbound to, bool until_close,
                                   std::uint64_t remaining, relay_timeouts timeouts,
                                   const bool* stop, relay_outcome& result) {
@@ -146,21 +156,21 @@ asio::awaitable<void> splice_rest(net::inbound from, net::outbound to, bool unti
         std::size_t max = net::splice_chunk(); // what a pipe holds
         if (!until_close) max = std::size_t(std::min<std::uint64_t>(remaining, max));
         auto ec = co_await net::splice_in(from, pipe, max, timeouts.read, stop, got);
+        result.bytes_read += got;
         if (stopped(stop, result)) co_return;
         if (ec) {
             if (!(until_close && ec == asio::error::eof))
                 fail(result, relay_status::read_failed, ec);
             co_return;
         }
+        const auto before = to.sink.sent;
         ec = co_await net::splice_out(to, pipe, false, timeouts.write, stop);
+        result.body_bytes += to.sink.sent - before;
         if (stopped(stop, result)) co_return;
         if (ec) {
             fail(result, relay_status::write_failed, ec);
             co_return;
         }
-        result.body_bytes += got;
-        result.bytes_read += got;
-        result.bytes_written += got;
         if (!until_close) {
             remaining -= got;
             if (remaining == 0) co_return;
@@ -184,6 +194,13 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
     // One coroutine frame for the whole body: the steps below that do not wait are plain
     // functions, and the waits stay here rather than in awaited sub-coroutines.
     relay_outcome result;
+    // What went out is what the sink took (its `sent` count), whatever the writes attempted:
+    // a write an error cut short counts its bytes that left, and the body bytes among them.
+    const std::uint64_t sent_before = to.sink.sent;
+    auto done = [&](relay_outcome& r) -> relay_outcome& {
+        r.bytes_written = to.sink.sent - sent_before;
+        return r;
+    };
     if (in.kind == body_kind::chunked) decoder.reset();
     std::uint64_t remaining = in.length;
     bool finished = in.kind == body_kind::none || (in.kind == body_kind::length && remaining == 0);
@@ -195,44 +212,45 @@ asio::awaitable<relay_outcome> relay_body(net::inbound from, net::outbound to, b
             // The head goes out before waiting for body bytes: a client may wait for
             // 100 Continue, and a slow origin's client should see the head early.
             auto ec = co_await net::write_all(to, asio::buffer(prefix), timeouts.write);
-            if (ec) co_return fail(result, relay_status::write_failed, ec);
-            result.bytes_written += prefix.size();
+            if (ec) co_return done(fail(result, relay_status::write_failed, ec));
             prefix_pending = false;
         }
         if (!finished && from.buffer.empty() && !prefix_pending &&
             use_splice(from, to, in, out, remaining, timeouts)) {
             co_await splice_rest(from, to, in.kind == body_kind::until_close, remaining, timeouts,
                                  stop, result);
-            co_return result;
+            co_return done(result);
         }
         if (!finished && from.buffer.empty()) {
             std::size_t got = 0;
             auto ec = co_await net::read_some(from, timeouts.read, got);
-            if (stopped(stop, result)) co_return result;
+            if (stopped(stop, result)) co_return done(result);
             if (ec) {
                 if (!(in.kind == body_kind::until_close && ec == asio::error::eof))
-                    co_return fail(result, relay_status::read_failed, ec);
+                    co_return done(fail(result, relay_status::read_failed, ec));
                 finished = true;
             }
         }
 
         const body_take took =
             take_body(from.buffer.data(), in.kind, remaining, finished, decoder, pieces);
-        if (took.bad_framing) co_return framing_failed(result, decoder);
+        if (took.bad_framing) co_return done(framing_failed(result, decoder));
         gather g;
         lay_out(g, prefix_pending ? prefix : std::string_view{}, in.kind, out, finished, pieces,
                 took, decoder);
-        if (g.count > 0) {
-            auto ec = co_await net::write_all(to, g.sequence(), timeouts.write);
-            if (stopped(stop, result)) co_return result;
-            if (ec) co_return fail(result, relay_status::write_failed, ec);
-            result.bytes_written += g.bytes;
-        }
-        prefix_pending = false;
-        result.body_bytes += took.data_bytes;
-        from.buffer.consume(took.consumed);
+        // Taken from the source: received, whether or not the write below gets it all out
+        // (consumed after it: the pieces point into the buffer).
         result.bytes_read += took.consumed;
-        if (finished) co_return result;
+        if (g.count > 0) {
+            const auto before = to.sink.sent;
+            auto ec = co_await net::write_all(to, g.sequence(), timeouts.write);
+            result.body_bytes += g.data_in(to.sink.sent - before);
+            if (stopped(stop, result)) co_return done(result);
+            if (ec) co_return done(fail(result, relay_status::write_failed, ec));
+        }
+        from.buffer.consume(took.consumed);
+        prefix_pending = false;
+        if (finished) co_return done(result);
     }
 }
 

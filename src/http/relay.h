@@ -30,9 +30,11 @@ struct relay_outcome {
     relay_status status = relay_status::complete;
     net::error_code error; // read or write error
     chunk_error chunk = chunk_error::none;
-    std::uint64_t body_bytes = 0;    // decoded body bytes delivered
-    std::uint64_t bytes_read = 0;    // wire bytes taken from the source
-    std::uint64_t bytes_written = 0; // wire bytes written, prefix included
+    // Counted from what the kernel accepted (the sink's `sent`), not from what was attempted:
+    // when a write fails half-way, what went out before the error is counted, the rest not.
+    std::uint64_t body_bytes = 0;    // decoded body bytes that went out to the sink
+    std::uint64_t bytes_read = 0;    // wire bytes taken from the source (received)
+    std::uint64_t bytes_written = 0; // wire bytes that went out, prefix and chunk framing included
 };
 
 struct relay_timeouts {

@@ -81,8 +81,10 @@ asio::awaitable<error_code> memory_stream::write(std::span<const asio::const_buf
                                                  milliseconds) {
     if (!open_ || out_->ended) co_return asio::error::broken_pipe;
     if (out_->closed) co_return asio::error::connection_reset;
-    for (const auto& b : data)
+    for (const auto& b : data) {
         out_->bytes.append(static_cast<const char*>(b.data()), b.size());
+        sent += b.size();
+    }
     out_->notify();
     co_return error_code{};
 }

@@ -146,6 +146,7 @@ asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bool more
             ::splice(pipe.read_end(), nullptr, socket.native_handle(), nullptr, pipe.held(), flags);
         if (n > 0) {
             pipe.removed(std::size_t(n));
+            to.sink.sent += std::uint64_t(n); // left the pipe into the socket: sent
             continue;
         }
         if (n < 0 && errno == EINTR) continue;

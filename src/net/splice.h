@@ -51,7 +51,9 @@ boost::asio::awaitable<error_code> splice_in(inbound from, splice_pipe& pipe, st
 
 // Writes everything the pipe holds to the socket, waiting for writability under to.sink.writing
 // when the socket is full. `more` tells the kernel more bytes follow (MSG_MORE). The pipe
-// is given back once empty.
+// is given back once empty. Every byte that leaves the pipe into the socket is added to
+// to.sink.sent as it goes, so a splice_out that fails half-way has counted what went out;
+// bytes still in the pipe were never sent and are not counted.
 boost::asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bool more,
                                               std::chrono::milliseconds timeout, const bool* stop);
 

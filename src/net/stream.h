@@ -13,6 +13,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <cstdint>
 #include <span>
 
 namespace ferry::net {
@@ -57,6 +58,11 @@ public:
     // A write (or splice) toward the peer timed out: the peer stopped reading, and closing
     // resets the connection (see abort()).
     bool write_timed_out = false;
+
+    // Bytes the transport accepted from ferry on this stream so far, counted from what each
+    // write or splice returned (a write cut short by an error counts what went out before
+    // it): what the access log's byte counts are taken from.
+    std::uint64_t sent = 0;
 
     // Cancels whatever waits in that direction now (the deadline itself stays unarmed).
     deadline reading;

@@ -23,6 +23,7 @@ asio::awaitable<error_code> tcp_stream::write(std::span<const asio::const_buffer
     writing.arm(now(), timeout);
     auto [ec, n] = co_await asio::async_write(socket_, data, writing.bind());
     writing.disarm();
+    sent += n; // also when cut short: what the kernel took before the error
     if (ec && writing.expired) {
         ec = asio::error::timed_out;
         write_timed_out = true;

@@ -1,7 +1,7 @@
 // One JSON object per line:
 //   {"time":"2026-11-27T06:31:18.123Z","client":"127.0.0.1:51234","method":"GET",
 //    "target":"http://example.test/","status":200,"bytes_to_client":1234,
-//    "bytes_from_client":78,"duration_ms":12.345,"upstream":"example.test:80",
+//    "bytes_from_client":78,"body_bytes":1000,"duration_ms":12.345,"upstream":"example.test:80",
 //    "cause":"...","user":"...","user_agent":"curl/8.0","referer":null}
 // "cause" and "user" appear only when there is one; absent strings are null. Every string is
 // escaped by append_json_string, so that any byte a client sends gives valid JSON.
@@ -36,7 +36,7 @@ void append_json_line(const exchange_record& r, std::chrono::steady_clock::time_
     append_string_or_null(r.target, out);
     fmt::format_to(it, ",\"status\":{},\"bytes_to_client\":{},\"bytes_from_client\":{}", r.status,
                    r.bytes_to_client, r.bytes_from_client);
-    fmt::format_to(it, ",\"duration_ms\":{:.3f},\"upstream\":", ms);
+    fmt::format_to(it, ",\"body_bytes\":{},\"duration_ms\":{:.3f},\"upstream\":", r.body_bytes, ms);
     append_string_or_null(r.upstream, out);
     if (!r.cause.empty()) {
         out.append(",\"cause\":");

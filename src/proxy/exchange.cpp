@@ -4,9 +4,15 @@
 
 #include "http/head_parser.h"
 #include "observe/counter.h"
+#include "proxy/causes.h"
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <fmt/format.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
 
 namespace ferry::proxy {
 
@@ -14,8 +20,8 @@ namespace asio = boost::asio;
 
 exchange::exchange(context& ctx, client_side client, exchange_storage& storage,
                    const config::settings& settings)
-    : ctx_(ctx), client_(client), settings_(settings), req_(storage.request),
-      resp_(storage.response), rec_(storage.record), store_(storage) {
+    : sent_at_start_(client.stream.sent), ctx_(ctx), client_(client), settings_(settings),
+      req_(storage.request), resp_(storage.response), rec_(storage.record), store_(storage) {
     rec_.reset();
     rec_.connection = client_.connection;
     rec_.client = client_.label;
@@ -127,7 +133,6 @@ asio::awaitable<next> exchange::reply(const http::local_reply& answer) {
     rec_.content_type = r.content_type;
     auto ec = co_await net::write_all(client_out(), asio::buffer(out), cfg.send_timeout);
     if (ec) co_return next::close;
-    rec_.bytes_to_client += out.size();
     if (!r.head_only) rec_.body_bytes = r.body.size();
     co_return close ? next::close : next::keep_alive;
 }
@@ -166,7 +171,51 @@ http::local_reply exchange::trace_reply() const {
     return r;
 }
 
+namespace {
+
+// Bytes the client's kernel never acknowledged and never will get: once the client has reset
+// the connection (state CLOSE while ferry still holds the socket), the kernel has dropped its
+// send queue, and SIOCOUTQ still says how much was in it; a client cut at the send timeout
+// is closed with a reset (net::tcp_stream::close), which drops the queue too. 0 for a
+// connection that can still deliver it (a graceful close sends the queue first).
+std::uint64_t undelivered(net::stream& s) {
+    auto* socket = s.tcp();
+    if (!socket || !socket->is_open()) return 0;
+    const int fd = socket->native_handle();
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    const bool reset =
+        ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0 && info.tcpi_state == TCP_CLOSE;
+    if (!reset && !s.write_timed_out) return 0;
+    int queued = 0;
+    if (::ioctl(fd, SIOCOUTQ, &queued) != 0 || queued < 0) return 0;
+    return std::uint64_t(queued);
+}
+
+} // namespace
+
+void exchange::settle_record() {
+    auto sent = client_.stream.sent - sent_at_start_;
+    // Only a failed exchange can have lost bytes: a complete one costs no system call here.
+    const auto dropped = rec_.cause.empty() ? 0 : std::min(undelivered(client_.stream), sent);
+    sent -= dropped;
+    rec_.bytes_to_client = sent;
+    // The dropped bytes were the last ones written: body bytes (or a chunk's framing).
+    rec_.body_bytes -= std::min(rec_.body_bytes, dropped);
+    rec_.body_bytes = std::min(rec_.body_bytes, sent);
+    // Only ferry's force-close (shutdown) closes the client's stream under an exchange: an
+    // exchange cut by it failed because of it, whatever its reads and writes then saw.
+    if (client_.stream.is_open() || !draining()) return;
+    const bool tunnel = rec_.method == "CONNECT" || rec_.status == 101;
+    if (tunnel)
+        rec_.cause = causes::shutdown(settings().shutdown_timeout, "the tunnel");
+    else if (!rec_.cause.empty() || rec_.status == 0)
+        rec_.cause = causes::shutdown(settings().shutdown_timeout,
+                                      rec_.status == 0 ? "the exchange" : "the response");
+}
+
 void exchange::log() {
+    settle_record();
     ctx_.log_exchange(rec_);
 }
 

@@ -175,13 +175,15 @@ private:
     http::response_plan start_response(const http::body_framing& in, const relay_state& st);
     // What the relayed body's outcome means for the exchange.
     void note_outcome(const http::relay_outcome& outcome, relay_state& st);
+    error client_write_problem(const net::error_code& ec, std::string_view what) const;
     boost::asio::awaitable<void> switch_protocols(relay_state& st);
 
     // tunnel.cpp
     boost::asio::awaitable<next> tunnel(const http::target& dest);
     boost::asio::awaitable<next> relay_tunnel();
     boost::asio::awaitable<void> tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
-                                                  std::uint64_t& bytes, net::error_code& result);
+                                                  tunnel::pipe_end& end);
+    std::string tunnel_cause(const tunnel::pipe_end& up, const tunnel::pipe_end& down) const;
 
     net::inbound client_in() { return {client_.stream, client_.buffer, client_.buffer_limit}; }
     net::outbound client_out() { return {client_.stream}; }
@@ -193,6 +195,11 @@ private:
     upstream::connection& up() { return *client_.upstream; }
     const config::settings& settings() const { return settings_; }
     bool draining() const { return client_.draining || ctx_.draining(); }
+
+    // The bytes to the client are what its stream accepted from here to the log phase.
+    std::uint64_t sent_at_start_;
+    // What the client got, exactly, and why a cut exchange ended, for the record (log phase).
+    void settle_record();
 
     context& ctx_;
     client_side client_;

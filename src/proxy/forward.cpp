@@ -8,6 +8,7 @@
 #include "http/response_plan.h"
 #include "http/rewrite.h"
 #include "http/upgrade.h"
+#include "proxy/causes.h"
 
 #include <array>
 #include <boost/asio/buffer.hpp>
@@ -41,6 +42,14 @@ error exchange::switch_problem(bool offered, std::string_view label) const {
                             "(Upgrade: {})",
                             label, http::find_field(resp_, "upgrade"))};
     return {};
+}
+
+// A write to the client failed: it closed (or reset), or it left ferry's writes unread for
+// --send-timeout. (ferry's own shutdown closing it is named in the log phase.)
+error exchange::client_write_problem(const net::error_code& ec, std::string_view what) const {
+    if (ec == asio::error::timed_out)
+        return {errc::client_timeout, causes::client_not_reading(settings().send_timeout, what)};
+    return {errc::client_closed, causes::client_closed(what)};
 }
 
 asio::awaitable<next> exchange::forward(const http::target& dest,
@@ -142,11 +151,10 @@ asio::awaitable<void> exchange::send_request(const http::body_framing& framing, 
         break;
     case http::relay_status::read_failed:
         st.client_failed = true;
-        st.problem = {
-            outcome.error == asio::error::timed_out ? errc::client_timeout : errc::client_closed,
-            outcome.error == asio::error::timed_out
-                ? "ferry: client stalled in the middle of the request body"
-                : "ferry: client closed the connection in the middle of the request body"};
+        if (outcome.error == asio::error::timed_out)
+            st.problem = {errc::client_timeout, causes::client_stalled_body(cfg.idle_timeout)};
+        else
+            st.problem = {errc::client_closed, causes::client_closed("request body")};
         up().stream->reading.cancel(); // stop waiting for a response nobody will read
         break;
     case http::relay_status::bad_framing:
@@ -201,10 +209,9 @@ asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
                 co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout);
             if (ec) {
                 st.client_failed = true;
-                st.problem = {errc::client_closed, "ferry: client closed the connection"};
+                st.problem = client_write_problem(ec, "interim response");
                 co_return false;
             }
-            rec_.bytes_to_client += store_.out.size();
         }
     }
 }
@@ -249,10 +256,16 @@ asio::awaitable<void> exchange::relay_response(relay_state& st) {
         // The common small response: head and body in one write, no relay loop.
         const std::array<asio::const_buffer, 2> message{asio::buffer(store_.out),
                                                         asio::buffer(*body)};
+        const auto sent_before = client_.stream.sent;
         auto ec = co_await net::write_all(client_out(), message, cfg.send_timeout);
         if (ec) {
+            // What went out of the write before the error: the head first, then the body.
             outcome.status = http::relay_status::write_failed;
             outcome.error = ec;
+            outcome.bytes_written = client_.stream.sent - sent_before;
+            outcome.body_bytes = outcome.bytes_written > store_.out.size()
+                                     ? outcome.bytes_written - store_.out.size()
+                                     : 0;
         } else {
             outcome.body_bytes = outcome.bytes_read = body->size();
             outcome.bytes_written = store_.out.size() + body->size();
@@ -267,8 +280,7 @@ asio::awaitable<void> exchange::relay_response(relay_state& st) {
         st.response_started = false;
         rec_.status = 0;
     }
-    rec_.bytes_to_client += outcome.bytes_written;
-    rec_.body_bytes = outcome.body_bytes;
+    rec_.body_bytes = outcome.body_bytes; // the bytes to the client: the log phase counts them
     st.close_client = plan.close;
     if (st.client_failed) {
         // The request side failed (and stopped this side): its cause stands.
@@ -301,14 +313,11 @@ void exchange::note_outcome(const http::relay_outcome& outcome, relay_state& st)
     case http::relay_status::read_failed:
         // Cut short upstream: the client connection is closed mid-message, so the client
         // can tell (RFC 9112 §8); it is never completed as if nothing happened.
-        st.problem = {
-            outcome.error == asio::error::timed_out ? errc::response_timeout
-                                                    : errc::upstream_closed,
-            outcome.error == asio::error::timed_out
-                ? fmt::format("ferry: {} stalled in the middle of the response", up().label)
-                : fmt::format("ferry: {} closed the connection in the middle of the "
-                              "response",
-                              up().label)};
+        if (outcome.error == asio::error::timed_out)
+            st.problem = {errc::response_timeout,
+                          causes::origin_stalled(up().label, settings().response_timeout)};
+        else
+            st.problem = {errc::upstream_closed, causes::origin_closed(up().label)};
         st.close_client = true;
         break;
     case http::relay_status::bad_framing:
@@ -318,8 +327,7 @@ void exchange::note_outcome(const http::relay_outcome& outcome, relay_state& st)
         break;
     case http::relay_status::write_failed:
         st.client_failed = true;
-        st.problem = {errc::client_closed,
-                      "ferry: client closed the connection in the middle of the response"};
+        st.problem = client_write_problem(outcome.error, "response");
         break;
     }
 }
@@ -334,11 +342,9 @@ asio::awaitable<void> exchange::switch_protocols(relay_state& st) {
     auto ec = co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout);
     if (ec) {
         st.client_failed = true;
-        st.problem = {errc::client_closed,
-                      "ferry: client closed the connection before the 101 reached it"};
+        st.problem = client_write_problem(ec, "101 response");
         co_return;
     }
-    rec_.bytes_to_client += store_.out.size();
     st.switched = true;
 }
 

@@ -2,6 +2,7 @@
 // both ways unchanged until both directions have ended. An accepted Upgrade (101, see
 // forward.cpp) ends in the same relay.
 #include "observe/counter.h"
+#include "proxy/causes.h"
 #include "proxy/exchange.h"
 #include "tunnel/pipe.h"
 
@@ -14,15 +15,15 @@ namespace ferry::proxy {
 namespace asio = boost::asio;
 
 asio::awaitable<void> exchange::tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
-                                                 std::uint64_t& bytes, net::error_code& result) {
+                                                 tunnel::pipe_end& end) {
     const auto idle = settings().tunnel_idle_timeout;
     const bool splice = settings().splice;
     // if/else, not ?: — GCC 12 mishandles co_await inside a conditional expression.
     if (toward_origin)
-        result = co_await tunnel::pipe(client_in(), upstream_out(), idle, state, bytes, splice);
+        co_await tunnel::pipe(client_in(), upstream_out(), idle, state, splice, end);
     else
-        result = co_await tunnel::pipe(upstream_in(), client_out(), idle, state, bytes, splice);
-    if (result && !state.stop) {
+        co_await tunnel::pipe(upstream_in(), client_out(), idle, state, splice, end);
+    if (end.error && !state.stop) {
         // A reset or a timeout ends the whole tunnel: stop the other direction too.
         state.stop = true;
         for (auto* d : {&client_.stream.reading, &client_.stream.writing, &up().stream->reading,
@@ -52,10 +53,28 @@ asio::awaitable<next> exchange::tunnel(const http::target& dest) {
     rec_.status_line = "HTTP/1.1 200 Connection established";
     store_.out.clear();
     client_.protocol.tunnel_established(store_.out);
-    if (auto ec = co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout))
+    if (auto ec =
+            co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout)) {
+        rec_.cause = client_write_problem(ec, "200 response").cause;
+        drop_upstream();
         co_return next::close;
-    rec_.bytes_to_client += store_.out.size();
+    }
     co_return co_await relay_tunnel();
+}
+
+// Who ended a tunnel that did not end cleanly: the idle timeout, or the side whose read or
+// write failed first (toward the origin, reads are the client's side and writes the
+// origin's; toward the client, the other way round). A tunnel both sides closed has none.
+std::string exchange::tunnel_cause(const tunnel::pipe_end& up, const tunnel::pipe_end& down) const {
+    const auto aborted = asio::error::operation_aborted;
+    if (up.error == asio::error::timed_out || down.error == asio::error::timed_out)
+        return causes::tunnel_idle(settings().tunnel_idle_timeout);
+    const tunnel::pipe_end* first = up.error && up.error != aborted ? &up : nullptr;
+    if (!first && down.error && down.error != aborted) first = &down;
+    if (!first) return {};
+    const bool client_side = (first == &up) != first->writing;
+    return fmt::format("ferry: tunnel closed: {} side: {}", client_side ? "client" : "origin",
+                       first->error.message());
 }
 
 asio::awaitable<next> exchange::relay_tunnel() {
@@ -66,20 +85,15 @@ asio::awaitable<next> exchange::relay_tunnel() {
     auto& metrics = ctx_.metrics();
     observe::bump(metrics.tunnels);
     observe::bump(metrics.tunnels_total);
-    std::uint64_t up = 0, down = 0;
-    net::error_code up_error, down_error;
-    co_await (tunnel_direction(true, state, up, up_error) &&
-              tunnel_direction(false, state, down, down_error));
+    tunnel::pipe_end up, down;
+    const auto sent_before = client_.stream.sent;
+    co_await (tunnel_direction(true, state, up) && tunnel_direction(false, state, down));
     observe::decrement(metrics.tunnels);
-    rec_.bytes_from_client += up;
-    rec_.bytes_to_client += down;
-    rec_.body_bytes = down;
-    if (up_error == asio::error::timed_out || down_error == asio::error::timed_out)
-        rec_.cause = "ferry: tunnel idle timeout";
-    else if (up_error && up_error != asio::error::operation_aborted)
-        rec_.cause = fmt::format("ferry: tunnel closed: client side: {}", up_error.message());
-    else if (down_error && down_error != asio::error::operation_aborted)
-        rec_.cause = fmt::format("ferry: tunnel closed: origin side: {}", down_error.message());
+    // From the client: what ferry received of it (sent on or not); to the client: what its
+    // socket accepted (the log phase counts it for the whole exchange).
+    rec_.bytes_from_client += up.received;
+    rec_.body_bytes = client_.stream.sent - sent_before;
+    rec_.cause = tunnel_cause(up, down);
     drop_upstream();
     co_return next::close;
 }

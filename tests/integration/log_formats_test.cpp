@@ -270,7 +270,8 @@ TEST(JsonLogFormat, EveryLineIsValidJsonWithTheExpectedFields) {
     auto get = normalised_line_with(all, "\"target\": \"" + x.get_url + "\"");
     ASSERT_FALSE(get.empty()) << all;
     const std::regex get_shape(fmt::format(
-        R"(\{{"bytes_from_client": \d+, "bytes_to_client": {}, "client": "127\.0\.0\.1:\d+", )"
+        R"(\{{"body_bytes": \d+, "bytes_from_client": \d+, "bytes_to_client": {}, )"
+        R"("client": "127\.0\.0\.1:\d+", )"
         R"("duration_ms": \d+\.\d{{1,3}}, "method": "GET", "referer": "http://referer\.test/page", )"
         R"("status": 200, "target": "{}", )"
         R"("time": "\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z", "upstream": "{}", )"

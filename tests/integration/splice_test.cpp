@@ -266,7 +266,9 @@ TEST(Splice, ReaderThatStopsIsCutOffAtTheSendTimeout) {
         s.send_all(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
                                origin.url("/size/" + std::to_string(size)), origin.authority())));
     EXPECT_TRUE(
-        ferry.wait_for_out("client closed the connection in the middle of the response", 10s))
+        ferry.wait_for_out("client read nothing for --send-timeout (1s) in the middle of the "
+                           "response",
+                           10s))
         << "the stalled write never timed out: " << ferry.out();
     auto got = s.read_until_close(20s);
     EXPECT_LT(got.size(), size);

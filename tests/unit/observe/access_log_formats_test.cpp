@@ -195,7 +195,8 @@ TEST(JsonAccessLine, Get) {
     EXPECT_EQ(line(access_log_format::json, get_record(), microseconds(45250)),
               R"({"time":"2023-11-14T22:13:20.123Z","client":"127.0.0.1:51234","method":"GET",)"
               R"("target":"http://example.com/","status":200,"bytes_to_client":1234,)"
-              R"("bytes_from_client":78,"duration_ms":45.250,"upstream":"example.com:80",)"
+              R"("bytes_from_client":78,"body_bytes":1000,"duration_ms":45.250,)"
+              R"("upstream":"example.com:80",)"
               R"("user_agent":"curl/8.0","referer":null})"
               "\n");
 }
@@ -207,14 +208,15 @@ TEST(JsonAccessLine, ErrorsCarryTheirCauseAndUser) {
     EXPECT_EQ(line(access_log_format::json, r),
               R"({"time":"2023-11-14T22:13:20.123Z","client":"127.0.0.1:51234","method":"GET",)"
               R"("target":"http://127.0.0.1:1/","status":502,"bytes_to_client":180,)"
-              R"("bytes_from_client":78,"duration_ms":45.000,"upstream":null,)"
+              R"("bytes_from_client":78,"body_bytes":40,"duration_ms":45.000,"upstream":null,)"
               R"("cause":"ferry: cannot connect to 127.0.0.1:1: Connection refused",)"
               R"("user":"jo","user_agent":null,"referer":null})"
               "\n");
     EXPECT_EQ(line(access_log_format::json, bad_request_record()),
               R"({"time":"2023-11-14T22:13:20.123Z","client":"[::1]:4000","method":null,)"
               R"("target":null,"status":400,"bytes_to_client":150,"bytes_from_client":9,)"
-              R"("duration_ms":45.000,"upstream":null,"cause":"ferry: malformed request line",)"
+              R"("body_bytes":0,"duration_ms":45.000,"upstream":null,)"
+              R"("cause":"ferry: malformed request line",)"
               R"("user_agent":null,"referer":null})"
               "\n");
 }
