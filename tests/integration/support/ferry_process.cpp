@@ -38,7 +38,7 @@ ferry_process::ferry_process(std::vector<std::string> args, bool with_port) {
 
     if (!wait_for_out("Starting proxy server on port ", std::chrono::seconds(10))) return;
     // The port of the first listener; wait for the whole line.
-    std::regex line("Starting proxy server on port ([0-9]+)\n");
+    std::regex line("Starting proxy server on port ([0-9]+) \\([^)]*\\)\n");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (std::chrono::steady_clock::now() < deadline) {
         std::smatch m;

@@ -14,7 +14,7 @@ class ferry_process {
 public:
     // Starts `ferry 0 <args>` (port 0: the kernel picks a free one) unless `with_port` is
     // false, in which case the arguments are passed as they are. Waits for the
-    // "Starting proxy server on port N" line.
+    // "Starting proxy server on port N (ADDRESS)" line.
     explicit ferry_process(std::vector<std::string> args = {}, bool with_port = true);
     ~ferry_process();
     ferry_process(const ferry_process&) = delete;
