@@ -71,9 +71,9 @@ struct file_limit {
 file_limit raised_file_limit(file_limit now, std::size_t wanted, std::size_t nr_open);
 
 // The start-up notice about the connection limit, empty when there is nothing to say: the
-// effective limit and why when it is under 10,000; an explicit max_connections that the
-// open-file limit cannot hold, whatever its size. `max_connections` is the setting (0:
-// automatic).
+// automatic limit and why when it is under 10,000; an explicit max_connections that the
+// open-file limit cannot hold, whatever its size (one it holds is the operator's own word:
+// nothing to explain). `max_connections` is the setting (0: automatic).
 std::string connection_limit_notice(std::size_t max_connections, std::size_t open_file_limit,
                                     const descriptor_budget& budget);
 
