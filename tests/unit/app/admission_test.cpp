@@ -66,7 +66,7 @@ TEST(Admission, AutomaticLimitIsTwoFilesPerClientLessAReserve) {
 }
 
 TEST(Admission, FilesNeededLetThatManyClientsIn) {
-    for (std::size_t clients : {1u, 500u, 8'000u, 65'536u, 1'000'000u})
+    for (std::size_t clients : {2u, 500u, 8'000u, 65'536u, 1'000'000u}) // (1 is the floor)
         for (const auto& budget : {two_workers, descriptor_budget{16, 1024, 64},
                                    descriptor_budget{1, 0, 0}, descriptor_budget{4, 100'000, 64}}) {
             const auto files = files_needed(clients, budget);
