@@ -88,16 +88,24 @@ done
 (( secs <= 60 && slow_secs <= 60 )) || die "BENCH_SECONDS and BENCH_SLOW_SECONDS are at most 60"
 (( many <= 9000 )) || die "BENCH_CONNS is at most 9000 (the peers' configs allow about 9,000 clients)"
 
-# 8,000 clients need 8,000 descriptors in the load generator and twice that in a relay, and ferry
-# by default (--max-connections 0) serves at most a third of its limit at once: 24,000. Raise the
-# hard limit where allowed (root with CAP_SYS_RESOURCE), then the soft one to the hard one, for
-# this script and everything it starts.
-hard=$(ulimit -Hn)
-[[ $hard != unlimited ]] && (( hard < 3 * many + 500 )) && ulimit -Hn $((3 * many + 500)) 2>/dev/null
-ulimit -n "$(ulimit -Hn)" 2>/dev/null
+# The proxies run with the machine's own open-file limits: nothing is raised for them here
+# (ferry fits its limit itself, issue 13; the peers' configs set theirs). The load generators
+# (wrk, idle_conns.py) hold $many client sockets each, so they alone get their soft limit
+# raised to the hard one, and the hard one to $many + 500 where allowed, in a subshell of
+# their own: for_generator CMD... runs CMD so.
+gen_files=$((many + 500))
+for_generator() {
+  (
+    h=$(ulimit -Hn)
+    [[ $h != unlimited ]] && (( h < gen_files )) && ulimit -Hn "$gen_files" 2>/dev/null || true
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    exec "$@"
+  )
+}
 fd_warning=""
-(( $(ulimit -n) >= 3 * many + 500 )) ||
-  fd_warning="open files limit $(ulimit -n) is below 3 x $many + 500 (ferry serves up to a third of its limit at once, a relay needs 2 per client): the $many-connection scenarios may fail for that reason"
+gen_limit=$(for_generator bash -c 'ulimit -n')
+[[ $gen_limit == unlimited ]] || (( gen_limit >= gen_files )) ||
+  fd_warning="open files limit $gen_limit for the load generators is below $many + 500: the $many-connection scenarios may fail for that reason"
 
 # The participants: ferry and BENCH_PEERS (ferry-old joins the default when a second ferry is given).
 [[ -n ${FERRY_BASELINE:-} && -n $old_bin ]] && die "FERRY_BASELINE and FERRY_OLD_BIN: give one of them"
@@ -215,7 +223,7 @@ wrk_run() {  # wrk_run NAME CONNS SECONDS OUTFILE [wrk flags, after the defaults
   local path="http://127.0.0.1:${port[origin]}/1k.bin"
   [[ $name == direct ]] && path=/1k.bin
   BENCH_PATH=$path BENCH_HOST=127.0.0.1:${port[origin]} \
-    timeout -k 2 $((s + 15)) wrk -t1 -c"$conns" -d"${s}s" --timeout 5s "$@" \
+    for_generator timeout -k 2 $((s + 15)) wrk -t1 -c"$conns" -d"${s}s" --timeout 5s "$@" \
       -s "$here/wrk-abs.lua" "http://127.0.0.1:${port[$name]}/" >"$outf" 2>&1
 }
 
@@ -331,7 +339,7 @@ measure_idle() {  # measure_idle NAME [AS ROUND METRIC [idle_conns.py flags]]: s
   if ! alive "$name"; then rec "$r" "$as" "$metric" "$(down "$name")"; return; fi
   local pids
   read -ra pids <<<"$(proxy_pids "$name")"
-  timeout -k 2 90 python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" "$many" \
+  for_generator timeout -k 2 90 python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" "$many" \
     "${pids[@]}" --concurrency 200 --time-limit 60 --hold 1 "$@" >"$outf" 2>&1
   line=$(grep -m1 '^ok=' "$outf")
   if [[ -z $line ]]; then

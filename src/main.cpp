@@ -1,19 +1,47 @@
 // ferry: an HTTP/1.1 forward proxy. `ferry [PORT]` listens on 127.0.0.1:PORT (9001).
+#include "app/admission.h"
 #include "app/server.h"
 #include "config/cli.h"
+#include "config/settings.h"
 
 #include <csignal>
+#include <cstdio>
 #include <sys/resource.h>
 
 namespace {
 
-// Each client costs two descriptors; take all the kernel allows this process.
-void raise_file_limit() {
-    rlimit limit{};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &limit);
+// The most a process may be given (fs.nr_open); the kernel's default when it cannot be read.
+std::size_t nr_open() {
+    std::size_t n = 0;
+    if (auto* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+        if (std::fscanf(f, "%zu", &n) != 1) n = 0;
+        std::fclose(f);
     }
+    return n > 0 ? n : std::size_t(1) << 20;
+}
+
+std::size_t files(rlim_t value) {
+    return value == RLIM_INFINITY ? std::size_t(-1) : std::size_t(value);
+}
+
+// Open files for the connection limit, before any worker starts (as HAProxy does): root, or
+// CAP_SYS_RESOURCE, raises soft and hard to what max_connections needs (or, automatic, what
+// 65,536 clients need), at most fs.nr_open; otherwise the soft limit goes up to the hard
+// one. Never lowered. server.cpp derives the automatic limit from what this leaves.
+void fit_file_limit(const ferry::config::settings& settings) {
+    using namespace ferry::app;
+    rlimit now{};
+    if (getrlimit(RLIMIT_NOFILE, &now) != 0) return;
+    const auto clients =
+        settings.max_connections != 0 ? settings.max_connections : automatic_connection_target;
+    const auto next = raised_file_limit({files(now.rlim_cur), files(now.rlim_max)},
+                                        files_needed(clients, budget_for(settings)), nr_open());
+    if (next.soft == files(now.rlim_cur) && next.hard == files(now.rlim_max)) return;
+    rlimit wanted{rlim_t(next.soft), rlim_t(next.hard)};
+    if (setrlimit(RLIMIT_NOFILE, &wanted) == 0 || now.rlim_cur == now.rlim_max) return;
+    // Not allowed to raise the hard limit: the soft one up to it, as before.
+    now.rlim_cur = now.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &now);
 }
 
 } // namespace
@@ -22,7 +50,7 @@ int main(int argc, char** argv) {
     auto cli = ferry::config::parse_command_line(argc, argv);
     if (!cli.parsed) return cli.exit_code;
     std::signal(SIGPIPE, SIG_IGN);
-    raise_file_limit();
+    fit_file_limit(*cli.parsed);
     try {
         // SIGHUP reads the same command line again: the file it names, then its flags.
         return ferry::app::run_server(*cli.parsed, [argc, argv] {

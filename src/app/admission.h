@@ -10,6 +10,10 @@
 #include <string>
 #include <unordered_map>
 
+namespace ferry::config {
+struct settings;
+}
+
 namespace ferry::app {
 
 struct connection_limits {
@@ -28,9 +32,53 @@ admit_verdict decide_admission(std::size_t open_total, std::size_t open_for_clie
 std::string refusal_cause(admit_verdict verdict, const connection_limits& limits,
                           const boost::asio::ip::address& client);
 
-// "(limit − reserve) / 3": a client connection may hold an upstream connection and a pipe of
-// two descriptors for splice; the reserve covers listeners, logs, DNS and pipe caches.
-std::size_t automatic_connection_limit(std::size_t open_file_limit);
+// What ferry holds in open files besides its clients' sockets and their upstream sockets.
+struct descriptor_budget {
+    unsigned workers = 1;
+    std::size_t pool_total = 0;       // idle upstream connections each worker may keep
+    std::size_t pipes_per_worker = 0; // splice pipes each worker may hold (two files each)
+};
+
+// The budget of a configuration: its workers, their pools' cap, their pipe limit.
+descriptor_budget budget_for(const config::settings& settings);
+
+// The reserve out of `open_file_limit`: 64 for the process (stdio, logs, the main loop, the
+// admin listener), per worker 16 (its loops, acceptors, DNS sockets) and its pipes, and the
+// workers' idle upstream pools at their cap, but no more than a quarter of the limit.
+std::size_t descriptor_reserve(std::size_t open_file_limit, const descriptor_budget& budget);
+
+// max_connections = 0: "(limit − reserve) / 2", at least 1. A client holds its socket and,
+// in an exchange, one upstream socket; splice pipes and idle pooled connections are in the
+// reserve.
+std::size_t automatic_connection_limit(std::size_t open_file_limit,
+                                       const descriptor_budget& budget);
+
+// The open-file limit that lets `connections` clients in: 2 each, plus the reserve.
+std::size_t files_needed(std::size_t connections, const descriptor_budget& budget);
+
+// With max_connections = 0, ferry started as root raises its limit to hold this many clients
+// (at most fs.nr_open), as Debian's squid unit allows its daemon 65,535 files.
+constexpr std::size_t automatic_connection_target = 65'536;
+
+// RLIMIT_NOFILE, soft and hard.
+struct file_limit {
+    std::size_t soft = 0;
+    std::size_t hard = 0;
+};
+
+// What to ask for: the hard limit raised to `wanted` files when below it, never past
+// `nr_open` (which only root, or CAP_SYS_RESOURCE, gets), and the soft one to the hard one.
+file_limit raised_file_limit(file_limit now, std::size_t wanted, std::size_t nr_open);
+
+// The start-up notice about the connection limit, empty when there is nothing to say: the
+// automatic limit and why when it is under 10,000; an explicit max_connections that the
+// open-file limit cannot hold, whatever its size (one it holds is the operator's own word:
+// nothing to explain). `max_connections` is the setting (0: automatic).
+std::string connection_limit_notice(std::size_t max_connections, std::size_t open_file_limit,
+                                    const descriptor_budget& budget);
+
+// 6624 → "6,624".
+std::string with_thousands(std::size_t n);
 
 class admission {
 public:

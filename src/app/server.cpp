@@ -101,12 +101,24 @@ std::string metrics_page(const std::vector<std::unique_ptr<worker>>& workers) {
     return observe::render_metrics(shards, up);
 }
 
-// "Starting proxy server on port N", and the scheme after it when it is not http.
+// "Starting proxy server on port N (ADDRESS)", IPv6 addresses in brackets, and the scheme
+// before the address when it is not http: "(socks5://127.0.0.1)".
 std::string listener_line(std::string_view verb, const listener& l) {
+    const auto address = l.endpoint.address();
+    const auto host =
+        address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
     if (l.front_end->scheme == "http")
-        return fmt::format("{} proxy server on port {}\n", verb, l.endpoint.port());
-    return fmt::format("{} proxy server on port {} ({})\n", verb, l.endpoint.port(),
-                       l.front_end->scheme);
+        return fmt::format("{} proxy server on port {} ({})\n", verb, l.endpoint.port(), host);
+    return fmt::format("{} proxy server on port {} ({}://{})\n", verb, l.endpoint.port(),
+                       l.front_end->scheme, host);
+}
+
+// The open-file limit main() left ferry (app/admission.h derives the automatic connection
+// limit from it).
+std::size_t open_file_limit() {
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) != 0) return 0;
+    return files.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 30 : std::size_t(files.rlim_cur);
 }
 
 // The running server: what start-up builds, and what the signal handlers on the main
@@ -175,9 +187,8 @@ int server::run() {
 // caught from the step that can handle it on.
 std::optional<int> server::start() {
     if (!open_logs()) return 1;
-    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0)
-        shared_.automatic_max_connections = automatic_connection_limit(
-            files.rlim_cur == RLIM_INFINITY ? std::size_t(1) << 20 : std::size_t(files.rlim_cur));
+    shared_.automatic_max_connections =
+        automatic_connection_limit(open_file_limit(), budget_for(settings_));
     if (!load_users()) return 2;
     if (!bind_listeners() || !start_workers()) return 1;
     watch_signals();
@@ -195,6 +206,11 @@ std::optional<int> server::start() {
     // SIGUSR1: logrotate has moved the log files away; write to new ones at their paths.
     reopen_signal_.add(SIGUSR1);
     reopen_signal_.async_wait([this](boost::system::error_code ec, int) { on_reopen(ec); });
+    // Under 10,000 connections, or an explicit limit the open files cannot hold: say so, and why.
+    if (auto notice = connection_limit_notice(settings_.max_connections, open_file_limit(),
+                                              budget_for(settings_));
+        !notice.empty())
+        std::fprintf(stderr, "%s\n", notice.c_str());
     // Only now, with the handlers in place, say we are up: a supervisor may signal at once.
     for (const auto& l : listeners_)
         say(listener_line("Starting", l.bound));

@@ -328,7 +328,7 @@ std::vector<option> request_options() {
              "Longest request-target", live},
             &settings::max_target_size, count(64, 1 << 20)),
         row({"--max-connections", 0, "max_connections", k::integer, "N",
-             "Client connections held at once, in all (0: a third of the open-file limit)", live},
+             "Client connections held at once, in all (0: from the open-file limit)", live},
             &settings::max_connections, count(0, 100'000'000)),
         row({"--max-connections-per-client", 0, "max_connections_per_client", k::integer, "N",
              "Client connections held at once from one address (0: no limit)", live},

@@ -118,8 +118,8 @@ struct settings {
 
     std::size_t max_header_size = 64 * 1024; // request or response head → 431 / 502
     // Client connections held at once (parked ones included); over either limit a new
-    // connection gets a 503 and is closed. 0 for max_connections: a third of the open-file
-    // limit (app/admission.h); 0 per client: no limit.
+    // connection gets a 503 and is closed. 0 for max_connections: two open files per client,
+    // less a reserve (app/admission.h); 0 per client: no limit.
     std::size_t max_connections = 0;
     std::size_t max_connections_per_client = 0;
     std::size_t max_target_size = 8 * 1024; // request-target → 414

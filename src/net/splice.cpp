@@ -1,7 +1,9 @@
 #include "net/splice.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -16,9 +18,12 @@ namespace {
 constexpr int pipe_size = 1 << 20;
 constexpr std::size_t cache_limit = 32;
 
-// The calling thread's empty pipes. Every worker is one thread: nothing is shared.
+// The calling thread's empty pipes, and how many it has lent. Every worker is one thread:
+// nothing is shared. (A pipe given back on another thread, as coroutine frames are destroyed
+// at exit, goes to that thread's cache; `lent` there does not go below zero.)
 struct pipe_cache {
     std::vector<std::pair<int, int>> free;
+    std::size_t lent = 0;
     ~pipe_cache() {
         for (auto [r, w] : free) {
             ::close(r);
@@ -52,32 +57,49 @@ asio::awaitable<error_code> wait(asio::ip::tcp::socket& socket,
 
 bool splice_pipe::acquire() {
     if (read_ >= 0) return true;
+    if (buffer_) {
+        if (held_ > 0) return false; // bytes wait in the stand-in: it stays until empty
+        buffer_.reset();
+    }
     auto& c = cache();
     if (!c.free.empty()) {
         std::tie(read_, write_) = c.free.back();
         c.free.pop_back();
+        ++c.lent;
         return true;
     }
+    if (c.lent + c.free.size() >= splice_pipe_limit) return false;
     int fds[2];
     if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
     // May be refused (fs.pipe-max-size, the per-user pipe budget): the default still works.
     ::fcntl(fds[0], F_SETPIPE_SZ, pipe_size);
     read_ = fds[0];
     write_ = fds[1];
+    ++c.lent;
     return true;
 }
 
 void splice_pipe::release() {
-    if (read_ < 0) return;
-    auto& c = cache();
-    if (held_ == 0 && c.free.size() < cache_limit) {
-        c.free.emplace_back(read_, write_);
-    } else {
-        ::close(read_);
-        ::close(write_);
+    buffer_.reset();
+    start_ = 0;
+    if (read_ >= 0) {
+        auto& c = cache();
+        if (c.lent > 0) --c.lent;
+        if (held_ == 0 && c.free.size() < cache_limit) {
+            c.free.emplace_back(read_, write_);
+        } else {
+            ::close(read_);
+            ::close(write_);
+        }
+        read_ = write_ = -1;
     }
-    read_ = write_ = -1;
     held_ = 0;
+}
+
+char* splice_pipe::buffer_space() {
+    if (!buffer_) buffer_ = std::make_unique<char[]>(buffer_capacity);
+    start_ = 0;
+    return buffer_.get();
 }
 
 bool can_splice(stream& s) {
@@ -107,12 +129,10 @@ asio::awaitable<error_code> splice_in(inbound from, splice_pipe& pipe, std::size
     timer.arm(from.now(), timeout);
     error_code ec;
     for (;;) {
-        if (!pipe.acquire()) {
-            ec = last_error();
-            break;
-        }
-        auto n = ::splice(socket.native_handle(), nullptr, pipe.write_end(), nullptr, max,
-                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        auto n = pipe.acquire() ? ::splice(socket.native_handle(), nullptr, pipe.write_end(),
+                                           nullptr, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                                : ::recv(socket.native_handle(), pipe.buffer_space(),
+                                         std::min(max, splice_pipe::buffer_capacity), MSG_DONTWAIT);
         if (n > 0) {
             got = std::size_t(n);
             pipe.added(got);
@@ -142,8 +162,11 @@ asio::awaitable<error_code> splice_out(outbound to, splice_pipe& pipe, bool more
     error_code ec;
     const unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0u);
     while (pipe.held() > 0) {
-        auto n =
-            ::splice(pipe.read_end(), nullptr, socket.native_handle(), nullptr, pipe.held(), flags);
+        auto n = pipe.buffered()
+                     ? ::send(socket.native_handle(), pipe.buffered_bytes(), pipe.held(),
+                              MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0))
+                     : ::splice(pipe.read_end(), nullptr, socket.native_handle(), nullptr,
+                                pipe.held(), flags);
         if (n > 0) {
             pipe.removed(std::size_t(n));
             to.sink.sent += std::uint64_t(n); // left the pipe into the socket: sent

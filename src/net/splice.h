@@ -3,18 +3,26 @@
 //
 // A pipe is held only while bytes are in it: taken from a per-thread cache when a transfer
 // starts, given back as soon as it is empty again (so idle tunnels hold no pipe). A pipe that
-// still holds bytes when its holder gives up is closed, never cached.
+// still holds bytes when its holder gives up is closed, never cached. Each thread (worker)
+// holds at most splice_pipe_limit pipes, lent and cached together, so that the descriptors
+// they take are bounded (the automatic connection limit counts them); a transfer that finds
+// none left, or that the system refuses a pipe, moves its bytes through a small buffer of its
+// own instead (read and write: a copy, but the same steps, counts and waits).
 #pragma once
 
 #include "net/io.h"
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 
 namespace ferry::net {
 
-// One pipe lent from the calling thread's cache. Not shared between threads (every worker is
-// one thread), not copyable.
+// Pipes one thread holds at most, lent and cached together (two descriptors each).
+constexpr std::size_t splice_pipe_limit = 64;
+
+// One pipe lent from the calling thread's cache, or, when none can be had, a buffer that
+// stands in for it. Not shared between threads (every worker is one thread), not copyable.
 class splice_pipe {
 public:
     splice_pipe() = default;
@@ -24,20 +32,32 @@ public:
 
     std::size_t held() const { return held_; } // bytes in the pipe, not yet written out
 
-    // Takes a pipe if none is held; false when the system has no pipe to give.
+    // Takes a pipe if none is held; false when the thread has splice_pipe_limit already, or
+    // the system has no pipe to give: the caller then uses the stand-in buffer.
     bool acquire();
-    // Gives the pipe back to the cache when empty, else closes it.
+    // Gives the pipe back to the cache when empty, else closes it; frees the stand-in buffer.
     void release();
 
     int read_end() const { return read_; }
     int write_end() const { return write_; }
     void added(std::size_t n) { held_ += n; }
-    void removed(std::size_t n) { held_ -= n; }
+    void removed(std::size_t n) {
+        held_ -= n;
+        start_ += n;
+    }
+
+    // The stand-in: when no pipe can be had, bytes read from the socket wait here instead.
+    static constexpr std::size_t buffer_capacity = 64 * 1024;
+    bool buffered() const { return buffer_ != nullptr; }
+    char* buffer_space(); // the stand-in, allocated if need be; only while held() == 0
+    const char* buffered_bytes() const { return buffer_.get() + start_; }
 
 private:
     int read_ = -1;
     int write_ = -1;
     std::size_t held_ = 0;
+    std::unique_ptr<char[]> buffer_;
+    std::size_t start_ = 0; // where the held bytes begin in buffer_
 };
 
 // Moves up to `max` bytes from the socket into the pipe (which must be empty), waiting for

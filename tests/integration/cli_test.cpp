@@ -31,10 +31,10 @@ std::string lower(std::string s) {
     return s;
 }
 
-// The ports of every "Starting proxy server on port N" line, in order.
+// The ports of every "Starting proxy server on port N (ADDRESS)" line, in order.
 std::vector<int> started_ports(const std::string& out) {
     std::vector<int> ports;
-    const std::regex line(R"(Starting proxy server on port (\d+))");
+    const std::regex line(R"(Starting proxy server on port (\d+) \(.*\))");
     for (const auto& l : lines_of(out)) {
         std::smatch m;
         if (std::regex_match(l, m, line)) ports.push_back(std::stoi(m.str(1)));
@@ -140,7 +140,7 @@ TEST(Cli, ListenIsRepeatableAndTakesIpv6) {
     int status = ferry.stop(SIGTERM);
     EXPECT_TRUE(exited_zero(status)) << describe(status);
     for (int port : ports)
-        EXPECT_NE(ferry.out().find(fmt::format("Shutting down proxy server on port {}\n", port)),
+        EXPECT_NE(ferry.out().find(fmt::format("Shutting down proxy server on port {} (", port)),
                   std::string::npos)
             << ferry.out();
 }
@@ -152,9 +152,9 @@ TEST(Cli, SigintStopsAnIdleServerWithExitZero) {
     int status = ferry.stop(SIGINT, 10s);
     EXPECT_TRUE(exited_zero(status)) << describe(status) << "\n" << ferry.err();
     EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "nothing was in flight";
-    EXPECT_NE(
-        ferry.out().find(fmt::format("Shutting down proxy server on port {}\n", ferry.port())),
-        std::string::npos)
+    EXPECT_NE(ferry.out().find(
+                  fmt::format("Shutting down proxy server on port {} (127.0.0.1)\n", ferry.port())),
+              std::string::npos)
         << ferry.out();
 }
 
@@ -174,7 +174,7 @@ TEST(Cli, SigtermLetsAnInFlightExchangeFinishThenExitsZero) {
 
     ASSERT_EQ(::kill(ferry.pid(), SIGTERM), 0);
     EXPECT_TRUE(ferry.wait_for_out(
-        fmt::format("Shutting down proxy server on port {}\n", ferry.port()), 1s))
+        fmt::format("Shutting down proxy server on port {} (127.0.0.1)\n", ferry.port()), 1s))
         << ferry.out();
     // Once ferry says it is shutting down, no new client is served.
     std::this_thread::sleep_for(200ms);

@@ -61,7 +61,7 @@ TEST(Listen, AnHttpSchemeServesTheProxy) {
     ferry_process ferry({"--listen", fmt::format("http://127.0.0.1:{}", port)}, false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
     EXPECT_EQ(ferry.port(), port);
-    EXPECT_NE(ferry.out().find(fmt::format("Starting proxy server on port {}\n", port)),
+    EXPECT_NE(ferry.out().find(fmt::format("Starting proxy server on port {} (127.0.0.1)\n", port)),
               std::string::npos)
         << ferry.out();
     auto r = fetch_through(port, origin.url("/size/10"));
@@ -80,7 +80,8 @@ TEST(Listen, TheFileTakesSchemesAndBareAddressesTogether) {
                                  with_scheme, without));
     ferry_process ferry({"--config", file.path()}, false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
-    ASSERT_TRUE(ferry.wait_for_out(fmt::format("Starting proxy server on port {}\n", without)))
+    ASSERT_TRUE(
+        ferry.wait_for_out(fmt::format("Starting proxy server on port {} (127.0.0.1)\n", without)))
         << ferry.out();
     for (int port : {with_scheme, without}) {
         auto r = fetch_through(port, origin.url("/size/12"));

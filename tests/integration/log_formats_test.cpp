@@ -306,7 +306,8 @@ TEST(LogReopen, Sigusr1WritesToNewFilesAfterARename) {
     temp_dir dir;
     const auto access = dir.path + "/access.log", flow = dir.path + "/flow.log";
     test_origin origin;
-    ferry_process ferry({"--access-log", access, "--flow-log", flow});
+    // An explicit connection limit: no start-up notice about a low open-file limit on stderr.
+    ferry_process ferry({"--access-log", access, "--flow-log", flow, "--max-connections", "100"});
     ASSERT_TRUE(ferry.started()) << ferry.err();
     {
         curl_client client;
@@ -393,7 +394,7 @@ TEST(FlowLogDestination, StderrTakesTheFlowLogOffStdout) {
 
 TEST(FlowLogDestination, DashIsStdoutAsWithFlow) {
     test_origin origin;
-    ferry_process ferry({"--flow-log", "-"});
+    ferry_process ferry({"--flow-log", "-", "--max-connections", "100"}); // no limit notice
     ASSERT_TRUE(ferry.started()) << ferry.err();
     curl_client client;
     EXPECT_EQ(client.perform({.url = origin.url("/size/7"), .proxy = ferry.proxy_url()}).status,

@@ -180,8 +180,10 @@ TEST(Reload, ListenersAreAddedAndRemoved) {
     const int second = unused_port();
     config.write(fmt::format("listen = [\"127.0.0.1:{}\"]\n", second));
     ASSERT_TRUE(reload(ferry, "ferry: configuration reloaded")) << ferry.err();
-    EXPECT_TRUE(ferry.wait_for_out(fmt::format("Starting proxy server on port {}\n", second)));
-    EXPECT_TRUE(ferry.wait_for_out(fmt::format("Shutting down proxy server on port {}\n", first)));
+    EXPECT_TRUE(
+        ferry.wait_for_out(fmt::format("Starting proxy server on port {} (127.0.0.1)\n", second)));
+    EXPECT_TRUE(ferry.wait_for_out(
+        fmt::format("Shutting down proxy server on port {} (127.0.0.1)\n", first)));
 
     auto s = tcp_stream::connect_to(second);
     ASSERT_TRUE(s.send_all(fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n\r\n", origin.url("/size/5"),

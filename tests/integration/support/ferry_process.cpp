@@ -11,10 +11,12 @@
 
 namespace ferry_test {
 
-ferry_process::ferry_process(std::vector<std::string> args, bool with_port) {
+ferry_process::ferry_process(std::vector<std::string> args, bool with_port,
+                             std::vector<std::string> wrapper) {
     int out_pipe[2], err_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) return;
-    std::vector<std::string> argv_store{FERRY_BINARY};
+    std::vector<std::string> argv_store = std::move(wrapper);
+    argv_store.push_back(FERRY_BINARY);
     if (with_port) argv_store.push_back("0");
     argv_store.insert(argv_store.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -38,7 +40,7 @@ ferry_process::ferry_process(std::vector<std::string> args, bool with_port) {
 
     if (!wait_for_out("Starting proxy server on port ", std::chrono::seconds(10))) return;
     // The port of the first listener; wait for the whole line.
-    std::regex line("Starting proxy server on port ([0-9]+)\n");
+    std::regex line("Starting proxy server on port ([0-9]+) \\([^)]*\\)\n");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (std::chrono::steady_clock::now() < deadline) {
         std::smatch m;

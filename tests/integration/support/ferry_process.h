@@ -14,8 +14,12 @@ class ferry_process {
 public:
     // Starts `ferry 0 <args>` (port 0: the kernel picks a free one) unless `with_port` is
     // false, in which case the arguments are passed as they are. Waits for the
-    // "Starting proxy server on port N" line.
-    explicit ferry_process(std::vector<std::string> args = {}, bool with_port = true);
+    // "Starting proxy server on port N (ADDRESS)" line.
+    // `wrapper`, when given, runs ferry: its words (the first a full path) come before ferry's
+    // path, e.g. {"/usr/bin/prlimit", "--nofile=2000:2000"}; pid() is the wrapper's, which
+    // must exec ferry in its place.
+    explicit ferry_process(std::vector<std::string> args = {}, bool with_port = true,
+                           std::vector<std::string> wrapper = {});
     ~ferry_process();
     ferry_process(const ferry_process&) = delete;
     ferry_process& operator=(const ferry_process&) = delete;
