@@ -1,4 +1,5 @@
-# ferry — the README's two commands are `make run` and `make test`.
+# ferry — the README's two commands are ./run and ./test, which install what is missing
+# (make included) and hand over to `make run` and `make test` here.
 BUILD_TYPE ?= Release
 PORT ?= 9001
 JOBS ?= $(shell nproc)

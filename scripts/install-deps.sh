@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ferry needs to build, test (and, with --bench, benchmark).
 # Idempotent: packages already present are skipped without touching the network.
+# Needs only Debian's base system (bash, dpkg, apt): ./run and ./test call it before make
+# exists, so it installs make too.
 set -euo pipefail
 
 # dpkg-dev (dpkg-shlibdeps), adduser, logrotate and systemd (systemd-analyze): make deb and
 # the Packaging tests, which install the .deb and verify its unit and logrotate file.
-packages=(build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
+packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
           libboost1.81-dev libfmt-dev
           libc-ares-dev libgtest-dev libcurl4-openssl-dev curl openssl python3
           libtomlplusplus-dev libcrypt-dev libssl-dev apache2-utils man-db groff-base
@@ -25,7 +27,13 @@ done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 sudo=""
-[[ $(id -u) -ne 0 ]] && sudo="sudo"
+if [[ $(id -u) -ne 0 ]]; then
+  if ! command -v sudo >/dev/null; then
+    echo "ferry: installing ${missing[*]} needs root, and sudo is not installed: run this as root" >&2
+    exit 1
+  fi
+  sudo="sudo"
+fi
 echo "ferry: installing ${missing[*]}"
 # Debian's server packages (nginx, haproxy, squid, tinyproxy, privoxy) start themselves on install; the benchmarks
 # start their own instances on free ports, so keep the packaged services from starting.
