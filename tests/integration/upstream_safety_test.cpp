@@ -123,7 +123,8 @@ TEST(UpstreamSafety, ParentThatIsFerryItselfIsA502) {
 TEST(UpstreamSafety, BadParentValueNeverPrintsThePassword) {
     auto r = run_ferry({"--parent", "http://user:hunter2@127.0.0.1:99999"});
     EXPECT_EQ(r.exit_code(), 2) << r.err;
-    EXPECT_NE(r.err.find("--parent http://user:***@127.0.0.1:99999: bad port"), std::string::npos)
+    EXPECT_NE(r.err.find("--parent http://user:***@127.0.0.1:99999: expected a port 1-65535"),
+              std::string::npos)
         << r.err;
     EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
 }
