@@ -8,6 +8,7 @@
 #include "support/log_lines.h"
 #include "support/origin.h"
 #include "support/ports.h"
+#include "support/temp_file.h"
 
 #include <gtest/gtest.h>
 
@@ -280,24 +281,7 @@ TEST(Cli, PortInUseIsRefusedWithAMessage) {
 
 namespace {
 
-// A configuration file for --check-config, removed at the end of the test.
-class toml_file {
-public:
-    explicit toml_file(const std::string& text) {
-        std::string pattern = ::testing::TempDir() + "ferry-cli-XXXXXX";
-        const int fd = ::mkstemp(pattern.data());
-        if (fd >= 0) {
-            path_ = pattern;
-            ::close(fd);
-            std::ofstream(path_) << text;
-        }
-    }
-    ~toml_file() { std::remove(path_.c_str()); }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using toml_file = ferry_test::temp_file;
 
 // What --check-config says about `text`, with the file's path shown as "F".
 std::string file_says(const std::string& text) {

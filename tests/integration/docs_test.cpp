@@ -9,6 +9,7 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
+#include "support/temp_file.h"
 #include "support/text.h"
 
 #include <gtest/gtest.h>
@@ -77,24 +78,7 @@ std::vector<help_option> help_options() {
     return out;
 }
 
-// Where --check-config gets its file: a fresh one per test, removed at the end.
-class toml_file {
-public:
-    explicit toml_file(const std::string& text) {
-        std::string pattern = ::testing::TempDir() + "ferry-docs-XXXXXX";
-        const int fd = ::mkstemp(pattern.data());
-        if (fd >= 0) {
-            path_ = pattern;
-            ::close(fd);
-            std::ofstream(path_) << text;
-        }
-    }
-    ~toml_file() { std::remove(path_.c_str()); }
-    const std::string& path() const { return path_; }
-
-private:
-    std::string path_;
-};
+using toml_file = ferry_test::temp_file;
 
 } // namespace
 
