@@ -8,6 +8,7 @@
 #include "auth/htpasswd.h"
 #include "net/listener.h"
 #include "observe/counter.h"
+#include "tls/client_context.h"
 #include "util/process_user.h"
 
 #include <algorithm>
@@ -80,6 +81,16 @@ std::unique_ptr<auth::service> load_auth(const config::settings& settings) {
     // so that a burst of logins cannot take every core from the event loops.
     const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
     return std::make_unique<auth::service>(std::move(users), settings.auth.realm, threads);
+}
+
+// The TLS client context for an https:// parent (or to check a parent_ca given anyway):
+// true with `out` null when none is needed; false with `problem` naming the file and why.
+bool load_parent_tls(const config::settings& s, std::shared_ptr<const tls::client_context>& out,
+                     std::string& problem) {
+    out = nullptr;
+    if (!(s.parent && s.parent->tls) && s.parent_ca.empty()) return true;
+    out = tls::client_context::make(s.parent_ca, problem);
+    return out != nullptr;
 }
 
 // The admin listener's /metrics page: every worker's counters, pools and DNS caches summed.
@@ -190,6 +201,13 @@ std::optional<int> server::start() {
     shared_.automatic_max_connections =
         automatic_connection_limit(open_file_limit(), budget_for(settings_));
     if (!load_users()) return 2;
+    if (std::shared_ptr<const tls::client_context> parent_tls; std::string problem;
+        load_parent_tls(settings_, parent_tls, problem))
+        shared_.parent_tls.store(std::move(parent_tls));
+    else {
+        std::fprintf(stderr, "ferry: %s\n", problem.c_str());
+        return 2;
+    }
     if (!bind_listeners() || !start_workers()) return 1;
     watch_signals();
     if (!start_admin()) return 1;
@@ -342,6 +360,13 @@ bool server::reload(std::string& cause) {
     auto plan = plan_reload(*running_, std::move(*fresh));
     std::shared_ptr<auth::user_table> users;
     if (!reload_users(plan.next, users, cause)) return false;
+    // The parent's CAs are read again; a bad file fails the reload (the old ones stay).
+    std::shared_ptr<const tls::client_context> parent_tls;
+    if (std::string problem; !load_parent_tls(plan.next, parent_tls, problem)) {
+        cause = unreadable_by_us(plan.next.parent_ca);
+        if (cause.empty()) cause = std::move(problem);
+        return false;
+    }
     for (const auto& name : plan.restart)
         std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
                      name.c_str());
@@ -352,6 +377,7 @@ bool server::reload(std::string& cause) {
         std::fprintf(stderr, "ferry: reload: %s\n", why.c_str());
         return false;
     }
+    shared_.parent_tls.store(std::move(parent_tls));
     apply_reload(std::move(plan.next), std::move(users), std::move(change));
     std::fprintf(stderr, "ferry: configuration reloaded\n");
     return true;

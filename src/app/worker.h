@@ -13,6 +13,8 @@
 #include "observe/log_sink.h"
 #include "observe/metrics.h"
 #include "policy/acl.h"
+#include "tls/client_context.h"
+#include "upstream/parent_tls.h"
 #include "upstream/pool.h"
 #include "upstream/resolver.h"
 
@@ -41,6 +43,9 @@ struct shared_state {
     // Client connections open, in all and per address, against the connection limits.
     admission admitted{};
     std::size_t automatic_max_connections = 0; // max_connections = 0: this (from the fd limit)
+    // TLS to parents: the client context in force (none: no https:// parent), set at start
+    // and on reload.
+    tls::client_context_slot parent_tls;
 };
 
 class worker final : public frontend::host {
@@ -75,6 +80,7 @@ public:
     std::unique_ptr<upstream::connection> new_connection() override;
     boost::asio::awaitable<core::error> connect(upstream::connection& c,
                                                 const upstream::connect_request& request) override;
+    upstream::parent_tls* parent_tls() override { return &parent_tls_; }
     void log_exchange(const observe::exchange_record& r) override;
 
     // frontend::host (see there)
@@ -155,6 +161,8 @@ private:
     std::string access_buffer_;
     boost::asio::steady_timer flush_timer_{io_};
     bool flush_scheduled_ = false;
+    // Before pool_: the sessions outlive the pooled connections that point at them.
+    upstream::parent_tls parent_tls_{shared_.parent_tls};
     upstream::pool pool_;
     parking_lot parked_;
     auth::authenticator auth_;

@@ -5,6 +5,7 @@
 
 #include "http/head_parser.h"
 #include "observe/counter.h"
+#include "upstream/parent_tls.h"
 
 #include <fmt/format.h>
 
@@ -76,7 +77,11 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
     }
     drop_upstream();
     if (choice == upstream_choice::any) {
-        if (auto pooled = ctx_.pool().take(where.key)) {
+        auto pooled = ctx_.pool().take(where.key);
+        // A TLS connection verified against CAs a reload has replaced since is not reused.
+        if (pooled && where.tls && !upstream::under_current_context(*pooled, ctx_.parent_tls()))
+            pooled.reset();
+        if (pooled) {
             client_.upstream = std::move(pooled);
             reused = true;
             note_upstream(where);
@@ -105,6 +110,7 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
                                    where.label, a.to_string());
             return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
         };
+    const auto started = ctx_.now();
     auto e = co_await ctx_.connect(up(), request);
     if (e) {
         client_.upstream.reset();
@@ -117,6 +123,15 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
                 "ferry: parent proxy {}: {}", upstream::host_port_label(where.host, where.port),
                 std::string_view(e.cause).substr(std::string_view("ferry: ").size()));
         co_return e;
+    }
+    // TLS to the parent: the handshake within what is left of the connect timeout.
+    if (where.tls) {
+        e = co_await upstream::start_tls(up(), ctx_.parent_tls(), where, ctx_.deadlines(),
+                                         started + request.timeout);
+        if (e) {
+            client_.upstream.reset();
+            co_return e;
+        }
     }
     ctx_.pool().note_opened();
     up().key = where.key;

@@ -12,6 +12,7 @@
 #include "policy/acl.h"
 #include "upstream/connection.h"
 #include "upstream/connector.h"
+#include "upstream/parent_tls.h"
 #include "upstream/pool.h"
 
 #include <boost/asio/awaitable.hpp>
@@ -52,6 +53,9 @@ public:
     virtual std::unique_ptr<upstream::connection> new_connection() = 0;
     virtual boost::asio::awaitable<core::error>
     connect(upstream::connection& c, const upstream::connect_request& request) = 0;
+    // TLS to parents (--parent https://): the client context and this loop's sessions;
+    // null where there is no TLS (a test's context).
+    virtual upstream::parent_tls* parent_tls() { return nullptr; }
 
     // The exchange ended: count it, and write its access-log line and flow-log block.
     virtual void log_exchange(const observe::exchange_record& r) = 0;

@@ -4,6 +4,7 @@
 #include "net/byte_buffer.h"
 #include "net/stream.h"
 #include "net/tcp_stream.h"
+#include "net/tls_stream.h"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,7 +28,7 @@ struct connection {
         stream = &*tcp_;
         count(+1);
     }
-    // Any other stream: a test's in-memory one, TLS later.
+    // Any other stream: a test's in-memory one.
     explicit connection(std::unique_ptr<net::stream> s,
                         std::atomic<std::uint64_t>* open_gauge = nullptr)
         : owned_(std::move(s)), gauge_(open_gauge) {
@@ -41,6 +42,14 @@ struct connection {
     net::stream* stream = nullptr; // never null: the TCP stream inside, or the one given
     // The TCP stream when this is a TCP connection (the connector connects it).
     net::tcp_stream* tcp() { return tcp_ ? &*tcp_ : nullptr; }
+    // The TLS stream once start_tls() made this a TLS connection.
+    net::tls_stream* tls() { return tls_; }
+    // The socket underneath, TCP or TLS (null for a test's stream): what the pool peeks at.
+    boost::asio::ip::tcp::socket* socket();
+
+    // Goes on over TLS: the connected TCP socket moves into a TLS stream driving `ssl`
+    // (in connect state), on the same loop and deadlines. The handshake is the caller's.
+    void start_tls(net::ssl_ptr ssl, net::deadline_list* deadlines);
     net::byte_buffer buffer{32 * 1024};
     std::string key;        // what it is pooled under: "host:port", or the parent's
     std::string label;      // "host:port" for logs
@@ -71,6 +80,7 @@ private:
     }
     std::optional<net::tcp_stream> tcp_;
     std::unique_ptr<net::stream> owned_;
+    net::tls_stream* tls_ = nullptr; // owned_, when it is TLS
     std::atomic<std::uint64_t>* gauge_;
 };
 

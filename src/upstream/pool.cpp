@@ -42,7 +42,7 @@ std::unique_ptr<connection> pool::take(std::string_view key) {
         // A watched connection that closed or talked was dropped when it happened; one put
         // since the last sweep is checked now (a non-blocking peek).
         boost::system::error_code ignored;
-        if (auto* socket = c->stream->tcp(); watched && socket)
+        if (auto* socket = c->socket(); watched && socket)
             socket->cancel(ignored); // its handler sees operation_aborted
         if (watched ? c->stream->is_open() && c->buffer.empty() : c->still_usable()) {
             observe::bump(stats_.reused);
@@ -90,8 +90,8 @@ bool pool::put(std::unique_ptr<connection> c, net::steady_time now) {
 
 void pool::watch(connection& c) {
     // A peek leaves whatever arrives in the socket; the connection is dropped either way.
-    auto* socket = c.stream->tcp();
-    if (!socket) return; // not a TCP stream: checked when taken
+    auto* socket = c.socket();
+    if (!socket) return; // a test's stream: checked when taken
     socket->async_receive(boost::asio::buffer(&c.watch_byte, 1),
                           boost::asio::socket_base::message_peek,
                           [this, watched = &c](const boost::system::error_code& ec, std::size_t) {

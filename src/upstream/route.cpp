@@ -27,10 +27,12 @@ route route_for(const config::settings& s, std::string_view host, std::uint16_t 
     r.port = port;
     if (via_parent(s, r.host)) {
         r.parent = true;
+        r.tls = s.parent->tls;
         r.host = s.parent->host;
         r.port = s.parent->port;
         r.label = host_port_label(r.host, r.port) + " (parent proxy)";
-        r.key = "parent " + r.label;
+        // A TLS connection never serves a plain parent of the same address, nor the reverse.
+        r.key = (r.tls ? "parent tls " : "parent ") + r.label;
     } else {
         r.label = host_port_label(r.host, r.port);
         r.key = r.label;

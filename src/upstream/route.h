@@ -16,6 +16,7 @@ bool via_parent(const config::settings& s, std::string_view host);
 // Where the connection for a request goes: its origin, or the parent proxy.
 struct route {
     bool parent = false;
+    bool tls = false; // TLS to the parent (--parent https://)
     std::string host; // to connect to (lower-case)
     std::uint16_t port = 0;
     std::string key;   // pool key

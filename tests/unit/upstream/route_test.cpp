@@ -73,5 +73,25 @@ TEST(Route, ZeroPrefixMatchesItsWholeFamily) {
     EXPECT_TRUE(via_parent(s, "example.com"));
 }
 
+// An https:// parent: the route says TLS, on port 443 unless given, and its pooled
+// connections are kept apart from plain ones to the same address.
+TEST(Route, HttpsParentIsTlsAndPooledApart) {
+    config::settings s;
+    config::parent_proxy p;
+    ASSERT_EQ(config::parse_parent("https://proxy.example", p), "");
+    s.parent = p;
+    const auto tls = route_for(s, "example.com", 80);
+    EXPECT_TRUE(tls.parent);
+    EXPECT_TRUE(tls.tls);
+    EXPECT_EQ(tls.port, 443);
+    EXPECT_EQ(tls.label, "proxy.example:443 (parent proxy)");
+    ASSERT_EQ(config::parse_parent("http://proxy.example:443", p), "");
+    s.parent = p;
+    const auto plain = route_for(s, "example.com", 80);
+    EXPECT_FALSE(plain.tls);
+    EXPECT_EQ(plain.label, tls.label);
+    EXPECT_NE(plain.key, tls.key);
+}
+
 } // namespace
 } // namespace ferry::upstream
