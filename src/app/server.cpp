@@ -9,6 +9,7 @@
 #include "net/listener.h"
 #include "observe/counter.h"
 #include "tls/client_context.h"
+#include "tls/server_context.h"
 #include "util/process_user.h"
 
 #include <algorithm>
@@ -147,6 +148,8 @@ private:
     std::optional<int> start();
     bool open_logs();
     bool load_users();
+    bool load_tls(const config::settings& s, std::shared_ptr<const tls::server_context>& out,
+                  std::string& error);
     bool bind_listeners();
     void set_default_policy(const listener_list& listeners);
     bool start_workers();
@@ -157,7 +160,7 @@ private:
     bool reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users,
                       std::string& cause);
     void apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
-                      listener_change change);
+                      tls_contexts tls, listener_change change);
     bool start_admin();
     void on_reopen(boost::system::error_code ec);
     void stop_main_loop();
@@ -167,6 +170,8 @@ private:
     observe::log_sink access_log_, flow_log_;
     shared_state shared_;
     std::unique_ptr<auth::service> auth_service_; // outlives the workers that use it
+    // Session-ticket keys: one set for the process, kept across reloads (tickets stay good).
+    std::shared_ptr<tls::ticket_keys> ticket_keys_ = std::make_shared<tls::ticket_keys>();
     listener_list listeners_;
     std::vector<std::unique_ptr<worker>> workers_;
     // Signals are handled on the main thread; workers are told through their own loops.
@@ -201,11 +206,9 @@ std::optional<int> server::start() {
     shared_.automatic_max_connections =
         automatic_connection_limit(open_file_limit(), budget_for(settings_));
     if (!load_users()) return 2;
-    if (std::shared_ptr<const tls::client_context> parent_tls; std::string problem;
-        load_parent_tls(settings_, parent_tls, problem))
-        shared_.parent_tls.store(std::move(parent_tls));
-    else {
-        std::fprintf(stderr, "ferry: %s\n", problem.c_str());
+    if (std::string error; !load_tls(settings_, shared_.tls_server, error) ||
+                           !load_parent_tls(settings_, shared_.tls_parent, error)) {
+        std::fprintf(stderr, "ferry: %s\n", error.c_str());
         return 2;
     }
     if (!bind_listeners() || !start_workers()) return 1;
@@ -254,6 +257,19 @@ bool server::load_users() {
     auth_service_ = load_auth(settings_);
     shared_.auth = auth_service_.get();
     return auth_service_ != nullptr;
+}
+
+// The https:// listeners' certificates and TLS policy, read from their files (at start and
+// on every reload: SIGHUP is how new certificates are taken up). Nothing when no listener
+// is https://.
+bool server::load_tls(const config::settings& s, std::shared_ptr<const tls::server_context>& out,
+                      std::string& error) {
+    out = nullptr;
+    const bool wanted = std::any_of(s.listen.begin(), s.listen.end(),
+                                    [](const auto& l) { return l.scheme == "https"; });
+    if (!wanted) return true;
+    out = tls::server_context::load(s.tls, ticket_keys_, error);
+    return out != nullptr;
 }
 
 // Every listen address claimed (nothing runs yet: all are new), and who may use ferry
@@ -370,6 +386,12 @@ bool server::reload(std::string& cause) {
     for (const auto& name : plan.restart)
         std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
                      name.c_str());
+    // New certificates (or a bad one: the running ones stay, and the rest of the reload too).
+    std::shared_ptr<const tls::server_context> tls;
+    if (std::string error; !load_tls(plan.next, tls, error)) {
+        std::fprintf(stderr, "ferry: reload: %s\n", error.c_str());
+        return false;
+    }
     std::vector<listener> wanted;
     if (!resolve_listeners(plan.next.listen, wanted, "ferry: reload: ")) return false;
     listener_change change;
@@ -377,8 +399,8 @@ bool server::reload(std::string& cause) {
         std::fprintf(stderr, "ferry: reload: %s\n", why.c_str());
         return false;
     }
-    shared_.parent_tls.store(std::move(parent_tls));
-    apply_reload(std::move(plan.next), std::move(users), std::move(change));
+    apply_reload(std::move(plan.next), std::move(users), {std::move(tls), std::move(parent_tls)},
+                 std::move(change));
     std::fprintf(stderr, "ferry: configuration reloaded\n");
     return true;
 }
@@ -398,7 +420,7 @@ bool server::reload_users(const config::settings& next, std::shared_ptr<auth::us
 }
 
 void server::apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
-                          listener_change change) {
+                          tls_contexts tls, listener_change change) {
     std::vector<tcp::endpoint> self, close;
     for (const auto& l : change.next)
         self.push_back(l.bound.endpoint);
@@ -409,7 +431,7 @@ void server::apply_reload(config::settings next, std::shared_ptr<auth::user_tabl
     retarget_logs(access_log_, flow_log_, *running_, next);
     running_ = std::make_shared<const config::settings>(std::move(next));
     for (auto& w : workers_)
-        w->post_reconfigure(running_, self, change.open, close);
+        w->post_reconfigure(running_, tls, self, change.open, close);
     for (const auto& l : change.close)
         say(listener_line("Shutting down", l));
     for (const auto& l : change.open)

@@ -43,9 +43,16 @@ struct shared_state {
     // Client connections open, in all and per address, against the connection limits.
     admission admitted{};
     std::size_t automatic_max_connections = 0; // max_connections = 0: this (from the fd limit)
-    // TLS to parents: the client context in force (none: no https:// parent), set at start
-    // and on reload.
-    tls::client_context_slot parent_tls;
+    std::shared_ptr<const tls::server_context> tls_server{}; // at start; null: no https listener
+    // TLS to an https:// parent, at start; null: none.
+    std::shared_ptr<const tls::client_context> tls_parent{};
+};
+
+// What a reload hands the workers besides the settings: the https:// listeners' TLS and the
+// https:// parent's (each null when there is none).
+struct tls_contexts {
+    std::shared_ptr<const tls::server_context> server;
+    std::shared_ptr<const tls::client_context> parent;
 };
 
 class worker final : public frontend::host {
@@ -98,9 +105,11 @@ public:
     // `until` unless the client sends something first, which resumes it on a new connection
     // object. False when it could not be parked: the front end keeps it.
     bool park(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
-              std::uint64_t id, net::steady_time until) override;
+              std::uint64_t id, net::steady_time until,
+              std::unique_ptr<frontend::parked_session>& extra) override;
     // Many connections on this worker: an idle one parks at once rather than after a pause.
     bool crowded() const override { return count_ >= crowded_sessions; }
+    const std::shared_ptr<const tls::server_context>& tls_server() const override { return tls_; }
     static constexpr std::size_t crowded_sessions = 64;
     void flow_connected(std::uint64_t id, std::string_view client) override;
     void flow_disconnected(std::uint64_t id, std::string_view client) override;
@@ -110,9 +119,10 @@ public:
     boost::system::error_code listen_on(const listener& l);
     // Starts the deadline ticker.
     void start();
-    // Thread-safe (reload): new settings and listener set; listeners to open, and the bound
-    // endpoints whose acceptors close (first: a listener whose scheme changed reopens there).
-    void post_reconfigure(std::shared_ptr<const config::settings> settings,
+    // Thread-safe (reload): new settings, TLS and listener set; listeners to open, and the
+    // bound endpoints whose acceptors close (first: a listener whose scheme changed reopens
+    // there).
+    void post_reconfigure(std::shared_ptr<const config::settings> settings, tls_contexts tls,
                           std::vector<boost::asio::ip::tcp::endpoint> self,
                           std::vector<listener> open,
                           std::vector<boost::asio::ip::tcp::endpoint> close);
@@ -125,7 +135,8 @@ public:
 private:
     // Counts a new client connection in under the limits, or answers it 503 and closes it.
     bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer);
-    void resume_parked(int fd, const parked_client& client);
+    void resume_parked(int fd, const parked_client& client,
+                       std::unique_ptr<frontend::parked_session> extra);
     void closed_parked(const parked_client& client);
     void trim_memory();
     static constexpr std::size_t trim_after_sessions = 32;
@@ -151,6 +162,7 @@ private:
     void accept_on(boost::asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end);
 
     std::shared_ptr<const config::settings> settings_;
+    std::shared_ptr<const tls::server_context> tls_;
     std::vector<boost::asio::ip::tcp::endpoint> self_;
     // A list: accept loops hold references; closed acceptors stay until the worker ends.
     std::list<boost::asio::ip::tcp::acceptor> acceptors_;
@@ -162,7 +174,7 @@ private:
     boost::asio::steady_timer flush_timer_{io_};
     bool flush_scheduled_ = false;
     // Before pool_: the sessions outlive the pooled connections that point at them.
-    upstream::parent_tls parent_tls_{shared_.parent_tls};
+    upstream::parent_tls parent_tls_{shared_.tls_parent};
     upstream::pool pool_;
     parking_lot parked_;
     auth::authenticator auth_;

@@ -174,7 +174,7 @@ std::string mask_password(std::string_view value) {
 auto one_of(std::initializer_list<std::string_view> words, std::string_view expected) {
     std::vector<std::string_view> allowed(words);
     return [allowed, expected = std::string(expected)](std::string_view v,
-                                                        std::string& out) -> std::string {
+                                                       std::string& out) -> std::string {
         if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) return expected;
         out = std::string(v);
         return {};
@@ -287,7 +287,9 @@ auto auth_realm = [](auto& s) -> auto& {
 };
 
 auto tls_field(std::string tls_settings::*member) {
-    return [member](auto& s) -> auto& { return s.tls.*member; };
+    return [member](auto& s) -> auto& {
+        return s.tls.*member;
+    };
 }
 auto tls_cert = [](auto& s) -> auto& {
     return s.tls.cert;
@@ -486,8 +488,8 @@ std::vector<option> tls_options() {
             tls_field(&tls_settings::client_auth),
             one_of({"optional", "required"}, R"(expected "optional" or "required")")),
         row({"--tls-client-identity", 0, "tls_client_identity", k::text,
-             "cn|san-dns|san-email|san-uri",
-             "What of a client certificate becomes the user name", live},
+             "cn|san-dns|san-email|san-uri", "What of a client certificate becomes the user name",
+             live},
             tls_field(&tls_settings::client_identity),
             one_of({"cn", "san-dns", "san-email", "san-uri"},
                    R"(expected "cn", "san-dns", "san-email" or "san-uri")")),
@@ -512,8 +514,9 @@ std::vector<option> file_options() {
 // Every row, in the order --help and the documents list them.
 std::vector<option> build() {
     std::vector<option> all;
-    for (auto group : {listen_options, log_options, process_options, request_options,
-                       timeout_options, upstream_options, auth_options, tls_options, file_options}) {
+    for (auto group :
+         {listen_options, log_options, process_options, request_options, timeout_options,
+          upstream_options, auth_options, tls_options, file_options}) {
         auto rows = group();
         all.insert(all.end(), std::make_move_iterator(rows.begin()),
                    std::make_move_iterator(rows.end()));

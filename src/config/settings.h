@@ -52,10 +52,10 @@ struct tls_settings {
                           "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
                           "DHE-RSA-CHACHA20-POLY1305";
     duration handshake_timeout{10'000};
-    std::string client_ca;                 // verify client certificates against these CAs
-    std::string client_auth = "optional";  // "optional" or "required" (with client_ca)
-    std::string client_identity = "cn";    // "cn", "san-dns", "san-email" or "san-uri"
-    std::string client_crl;                // revoked client certificates (PEM CRLs)
+    std::string client_ca;                // verify client certificates against these CAs
+    std::string client_auth = "optional"; // "optional" or "required" (with client_ca)
+    std::string client_identity = "cn";   // "cn", "san-dns", "san-email" or "san-uri"
+    std::string client_crl;               // revoked client certificates (PEM CRLs)
     bool operator==(const tls_settings&) const = default;
 };
 

@@ -201,7 +201,8 @@ std::string parse_parent(std::string_view text, parent_proxy& out) {
         out.host = lower(text.substr(0, colon));
         if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1), out.port))
             return "expected a port 1-65535 after the host";
-        if (!is_hostname(out.host)) return out.tls ? "expected a host name or IP address after https://"
+        if (!is_hostname(out.host))
+            return out.tls ? "expected a host name or IP address after https://"
                            : "expected a host name or IP address after http://";
     }
     if (out.port == 0) return "expected a port 1-65535 after the host";

@@ -1,7 +1,7 @@
 // TLS toward a parent proxy (issue 14 §4): the client side of OpenSSL. One client_context
 // (an SSL_CTX: TLS 1.2+, the parent verified against `parent_ca` or the system's CAs, ALPN
 // http/1.1) is built from the settings at start and on every reload, and shared read-only
-// by the workers through a client_context_slot. Each worker keeps the last session of each
+// by the workers (handed over with the settings). Each worker keeps the last session of each
 // parent (session_cache) so that its next connection resumes instead of running a full
 // handshake; a session is only offered to the context it was made under, so a reload that
 // changes the CAs never resumes a session verified against the old ones.
@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -36,23 +35,6 @@ public:
 
 private:
     SSL_CTX* ctx_;
-};
-
-// The client context in force, replaced by a reload while workers read it. Thread-safe.
-class client_context_slot {
-public:
-    std::shared_ptr<const client_context> load() const {
-        std::lock_guard lock(mutex_);
-        return current_;
-    }
-    void store(std::shared_ptr<const client_context> next) {
-        std::lock_guard lock(mutex_);
-        current_ = std::move(next);
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const client_context> current_;
 };
 
 // One worker's last session per parent ("host:port"). Not thread-safe: one loop.

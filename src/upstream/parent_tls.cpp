@@ -16,7 +16,7 @@ core::error failed(const route& where, std::string_view why, bool timed_out = fa
 boost::asio::awaitable<core::error> start_tls(connection& c, parent_tls* tls, const route& where,
                                               net::deadline_list& deadlines,
                                               net::steady_time until) {
-    auto context = tls ? tls->contexts.load() : nullptr;
+    const tls::client_context* context = tls ? tls->context.get() : nullptr;
     if (!context) co_return failed(where, "no TLS client context");
     std::string problem;
     auto ssl = tls->sessions.new_ssl(*context, where.host, where.port, problem);
@@ -37,7 +37,7 @@ boost::asio::awaitable<core::error> start_tls(connection& c, parent_tls* tls, co
 }
 
 bool under_current_context(connection& c, const parent_tls* tls) {
-    auto context = tls ? tls->contexts.load() : nullptr;
+    const tls::client_context* context = tls ? tls->context.get() : nullptr;
     return context && c.tls() && SSL_get_SSL_CTX(c.tls()->ssl()) == context->native();
 }
 

@@ -14,11 +14,11 @@
 
 namespace ferry::upstream {
 
-// A worker's side of TLS to parents: the shared client context (replaced on reload) and
-// the worker's own sessions.
+// A worker's side of TLS to parents: the client context in force (replaced on reload,
+// null when there is no https:// parent) and the worker's own sessions.
 struct parent_tls {
-    explicit parent_tls(const tls::client_context_slot& c) : contexts(c) {}
-    const tls::client_context_slot& contexts;
+    explicit parent_tls(std::shared_ptr<const tls::client_context> c) : context(std::move(c)) {}
+    std::shared_ptr<const tls::client_context> context;
     tls::session_cache sessions;
 };
 
