@@ -156,8 +156,13 @@ std::string load_certificate(SSL_CTX* ctx, const std::string& cert, const std::s
                              server_context::certificate& out) {
     if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1)
         return fmt::format("{}: cannot read the certificate: {}", cert, openssl_reason());
-    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            return fmt::format("{}: the key does not match the certificate {}", key, cert);
+        }
         return fmt::format("{}: cannot read the private key: {}", key, openssl_reason());
+    }
     if (SSL_CTX_check_private_key(ctx) != 1)
         return fmt::format("{}: the key does not match the certificate {}", key, cert);
     X509* leaf = SSL_CTX_get0_certificate(ctx);
