@@ -318,6 +318,27 @@ TEST_F(ParentTls, PlainHttpParentIs502) {
     EXPECT_EQ(origin.connections(), 0);
 }
 
+// A parent that takes the connection but never answers the handshake: 504 once the connect
+// timeout has passed, named and logged as other connect failures are.
+TEST_F(ParentTls, SilentParentTimesOutAs504) {
+    test_origin silent([](origin_connection& c) { c.stream.read_exact(1 << 20, 4s); });
+    test_origin origin;
+    ferry_process child({"--parent", https_url(silent.port()), "--parent-ca", pki.path("ca.pem"),
+                         "--connect-timeout", "1"});
+    ASSERT_TRUE(child.started()) << child.err();
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = get_through(child, origin);
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(status_of(r), 504) << printable(r);
+    EXPECT_EQ(std::string(body_of(r)), "ferry: TLS to parent 127.0.0.1:" +
+                                           std::to_string(silent.port()) + " failed: timed out\n");
+    EXPECT_GE(took, 900ms);
+    EXPECT_LT(took, 3s);
+    EXPECT_TRUE(child.wait_for_out(" 504 ")) << child.out();
+    EXPECT_NE(child.out().find("\"ferry: TLS to parent 127.0.0.1:"), std::string::npos)
+        << child.out();
+}
+
 // A new connection to the parent resumes the last session instead of a full handshake.
 // openssl s_server -www stands in for the parent: its page says "Reused" for a resumed
 // session. The pool is off, so that each request opens its own connection.
