@@ -150,6 +150,10 @@ std::string handshake_problem(SSL* ssl, const boost::system::error_code& ec) {
     if (ec == error::timed_out) return "timed out";
     if (ec == error::eof || ec == error::broken_pipe || ec == error::connection_reset)
         return "the parent closed the connection during the handshake";
+    // What a parent that answers in plain HTTP (an http:// parent named https://) causes.
+    if (ec.category() == net::tls_category() &&
+        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_WRONG_VERSION_NUMBER)
+        return ec.message() + " (the parent does not speak TLS on that port)";
     return ec.message();
 }
 

@@ -315,6 +315,7 @@ TEST_F(ParentTls, PlainHttpParentIs502) {
     ASSERT_TRUE(child.started()) << child.err();
     const auto r = get_through(child, origin);
     expect_tls_failure(r, parent_label(parent), "");
+    EXPECT_NE(r.find("does not speak TLS"), std::string::npos) << printable(r);
     EXPECT_EQ(origin.connections(), 0);
 }
 
