@@ -413,6 +413,9 @@ TEST_F(ParentTls, SquidHttpsPortAsTheParent) {
     peer_proxy squid(peer_kind::squid, {"https_port 127.0.0.1:" + std::to_string(https_port) +
                                         " tls-cert=" + pki.path("parent.pem") +
                                         " tls-key=" + pki.path("parent.key")});
+    // A build without TLS refuses the https_port line and does not start at all.
+    if (!squid.ready() && squid.log().find("https_port") != std::string::npos)
+        GTEST_SKIP() << "this squid build does not serve https_port: " << squid.log();
     ASSERT_TRUE(squid.ready()) << squid.problem() << "\n" << squid.log();
     bool listening = false;
     for (int i = 0; i < 100 && !listening; ++i) { // the https_port opens with the http_port
