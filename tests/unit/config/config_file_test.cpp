@@ -258,7 +258,8 @@ TEST(ConfigFile, WrongTypesNameKeyAndLine) {
     EXPECT_EQ(error_of("via = 3"), "t.toml:1: via: expected a string");
     EXPECT_EQ(error_of("listen = 3128"),
               "t.toml:1: listen: expected an array of \"HOST:PORT\" or \"[IPv6]:PORT\"");
-    EXPECT_EQ(error_of("listen = \"127.0.0.1:3128\""), ""); // a list of one
+    EXPECT_EQ(parsed("listen = \"127.0.0.1:3128\"").listen, // a list of one
+              (std::vector<listen_address>{{"127.0.0.1", 3128, "http"}}));
     EXPECT_EQ(error_of("header_timeout = \"10s\""),
               "t.toml:1: header_timeout: expected a number of seconds");
     EXPECT_EQ(error_of("connect_ports = 443"),

@@ -354,8 +354,7 @@ TEST(TlsContext, BadFilesAreNamed) {
     EXPECT_NE(error.find("needs a certificate"), std::string::npos) << error;
     s.cert = {f.dir + "/missing.pem"};
     EXPECT_FALSE(server_context::load(s, f.keys, error));
-    EXPECT_NE(error.find(f.dir + "/missing.pem: cannot read the certificate"), std::string::npos)
-        << error;
+    EXPECT_EQ(error, f.dir + "/missing.pem: No such file or directory");
     certificate_files one(f.dir, "one"), two(f.dir, "two");
     s.cert = {one.cert};
     s.key = {two.key};
