@@ -30,7 +30,8 @@ constexpr auto tick_interval = 200ms;
 
 worker::worker(shared_state& shared, unsigned index)
     : shared_(shared), index_(index), resolver_(io_, shared.settings),
-      settings_(std::make_shared<const config::settings>(shared.settings)), self_(shared.self),
+      settings_(std::make_shared<const config::settings>(shared.settings)), tls_(shared.tls_server),
+      self_(shared.self),
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
                                   shared.settings.pool_idle_timeout}),
       parked_(
@@ -103,12 +104,15 @@ void worker::start() {
 }
 
 void worker::post_reconfigure(std::shared_ptr<const config::settings> settings,
+                              std::shared_ptr<const tls::server_context> tls,
                               std::vector<asio::ip::tcp::endpoint> self, std::vector<listener> open,
                               std::vector<asio::ip::tcp::endpoint> close) {
-    asio::post(io_, [this, settings = std::move(settings), self = std::move(self),
-                     open = std::move(open), close = std::move(close)]() mutable {
+    asio::post(io_, [this, settings = std::move(settings), tls = std::move(tls),
+                     self = std::move(self), open = std::move(open),
+                     close = std::move(close)]() mutable {
         if (draining_) return;
         settings_ = std::move(settings);
+        tls_ = std::move(tls);
         self_ = std::move(self);
         pool_.set_limits(upstream::pool_limits{settings_->pool_per_host, settings_->pool_total,
                                                settings_->pool_idle_timeout});

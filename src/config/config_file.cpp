@@ -101,6 +101,7 @@ std::string number_text(const toml::node& n) {
 
 // A list's elements, each applied; its messages say what one element should be.
 problem apply_list(const option& o, const toml::node& n, settings& s) {
+    if (n.is_string()) return as_problem(o.apply(s, n.as_string()->get())); // a list of one
     settings scratch;
     const std::string expected = o.apply(scratch, "").substr(std::string_view("expected ").size());
     // An empty list of listen addresses could only be a mistake.

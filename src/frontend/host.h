@@ -6,6 +6,7 @@
 #include "net/deadline.h"
 #include "net/stream.h"
 #include "proxy/context.h"
+#include "tls/server_context.h"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
@@ -29,6 +30,9 @@ public:
     virtual bool park(boost::asio::ip::tcp::socket& socket,
                       const boost::asio::ip::tcp::endpoint& peer, std::uint64_t id,
                       net::steady_time until) = 0;
+    // The https:// listeners' TLS as now configured (null when there is none); a reload
+    // replaces it, and a connection keeps the one it was accepted with.
+    virtual const std::shared_ptr<const tls::server_context>& tls_server() const = 0;
     // Many connections on this loop: an idle one parks at once rather than after a pause.
     virtual bool crowded() const = 0;
     // The flow log's block for a connection that opened or closed (no-op when it is off).
