@@ -303,7 +303,9 @@ def ratio_with_interval(mine, theirs):
         return "—"
     text = f"{statistics.median(values):.2f}"
     ci = median_ci(values)
-    if ci:
+    if ci and (ci[0], ci[1]) == (min(values), max(values)):  # up to 5 rounds the interval is the range
+        text += f" ({ci[0]:.2f}–{ci[1]:.2f}, {ci[2] * 100:.0f} %)"
+    elif ci:
         text += f" ({min(values):.2f}–{max(values):.2f}; CI {ci[0]:.2f}–{ci[1]:.2f}, {ci[2] * 100:.0f} %)"
     return text
 
@@ -375,8 +377,10 @@ def tls_section(data, big_mb, conns):
                         + [ratio_with_interval(data.get(("ferry-tls", m), {}), data.get((peer, m), {}))
                            for m, _, _, _ in cols])
         if rows:
-            lines += ["", "ferry's ratios: median of per-round ratios (range; distribution-free interval of the "
-                      "median and its coverage, which is 75 % with 3 rounds, 94 % with 5, 95 % from 6). Higher is "
+            lines += ["", "ferry's ratios: median of per-round ratios, then the distribution-free interval of "
+                      "that median (order statistics) and its coverage. With few rounds that interval is the "
+                      "range of the per-round ratios (coverage 50 % with 2 rounds, 75 % with 3, 94 % with 5); when "
+                      "it is narrower (≥ 95 %, from about 9 rounds), the range comes first, then \"CI\". Higher is "
                       "better for ferry in req/s, handshakes/s and MB/s, lower in CPU and memory.", ""]
             lines += table(["ratio"] + [title for _, title, _, _ in cols], rows)
         if "haproxy-tls" in present:
