@@ -4,7 +4,7 @@
 # of cycles per shared object (libcrypto, libssl, the kernel, ferry, libc) and the top symbols.
 #
 # usage: bench/tls/profile.sh [SECONDS (10)]     FERRY_BIN (build/ferry) as for bench/run.sh
-# Output: bench/out/tls-profile.txt (and perf.data in the temp dir, removed on exit).
+# Output: bench/out/tls-profile.txt; BENCH_KEEP_PERF=1 also keeps perf.data as bench/out/tls-perf.data.
 # Needs perf (linux-perf) and the tools of `make bench`; starts an nginx origin and one ferry on
 # free ports of 127.0.0.1 and stops them by pid on exit.
 set -uo pipefail
@@ -24,7 +24,7 @@ note() { log "note: $*"; }
 for_generator() { "$@"; }   # 50 connections: no limit to raise
 # shellcheck source=bench/lib.sh
 source "$here/lib.sh"
-trap 'stop_all; rm -rf "$tmp"' EXIT
+trap 'stop_all; [[ -n ${BENCH_KEEP_PERF:-} ]] && cp "$tmp/perf.data" "$here/out/tls-perf.data" 2>/dev/null; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
 
 mkdir -p "$tmp/www" "$here/out"
@@ -57,7 +57,7 @@ wait "$wrk_pid"
   echo "# load average $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   echo "## Cycles per shared object"
-  perf report -i "$tmp/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15
+  perf report -i "$tmp/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15
   echo
   echo "## Top symbols"
   perf report -i "$tmp/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' |
