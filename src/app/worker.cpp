@@ -35,7 +35,10 @@ worker::worker(shared_state& shared, unsigned index)
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
                                   shared.settings.pool_idle_timeout}),
       parked_(
-          io_, [this](int fd, const parked_client& c) { resume_parked(fd, c); },
+          io_,
+          [this](int fd, const parked_client& c, std::unique_ptr<frontend::parked_session> extra) {
+              resume_parked(fd, c, std::move(extra));
+          },
           [this](const parked_client& c) { closed_parked(c); }),
       auth_(shared.auth) {
     refresh_clock();
@@ -53,20 +56,25 @@ void worker::refresh_clock() {
 
 void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end) {
     const auto serve = front_end.serve;
+    // Only a plain HTTP listener's client can read a 503 before anything else is said; an
+    // HTTPS client over the limit is closed (a TLS handshake would spend what is short).
+    const bool plain_http = front_end.scheme == "http";
     asio::co_spawn(io_,
                    net::accept_loop(acceptor,
-                                    [this, serve](asio::ip::tcp::socket socket) {
+                                    [this, serve, plain_http](asio::ip::tcp::socket socket) {
                                         if (draining_) return;
                                         boost::system::error_code ec;
                                         const auto peer = socket.remote_endpoint(ec);
-                                        if (ec || !admit(socket, peer)) return; // gone, or over
+                                        if (ec || !admit(socket, peer, plain_http))
+                                            return; // gone, or over
                                         asio::co_spawn(io_, serve(*this, std::move(socket), peer),
                                                        asio::detached);
                                     }),
                    asio::detached);
 }
 
-bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer) {
+bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
+                   bool answer) {
     const connection_limits limits{settings_->max_connections != 0
                                        ? settings_->max_connections
                                        : shared_.automatic_max_connections,
@@ -74,6 +82,11 @@ bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint&
     const auto verdict = shared_.admitted.admit(peer.address(), limits);
     if (verdict == admit_verdict::admitted) return true;
     observe::bump(metrics_.client_connections_refused);
+    boost::system::error_code ignored;
+    if (!answer) {
+        socket.close(ignored);
+        return false;
+    }
     // Answered at once, without reading a request: whatever the client sent is read first
     // so that closing does not reset the connection under the answer.
     http::local_reply reply(503, "ferry: " + refusal_cause(verdict, limits, peer.address()) + "\n",
@@ -87,7 +100,6 @@ bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint&
     }
     [[maybe_unused]] auto sent = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     ::shutdown(fd, SHUT_WR);
-    boost::system::error_code ignored;
     socket.close(ignored);
     return false;
 }
@@ -254,14 +266,16 @@ void worker::remove(net::drainable* w) {
 }
 
 bool worker::park(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
-                  std::uint64_t id, net::steady_time until) {
-    if (draining_ || !parked_.park(socket, peer, id, until)) return false;
+                  std::uint64_t id, net::steady_time until,
+                  std::unique_ptr<frontend::parked_session>& extra) {
+    if (draining_ || !parked_.park(socket, peer, id, until, extra)) return false;
     observe::bump(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
     return true;
 }
 
-void worker::resume_parked(int fd, const parked_client& client) {
+void worker::resume_parked(int fd, const parked_client& client,
+                           std::unique_ptr<frontend::parked_session> extra) {
     asio::ip::tcp::socket socket(io_);
     boost::system::error_code ec;
     socket.assign(client.peer.protocol(), fd, ec);
@@ -273,8 +287,9 @@ void worker::resume_parked(int fd, const parked_client& client) {
     // The session counts the connection again.
     observe::decrement(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
-    asio::co_spawn(io_, frontend::resume_http1(*this, std::move(socket), client.peer, client.id),
-                   asio::detached);
+    asio::co_spawn(
+        io_, frontend::resume(*this, std::move(socket), client.peer, client.id, std::move(extra)),
+        asio::detached);
 }
 
 void worker::closed_parked(const parked_client& client) {

@@ -93,7 +93,8 @@ public:
     // `until` unless the client sends something first, which resumes it on a new connection
     // object. False when it could not be parked: the front end keeps it.
     bool park(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
-              std::uint64_t id, net::steady_time until) override;
+              std::uint64_t id, net::steady_time until,
+              std::unique_ptr<frontend::parked_session>& extra) override;
     // Many connections on this worker: an idle one parks at once rather than after a pause.
     bool crowded() const override { return count_ >= crowded_sessions; }
     const std::shared_ptr<const tls::server_context>& tls_server() const override { return tls_; }
@@ -121,9 +122,12 @@ public:
     void post_force_close();
 
 private:
-    // Counts a new client connection in under the limits, or answers it 503 and closes it.
-    bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer);
-    void resume_parked(int fd, const parked_client& client);
+    // Counts a new client connection in under the limits, or answers it 503 (when `answer`:
+    // a plain HTTP listener) and closes it.
+    bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
+               bool answer);
+    void resume_parked(int fd, const parked_client& client,
+                       std::unique_ptr<frontend::parked_session> extra);
     void closed_parked(const parked_client& client);
     void trim_memory();
     static constexpr std::size_t trim_after_sessions = 32;

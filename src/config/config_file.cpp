@@ -343,9 +343,10 @@ void apply_command_line(settings& merged, const settings& command_line,
 
 std::string check_merged(const settings& s, std::string_view file_name) {
     for (const auto& rule : s.acl)
-        if (rule.users_given && s.auth.htpasswd.empty())
+        if (rule.users_given && s.auth.htpasswd.empty() && s.tls.client_ca.empty())
             return std::string(file_name) + ":" + std::to_string(rule.line) +
-                   ": acl.users: a rule with users needs an htpasswd file ([auth] htpasswd)";
+                   ": acl.users: a rule with users needs an htpasswd file ([auth] htpasswd) or "
+                   "client certificates (tls_client_ca)";
     return {};
 }
 

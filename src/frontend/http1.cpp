@@ -1,6 +1,7 @@
 #include "frontend/http1.h"
 
 #include "frontend/http1_answers.h"
+#include "frontend/https.h"
 #include "http/read_head.h"
 #include "observe/counter.h"
 
@@ -53,9 +54,12 @@ asio::awaitable<void> serve_http1(host& h, tcp::socket socket, tcp::endpoint pee
     co_await serve_http1_stream(h, h.client_stream(std::move(socket)), peer, id, false);
 }
 
-asio::awaitable<void> resume_http1(host& h, tcp::socket socket, tcp::endpoint peer,
-                                   std::uint64_t id) {
-    co_await serve_http1_stream(h, h.client_stream(std::move(socket)), peer, id, true);
+asio::awaitable<void> resume(host& h, tcp::socket socket, tcp::endpoint peer, std::uint64_t id,
+                             std::unique_ptr<parked_session> extra) {
+    if (extra)
+        co_await extra->resume(h, std::move(socket), peer, id);
+    else
+        co_await serve_http1_stream(h, h.client_stream(std::move(socket)), peer, id, true);
 }
 
 http1_connection::http1_connection(host& h, std::unique_ptr<net::stream> client,
@@ -216,8 +220,16 @@ asio::awaitable<void> http1_connection::close_gracefully() {
 }
 
 bool http1_connection::park(net::steady_time until) {
+    std::unique_ptr<parked_session> extra;
     auto* socket = client_->tcp();
-    parked_ = socket && host_.park(*socket, peer_, id_, until);
+    auto* secure = socket ? nullptr : dynamic_cast<net::tls_stream*>(client_.get());
+    if (secure) {
+        extra = park_tls(*secure, identity_);
+        if (!extra) return false;
+        socket = &secure->socket();
+    }
+    parked_ = socket && host_.park(*socket, peer_, id_, until, extra);
+    if (!parked_ && extra) unpark_tls(*secure, std::move(extra));
     return parked_;
 }
 

@@ -20,9 +20,11 @@ namespace ferry::frontend {
 // A new client connection, admitted under the connection limits.
 boost::asio::awaitable<void> serve_http1(host& h, boost::asio::ip::tcp::socket socket,
                                          boost::asio::ip::tcp::endpoint peer);
-// A parked client that sent something: a new connection object carries on with it.
-boost::asio::awaitable<void> resume_http1(host& h, boost::asio::ip::tcp::socket socket,
-                                          boost::asio::ip::tcp::endpoint peer, std::uint64_t id);
+// A parked client that sent something: a new connection object carries on with it (over
+// TLS again when `extra` holds a TLS session: frontend/https.h).
+boost::asio::awaitable<void> resume(host& h, boost::asio::ip::tcp::socket socket,
+                                    boost::asio::ip::tcp::endpoint peer, std::uint64_t id,
+                                    std::unique_ptr<parked_session> extra);
 // Any stream (TLS, a test's in-memory one): serves it until it closes. `resumed`: the
 // connection was parked after earlier exchanges, and is counted already. `identity`: the
 // user a verified client certificate names, or empty.

@@ -71,7 +71,8 @@ public:
     handshaking(host& h, tcp::socket& socket) : host_(h), socket_(&socket) { host_.add(this); }
     ~handshaking() override { host_.remove(this); }
     void follow(tcp::socket& socket) { socket_ = &socket; }
-    void drain() override {}
+    // Shutting down: a handshake is not an exchange in flight, and is not waited for.
+    void drain() override { force_close(); }
     void force_close() override {
         boost::system::error_code ignored;
         socket_->close(ignored);
@@ -104,7 +105,33 @@ void failed(host& h, const tcp::endpoint& peer, observe::tls_failure why, std::s
     failures.write(peer_label(peer), why, detail, h.now());
 }
 
+class parked_tls final : public parked_session {
+public:
+    parked_tls(net::ssl_ptr ssl, std::string identity)
+        : ssl_(std::move(ssl)), identity_(std::move(identity)) {}
+    asio::awaitable<void> resume(host& h, tcp::socket socket, tcp::endpoint peer,
+                                 std::uint64_t id) override {
+        auto stream = std::make_unique<net::tls_stream>(std::move(socket), std::move(ssl_), h.now(),
+                                                        &h.deadlines());
+        co_await serve_http1_stream(h, std::move(stream), peer, id, true, std::move(identity_));
+    }
+    net::ssl_ptr take() { return std::move(ssl_); }
+
+private:
+    net::ssl_ptr ssl_;
+    std::string identity_;
+};
+
 } // namespace
+
+std::unique_ptr<parked_session> park_tls(net::tls_stream& stream, const std::string& identity) {
+    if (!stream.ssl() || SSL_has_pending(stream.ssl())) return nullptr;
+    return std::make_unique<parked_tls>(stream.release_ssl(), identity);
+}
+
+void unpark_tls(net::tls_stream& stream, std::unique_ptr<parked_session> state) {
+    stream.restore_ssl(static_cast<parked_tls&>(*state).take());
+}
 
 asio::awaitable<void> serve_https(host& h, tcp::socket socket, tcp::endpoint peer) {
     boost::system::error_code ignored;

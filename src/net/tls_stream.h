@@ -54,6 +54,7 @@ public:
     std::string_view alpn() const;
     // Hands the TLS state and the socket over (to be parked); the stream is closed after.
     ssl_ptr release_ssl() { return std::move(ssl_); }
+    void restore_ssl(ssl_ptr ssl) { ssl_ = std::move(ssl); }
 
     // A peer that closed TCP without close_notify: eof for a client (browsers do it all the
     // time, and HTTP framing finds a cut-short request), an error for a server, whose
