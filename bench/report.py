@@ -338,7 +338,10 @@ def tls_targets(data):
                 status += f" (interval {ci[0]:.2f}–{ci[1]:.2f} straddles {limit:.2f})"
             elif sure != met:
                 status += " (interval disagrees)"
-        rows.append([label, ratio_with_interval(mine, theirs), status])
+        shown = ratio_with_interval(mine, theirs)
+        if round(r, 2) == limit:  # 1.097 must not read as 1.10, missed
+            shown = f"{r:.3f}" + shown[shown.index(" "):] if " " in shown else f"{r:.3f}"
+        rows.append([label, shown, status])
     return rows
 
 

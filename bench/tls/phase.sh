@@ -125,13 +125,14 @@ tls_keepalive() {  # scenario 1
 }
 
 tls_handshakes() {  # scenario 2: tls_handshakes TAG ROUND full|res
-  local tag=$1 r=$2 kind=$3 outf=$tmp/hs-$1-$2-$3.txt t0 t1 rc line kv
+  local tag=$1 r=$2 kind=$3 outf=$tmp/hs-$1-$2-$3.txt t0 t1 rc line kv resume=()
   local -A f
+  [[ $kind == res ]] && resume=(--resume)
   if ! alive "$tag"; then rec "$r" "$tag" "tls_hs_$kind" "$(down "$tag")"; return; fi
   [[ -n $tls_hs ]] || { rec "$r" "$tag" "tls_hs_$kind" "not measured (no client)"; return; }
   t0=$(cpu_ticks "${pid[$tag]}")
   for_generator timeout -k 2 $(($(tls_secs "$tag") + 15)) "$tls_hs" "${port[$tag]}" --seconds "$(tls_secs "$tag")" \
-    --conns 8 $([[ $kind == res ]] && echo --resume) >"$outf" 2>&1; rc=$?
+    --conns 8 "${resume[@]}" >"$outf" 2>&1; rc=$?
   t1=$(cpu_ticks "${pid[$tag]}")
   line=$(grep -m1 '^handshakes=' "$outf")
   if [[ -z $line ]]; then
@@ -229,6 +230,6 @@ tls_phase() {
       note "$tag exited during the run ($ended): $(tail -n 2 "$tmp/$tag.out" 2>/dev/null | tr '\n' ' ')"
     fi
   done
-  tls_rounds_done=$rounds_done
+  tls_rounds_done=$rounds_done   # for run.sh's facts line
   log "TLS phase: $rounds_done rounds in $((SECONDS - t_phase))s"
 }
