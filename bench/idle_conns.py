@@ -2,7 +2,7 @@
 """Idle keep-alive client connections through a proxy, and what they cost it in memory.
 
 usage: idle_conns.py PROXY_PORT ORIGIN_PORT CONNS PID... [--concurrency N] [--time-limit S] [--hold S]
-                     [--settle S]
+                     [--settle S] [--tls [--cafile FILE]]
 
 Opens CONNS connections to the proxy on 127.0.0.1, sends one absolute-form keep-alive GET of
 /1k.bin on each and reads the complete response (Content-Length framing), with at most
@@ -13,6 +13,10 @@ connection; with --settle S it is then read every 0.25 s until it has not change
 (at most 10 s more), because ferry lets go of a served client's buffers within about 1.25 s,
 in steps, and a read at 1 s sometimes falls before the last step. Then every connection is closed.
 
+With --tls the proxy's port is a TLS listener (issue 14): each connection first does a TLS
+handshake (TLS 1.2 or 1.3, ALPN http/1.1; the certificate verified against --cafile when given),
+then sends the same request inside TLS; the RSS figures are then those of idle TLS clients.
+
 Prints one line of key=value pairs on stdout:
   ok          responses received completely with status 200 (kept open)
   still_open  of those, connections still open after the hold (the proxy did not close them)
@@ -21,6 +25,7 @@ Prints one line of key=value pairs on stdout:
   bad_status  responses other than 200 (e.g. a proxy's "too many connections" page)
   rss_before_kb, rss_after_kb, rss_per_conn_b = (after - before) / still_open in bytes
   seconds     time to open the connections and get the responses
+  handshake_failed  with --tls: TLS handshakes that failed (also counted in failed)
   settled_s   with --settle: seconds after the hold until the last change of the RSS
 Everything is bounded by --time-limit (default 60 s): what has not finished by then counts as failed.
 """
@@ -30,6 +35,7 @@ import os
 import resource
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -67,6 +73,30 @@ class Conn:
         self.need = None  # total bytes of head + body once the head is parsed
 
 
+def tls_context(cafile):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_alpn_protocols(["http/1.1"])
+    if cafile:
+        ctx.load_verify_locations(cafile)
+        ctx.check_hostname = False  # the certificate names 127.0.0.1; no SNI to an IP address
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def still_open_tls(sock):
+    """A TLS socket that select() calls readable: closed (close_notify, EOF or reset), or only a
+    record that carries no data (a TLS 1.3 session ticket)?"""
+    try:
+        return sock.recv(1) != b""
+    except ssl.SSLWantReadError:
+        return True
+    except (OSError, ssl.SSLError):
+        return False
+
+
 def parse_head(buf):
     """(status, total length of head + body, closes) once the head is complete, else None."""
     end = buf.find(b"\r\n\r\n")
@@ -98,7 +128,10 @@ def main():
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--hold", type=float, default=1.0)
     ap.add_argument("--settle", type=float, default=0.0)
+    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--cafile")
     args = ap.parse_args()
+    tls = tls_context(args.cafile) if args.tls else None
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = args.conns + 100
@@ -109,6 +142,7 @@ def main():
                f"Host: 127.0.0.1:{args.origin_port}\r\n"
                "Connection: keep-alive\r\nProxy-Connection: keep-alive\r\n\r\n").encode()
     counts = dict(ok=0, refused=0, failed=0, bad_status=0, announced_close=0)
+    handshake_failed = 0
     errors = {}
     done = []  # sockets with a complete 200 response, kept open
     sel = selectors.DefaultSelector()
@@ -119,7 +153,9 @@ def main():
     deadline = t0 + args.time_limit
 
     def finish(conn, outcome, err=None):
-        nonlocal in_flight
+        nonlocal in_flight, handshake_failed
+        if conn.state == "handshake" and outcome != "ok":
+            handshake_failed += 1
         sel.unregister(conn.sock)
         in_flight -= 1
         if outcome == "ok":
@@ -152,6 +188,25 @@ def main():
                     finish(conn, "refused" if rc in (errno.ECONNREFUSED, errno.ECONNRESET) else "failed",
                            errno.errorcode.get(rc, str(rc)))
                     continue
+                if tls:
+                    sel.unregister(s)
+                    s = conn.sock = tls.wrap_socket(s, do_handshake_on_connect=False)
+                    sel.register(s, selectors.EVENT_WRITE, conn)
+                    conn.state = "handshake"
+            if conn.state == "handshake":
+                try:
+                    s.do_handshake()
+                except ssl.SSLWantReadError:
+                    sel.modify(s, selectors.EVENT_READ, conn)
+                    continue
+                except ssl.SSLWantWriteError:
+                    sel.modify(s, selectors.EVENT_WRITE, conn)
+                    continue
+                except (OSError, ssl.SSLError) as e:
+                    finish(conn, "failed", f"TLS handshake: {getattr(e, 'reason', None) or e}")
+                    continue
+                conn.state = "sending"
+            if conn.state in ("connecting", "sending"):
                 try:
                     s.send(request)  # a few hundred bytes: fits in an empty socket buffer
                 except OSError as e:
@@ -162,7 +217,12 @@ def main():
                 continue
             try:
                 data = s.recv(65536)
-            except BlockingIOError:
+                while tls and data and s.pending():  # decrypted bytes select() does not see
+                    data += s.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                continue
+            except ssl.SSLError as e:
+                finish(conn, "failed", f"TLS: {e.reason or e}")
                 continue
             except OSError as e:
                 finish(conn, "refused", errno.errorcode.get(e.errno, str(e.errno)))
@@ -214,6 +274,9 @@ def main():
     for s in done:
         probe.register(s, selectors.EVENT_READ)
     for key, _ in probe.select(timeout=0):
+        if tls:
+            closed += not still_open_tls(key.fileobj)
+            continue
         try:
             if key.fileobj.recv(1, socket.MSG_PEEK) == b"":
                 closed += 1
@@ -228,6 +291,8 @@ def main():
                   rss_after_kb=rss_after, rss_per_conn_b=f"{per_conn:.0f}", seconds=f"{seconds:.1f}")
     if settled is not None:
         fields["settled_s"] = f"{settled:.2f}"
+    if tls:
+        fields["handshake_failed"] = handshake_failed
     print(" ".join(f"{k}={v}" for k, v in fields.items()))
     if errors:
         print("errors: " + ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())), file=sys.stderr)

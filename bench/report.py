@@ -9,6 +9,9 @@ drift between rounds on a shared machine cancels out. Ends with issue 5's target
 (when HAProxy or nginx took part). With a second ferry ("ferry-old", labelled OLD_LABEL), a
 "new ÷ old" table: per metric the median of per-round ratios, their range and quartiles, a
 distribution-free confidence interval of the median and the verdict on issue 12's ±3 %.
+The TLS rows (issue 14; proxies "<name>-tls", metrics "tls_*", rounds of their own; see
+bench/tls/phase.sh) get a section of their own: medians, ferry's ratios with their intervals,
+and issue 14's targets against HAProxy.
 """
 import math
 import statistics
@@ -62,7 +65,8 @@ def load(path):
                 continue
             rnd, proxy, metric, value = parts
             data[(proxy, metric)][int(rnd)] = value
-            rounds.add(int(rnd))
+            if not metric.startswith("tls_"):  # the TLS rows count their own rounds
+                rounds.add(int(rnd))
     return data, sorted(rounds)
 
 
@@ -268,6 +272,142 @@ def compare_section(data, rounds, cols, old_label, conns):
     return lines
 
 
+TLS_PROXIES = [
+    ("haproxy-tls", "HAProxy (bind ... ssl crt)"),
+    ("squid-tls", "Squid (https_port, GnuTLS)"),
+    ("apache-tls", "Apache httpd (SSL vhost, ProxyRequests On)"),
+    ("ferry-tls", "ferry (--listen https://)"),
+]
+
+
+def tls_metrics(big_mb, conns):
+    size = f"{big_mb / 1024:g} GiB" if big_mb >= 1024 else f"{big_mb} MiB"
+    return [  # (key, column title, format, higher is better)
+        ("tls_rps", "req/s, 50 conns, 1 KiB, keep-alive", "{:,.0f}", True),
+        ("tls_cpu", "proxy CPU µs / request", "{:.1f}", False),
+        ("tls_hs_full", "full handshakes/s", "{:,.0f}", True),
+        ("tls_hs_full_cpu", "proxy CPU µs / full handshake", "{:,.0f}", False),
+        ("tls_hs_res", "resumed handshakes/s", "{:,.0f}", True),
+        ("tls_hs_res_cpu", "proxy CPU µs / resumed handshake", "{:,.0f}", False),
+        ("tls_big", f"{size} download MB/s", "{:,.0f}", True),
+        ("tls_big_cpu", "proxy CPU s / GiB", "{:.2f}", False),
+        ("tls_idle", f"RSS per idle TLS client ({conns:,} clients)", "{:,.0f} B", False),
+    ]
+
+
+def ratio_with_interval(mine, theirs):
+    """ferry ÷ peer: median of per-round ratios, its range and the distribution-free interval of the
+    median with its coverage (the same order statistics as the new ÷ old table)."""
+    values = ratio_values(mine, theirs)
+    if not values:
+        return "—"
+    text = f"{statistics.median(values):.2f}"
+    ci = median_ci(values)
+    if ci and (ci[0], ci[1]) == (min(values), max(values)):  # up to 5 rounds the interval is the range
+        text += f" ({ci[0]:.2f}–{ci[1]:.2f}, {ci[2] * 100:.0f} %)"
+    elif ci:
+        text += f" ({min(values):.2f}–{max(values):.2f}; CI {ci[0]:.2f}–{ci[1]:.2f}, {ci[2] * 100:.0f} %)"
+    return text
+
+
+def tls_targets(data):
+    """Issue 14's targets: ferry against HAProxy, each a median of per-round ratios."""
+    def get(proxy, metric):
+        return data.get((proxy, metric), {})
+
+    rows = []
+    for metric, label, limit, higher in (("tls_rps", "TLS keep-alive req/s ≥ 1.10× HAProxy", 1.10, True),
+                                         ("tls_hs_full", "full handshakes/s ≥ 1.10× HAProxy", 1.10, True),
+                                         ("tls_hs_res", "resumed handshakes/s ≥ 1.10× HAProxy", 1.10, True),
+                                         ("tls_big", "download through TLS ≥ 1.10× HAProxy", 1.10, True),
+                                         ("tls_idle", "RSS per idle TLS client ≤ 0.50× HAProxy", 0.50, False)):
+        mine, theirs = get("ferry-tls", metric), get("haproxy-tls", metric)
+        values = ratio_values(mine, theirs)
+        if not values:
+            why = next((v for v in list(mine.values()) + list(theirs.values()) if number(v) is None), None)
+            rows.append([label, why or "not measured", "not measured"])
+            continue
+        r = statistics.median(values)
+        ci = median_ci(values)
+        met = r >= limit if higher else r <= limit
+        status = "met" if met else "missed"
+        if ci and len(values) > 1:  # does the interval of the median say the same?
+            sure = ci[0] >= limit if higher else ci[1] <= limit
+            unsure = (ci[0] < limit <= ci[1]) if higher else (ci[0] <= limit < ci[1])
+            if unsure:
+                status += f" (interval {ci[0]:.2f}–{ci[1]:.2f} straddles {limit:.2f})"
+            elif sure != met:
+                status += " (interval disagrees)"
+        shown = ratio_with_interval(mine, theirs)
+        if round(r, 2) == limit:  # 1.097 must not read as 1.10, missed
+            shown = f"{r:.3f}" + shown[shown.index(" "):] if " " in shown else f"{r:.3f}"
+        rows.append([label, shown, status])
+    return rows
+
+
+def tls_section(data, big_mb, conns):
+    present = {proxy for proxy, _ in data}
+    proxies = [(k, label) for k, label in TLS_PROXIES if k in present]
+    if not proxies:
+        return []
+    tls_rounds = sorted({r for (p, m), vals in data.items() if m.startswith("tls_") for r in vals if r != 0})
+    cols = tls_metrics(big_mb, conns)
+    lines = ["", "## TLS (issue 14)", "",
+             f"Medians over {len(tls_rounds)} interleaved round(s) of their own, after the plain ones. Keep-alive: "
+             "wrk -t1 -c50 over TLS to the proxy, absolute-form GETs inside. Handshakes: bench/tls/tls_handshakes "
+             "(8 in flight; connect, handshake, close_notify), resumed = one session ticket offered each time. "
+             "Download: curl --proxy https://. CPU: the proxy's processes (/proc, user + system), per unit. "
+             f"Idle: {conns:,} keep-alive TLS clients after one 1 KiB GET each, RSS growth per client "
+             "(once per run).", ""]
+    rows = []
+    for key, label in proxies:
+        rows.append([label] + [cell(data.get((key, m), {}), fmt) for m, _, fmt, _ in cols])
+    lines += table(["proxy"] + [title for _, title, _, _ in cols], rows)
+    suites = [f"{label.split(' (')[0]}: {data[(key, 'tls_suite')][0]}" for key, label in proxies
+              if (key, "tls_suite") in data]
+    if suites:
+        lines += ["", "Negotiated by the handshake client (version, cipher, key exchange): " + "; ".join(suites) + "."]
+    other = data.get(("machine", "tls_other"), {})
+    if other:
+        lines.append("Other processes' CPU, share of all cores, per TLS round: "
+                     + ", ".join(f"{other[r]}%" if r in other else "—" for r in tls_rounds) + ".")
+    if "ferry-tls" in present:
+        rows = []
+        for peer, label in proxies:
+            if peer == "ferry-tls":
+                continue
+            rows.append([f"ferry ÷ {label.split(' (')[0]}"]
+                        + [ratio_with_interval(data.get(("ferry-tls", m), {}), data.get((peer, m), {}))
+                           for m, _, _, _ in cols])
+        if rows:
+            lines += ["", "ferry's ratios: median of per-round ratios, then the distribution-free interval of "
+                      "that median (order statistics) and its coverage. With few rounds that interval is the "
+                      "range of the per-round ratios (coverage 50 % with 2 rounds, 75 % with 3, 94 % with 5); when "
+                      "it is narrower (≥ 95 %, from about 9 rounds), the range comes first, then \"CI\". Higher is "
+                      "better for ferry in req/s, handshakes/s and MB/s, lower in CPU and memory.", ""]
+            lines += table(["ratio"] + [title for _, title, _, _ in cols], rows)
+        if "haproxy-tls" in present:
+            lines += ["", "Issue 14 targets (ferry ÷ HAProxy, median of per-round ratios):", ""]
+            lines += table(["target", "ferry ÷ HAProxy", "status"], tls_targets(data))
+    rows = []
+    for metric, title, fmt, _ in cols:
+        if metric == "tls_idle":
+            continue
+        for key, label in proxies:
+            values = data.get((key, metric))
+            if not values:
+                continue
+            shown = []
+            for rnd in tls_rounds:
+                n = number(values.get(rnd, "—"))
+                shown.append(fmt.format(n) if n is not None else values.get(rnd, "—"))
+            rows.append([title, label.split(" (")[0]] + shown)
+    if rows:
+        lines += ["", "TLS per-round values:", ""]
+        lines += table(["scenario", "proxy"] + [f"round {r}" for r in tls_rounds], rows)
+    return lines
+
+
 def main():
     results, facts_path, notes_path = sys.argv[1], sys.argv[2], sys.argv[3]
     big_mb, conns = int(sys.argv[4]), int(sys.argv[5])
@@ -359,6 +499,8 @@ def main():
                 shown.append(f"{a / b:.3f}" if a is not None and b is not None and b > 0 else "—")
             rows.append([title, "new ÷ old"] + shown)
     lines += table(["scenario", "proxy"] + [f"round {r}" for r in rounds], rows)
+
+    lines += tls_section(data, big_mb, conns)
 
     with open(notes_path, encoding="utf-8") as f:
         notes = [line.strip() for line in f if line.strip()]

@@ -16,6 +16,10 @@
 #   5. idle: 8,000 keep-alive client connections, one 1 KiB GET each, all kept open
 #      (bench/idle_conns.py): the proxy's RSS growth per connection, in bytes
 #   6. c8000: wrk -t2 -c8000: errors (socket errors + non-2xx responses), and req/s
+# Then the TLS rows (issue 14; bench/tls/phase.sh, BENCH_TLS=0 skips them): ferry, HAProxy,
+# Squid and Apache httpd behind TLS listeners, in rounds of their own: keep-alive req/s and CPU
+# per request over TLS, new TLS handshakes per second (full and resumed), the big download
+# through the TLS listener, and once per run RSS per idle TLS client; about 6 more minutes.
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
@@ -37,8 +41,8 @@
 #
 # BENCH_MODE=compare (`make bench-compare`): ferry against ferry-old alone, to judge ±3 %
 # in limited time: BENCH_PEERS defaults to ferry-old, BENCH_ROUNDS to 20, BENCH_SECONDS to 3,
-# BENCH_DEADLINE to 900 and BENCH_STOP to 1000 (about 10-12 minutes at 20 rounds); each still
-# overridable. Needs FERRY_BASELINE or FERRY_OLD_BIN.
+# BENCH_DEADLINE to 900, BENCH_STOP to 1000 and BENCH_TLS to 0 (about 10-12 minutes at 20
+# rounds); each still overridable. Needs FERRY_BASELINE or FERRY_OLD_BIN.
 # BENCH_PEERS="<names>": the participants besides ferry, any of ferry-old ferry-log haproxy nginx
 # squid privoxy tinyproxy direct (default: all of them; ferry-old when a second ferry is given).
 #
@@ -59,8 +63,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 mode=${BENCH_MODE:-full}
 case $mode in
-  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 ;;
-  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 ;;
+  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 d_tls=1 ;;
+  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 d_tls=0 ;;
   *) echo "bench: BENCH_MODE is full or compare (got '$mode')" >&2; exit 1 ;;
 esac
 secs=${BENCH_SECONDS:-$d_secs}
@@ -70,6 +74,8 @@ hard_stop=${BENCH_STOP:-$d_stop}
 rounds=${BENCH_ROUNDS:-$d_rounds}
 big_mb=${BENCH_BIG_MB:-1024}
 deadline=${BENCH_DEADLINE:-$d_deadline}
+tls=${BENCH_TLS:-$d_tls}
+[[ $tls == [01] ]] || { echo "bench: BENCH_TLS is 0 or 1 (got '$tls')" >&2; exit 1; }
 ferry_bin=${FERRY_BIN:-$root/build/ferry}
 old_bin=${FERRY_OLD_BIN:-}
 out_dir=$here/out
@@ -170,9 +176,10 @@ cleanup() {
   # Keep the small logs for a post-mortem; the big file and nginx's temp files go.
   rm -rf "$out_dir/logs" && mkdir -p "$out_dir/logs"
   cp "$tmp"/*.out "$out_dir/logs/" 2>/dev/null
-  for d in origin nginx; do
+  for d in origin nginx apache-tls; do
     [[ -f $tmp/$d/error.log ]] && cp "$tmp/$d/error.log" "$out_dir/logs/$d-error.log"
   done
+  [[ -f $tmp/squid-tls/cache.log ]] && cp "$tmp/squid-tls/cache.log" "$out_dir/logs/squid-tls-cache.log"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -339,8 +346,9 @@ measure_idle() {  # measure_idle NAME [AS ROUND METRIC [idle_conns.py flags]]: s
   if ! alive "$name"; then rec "$r" "$as" "$metric" "$(down "$name")"; return; fi
   local pids
   read -ra pids <<<"$(proxy_pids "$name")"
-  for_generator timeout -k 2 90 python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" "$many" \
-    "${pids[@]}" --concurrency 200 --time-limit 60 --hold 1 "$@" >"$outf" 2>&1
+  # idle_wall: the TLS rows (bench/tls/phase.sh) give their slower clients more time.
+  for_generator timeout -k 2 "${idle_wall:-90}" python3 "$here/idle_conns.py" "${port[$name]}" "${port[origin]}" \
+    "$many" "${pids[@]}" --concurrency 200 --time-limit 60 --hold 1 "$@" >"$outf" 2>&1
   line=$(grep -m1 '^ok=' "$outf")
   if [[ -z $line ]]; then
     rec "$r" "$as" "$metric" failed
@@ -588,6 +596,15 @@ for name in "${servers[@]}"; do
     note "$name exited during the run ($ended): $(tail -n 2 "$tmp/$name.out" 2>/dev/null | tr '\n' ' ')"
   fi
 done
+# ---------------------------------------------------------------------------------------------
+# TLS rows (issue 14): bench/tls/phase.sh.
+tls_rounds_done=0
+if (( tls )); then
+  # shellcheck source=bench/tls/phase.sh
+  source "$here/tls/phase.sh"
+  tls_phase
+fi
+
 if [[ -s $tmp/ferry-access.log ]]; then
   read -r lines bytes < <(wc -lc <"$tmp/ferry-access.log")
   note "ferry's access log: $lines lines, $((bytes / (lines > 0 ? lines : 1))) bytes a line"
@@ -615,6 +632,9 @@ the same flags as ferry (${ferry_flags[*]})"
   versions+=("$(timeout 5 wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)" "$(timeout 5 curl --version | head -n 1 | cut -d' ' -f1-2)")
   printf -v joined '%s; ' "${versions[@]}"
   echo "versions: ${joined%; }"
+  (( tls )) && echo "tls: $tls_rounds_done of $rounds rounds of their own after the plain ones; \
+$(timeout 5 apache2 -v 2>/dev/null | head -n 1 | sed 's/^Server version: //'); openssl $(openssl version | cut -d' ' -f2); \
+certificate EC P-256 from a throwaway CA; peers: ${BENCH_TLS_PEERS:-haproxy squid apache}"
   echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run\
 $( (( ${#slow_peers[@]} )) && echo " (${slow_secs}s for ${slow_peers[*]})"), \
 big file ${big_mb} MiB, $many connections in the idle and c$many scenarios (once per run, after the rounds\

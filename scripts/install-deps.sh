@@ -16,8 +16,10 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark;
-  # slowhttptest is for the denial-of-service soak (bench/soak.sh).
-  packages+=(wrk haproxy nginx-light privoxy slowhttptest)
+  # slowhttptest is for the denial-of-service soak (bench/soak.sh); apache2 (mod_ssl and
+  # mod_proxy are in apache2-bin) is issue 14's TLS peer, run by bench/tls/phase.sh with its own
+  # config, never as the packaged service.
+  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2)
 fi
 
 missing=()
