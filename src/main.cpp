@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <malloc.h>
 #include <sys/resource.h>
 
 namespace {
@@ -44,12 +45,23 @@ void fit_file_limit(const ferry::config::settings& settings) {
     setrlimit(RLIMIT_NOFILE, &now);
 }
 
+// glibc gives the top of a heap back to the system as soon as more than a threshold is free
+// there (128 KiB, raised as large blocks come and go), and takes it again on the next burst:
+// page faults on the request path (0.2–0.7 per request measured under keep-alive load, plain
+// and TLS alike). A fixed 64 MiB keeps it; the workers still give memory back after a burst
+// of sessions (worker::trim_memory, malloc_trim). Measured (wrk, 50 keep-alive clients, 1 KiB,
+// same binary, alternating): CPU per request 33–37 → 27 µs plain, 59–62 → 37 µs over TLS.
+void keep_freed_memory() {
+    ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     auto cli = ferry::config::parse_command_line(argc, argv);
     if (!cli.parsed) return cli.exit_code;
     std::signal(SIGPIPE, SIG_IGN);
+    keep_freed_memory();
     fit_file_limit(*cli.parsed);
     try {
         // SIGHUP reads the same command line again: the file it names, then its flags.

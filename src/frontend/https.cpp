@@ -125,7 +125,9 @@ private:
 } // namespace
 
 std::unique_ptr<parked_session> park_tls(net::tls_stream& stream, const std::string& identity) {
-    if (!stream.ssl() || SSL_has_pending(stream.ssl())) return nullptr;
+    // OpenSSL's record buffers (2 × ~16 KiB) go back now; it refuses while it holds bytes.
+    if (!stream.ssl() || SSL_has_pending(stream.ssl()) || SSL_free_buffers(stream.ssl()) != 1)
+        return nullptr;
     return std::make_unique<parked_tls>(stream.release_ssl(), identity);
 }
 

@@ -127,8 +127,10 @@ std::string configure(SSL_CTX* ctx, const config::tls_settings& s) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); // RFC 8996: no TLS 1.0 or 1.1
     // The client's cipher order, as Mozilla's intermediate profile says (all are strong).
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    // Idle connections give back OpenSSL's record buffers (2 × ~16 KiB).
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    // Not SSL_MODE_RELEASE_BUFFERS: it frees the record buffers after every record, and the
+    // malloc/free (and page faults, as glibc trims) per record cost more than the TLS itself
+    // on a busy keep-alive connection. An idle client gives them back when it parks
+    // (frontend::park_tls, SSL_free_buffers).
     // Resumption by tickets only: no server-side session cache to grow with the clients.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ctx, 1);
