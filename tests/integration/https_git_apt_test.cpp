@@ -1,8 +1,9 @@
 // git and apt through ferry's HTTPS listener, as their users configure them: git clone with
 // `-c http.proxy=https://… -c http.proxySSLCAInfo=ca.pem` from a repository served over dumb
 // HTTP, and apt-get update + download from a local flat repository with
-// `-o Acquire::http::Proxy=https://…` (apt's http method speaks TLS to an https:// proxy and
-// checks it against Acquire::https::CaInfo). Origins are python3's http.server on 127.0.0.1.
+// `-o Acquire::http::Proxy=https://…`: Debian 12's apt (2.6) speaks TLS to an https:// proxy
+// and checks its certificate against Acquire::https::CaInfo. Origins are python3's http.server on
+// 127.0.0.1.
 #include "support/command.h"
 #include "support/ferry_process.h"
 #include "support/log_lines.h"
@@ -138,7 +139,7 @@ TEST(HttpsGitApt, AptUpdatesAndDownloadsThroughTheTlsListener) {
         argv.insert(argv.end(), words.begin(), words.end());
         return run_program(argv, 60s);
     };
-    const auto update = apt({"update"});
+    const auto update = apt({"update", "--error-on=any"});
     if (update.out.find("Unsupported proxy configured") != std::string::npos ||
         update.err.find("Unsupported proxy configured") != std::string::npos)
         GTEST_SKIP() << "this apt does not speak to an https:// proxy: " << update.err;
@@ -148,7 +149,8 @@ TEST(HttpsGitApt, AptUpdatesAndDownloadsThroughTheTlsListener) {
     ASSERT_EQ(download.exit_code(), 0) << download.out << download.err << "\nferry:\n"
                                        << ferry.err();
     EXPECT_TRUE(std::filesystem::exists(files.path("ferry-test-pkg_1.0_all.deb")));
-    EXPECT_FALSE(wait_for_line(ferry, {"GET " + origin.url("/Packages"), " 200 "}).empty())
+    // A flat repository's index is at "./Packages": apt asks for /./Packages.
+    EXPECT_FALSE(wait_for_line(ferry, {"GET " + origin.url("/"), "Packages 200 "}).empty())
         << ferry.out();
     EXPECT_FALSE(
         wait_for_line(ferry, {"GET " + origin.url("/ferry-test-pkg_1.0_all.deb"), " 200 "}).empty())

@@ -155,7 +155,7 @@ TEST_F(HttpsHostile, Tls10And11AreRefused) {
     }
     const auto modern = s_client("-tls1_2");
     EXPECT_NE(modern.find("Verify return code: 0 (ok)"), std::string::npos) << modern;
-    expect_failures("protocol", 2);
+    expect_failures("version", 2);
 }
 
 TEST_F(HttpsHostile, AClientsRenegotiationIsRefused) {
