@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <utility>
 
 namespace ferry::app {
 
@@ -23,8 +24,10 @@ parking_lot::parking_lot(asio::io_context& io, ready_fn on_ready, closed_fn on_c
 }
 
 parking_lot::~parking_lot() {
-    for (auto* p = oldest_; p != nullptr; p = p->next)
+    for (auto* p = oldest_; p != nullptr; p = p->next) {
         ::close(p->fd);
+        delete p->extra;
+    }
 }
 
 parked_client* parking_lot::allocate() {
@@ -72,7 +75,8 @@ void parking_lot::unlink(parked_client* p) {
 }
 
 bool parking_lot::park(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
-                       std::uint64_t id, net::steady_time until) {
+                       std::uint64_t id, net::steady_time until,
+                       std::unique_ptr<frontend::parked_session>& extra) {
     if (closed_ || !epoll_.is_open() || !socket.is_open()) return false;
     parked_client* p = nullptr;
     try {
@@ -98,6 +102,7 @@ bool parking_lot::park(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpo
     p->peer = peer;
     p->id = id;
     p->until = until;
+    p->extra = extra.release();
     link(p);
     watch();
     return true;
@@ -132,9 +137,10 @@ void parking_lot::take_ready() {
             ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, p->fd, nullptr);
             unlink(p);
             const int fd = p->fd;
+            std::unique_ptr<frontend::parked_session> extra(std::exchange(p->extra, nullptr));
             const parked_client copy = *p;
             release(p);
-            on_ready_(fd, copy);
+            on_ready_(fd, copy, std::move(extra));
         }
         if (std::size_t(n) < events.size()) return;
     }
@@ -143,6 +149,7 @@ void parking_lot::take_ready() {
 void parking_lot::close(parked_client* p) {
     unlink(p);
     ::close(p->fd); // leaves the lot's epoll set with it
+    delete std::exchange(p->extra, nullptr);
     const parked_client copy = *p;
     release(p);
     on_closed_(copy);

@@ -1,11 +1,13 @@
 // Idle keep-alive clients without a session. A session whose client has gone quiet hands
 // its socket here and ends, so its coroutine frames, receive buffer and header storage go
 // back. The socket leaves the event loop for an epoll set of the lot's own, and what stays
-// in user memory is a 72-byte record (descriptor, client address, id, deadline). When the
+// in user memory is an 80-byte record (descriptor, client address, id, deadline) and, for a
+// TLS connection, its OpenSSL session state (record buffers released). When the
 // client sends its next request (or closes), the record is handed back (on_ready) and a new
 // session takes the connection up again. nginx keeps idle connections about this small.
 #pragma once
 
+#include "frontend/host.h"
 #include "net/deadline.h"
 
 #include <boost/asio/io_context.hpp>
@@ -23,6 +25,7 @@ struct parked_client {
     boost::asio::ip::tcp::endpoint peer;
     std::uint64_t id = 0;
     net::steady_time until; // closed when nothing arrived by then (the idle timeout)
+    frontend::parked_session* extra = nullptr; // owned: a TLS session's state, or null
     parked_client* prev = nullptr;
     parked_client* next = nullptr; // in the lot's age order, or in its free list
 };
@@ -32,7 +35,8 @@ class parking_lot {
 public:
     // on_ready: the client sent something (or closed): its descriptor is the caller's now.
     // on_closed: the lot closed it (deadline passed, or close_all).
-    using ready_fn = std::function<void(int fd, const parked_client&)>;
+    using ready_fn = std::function<void(int fd, const parked_client&,
+                                        std::unique_ptr<frontend::parked_session> extra)>;
     using closed_fn = std::function<void(const parked_client&)>;
 
     parking_lot(boost::asio::io_context& io, ready_fn on_ready, closed_fn on_closed);
@@ -42,8 +46,10 @@ public:
 
     // Takes the socket out of the event loop into the lot. On failure (no epoll set, out of
     // memory) the socket is left as it was and false comes back.
+    // `extra` is taken with it (when the socket is).
     bool park(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
-              std::uint64_t id, net::steady_time until);
+              std::uint64_t id, net::steady_time until,
+              std::unique_ptr<frontend::parked_session>& extra);
     std::size_t size() const { return count_; }
 
     // Closes those whose deadline has passed.

@@ -8,6 +8,7 @@
 #include "auth/htpasswd.h"
 #include "net/listener.h"
 #include "observe/counter.h"
+#include "tls/server_context.h"
 #include "util/process_user.h"
 
 #include <algorithm>
@@ -136,6 +137,8 @@ private:
     std::optional<int> start();
     bool open_logs();
     bool load_users();
+    bool load_tls(const config::settings& s, std::shared_ptr<const tls::server_context>& out,
+                  std::string& error);
     bool bind_listeners();
     void set_default_policy(const listener_list& listeners);
     bool start_workers();
@@ -146,7 +149,7 @@ private:
     bool reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users,
                       std::string& cause);
     void apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
-                      listener_change change);
+                      std::shared_ptr<const tls::server_context> tls, listener_change change);
     bool start_admin();
     void on_reopen(boost::system::error_code ec);
     void stop_main_loop();
@@ -156,6 +159,8 @@ private:
     observe::log_sink access_log_, flow_log_;
     shared_state shared_;
     std::unique_ptr<auth::service> auth_service_; // outlives the workers that use it
+    // Session-ticket keys: one set for the process, kept across reloads (tickets stay good).
+    std::shared_ptr<tls::ticket_keys> ticket_keys_ = std::make_shared<tls::ticket_keys>();
     listener_list listeners_;
     std::vector<std::unique_ptr<worker>> workers_;
     // Signals are handled on the main thread; workers are told through their own loops.
@@ -190,6 +195,10 @@ std::optional<int> server::start() {
     shared_.automatic_max_connections =
         automatic_connection_limit(open_file_limit(), budget_for(settings_));
     if (!load_users()) return 2;
+    if (std::string error; !load_tls(settings_, shared_.tls_server, error)) {
+        std::fprintf(stderr, "ferry: %s\n", error.c_str());
+        return 2;
+    }
     if (!bind_listeners() || !start_workers()) return 1;
     watch_signals();
     if (!start_admin()) return 1;
@@ -236,6 +245,19 @@ bool server::load_users() {
     auth_service_ = load_auth(settings_);
     shared_.auth = auth_service_.get();
     return auth_service_ != nullptr;
+}
+
+// The https:// listeners' certificates and TLS policy, read from their files (at start and
+// on every reload: SIGHUP is how new certificates are taken up). Nothing when no listener
+// is https://.
+bool server::load_tls(const config::settings& s, std::shared_ptr<const tls::server_context>& out,
+                      std::string& error) {
+    out = nullptr;
+    const bool wanted = std::any_of(s.listen.begin(), s.listen.end(),
+                                    [](const auto& l) { return l.scheme == "https"; });
+    if (!wanted) return true;
+    out = tls::server_context::load(s.tls, ticket_keys_, error);
+    return out != nullptr;
 }
 
 // Every listen address claimed (nothing runs yet: all are new), and who may use ferry
@@ -345,6 +367,12 @@ bool server::reload(std::string& cause) {
     for (const auto& name : plan.restart)
         std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
                      name.c_str());
+    // New certificates (or a bad one: the running ones stay, and the rest of the reload too).
+    std::shared_ptr<const tls::server_context> tls;
+    if (std::string error; !load_tls(plan.next, tls, error)) {
+        std::fprintf(stderr, "ferry: reload: %s\n", error.c_str());
+        return false;
+    }
     std::vector<listener> wanted;
     if (!resolve_listeners(plan.next.listen, wanted, "ferry: reload: ")) return false;
     listener_change change;
@@ -352,7 +380,7 @@ bool server::reload(std::string& cause) {
         std::fprintf(stderr, "ferry: reload: %s\n", why.c_str());
         return false;
     }
-    apply_reload(std::move(plan.next), std::move(users), std::move(change));
+    apply_reload(std::move(plan.next), std::move(users), std::move(tls), std::move(change));
     std::fprintf(stderr, "ferry: configuration reloaded\n");
     return true;
 }
@@ -372,7 +400,7 @@ bool server::reload_users(const config::settings& next, std::shared_ptr<auth::us
 }
 
 void server::apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
-                          listener_change change) {
+                          std::shared_ptr<const tls::server_context> tls, listener_change change) {
     std::vector<tcp::endpoint> self, close;
     for (const auto& l : change.next)
         self.push_back(l.bound.endpoint);
@@ -383,7 +411,7 @@ void server::apply_reload(config::settings next, std::shared_ptr<auth::user_tabl
     retarget_logs(access_log_, flow_log_, *running_, next);
     running_ = std::make_shared<const config::settings>(std::move(next));
     for (auto& w : workers_)
-        w->post_reconfigure(running_, self, change.open, close);
+        w->post_reconfigure(running_, tls, self, change.open, close);
     for (const auto& l : change.close)
         say(listener_line("Shutting down", l));
     for (const auto& l : change.open)

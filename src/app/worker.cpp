@@ -30,11 +30,15 @@ constexpr auto tick_interval = 200ms;
 
 worker::worker(shared_state& shared, unsigned index)
     : shared_(shared), index_(index), resolver_(io_, shared.settings),
-      settings_(std::make_shared<const config::settings>(shared.settings)), self_(shared.self),
+      settings_(std::make_shared<const config::settings>(shared.settings)), tls_(shared.tls_server),
+      self_(shared.self),
       pool_(upstream::pool_limits{shared.settings.pool_per_host, shared.settings.pool_total,
                                   shared.settings.pool_idle_timeout}),
       parked_(
-          io_, [this](int fd, const parked_client& c) { resume_parked(fd, c); },
+          io_,
+          [this](int fd, const parked_client& c, std::unique_ptr<frontend::parked_session> extra) {
+              resume_parked(fd, c, std::move(extra));
+          },
           [this](const parked_client& c) { closed_parked(c); }),
       auth_(shared.auth) {
     refresh_clock();
@@ -103,12 +107,15 @@ void worker::start() {
 }
 
 void worker::post_reconfigure(std::shared_ptr<const config::settings> settings,
+                              std::shared_ptr<const tls::server_context> tls,
                               std::vector<asio::ip::tcp::endpoint> self, std::vector<listener> open,
                               std::vector<asio::ip::tcp::endpoint> close) {
-    asio::post(io_, [this, settings = std::move(settings), self = std::move(self),
-                     open = std::move(open), close = std::move(close)]() mutable {
+    asio::post(io_, [this, settings = std::move(settings), tls = std::move(tls),
+                     self = std::move(self), open = std::move(open),
+                     close = std::move(close)]() mutable {
         if (draining_) return;
         settings_ = std::move(settings);
+        tls_ = std::move(tls);
         self_ = std::move(self);
         pool_.set_limits(upstream::pool_limits{settings_->pool_per_host, settings_->pool_total,
                                                settings_->pool_idle_timeout});
@@ -250,14 +257,16 @@ void worker::remove(net::drainable* w) {
 }
 
 bool worker::park(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
-                  std::uint64_t id, net::steady_time until) {
-    if (draining_ || !parked_.park(socket, peer, id, until)) return false;
+                  std::uint64_t id, net::steady_time until,
+                  std::unique_ptr<frontend::parked_session>& extra) {
+    if (draining_ || !parked_.park(socket, peer, id, until, extra)) return false;
     observe::bump(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
     return true;
 }
 
-void worker::resume_parked(int fd, const parked_client& client) {
+void worker::resume_parked(int fd, const parked_client& client,
+                           std::unique_ptr<frontend::parked_session> extra) {
     asio::ip::tcp::socket socket(io_);
     boost::system::error_code ec;
     socket.assign(client.peer.protocol(), fd, ec);
@@ -269,8 +278,9 @@ void worker::resume_parked(int fd, const parked_client& client) {
     // The session counts the connection again.
     observe::decrement(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
-    asio::co_spawn(io_, frontend::resume_http1(*this, std::move(socket), client.peer, client.id),
-                   asio::detached);
+    asio::co_spawn(
+        io_, frontend::resume(*this, std::move(socket), client.peer, client.id, std::move(extra)),
+        asio::detached);
 }
 
 void worker::closed_parked(const parked_client& client) {

@@ -41,6 +41,7 @@ struct shared_state {
     // Client connections open, in all and per address, against the connection limits.
     admission admitted{};
     std::size_t automatic_max_connections = 0; // max_connections = 0: this (from the fd limit)
+    std::shared_ptr<const tls::server_context> tls_server{}; // at start; null: no https listener
 };
 
 class worker final : public frontend::host {
@@ -92,9 +93,11 @@ public:
     // `until` unless the client sends something first, which resumes it on a new connection
     // object. False when it could not be parked: the front end keeps it.
     bool park(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
-              std::uint64_t id, net::steady_time until) override;
+              std::uint64_t id, net::steady_time until,
+              std::unique_ptr<frontend::parked_session>& extra) override;
     // Many connections on this worker: an idle one parks at once rather than after a pause.
     bool crowded() const override { return count_ >= crowded_sessions; }
+    const std::shared_ptr<const tls::server_context>& tls_server() const override { return tls_; }
     static constexpr std::size_t crowded_sessions = 64;
     void flow_connected(std::uint64_t id, std::string_view client) override;
     void flow_disconnected(std::uint64_t id, std::string_view client) override;
@@ -104,9 +107,11 @@ public:
     boost::system::error_code listen_on(const listener& l);
     // Starts the deadline ticker.
     void start();
-    // Thread-safe (reload): new settings and listener set; listeners to open, and the bound
-    // endpoints whose acceptors close (first: a listener whose scheme changed reopens there).
+    // Thread-safe (reload): new settings, TLS and listener set; listeners to open, and the
+    // bound endpoints whose acceptors close (first: a listener whose scheme changed reopens
+    // there).
     void post_reconfigure(std::shared_ptr<const config::settings> settings,
+                          std::shared_ptr<const tls::server_context> tls,
                           std::vector<boost::asio::ip::tcp::endpoint> self,
                           std::vector<listener> open,
                           std::vector<boost::asio::ip::tcp::endpoint> close);
@@ -119,7 +124,8 @@ public:
 private:
     // Counts a new client connection in under the limits, or answers it 503 and closes it.
     bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer);
-    void resume_parked(int fd, const parked_client& client);
+    void resume_parked(int fd, const parked_client& client,
+                       std::unique_ptr<frontend::parked_session> extra);
     void closed_parked(const parked_client& client);
     void trim_memory();
     static constexpr std::size_t trim_after_sessions = 32;
@@ -145,6 +151,7 @@ private:
     void accept_on(boost::asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end);
 
     std::shared_ptr<const config::settings> settings_;
+    std::shared_ptr<const tls::server_context> tls_;
     std::vector<boost::asio::ip::tcp::endpoint> self_;
     // A list: accept loops hold references; closed acceptors stay until the worker ends.
     std::list<boost::asio::ip::tcp::acceptor> acceptors_;

@@ -101,6 +101,7 @@ std::string number_text(const toml::node& n) {
 
 // A list's elements, each applied; its messages say what one element should be.
 problem apply_list(const option& o, const toml::node& n, settings& s) {
+    if (n.is_string()) return as_problem(o.apply(s, n.as_string()->get())); // a list of one
     settings scratch;
     const std::string expected = o.apply(scratch, "").substr(std::string_view("expected ").size());
     // An empty list of listen addresses could only be a mistake.
@@ -342,9 +343,10 @@ void apply_command_line(settings& merged, const settings& command_line,
 
 std::string check_merged(const settings& s, std::string_view file_name) {
     for (const auto& rule : s.acl)
-        if (rule.users_given && s.auth.htpasswd.empty())
+        if (rule.users_given && s.auth.htpasswd.empty() && s.tls.client_ca.empty())
             return std::string(file_name) + ":" + std::to_string(rule.line) +
-                   ": acl.users: a rule with users needs an htpasswd file ([auth] htpasswd)";
+                   ": acl.users: a rule with users needs an htpasswd file ([auth] htpasswd) or "
+                   "client certificates (tls_client_ca)";
     return {};
 }
 

@@ -170,6 +170,32 @@ std::string mask_password(std::string_view value) {
     return shown;
 }
 
+// One of a few words.
+auto one_of(std::initializer_list<std::string_view> words, std::string_view expected) {
+    std::vector<std::string_view> allowed(words);
+    return [allowed, expected = std::string(expected)](std::string_view v,
+                                                       std::string& out) -> std::string {
+        if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) return expected;
+        out = std::string(v);
+        return {};
+    };
+}
+
+std::string read_file_list(std::string_view v, std::vector<std::string>& out) {
+    std::string file;
+    if (auto p = read_text(v, file); !p.empty()) return p;
+    out.push_back(std::move(file));
+    return {};
+}
+
+// An OpenSSL cipher list: the characters its syntax uses, checked by OpenSSL when loaded.
+std::string read_cipher_list(std::string_view v, std::string& out) {
+    if (auto p = read_text(v, out); !p.empty()) return p;
+    if (v.find_first_of(" \t\"'") != std::string_view::npos)
+        return "expected an OpenSSL cipher list such as ECDHE-RSA-AES128-GCM-SHA256:...";
+    return {};
+}
+
 // ---- a value as the command line writes it ("" when there is nothing to show) ----
 
 std::string to_text(const std::string& s) {
@@ -258,6 +284,21 @@ auto auth_htpasswd = [](auto& s) -> auto& {
 };
 auto auth_realm = [](auto& s) -> auto& {
     return s.auth.realm;
+};
+
+auto tls_field(std::string tls_settings::*member) {
+    return [member](auto& s) -> auto& {
+        return s.tls.*member;
+    };
+}
+auto tls_cert = [](auto& s) -> auto& {
+    return s.tls.cert;
+};
+auto tls_key = [](auto& s) -> auto& {
+    return s.tls.key;
+};
+auto tls_handshake_timeout = [](auto& s) -> auto& {
+    return s.tls.handshake_timeout;
 };
 
 using k = value_kind;
@@ -394,8 +435,14 @@ std::vector<option> upstream_options() {
              "Seconds an idle upstream connection is kept", live},
             &settings::pool_idle_timeout, seconds(false)),
         masked(row({"--parent", 0, "parent", k::text, "URL",
-                    "Send requests through this HTTP proxy: http://[user:pass@]host[:port]", live},
+                    "Send requests through this proxy: http:// or https://[user:pass@]host[:port]",
+                    live},
                    &settings::parent, read_parent)),
+        row({"--parent-ca", 0, "parent_ca", k::text, "FILE",
+             "CA certificates (PEM) an https:// parent is verified against (default: the "
+             "system's)",
+             live},
+            &settings::parent_ca, read_text),
         row({"--direct", 0, "direct", k::list, "RULE",
              "Bypass the parent for HOST, .DOMAIN (and subdomains) or a CIDR; repeatable", live},
             &settings::direct, read_direct),
@@ -416,6 +463,42 @@ std::vector<option> auth_options() {
     };
 }
 
+// The HTTPS listeners: certificates, ciphers, client certificates.
+std::vector<option> tls_options() {
+    return {
+        row({"--tls-cert", 0, "tls_cert", k::list, "FILE",
+             "Certificate chain (PEM) for https:// listeners; repeatable, chosen by SNI", live},
+            tls_cert, read_file_list),
+        row({"--tls-key", 0, "tls_key", k::list, "FILE",
+             "Private key (PEM) of each --tls-cert, in order (default: in the cert file)", live},
+            tls_key, read_file_list),
+        no_default_shown(row({"--tls-ciphers", 0, "tls_ciphers", k::text, "LIST",
+                              "TLS 1.2 cipher list, OpenSSL syntax (default: Mozilla's "
+                              "intermediate)",
+                              live},
+                             tls_field(&tls_settings::ciphers), read_cipher_list)),
+        row({"--tls-handshake-timeout", 0, "tls_handshake_timeout", k::seconds, "S",
+             "Seconds a client has to complete the TLS handshake", live},
+            tls_handshake_timeout, seconds(false)),
+        row({"--tls-client-ca", 0, "tls_client_ca", k::text, "FILE",
+             "Ask clients for certificates and verify them against these CAs (PEM)", live},
+            tls_field(&tls_settings::client_ca), read_text),
+        row({"--tls-client-auth", 0, "tls_client_auth", k::text, "optional|required",
+             "Whether a client certificate is required (with --tls-client-ca)", live},
+            tls_field(&tls_settings::client_auth),
+            one_of({"optional", "required"}, R"(expected "optional" or "required")")),
+        row({"--tls-client-identity", 0, "tls_client_identity", k::text,
+             "cn|san-dns|san-email|san-uri", "What of a client certificate becomes the user name",
+             live},
+            tls_field(&tls_settings::client_identity),
+            one_of({"cn", "san-dns", "san-email", "san-uri"},
+                   R"(expected "cn", "san-dns", "san-email" or "san-uri")")),
+        row({"--tls-client-crl", 0, "tls_client_crl", k::text, "FILE",
+             "Refuse client certificates revoked in this CRL file (PEM)", live},
+            tls_field(&tls_settings::client_crl), read_text),
+    };
+}
+
 // Command line only: which file to read, or check.
 std::vector<option> file_options() {
     return {
@@ -431,8 +514,9 @@ std::vector<option> file_options() {
 // Every row, in the order --help and the documents list them.
 std::vector<option> build() {
     std::vector<option> all;
-    for (auto group : {listen_options, log_options, process_options, request_options,
-                       timeout_options, upstream_options, auth_options, file_options}) {
+    for (auto group :
+         {listen_options, log_options, process_options, request_options, timeout_options,
+          upstream_options, auth_options, tls_options, file_options}) {
         auto rows = group();
         all.insert(all.end(), std::make_move_iterator(rows.begin()),
                    std::make_move_iterator(rows.end()));

@@ -37,7 +37,26 @@ struct parent_proxy {
     std::string host; // name or IP literal (no brackets)
     std::uint16_t port = 0;
     std::string authorization; // "Basic <base64>" when credentials were given, else empty
+    bool tls = false; // https://: TLS to the parent, verified (parent_ca or the system's CAs)
     bool operator==(const parent_proxy&) const = default;
+};
+
+// The HTTPS listeners' TLS (issue 14): one set of certificates for every https:// listener.
+struct tls_settings {
+    std::vector<std::string> cert; // PEM files, leaf then chain; the first is the default
+    std::vector<std::string> key;  // their keys, in the same order; none: in the cert file
+    // TLS 1.2 cipher list (1.3's suites are OpenSSL's): Mozilla's "intermediate".
+    std::string ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                          "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                          "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                          "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
+                          "DHE-RSA-CHACHA20-POLY1305";
+    duration handshake_timeout{10'000};
+    std::string client_ca;                // verify client certificates against these CAs
+    std::string client_auth = "optional"; // "optional" or "required" (with client_ca)
+    std::string client_identity = "cn";   // "cn", "san-dns", "san-email" or "san-uri"
+    std::string client_crl;               // revoked client certificates (PEM CRLs)
+    bool operator==(const tls_settings&) const = default;
 };
 
 // One --direct rule: a host, a domain with its subdomains (".example.com"), or a CIDR.
@@ -104,11 +123,13 @@ struct settings {
     duration pool_idle_timeout{60'000}; // an idle pooled connection is closed after this
 
     std::optional<parent_proxy> parent; // --parent
+    std::string parent_ca;              // CAs a TLS parent is verified against; empty: system's
     std::vector<direct_rule> direct;    // --direct: bypass the parent
 
     std::vector<acl_rule> acl; // empty: the default policy (loopback, and private ranges
                                // when listening on a non-loopback address)
     auth_settings auth;
+    tls_settings tls;
     std::string config_file;                    // --config, for reload and messages
     std::optional<listen_address> admin_listen; // /metrics and /healthz; off when empty
     std::string user; // switch to this user after binding (needs root); empty: stay

@@ -163,10 +163,15 @@ bool parse_dns_server(std::string_view text, dns_server& out) {
 
 std::string parse_parent(std::string_view text, parent_proxy& out) {
     out = {};
-    constexpr std::string_view scheme = "http://";
-    if (text.size() < scheme.size() || lower(text.substr(0, scheme.size())) != scheme)
-        return "expected http://[user:pass@]host[:port]";
-    text.remove_prefix(scheme.size());
+    constexpr std::string_view plain = "http://", secure = "https://";
+    if (text.size() >= secure.size() && lower(text.substr(0, secure.size())) == secure) {
+        out.tls = true;
+        text.remove_prefix(secure.size());
+    } else if (text.size() >= plain.size() && lower(text.substr(0, plain.size())) == plain) {
+        text.remove_prefix(plain.size());
+    } else {
+        return "expected http://[user:pass@]host[:port] or https://[user:pass@]host[:port]";
+    }
     if (!text.empty() && text.back() == '/') text.remove_suffix(1);
     if (text.find('/') != std::string_view::npos) return "a parent proxy URL has no path";
     if (auto at = text.rfind('@'); at != std::string_view::npos) {
@@ -182,7 +187,7 @@ std::string parse_parent(std::string_view text, parent_proxy& out) {
         if (user.find(':') != std::string::npos) return "a user name cannot contain ':'";
         out.authorization = "Basic " + util::base64_encode(user + ":" + password);
     }
-    out.port = 80;
+    out.port = out.tls ? 443 : 80;
     if (!text.empty() && text.front() == '[') {
         auto close = text.find(']');
         if (close == std::string_view::npos) return "expected ] after the IPv6 address";
@@ -196,7 +201,9 @@ std::string parse_parent(std::string_view text, parent_proxy& out) {
         out.host = lower(text.substr(0, colon));
         if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1), out.port))
             return "expected a port 1-65535 after the host";
-        if (!is_hostname(out.host)) return "expected a host name or IP address after http://";
+        if (!is_hostname(out.host))
+            return out.tls ? "expected a host name or IP address after https://"
+                           : "expected a host name or IP address after http://";
     }
     if (out.port == 0) return "expected a port 1-65535 after the host";
     return {};

@@ -6,13 +6,27 @@
 #include "net/deadline.h"
 #include "net/stream.h"
 #include "proxy/context.h"
+#include "tls/server_context.h"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 
 namespace ferry::frontend {
+
+class host;
+
+// What a front end keeps of a parked connection beyond its socket (a TLS session's state,
+// its client's identity), and how the connection resumes when its client sends again.
+class parked_session {
+public:
+    virtual ~parked_session() = default;
+    virtual boost::asio::awaitable<void> resume(host& h, boost::asio::ip::tcp::socket socket,
+                                                boost::asio::ip::tcp::endpoint peer,
+                                                std::uint64_t id) = 0;
+};
 
 class host : public proxy::context {
 public:
@@ -25,10 +39,14 @@ public:
     virtual void remove(net::drainable* c) = 0;
     // A client connection admitted under the connection limits is closed: its count goes.
     virtual void connection_closed(const boost::asio::ip::address& client) = 0;
-    // Takes an idle client's socket until `until` (app/parking.h): false when it stays here.
+    // Takes an idle client's socket until `until` (app/parking.h), and `extra` with it
+    // (null for a plain connection): false when both stay here.
     virtual bool park(boost::asio::ip::tcp::socket& socket,
                       const boost::asio::ip::tcp::endpoint& peer, std::uint64_t id,
-                      net::steady_time until) = 0;
+                      net::steady_time until, std::unique_ptr<parked_session>& extra) = 0;
+    // The https:// listeners' TLS as now configured (null when there is none); a reload
+    // replaces it, and a connection keeps the one it was accepted with.
+    virtual const std::shared_ptr<const tls::server_context>& tls_server() const = 0;
     // Many connections on this loop: an idle one parks at once rather than after a pause.
     virtual bool crowded() const = 0;
     // The flow log's block for a connection that opened or closed (no-op when it is off).

@@ -1,6 +1,7 @@
 #include "frontend/http1.h"
 
 #include "frontend/http1_answers.h"
+#include "frontend/https.h"
 #include "http/read_head.h"
 #include "observe/counter.h"
 
@@ -35,9 +36,10 @@ std::string peer_label(const tcp::endpoint& peer) {
 }
 
 asio::awaitable<void> serve_http1_stream(host& h, std::unique_ptr<net::stream> client,
-                                         tcp::endpoint peer, std::uint64_t id, bool resumed) {
+                                         tcp::endpoint peer, std::uint64_t id, bool resumed,
+                                         std::string identity) {
     try {
-        http1_connection c(h, std::move(client), peer, id, resumed);
+        http1_connection c(h, std::move(client), peer, id, resumed, std::move(identity));
         co_await c.run();
     } catch (const std::exception& e) {
         // Only a bug gets here; it must not take the other connections down with it.
@@ -52,15 +54,19 @@ asio::awaitable<void> serve_http1(host& h, tcp::socket socket, tcp::endpoint pee
     co_await serve_http1_stream(h, h.client_stream(std::move(socket)), peer, id, false);
 }
 
-asio::awaitable<void> resume_http1(host& h, tcp::socket socket, tcp::endpoint peer,
-                                   std::uint64_t id) {
-    co_await serve_http1_stream(h, h.client_stream(std::move(socket)), peer, id, true);
+asio::awaitable<void> resume(host& h, tcp::socket socket, tcp::endpoint peer, std::uint64_t id,
+                             std::unique_ptr<parked_session> extra) {
+    if (extra)
+        co_await extra->resume(h, std::move(socket), peer, id);
+    else
+        co_await serve_http1_stream(h, h.client_stream(std::move(socket)), peer, id, true);
 }
 
 http1_connection::http1_connection(host& h, std::unique_ptr<net::stream> client,
-                                   const tcp::endpoint& peer, std::uint64_t id, bool resumed)
+                                   const tcp::endpoint& peer, std::uint64_t id, bool resumed,
+                                   std::string identity)
     : host_(h), settings_(h.settings()), client_(std::move(client)), peer_(peer),
-      client_label_(peer_label(peer)), id_(id), resumed_(resumed),
+      client_label_(peer_label(peer)), identity_(std::move(identity)), id_(id), resumed_(resumed),
       request_scanner_(settings_->max_header_size, settings_->max_target_size + 64, true),
       storage_(settings_->max_header_size) {
     host_.add(this);
@@ -154,7 +160,8 @@ asio::awaitable<proxy::next> http1_connection::serve(const http::head_read_resul
                                   id_,
                                   upstream_,
                                   draining_,
-                                  http1_answers()};
+                                  http1_answers(),
+                                  identity_.empty() ? nullptr : &identity_};
     proxy::exchange ex(host_, side, storage_, cfg);
     // GCC 12 destroys class temporaries inside a co_await expression twice: every argument
     // of an awaited call here is a named object.
@@ -213,8 +220,16 @@ asio::awaitable<void> http1_connection::close_gracefully() {
 }
 
 bool http1_connection::park(net::steady_time until) {
+    std::unique_ptr<parked_session> extra;
     auto* socket = client_->tcp();
-    parked_ = socket && host_.park(*socket, peer_, id_, until);
+    auto* secure = socket ? nullptr : dynamic_cast<net::tls_stream*>(client_.get());
+    if (secure) {
+        extra = park_tls(*secure, identity_);
+        if (!extra) return false;
+        socket = &secure->socket();
+    }
+    parked_ = socket && host_.park(*socket, peer_, id_, until, extra);
+    if (!parked_ && extra) unpark_tls(*secure, std::move(extra));
     return parked_;
 }
 

@@ -20,14 +20,18 @@ namespace ferry::frontend {
 // A new client connection, admitted under the connection limits.
 boost::asio::awaitable<void> serve_http1(host& h, boost::asio::ip::tcp::socket socket,
                                          boost::asio::ip::tcp::endpoint peer);
-// A parked client that sent something: a new connection object carries on with it.
-boost::asio::awaitable<void> resume_http1(host& h, boost::asio::ip::tcp::socket socket,
-                                          boost::asio::ip::tcp::endpoint peer, std::uint64_t id);
-// Any stream (a test's in-memory one, TLS later): serves it until it closes. `resumed`: the
-// connection was parked after earlier exchanges, and is counted already.
+// A parked client that sent something: a new connection object carries on with it (over
+// TLS again when `extra` holds a TLS session: frontend/https.h).
+boost::asio::awaitable<void> resume(host& h, boost::asio::ip::tcp::socket socket,
+                                    boost::asio::ip::tcp::endpoint peer, std::uint64_t id,
+                                    std::unique_ptr<parked_session> extra);
+// Any stream (TLS, a test's in-memory one): serves it until it closes. `resumed`: the
+// connection was parked after earlier exchanges, and is counted already. `identity`: the
+// user a verified client certificate names, or empty.
 boost::asio::awaitable<void> serve_http1_stream(host& h, std::unique_ptr<net::stream> client,
                                                 boost::asio::ip::tcp::endpoint peer,
-                                                std::uint64_t id, bool resumed);
+                                                std::uint64_t id, bool resumed,
+                                                std::string identity = {});
 
 // "192.0.2.1:4711", "[2001:db8::1]:4711": how logs name a client.
 std::string peer_label(const boost::asio::ip::tcp::endpoint& peer);
@@ -35,7 +39,8 @@ std::string peer_label(const boost::asio::ip::tcp::endpoint& peer);
 class http1_connection final : public net::drainable {
 public:
     http1_connection(host& h, std::unique_ptr<net::stream> client,
-                     const boost::asio::ip::tcp::endpoint& peer, std::uint64_t id, bool resumed);
+                     const boost::asio::ip::tcp::endpoint& peer, std::uint64_t id, bool resumed,
+                     std::string identity = {});
     ~http1_connection() override;
 
     boost::asio::awaitable<void> run();
@@ -57,6 +62,7 @@ private:
     std::unique_ptr<net::stream> client_;
     boost::asio::ip::tcp::endpoint peer_;
     std::string client_label_;
+    std::string identity_; // a verified client certificate's user, or empty
     std::uint64_t id_;
     bool resumed_;
     bool parked_ = false; // the client connection went to the parking lot, still open

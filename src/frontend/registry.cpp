@@ -1,6 +1,7 @@
 #include "frontend/registry.h"
 
 #include "frontend/http1.h"
+#include "frontend/https.h"
 
 #include <array>
 
@@ -8,8 +9,9 @@ namespace ferry::frontend {
 
 namespace {
 
-const std::array<front_end, 1> all{{
+const std::array<front_end, 2> all{{
     {"http", "HTTP/1.1 forward proxy", &serve_http1},
+    {"https", "HTTP/1.1 forward proxy over TLS", &serve_https},
 }};
 
 } // namespace

@@ -128,6 +128,23 @@ void render_refusals(std::string& out, const shard_list& shards) {
            "Proxy authentication attempts that failed.", &metrics_shard::auth_failures);
 }
 
+void render_tls(std::string& out, const shard_list& shards) {
+    summed(out, shards, "ferry_tls_handshakes_total", "counter",
+           "TLS handshakes completed with clients on https:// listeners.",
+           &metrics_shard::tls_handshakes);
+    summed(out, shards, "ferry_tls_resumed_total", "counter",
+           "Of those, sessions resumed with a ticket.", &metrics_shard::tls_resumed);
+    family(out, "ferry_tls_handshake_failures_total", "counter",
+           "TLS handshakes with clients that failed, by reason.");
+    for (std::size_t i = 0; i < tls_failure_names.size(); ++i) {
+        const auto n = sum(
+            shards, [&](const metrics_shard& s) -> const counter& { return s.tls_failures[i]; });
+        fmt::format_to(std::back_inserter(out),
+                       "ferry_tls_handshake_failures_total{{reason=\"{}\"}} {}\n",
+                       tls_failure_names[i], n);
+    }
+}
+
 void render_durations(std::string& out, const shard_list& shards) {
     auto it = std::back_inserter(out);
     family(out, "ferry_request_duration_seconds", "histogram",
@@ -174,6 +191,7 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
     render_connections(out, shards);
     render_upstream(out, up);
     render_refusals(out, shards);
+    render_tls(out, shards);
     render_durations(out, shards);
     return out;
 }

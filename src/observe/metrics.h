@@ -27,6 +27,22 @@ inline constexpr std::array<double, 11> duration_buckets{0.0005, 0.001, 0.0025, 
 
 using counter = std::atomic<std::uint64_t>;
 
+// Why a TLS handshake with a client failed, as /metrics names it (reason="...").
+enum class tls_failure {
+    timeout,         // not done within tls_handshake_timeout
+    plain_http,      // a plain HTTP request on the HTTPS port (answered 400)
+    not_tls,         // bytes that are not a TLS record
+    version,         // a protocol version ferry does not speak (TLS 1.1 or older)
+    protocol,        // any other handshake error (no shared cipher, renegotiation, bad record)
+    no_certificate,  // a client certificate was required and none was sent
+    bad_certificate, // a client certificate that did not verify
+    revoked,         // a client certificate listed in the CRL
+    closed,          // the client closed or reset the connection during the handshake
+};
+inline constexpr std::array<std::string_view, 9> tls_failure_names{
+    "timeout",        "plain_http",      "not_tls", "version", "protocol",
+    "no_certificate", "bad_certificate", "revoked", "closed"};
+
 struct metrics_shard {
     std::array<std::array<counter, status_slots>, method_slots> requests{};
     counter bytes_from_clients{0};
@@ -40,6 +56,9 @@ struct metrics_shard {
     counter tunnels_total{0};
     counter acl_denials{0};
     counter auth_failures{0};
+    counter tls_handshakes{0}; // completed with clients
+    counter tls_resumed{0};    // of those, resumed with a session ticket
+    std::array<counter, tls_failure_names.size()> tls_failures{};
     // Exchanges by the first bucket they fit in (one store per exchange); the page adds
     // them up into Prometheus' cumulative buckets.
     std::array<counter, duration_buckets.size()> duration_in{};

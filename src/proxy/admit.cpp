@@ -28,7 +28,9 @@ void write_stderr(const std::string& line) {
 } // namespace
 
 bool exchange::wants_credentials_check() const {
-    return ctx_.auth().enabled() && !http::find_field(req_, "proxy-authorization").empty();
+    // A connection with a verified certificate has its user already.
+    return ctx_.auth().enabled() && !client_.identity &&
+           !http::find_field(req_, "proxy-authorization").empty();
 }
 
 policy::acl_verdict exchange::access_verdict(const http::target& dest,

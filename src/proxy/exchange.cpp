@@ -27,6 +27,7 @@ exchange::exchange(context& ctx, client_side client, exchange_storage& storage,
     rec_.client = client_.label;
     rec_.started = std::chrono::system_clock::now();
     rec_.started_steady = std::chrono::steady_clock::now();
+    if (client_.identity) rec_.user = *client_.identity;
 }
 
 asio::awaitable<next> exchange::run(std::size_t head_bytes) {
@@ -36,7 +37,7 @@ asio::awaitable<next> exchange::run(std::size_t head_bytes) {
     // credentials — goes straight on; everything else is serve_decided's.
     decision d = parse_and_decide();
     if (d.kind == action::forward && !wants_credentials_check()) {
-        if (auto verdict = access_verdict(d.target, nullptr);
+        if (auto verdict = access_verdict(d.target, client_.identity);
             verdict.what == policy::acl_verdict::kind::allow)
             co_return co_await forward(d.target, d.framing);
     }
@@ -81,7 +82,8 @@ asio::awaitable<next> exchange::serve_decided(const decision& d) {
     if (d.kind != action::reject && d.kind != action::status_page) {
         std::optional<auth::result> credentials;
         if (wants_credentials_check()) credentials = co_await check_credentials();
-        const std::string* user = credentials && credentials->ok() ? &rec_.user : nullptr;
+        const std::string* user = client_.identity;
+        if (credentials && credentials->ok()) user = &rec_.user;
         if (credentials && !credentials->ok()) note_auth_failure(*credentials);
         auto verdict = access_verdict(d.target, user);
         using kind = policy::acl_verdict::kind;

@@ -64,6 +64,9 @@ struct client_side {
     const bool& draining; // the front end was told to finish and close
     // How answers are written in the client's protocol (HTTP/1: frontend/http1_answers.h).
     const client_protocol& protocol;
+    // The user the connection proved it is, before any request (a verified TLS client
+    // certificate): the exchange's user, as a Basic-auth user is, with no credentials asked.
+    const std::string* identity = nullptr;
 };
 
 // Storage a connection lends to each of its exchanges in turn: capacity is kept, so a

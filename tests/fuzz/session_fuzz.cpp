@@ -8,7 +8,7 @@
 // parent proxy (so any host reaches it, no DNS), 2 = splice on, 4 = the client sends its
 // bytes in two writes.
 //
-// The connection runs as frontend::resume_http1 (what the worker runs for a connection that comes
+// The connection runs as frontend::resume (what the worker runs for a connection that comes
 // back from parking): serve_client asks the socket for its peer, which an AF_UNIX socket
 // cannot answer as TCP, and resume_client takes the peer (127.0.0.1) as an argument.
 //
@@ -215,7 +215,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         stop.expires_after(1s);
         w.start();
         asio::co_spawn(io, origin(acceptor, scripts, t), asio::detached);
-        asio::co_spawn(io, frontend::resume_http1(w, std::move(ferry_side), peer, 1),
+        asio::co_spawn(io, frontend::resume(w, std::move(ferry_side), peer, 1, nullptr),
                        asio::detached);
         asio::co_spawn(
             io, client(std::move(client_side), request, (control & 4) != 0, t, w, acceptor, stop),

@@ -330,8 +330,12 @@ TEST(ConfigFile, BadAclRulesNameKeyAndLine) {
 TEST(ConfigFile, RulesWithUsersNeedAnHtpasswdFile) {
     auto s = parsed("[[acl]]\naction = \"deny\"\n\n[[acl]]\naction = \"allow\"\nusers = [\"*\"]\n");
     EXPECT_EQ(check_merged(s, "t.toml"),
-              "t.toml:4: acl.users: a rule with users needs an htpasswd file ([auth] htpasswd)");
+              "t.toml:4: acl.users: a rule with users needs an htpasswd file ([auth] htpasswd) or client "
+              "certificates (tls_client_ca)");
     s.auth.htpasswd = "/etc/ferry/htpasswd"; // from the file, or (later) an option
+    EXPECT_EQ(check_merged(s, "t.toml"), "");
+    s.auth.htpasswd.clear();
+    s.tls.client_ca = "/etc/ferry/clients.pem"; // client certificates name users too
     EXPECT_EQ(check_merged(s, "t.toml"), "");
     EXPECT_EQ(check_merged(parsed("[[acl]]\naction = \"allow\"\n"), "t.toml"), "");
 }

@@ -172,7 +172,8 @@ TEST(Messages, RangesAndShapesAreSaid) {
         {{"--parent", "http://[nope]:3128"},
          "ferry: --parent http://[nope]:3128: expected an IPv6 address inside [ ]\n"},
         {{"--parent", "socks5://proxy:1080"},
-         "ferry: --parent socks5://proxy:1080: expected http://[user:pass@]host[:port]\n"},
+         "ferry: --parent socks5://proxy:1080: expected http://[user:pass@]host[:port] or "
+         "https://[user:pass@]host[:port]\n"},
         {{"--access-log-format", "apache"},
          "ferry: --access-log-format apache: expected \"ferry\", \"squid\", \"combined\" or "
          "\"json\"\n"},
