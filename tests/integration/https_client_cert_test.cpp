@@ -71,8 +71,9 @@ protected:
         EXPECT_TRUE(eventually([&] { return failures(reason) == 1; }))
             << reason << ": " << failures(reason) << "\n"
             << ferry->err();
+        // OpenSSL's own words may follow in parentheses.
         const std::regex line("ferry: TLS handshake from 127\\.0\\.0\\.1:[0-9]+ failed: " + reason +
-                              "\n");
+                              "( \\([^\n]*\\))?\n");
         EXPECT_TRUE(eventually([&] { return std::regex_search(ferry->err(), line); }))
             << ferry->err();
     }
@@ -96,8 +97,10 @@ TEST_F(HttpsClientCert, TheCertificatesCnIsTheUserOfTheAccessLogAndTheAcl) {
     // svc-b is verified too, but the rule does not list it: no rule allows the request.
     EXPECT_EQ(get(origin.url("/b"), "svc-b").first, "403") << last_curl_err;
     EXPECT_FALSE(wait_for_line(*ferry, {"/b ", " 403 ", "user=\"svc-b\""}).empty()) << ferry->out();
-    // Without a certificate (optional), there is no user: the rule asks for credentials.
-    EXPECT_EQ(get(origin.url("/none"), "").first, "407") << last_curl_err;
+    // Without a certificate (optional) there is no user, and with no htpasswd there are no
+    // credentials to ask for: refused like svc-b (as Squid denies when an ACL's user is not
+    // there), not a 407 no client could answer.
+    EXPECT_EQ(get(origin.url("/none"), "").first, "403") << last_curl_err;
     EXPECT_EQ(origin.received().find("/b "), std::string::npos);
     EXPECT_EQ(origin.received().find("/none "), std::string::npos);
     EXPECT_EQ(failures("bad_certificate"), 0);
@@ -108,6 +111,8 @@ TEST_F(HttpsClientCert, TheIdentityCanBeASubjectAltName) {
     test_origin origin;
     const std::pair<const char*, const char*> identities[] = {
         {"san-dns", "svc-a.test"}, {"san-email", "svc-a@test"}, {"san-uri", "spiffe://test/svc-a"}};
+    // A URI (a SPIFFE ID here) has a colon, which a Basic-auth user name cannot: the rule
+    // must still accept it, since this user comes only from a certificate.
     for (const auto& [kind, user] : identities) {
         start(fmt::format("tls_client_identity = \"{}\"\n[[acl]]\naction = \"allow\"\nusers = "
                           "[\"{}\"]\n",

@@ -51,19 +51,24 @@ protected:
             fmt::format("ferry_tls_handshake_failures_total{{reason=\"{}\"}}", reason));
     }
 
+    // The stderr lines for `reason` ("ferry: TLS handshake from ADDR failed: REASON", perhaps
+    // followed by OpenSSL's words or a count of lines left out).
+    long lines(const std::string& reason) const {
+        const std::regex line("ferry: TLS handshake from 127\\.0\\.0\\.1:[0-9]+ failed: " + reason +
+                              "[ \n]");
+        const auto err = ferry->err();
+        return std::distance(std::sregex_iterator(err.begin(), err.end(), line),
+                             std::sregex_iterator());
+    }
+
     // `n` failures for `reason` are counted, and as many stderr lines name them.
     void expect_failures(const std::string& reason, int n) {
         EXPECT_TRUE(eventually([&] { return failures(reason) == n; }))
             << reason << ": " << failures(reason) << " counted, " << n << " expected\n"
             << tail(ferry->err());
-        const std::regex line("ferry: TLS handshake from 127\\.0\\.0\\.1:[0-9]+ failed: " + reason +
-                              "\n");
-        auto lines = [&] {
-            const auto err = ferry->err();
-            return std::distance(std::sregex_iterator(err.begin(), err.end(), line),
-                                 std::sregex_iterator());
-        };
-        EXPECT_TRUE(eventually([&] { return lines() == n; })) << tail(ferry->err());
+        EXPECT_TRUE(eventually([&] { return lines(reason) == n; }))
+            << lines(reason) << " lines for " << reason << ", " << n << " expected\n"
+            << tail(ferry->err());
     }
 
     // A curl GET through the proxy; true on a 200 within `limit`.
@@ -135,8 +140,7 @@ TEST_F(HttpsHostile, APlainHttpRequestGetsAClear400AndTheClose) {
     ASSERT_TRUE(s.send_all("GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     const auto response = s.read_until_close(5s);
     EXPECT_EQ(response.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << printable(response);
-    EXPECT_EQ(std::string(trim(body_of(response))),
-              "ferry: plain HTTP request sent to the HTTPS port")
+    EXPECT_EQ(std::string(body_of(response)), "ferry: plain HTTP request sent to the HTTPS port\n")
         << printable(response);
     EXPECT_EQ(header_value(head_of(response), "Content-Type").rfind("text/plain", 0), 0u)
         << printable(response);
@@ -151,7 +155,7 @@ TEST_F(HttpsHostile, Tls10And11AreRefused) {
         EXPECT_NE(out.find("alert protocol version"), std::string::npos)
             << version << " was not refused by the server:\n"
             << out;
-        EXPECT_EQ(out.find("Verify return code: 0 (ok)"), std::string::npos) << out;
+        EXPECT_NE(out.find("no peer certificate available"), std::string::npos) << out;
     }
     const auto modern = s_client("-tls1_2");
     EXPECT_NE(modern.find("Verify return code: 0 (ok)"), std::string::npos) << modern;
@@ -195,6 +199,10 @@ TEST_F(HttpsHostileFlood, HalfOpenHandshakesCostBoundedMemoryAndStallNoOne) {
     }
     for (auto& s : half_open)
         EXPECT_LT(seconds_until_closed(s), 6.0) << "a half-open handshake outlived its deadline";
-    expect_failures("timeout", flood);
+    EXPECT_TRUE(eventually([&] { return failures("timeout") == flood; }))
+        << failures("timeout") << " counted";
+    // A flood does not flood the log: ferry writes at most 20 such lines a second per worker.
+    EXPECT_GT(lines("timeout"), 0);
+    EXPECT_LE(lines("timeout"), 2 * 20 * 3) << tail(ferry->err());
     EXPECT_GE(fetch_metric(admin_port(*ferry), "ferry_tls_handshakes_total"), 2);
 }

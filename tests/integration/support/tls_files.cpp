@@ -68,7 +68,8 @@ tls_files::~tls_files() {
 
 bool tls_files::run(const std::string& what, const std::string& command) {
     const auto log = path("openssl.log");
-    if (std::system(("cd '" + dir_ + "' && " + command + " >>'" + log + "' 2>&1").c_str()) == 0)
+    if (std::system(("cd '" + dir_ + "' && { " + command + "; } >>'" + log + "' 2>&1").c_str()) ==
+        0)
         return true;
     std::ifstream in(log);
     error_ = what + " failed: " + command + "\n" +
