@@ -78,7 +78,7 @@ protected:
             << ferry->err();
     }
 
-    tls_files files;
+    tls_files files{true};
     std::unique_ptr<temp_file> config;
     std::unique_ptr<ferry_process> ferry;
     std::string last_curl_err;

@@ -13,8 +13,9 @@ namespace ferry_test {
 
 class tls_files {
 public:
-    // Makes everything below; check ok() (error() says which openssl step failed).
-    tls_files();
+    // Makes the CA and the proxy's certificate, and with `clients` the client certificates
+    // and the CRL; check ok() (error() says which openssl step failed).
+    explicit tls_files(bool clients = false);
     ~tls_files();
     tls_files(const tls_files&) = delete;
     tls_files& operator=(const tls_files&) = delete;
@@ -29,12 +30,12 @@ public:
     // The proxy's certificate (CN=localhost; SAN DNS:localhost, IP:127.0.0.1) and its key.
     std::string proxy_cert() const { return path("proxy.pem"); }
     std::string proxy_key() const { return path("proxy.key"); }
-    // Client certificates (clientAuth), by CN: "svc-a" and "svc-b" (SAN DNS:NAME.test,
-    // email:NAME@test, URI:spiffe://test/NAME), "svc-revoked" (in the CRL), and "rogue"
-    // (CN svc-a, but signed by a CA ferry is not given).
+    // With `clients`: client certificates (clientAuth), by CN: "svc-a" and "svc-b" (SAN
+    // DNS:NAME.test, email:NAME@test, URI:spiffe://test/NAME), "svc-revoked" (in the CRL), and
+    // "rogue" (CN svc-a, but signed by a CA ferry is not given).
     std::string client_cert(const std::string& name) const { return path(name + ".pem"); }
     std::string client_key(const std::string& name) const { return path(name + ".key"); }
-    // The CA's CRL, revoking svc-revoked.
+    // With `clients`: the CA's CRL, revoking svc-revoked.
     std::string crl() const { return path("crl.pem"); }
 
     // One more server certificate NAME.pem / NAME.key for 127.0.0.1 and localhost, signed by
