@@ -56,20 +56,25 @@ void worker::refresh_clock() {
 
 void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end) {
     const auto serve = front_end.serve;
+    // Only a plain HTTP listener's client can read a 503 before anything else is said; an
+    // HTTPS client over the limit is closed (a TLS handshake would spend what is short).
+    const bool plain_http = front_end.scheme == "http";
     asio::co_spawn(io_,
                    net::accept_loop(acceptor,
-                                    [this, serve](asio::ip::tcp::socket socket) {
+                                    [this, serve, plain_http](asio::ip::tcp::socket socket) {
                                         if (draining_) return;
                                         boost::system::error_code ec;
                                         const auto peer = socket.remote_endpoint(ec);
-                                        if (ec || !admit(socket, peer)) return; // gone, or over
+                                        if (ec || !admit(socket, peer, plain_http))
+                                            return; // gone, or over
                                         asio::co_spawn(io_, serve(*this, std::move(socket), peer),
                                                        asio::detached);
                                     }),
                    asio::detached);
 }
 
-bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer) {
+bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
+                   bool answer) {
     const connection_limits limits{settings_->max_connections != 0
                                        ? settings_->max_connections
                                        : shared_.automatic_max_connections,
@@ -77,6 +82,11 @@ bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint&
     const auto verdict = shared_.admitted.admit(peer.address(), limits);
     if (verdict == admit_verdict::admitted) return true;
     observe::bump(metrics_.client_connections_refused);
+    boost::system::error_code ignored;
+    if (!answer) {
+        socket.close(ignored);
+        return false;
+    }
     // Answered at once, without reading a request: whatever the client sent is read first
     // so that closing does not reset the connection under the answer.
     http::local_reply reply(503, "ferry: " + refusal_cause(verdict, limits, peer.address()) + "\n",
@@ -90,7 +100,6 @@ bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint&
     }
     [[maybe_unused]] auto sent = ::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     ::shutdown(fd, SHUT_WR);
-    boost::system::error_code ignored;
     socket.close(ignored);
     return false;
 }

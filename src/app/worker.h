@@ -122,8 +122,10 @@ public:
     void post_force_close();
 
 private:
-    // Counts a new client connection in under the limits, or answers it 503 and closes it.
-    bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer);
+    // Counts a new client connection in under the limits, or answers it 503 (when `answer`:
+    // a plain HTTP listener) and closes it.
+    bool admit(boost::asio::ip::tcp::socket& socket, const boost::asio::ip::tcp::endpoint& peer,
+               bool answer);
     void resume_parked(int fd, const parked_client& client,
                        std::unique_ptr<frontend::parked_session> extra);
     void closed_parked(const parked_client& client);

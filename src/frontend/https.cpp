@@ -71,7 +71,8 @@ public:
     handshaking(host& h, tcp::socket& socket) : host_(h), socket_(&socket) { host_.add(this); }
     ~handshaking() override { host_.remove(this); }
     void follow(tcp::socket& socket) { socket_ = &socket; }
-    void drain() override {}
+    // Shutting down: a handshake is not an exchange in flight, and is not waited for.
+    void drain() override { force_close(); }
     void force_close() override {
         boost::system::error_code ignored;
         socket_->close(ignored);

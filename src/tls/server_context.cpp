@@ -5,9 +5,11 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <unistd.h>
 
 namespace ferry::tls {
 
@@ -22,6 +24,12 @@ std::string openssl_reason() {
     std::string text = reason ? reason : "unknown OpenSSL error";
     ERR_clear_error();
     return text;
+}
+
+// "FILE: No such file or directory": what OpenSSL would call "system lib".
+std::string unreadable(const std::string& file) {
+    if (::access(file.c_str(), R_OK) == 0) return {};
+    return fmt::format("{}: {}", file, std::strerror(errno));
 }
 
 std::string lower(std::string_view s) {
@@ -131,6 +139,9 @@ std::string configure(SSL_CTX* ctx, const config::tls_settings& s) {
         return fmt::format("tls_ciphers: no cipher OpenSSL knows in \"{}\"", s.ciphers);
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, nullptr);
     if (!s.client_ca.empty()) {
+        if (auto problem = unreadable(s.client_ca); !problem.empty()) return problem;
+        if (!s.client_crl.empty())
+            if (auto problem = unreadable(s.client_crl); !problem.empty()) return problem;
         if (SSL_CTX_load_verify_file(ctx, s.client_ca.c_str()) != 1)
             return fmt::format("{}: cannot read client CA certificates: {}", s.client_ca,
                                openssl_reason());
@@ -154,10 +165,17 @@ std::string configure(SSL_CTX* ctx, const config::tls_settings& s) {
 // The certificate (chain) file, its key and staple.
 std::string load_certificate(SSL_CTX* ctx, const std::string& cert, const std::string& key,
                              server_context::certificate& out) {
+    for (const auto* file : {&cert, &key})
+        if (auto problem = unreadable(*file); !problem.empty()) return problem;
     if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1)
         return fmt::format("{}: cannot read the certificate: {}", cert, openssl_reason());
-    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            return fmt::format("{}: the key does not match the certificate {}", key, cert);
+        }
         return fmt::format("{}: cannot read the private key: {}", key, openssl_reason());
+    }
     if (SSL_CTX_check_private_key(ctx) != 1)
         return fmt::format("{}: the key does not match the certificate {}", key, cert);
     X509* leaf = SSL_CTX_get0_certificate(ctx);
@@ -181,6 +199,11 @@ std::shared_ptr<const server_context> server_context::load(const config::tls_set
     result->asks_client_certificates_ = !s.client_ca.empty();
     if (s.cert.empty()) {
         error = "an https:// listener needs a certificate: set tls_cert (--tls-cert)";
+        return nullptr;
+    }
+    if (s.client_ca.empty() && (s.client_auth == "required" || !s.client_crl.empty())) {
+        error = s.client_crl.empty() ? "tls_client_auth = \"required\" needs tls_client_ca"
+                                     : "tls_client_crl needs tls_client_ca";
         return nullptr;
     }
     if (!s.key.empty() && s.key.size() != s.cert.size()) {

@@ -147,9 +147,11 @@ TEST(Config, CheckConfigNamesWrongType) {
     EXPECT_EQ(check("via = \"x\"\nworkers = \"four\"\n", code),
               "ferry: F:2: workers: expected an integer from 1 to 256\n");
     EXPECT_EQ(code, 2);
-    EXPECT_EQ(check("listen = \"127.0.0.1:3128\"\n", code),
+    EXPECT_EQ(check("listen = 3128\n", code),
               "ferry: F:1: listen: expected an array of \"HOST:PORT\" or \"[IPv6]:PORT\"\n");
     EXPECT_EQ(code, 2);
+    EXPECT_EQ(check("listen = \"127.0.0.1:3128\"\n", code), "ferry: F: OK\n"); // a list of one
+    EXPECT_EQ(code, 0);
 }
 
 TEST(Config, CheckConfigNamesBadValue) {

@@ -92,7 +92,7 @@ TEST(Listen, TheFileTakesSchemesAndBareAddressesTogether) {
 
 TEST(Listen, ASchemeFerryDoesNotServeIsAUsageError) {
     const int port = unused_port();
-    for (std::string scheme : {"socks5", "https", "SOCKS5"}) {
+    for (std::string scheme : {"socks5", "ftp", "SOCKS5"}) {
         const auto address = fmt::format("{}://127.0.0.1:{}", scheme, port);
         auto r = run_ferry({"--listen", address}, 5s);
         ASSERT_TRUE(r.exited()) << address << " did not exit (it ran as a server?)";
@@ -100,9 +100,10 @@ TEST(Listen, ASchemeFerryDoesNotServeIsAUsageError) {
         std::string lowered = scheme;
         for (auto& c : lowered)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        EXPECT_EQ(r.err,
-                  fmt::format("ferry: --listen {}: unknown scheme \"{}\" (ferry serves: http)\n",
-                              address, lowered));
+        EXPECT_EQ(
+            r.err,
+            fmt::format("ferry: --listen {}: unknown scheme \"{}\" (ferry serves: http, https)\n",
+                        address, lowered));
         EXPECT_EQ(r.out, "");
         EXPECT_TRUE(port_is_free(port)) << "nothing may listen for " << address;
     }
@@ -122,8 +123,9 @@ TEST(Listen, TheAdminListenerTakesNoOtherScheme) {
 TEST(Listen, ABadSchemeInTheFileNamesFileAndLine) {
     config_file file(
         "via = \"x\"\nlisten = [\n  \"127.0.0.1:0\",\n  \"socks5://127.0.0.1:1080\",\n]\n");
-    const auto expected = fmt::format(
-        "ferry: {}:4: listen: unknown scheme \"socks5\" (ferry serves: http)\n", file.path());
+    const auto expected =
+        fmt::format("ferry: {}:4: listen: unknown scheme \"socks5\" (ferry serves: http, https)\n",
+                    file.path());
     auto started = run_ferry({"--config", file.path()}, 5s);
     ASSERT_TRUE(started.exited()) << "ferry ran with a listener it cannot serve";
     EXPECT_EQ(started.exit_code(), 2);
@@ -147,10 +149,10 @@ TEST(Listen, ABadSchemeOnReloadKeepsTheRunningListeners) {
     while (ferry.err().find(failed) == std::string::npos &&
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(10ms);
-    EXPECT_NE(
-        ferry.err().find(fmt::format(
-            "ferry: {}:1: listen: unknown scheme \"socks5\" (ferry serves: http)\n", file.path())),
-        std::string::npos)
+    EXPECT_NE(ferry.err().find(fmt::format(
+                  "ferry: {}:1: listen: unknown scheme \"socks5\" (ferry serves: http, https)\n",
+                  file.path())),
+              std::string::npos)
         << ferry.err();
     EXPECT_NE(ferry.err().find(failed), std::string::npos) << ferry.err();
     EXPECT_TRUE(port_is_free(other));

@@ -55,7 +55,7 @@ TEST(ParentOption, HostPortAndCredentials) {
 TEST(ParentOption, SaysWhatIsWrong) {
     parent_proxy p;
     EXPECT_NE(parse_parent("proxy:3128", p), "");
-    EXPECT_NE(parse_parent("https://proxy:3128", p), "");
+    EXPECT_NE(parse_parent("socks5://proxy:3128", p), "");
     EXPECT_NE(parse_parent("ftp://proxy", p), "");
     EXPECT_NE(parse_parent("http://proxy:99999", p), "");
     EXPECT_NE(parse_parent("http://proxy:0", p), "");

@@ -43,8 +43,9 @@ TEST(ListenAddress, RefusesMalformedOnes) {
 
 TEST(ListenAddress, OnlyServedSchemesPass) {
     EXPECT_EQ(listen_scheme_problem("http"), "");
-    EXPECT_EQ(listen_scheme_problem("socks5"), R"(unknown scheme "socks5" (ferry serves: http))");
-    EXPECT_EQ(listen_scheme_problem("https"), R"(unknown scheme "https" (ferry serves: http))");
+    EXPECT_EQ(listen_scheme_problem("https"), "");
+    EXPECT_EQ(listen_scheme_problem("socks5"),
+              R"(unknown scheme "socks5" (ferry serves: http, https))");
 }
 
 TEST(ListenAddress, IsWrittenBackWithItsSchemeWhenNotHttp) {
@@ -60,10 +61,10 @@ TEST(ListenOption, RefusesASchemeFerryDoesNotServe) {
     s.listen.clear();
     EXPECT_EQ(listen->apply(s, "http://127.0.0.1:8080"), "");
     EXPECT_EQ(listen->apply(s, "socks5://127.0.0.1:1080"),
-              R"(unknown scheme "socks5" (ferry serves: http))");
-    EXPECT_EQ(listen->apply(s, "https://127.0.0.1:8443"),
-              R"(unknown scheme "https" (ferry serves: http))");
-    EXPECT_EQ(s.listen, (std::vector<listen_address>{{"127.0.0.1", 8080, "http"}}));
+              R"(unknown scheme "socks5" (ferry serves: http, https))");
+    EXPECT_EQ(listen->apply(s, "https://127.0.0.1:8443"), "");
+    EXPECT_EQ(s.listen, (std::vector<listen_address>{{"127.0.0.1", 8080, "http"},
+                                                     {"127.0.0.1", 8443, "https"}}));
 }
 
 TEST(ListenOption, TheAdminListenerTakesHttpOnly) {
@@ -87,7 +88,8 @@ TEST(ListenOption, TheFileTakesSchemesAndNamesTheLineOfABadOne) {
                             "  \"socks5://127.0.0.1:1080\",\n]\n",
                             "t.toml");
     EXPECT_FALSE(bad.parsed);
-    EXPECT_EQ(bad.error, R"(t.toml:4: listen: unknown scheme "socks5" (ferry serves: http))");
+    EXPECT_EQ(bad.error,
+              R"(t.toml:4: listen: unknown scheme "socks5" (ferry serves: http, https))");
     auto admin = parse_config("\nadmin_listen = \"https://127.0.0.1:9090\"\n", "t.toml");
     EXPECT_EQ(
         admin.error,

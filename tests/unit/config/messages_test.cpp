@@ -179,7 +179,7 @@ TEST(Messages, RangesAndShapesAreSaid) {
          "\"json\"\n"},
         {{"--listen", "socks5://127.0.0.1:1080"},
          "ferry: --listen socks5://127.0.0.1:1080: unknown scheme \"socks5\" (ferry serves: "
-         "http)\n"},
+         "http, https)\n"},
     };
     for (const auto& [args, says] : cases) {
         const auto s = parse(args);

@@ -96,9 +96,10 @@ public:
     void remove(net::drainable*) override { --connections_; }
     void connection_closed(const boost::asio::ip::address&) override {}
     bool park(boost::asio::ip::tcp::socket&, const boost::asio::ip::tcp::endpoint&, std::uint64_t,
-              net::steady_time) override {
+              net::steady_time, std::unique_ptr<frontend::parked_session>&) override {
         return false;
     }
+    const std::shared_ptr<const tls::server_context>& tls_server() const override { return tls_; }
     bool crowded() const override { return false; }
     void flow_connected(std::uint64_t, std::string_view) override {}
     void flow_disconnected(std::uint64_t, std::string_view) override {}
@@ -107,6 +108,7 @@ public:
 
 private:
     std::shared_ptr<const config::settings> cfg_;
+    std::shared_ptr<const tls::server_context> tls_; // no https:// listener here
     net::steady_time clock_ = std::chrono::steady_clock::now();
     std::string date_ = "Sat, 05 Dec 2026 08:00:00 GMT";
     net::deadline_list deadlines_;
