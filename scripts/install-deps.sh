@@ -12,7 +12,13 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
           libc-ares-dev libgtest-dev libcurl4-openssl-dev curl openssl python3
           libtomlplusplus-dev libcrypt-dev libssl-dev apache2-utils man-db groff-base
           tinyproxy squid libyaml-cpp-dev
-          dpkg-dev adduser logrotate systemd)
+          dpkg-dev adduser logrotate systemd
+          git python3-requests chromium)
+# The HTTPS proxy's clients (issue 14, tests/integration/https_*): git (in the base image),
+# python3-requests (~0.5 MB with urllib3, for Debian's /usr/bin/python3) and chromium
+# (headless; with --no-install-recommends ~120 MB to download in ~30 packages, ~300 MB on
+# disk, 20-40 s of CI install time). Each test says so and is skipped when its client is
+# missing.
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark;

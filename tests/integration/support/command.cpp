@@ -19,6 +19,13 @@ int command_result::exit_code() const {
 }
 
 command_result run_ferry(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+    std::vector<std::string> store{FERRY_BINARY};
+    store.insert(store.end(), args.begin(), args.end());
+    return run_program(store, timeout);
+}
+
+command_result run_program(const std::vector<std::string>& store,
+                           std::chrono::milliseconds timeout) {
     command_result result;
     int out_pipe[2], err_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) return result;
@@ -27,10 +34,9 @@ command_result run_ferry(const std::vector<std::string>& args, std::chrono::mill
         close(out_pipe[1]);
         return result;
     }
-    std::vector<std::string> store{FERRY_BINARY};
-    store.insert(store.end(), args.begin(), args.end());
+    std::vector<std::string> copy = store;
     std::vector<char*> argv;
-    for (auto& a : store)
+    for (auto& a : copy)
         argv.push_back(a.data());
     argv.push_back(nullptr);
 
@@ -38,7 +44,9 @@ command_result run_ferry(const std::vector<std::string>& args, std::chrono::mill
     if (pid == 0) {
         dup2(out_pipe[1], STDOUT_FILENO);
         dup2(err_pipe[1], STDERR_FILENO);
-        execv(argv[0], argv.data());
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+        execvp(argv[0], argv.data());
         _exit(127);
     }
     close(out_pipe[1]);

@@ -20,6 +20,11 @@ struct command_result {
 command_result run_ferry(const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// Runs a program (`argv[0]` a full path, or a name looked up in PATH) to completion the same
+// way, killed after `timeout`.
+command_result run_program(const std::vector<std::string>& argv,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // The standard output of a shell command, trailing newlines removed; "" when it failed.
 std::string shell_output(const std::string& command);
 
