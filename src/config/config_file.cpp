@@ -201,9 +201,14 @@ problem read_acl_key(std::string_view name, const toml::node& n, acl_rule& rule)
     if (name == "users") {
         rule.users_given = true;
         return read_string_list(n, rule.users, false, "a user name or \"*\"",
+                                // Any text without control characters: a Basic-auth user
+                                // has no ':', but a certificate's identity may
+                                // (tls_client_identity = "san-uri": spiffe://...).
                                 [](std::string_view text, std::string& u) {
                                     u = std::string(text);
-                                    return !u.empty() && u.find(':') == std::string::npos;
+                                    for (unsigned char c : u)
+                                        if (c < 0x20 || c == 0x7f) return false;
+                                    return !u.empty();
                                 });
     }
     return wrong("unknown key");
