@@ -169,10 +169,10 @@ TEST(Config, CheckConfigNamesBadValue) {
 
 TEST(Config, CheckConfigRefusesUsersWithoutHtpasswd) {
     int code = -1;
-    EXPECT_EQ(
-        check("[[acl]]\naction = \"allow\"\nusers = [\"alice\"]\n", code),
-        "ferry: F:1: acl.users: a rule with users needs an htpasswd file ([auth] htpasswd) or client "
-        "certificates (tls_client_ca)\n");
+    EXPECT_EQ(check("[[acl]]\naction = \"allow\"\nusers = [\"alice\"]\n", code),
+              "ferry: F:1: acl.users: a rule with users needs an htpasswd file ([auth] htpasswd) "
+              "or client "
+              "certificates (tls_client_ca)\n");
     EXPECT_EQ(code, 2);
     EXPECT_EQ(check("[auth]\nhtpasswd = \"/etc/ferry/htpasswd\"\n[[acl]]\naction = \"allow\"\n"
                     "users = [\"alice\"]\n",

@@ -69,7 +69,7 @@ asio::awaitable<void> serve_lines(frontend::host& h, std::unique_ptr<net::stream
             storage.request_store = "CONNECT " + what + " HTTP/1.1\r\nHost: " + what + "\r\n\r\n";
         }
         const proxy::client_side side{*client, in,       4096,     "line-client", loopback,
-                                      id,      upstream, draining, answers,  nullptr};
+                                      id,      upstream, draining, answers,       nullptr};
         proxy::exchange ex(h, side, storage, *settings);
         const auto next = co_await ex.run(line.size() + 1);
         ex.log();
