@@ -1,6 +1,7 @@
 #include "frontend/https.h"
 
 #include "frontend/http1.h"
+#include "http/local_reply.h"
 #include "net/tls_stream.h"
 #include "observe/counter.h"
 #include "tls/handshake_failure.h"
@@ -89,13 +90,10 @@ asio::awaitable<void> answer_plain_http(net::stream& plain, host& h) {
     std::size_t got = 0;
     // What the client sent is read first, so that closing does not reset the answer away.
     co_await plain.read_some(in, 64 * 1024, std::chrono::milliseconds(200), got);
-    static constexpr std::string_view body = "ferry: plain HTTP request sent to the HTTPS port\n";
-    const auto head = fmt::format("HTTP/1.1 400 Bad Request\r\nDate: {}\r\nServer: {}\r\n"
-                                  "Content-Type: text/plain\r\nContent-Length: {}\r\n"
-                                  "Connection: close\r\n\r\n",
-                                  h.http_date(), h.settings()->pseudonym, body.size());
-    const std::array<asio::const_buffer, 2> answer{asio::buffer(head), asio::buffer(body)};
-    co_await plain.write(answer, h.settings()->send_timeout);
+    const http::local_reply reply(400, "ferry: plain HTTP request sent to the HTTPS port\n", true);
+    std::string answer;
+    http::write_local_reply(reply, h.settings()->pseudonym, h.http_date(), answer);
+    co_await plain.write(asio::buffer(answer), h.settings()->send_timeout);
     plain.shutdown_send();
     co_await plain.read_some(in, 64 * 1024, std::chrono::milliseconds(500), got);
 }
