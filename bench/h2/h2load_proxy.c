@@ -470,7 +470,10 @@ static void pump(struct conn *c) {
     const char *want = o.h1 ? "http/1.1" : "h2";
     if (alpn_len != strlen(want) || memcmp(alpn, want, alpn_len)) {
       char got[64];
-      snprintf(got, sizeof got, "%.*s", (int)alpn_len, alpn_len ? (const char *)alpn : "none");
+      if (alpn_len)
+        snprintf(got, sizeof got, "%.*s", (int)alpn_len, (const char *)alpn);
+      else
+        snprintf(got, sizeof got, "no protocol");
       remember("ALPN: the proxy chose %s", got);
       fail_conn(c, &st.err_alpn);
       return;
