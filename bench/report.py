@@ -534,16 +534,17 @@ def h2_section(data, big_mb):
         h2p, h1p = data.get(("ferry-h2", "h2_page"), {}), data.get(("ferry-h1page", "h2_page"), {})
         h2f, h1f = data.get(("ferry-h2", "h2_page_full"), {}), data.get(("ferry-h1page", "h2_page_full"), {})
         lines += ["", "Page load (bench/h2/page_load.py): Chromium headless through ferry's TLS listener, a page of "
-                  "100 images, each response 20 ms after its request; the median of each round's loads. \"100 "
-                  "images\": from the page's responseEnd to the load event; \"page + images\": from fetchStart "
-                  "(the browser's first connection to the proxy and the page included).", ""]
+                  "100 resources (scripts in its head unless BENCH_H2_PAGE_KIND said otherwise), each response 20 ms after "
+                  "its request; the median of each round's loads. \"100 resources\": from the page's responseEnd to "
+                  "the load event; \"page + resources\": from fetchStart (the browser's first connection to the proxy "
+                  "and the page included).", ""]
         lines += table(["", "HTTP/2 (ms)", "HTTP/1.1, --http2 off (ms)", "h2 ÷ h1"],
-                       [["100 images", cell(h2p, "{:,.0f}"), cell(h1p, "{:,.0f}"), ratio_with_interval(h2p, h1p)],
-                        ["page + images", cell(h2f, "{:,.0f}"), cell(h1f, "{:,.0f}"), ratio_with_interval(h2f, h1f)]])
+                       [["100 resources", cell(h2p, "{:,.0f}"), cell(h1p, "{:,.0f}"), ratio_with_interval(h2p, h1p)],
+                        ["page + resources", cell(h2f, "{:,.0f}"), cell(h1f, "{:,.0f}"), ratio_with_interval(h2f, h1f)]])
     rows = []
     per_round = [("h2_rps", "req/s", "{:,.0f}"), ("h2_cpu", "CPU µs / request", "{:.1f}"),
                  ("h2_tunnel", "CONNECT streams MB/s", "{:,.0f}"), ("h1_tunnel", "HTTP/1.1 CONNECT MB/s", "{:,.0f}"),
-                 ("h2_page", "page load, 100 images (ms)", "{:,.0f}")]
+                 ("h2_page", "page load, 100 resources (ms)", "{:,.0f}")]
     for metric, title, fmt in per_round:
         for key, label in proxies + [("ferry-h1page", "ferry --http2 off")]:
             values = data.get((key, metric))

@@ -2,12 +2,14 @@
 """Page-load time of Chromium (headless) through an HTTPS proxy (issue 15's page-load scenario).
 
 usage: page_load.py --proxy-port P --spki SHA256B64 [--loads K] [--resources N] [--delay-ms D]
-                    [--chromium PATH] [--time-limit S] [--workdir DIR]
+                    [--kind script|img|async] [--chromium PATH] [--time-limit S] [--workdir DIR]
 
 Runs its own origin on a free port of 127.0.0.1 (asyncio, standard library only): /page.html
-names N images (/r/<i>.png, each a distinct 1x1 PNG URL) and a script that, on the window's load
-event, requests /done?... with three figures from the Navigation Timing entry: res = load event -
-the page's responseEnd (the N images: what HTTP/1.1 against HTTP/2 to the proxy changes most),
+names N resources — --kind script (the default): N <script src=/r/<i>.js> in the head; img: N
+<img src=/r/<i>.png> (distinct 1x1 PNGs) in the body; async: N <script async> — and a script
+that, on the window's load event, requests /done?... with three figures from the Navigation
+Timing entry: res = load event - the page's responseEnd (the N resources: what HTTP/1.1 against
+HTTP/2 to the proxy changes most),
 full = load event - fetchStart (the page too, with the browser's first connection to the proxy),
 page = responseEnd - fetchStart. (The page's own fetch includes the start of Chromium's network
 service, a second or more on a busy 2-core machine and the same for both protocols: hence res
@@ -21,8 +23,15 @@ process group: it was started in a session of its own) once /done has come or af
 --time-limit seconds (default 30) per load. Whether Chromium speaks HTTP/2 or HTTP/1.1 to the
 proxy is up to the proxy's ALPN; this script does not choose.
 
+Why scripts in the head by default: Chromium's preload scanner asks for all of them at once, at
+high priority. Images and async scripts are "delayable" (priority below MEDIUM) and Chromium's
+resource scheduler keeps only a few of them in flight per host unless it knows the origin
+supports priorities — which for an http:// origin behind a proxy it does not, HTTP/2 proxy or
+not: through HAProxy's h2 front end 100 images reached the proxy about 10 at a time, async
+scripts about 6 at a time, head scripts all 100 within a millisecond.
+
 Prints one line: loads=<completed> ms=<res of each, comma-separated> median=<of res>
-full=<each> median_full=<of full> page=<each> requests=<images served per load>; exit status 1
+full=<each> median_full=<of full> page=<each> requests=<resources served per load>; exit status 1
 if no load completed (the reasons on stderr, one "error:" line per load).
 """
 import argparse
@@ -51,12 +60,18 @@ def png(seed):
 
 
 class Origin:
-    def __init__(self, resources, delay):
-        self.resources, self.delay = resources, delay
+    def __init__(self, resources, delay, kind):
+        self.resources, self.delay, self.kind = resources, delay, kind
         self.done = None  # the list the load in progress reports into
         self.served = 0
-        imgs = "".join(f'<img src="/r/{i}.png" width="1" height="1">' for i in range(resources))
-        self.page = ("<!doctype html><html><head><title>page load</title></head><body>"
+        if kind == "img":
+            imgs = "".join(f'<img src="/r/{i}.png" width="1" height="1">' for i in range(resources))
+        elif kind == "async":
+            imgs = "".join(f'<script async src="/r/{i}.js"></script>' for i in range(resources))
+        else:  # scripts in the head, fetched at once by the preload scanner at high priority
+            imgs = ""
+        head = "".join(f'<script src="/r/{i}.js"></script>' for i in range(resources)) if kind == "script" else ""
+        self.page = (f"<!doctype html><html><head><title>page load</title>{head}</head><body>"
                      f"{imgs}<script>window.addEventListener('load', () => {{"
                      "const n = performance.getEntriesByType('navigation')[0], t = performance.now();"
                      "new Image().src = '/done?res=' + (t - n.responseEnd).toFixed(1) + '&full=' + (t - n.fetchStart).toFixed(1)"
@@ -79,10 +94,15 @@ class Origin:
                 status, kind, body = "200 OK", "text/plain", b""
                 if path == "/page.html":
                     kind, body = "text/html", self.page
-                elif path.startswith("/r/") and path.endswith(".png"):
+                elif path.startswith("/r/") and path.endswith((".png", ".js")):
                     try:
-                        body = self.pngs[int(path[3:-4])]
-                        kind = "image/png"
+                        if path.endswith(".js"):
+                            n = int(path[3:-3])
+                            body, kind = f"window.r{n} = {n};\n".encode() if n < self.resources else None, "text/javascript"
+                            if body is None:
+                                raise IndexError
+                        else:
+                            body, kind = self.pngs[int(path[3:-4])], "image/png"
                         self.served += 1
                     except (ValueError, IndexError):
                         status, body = "404 Not Found", b"no such resource\n"
@@ -120,11 +140,12 @@ def main():
     ap.add_argument("--resources", type=int, default=100)
     ap.add_argument("--delay-ms", type=float, default=20)
     ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--kind", choices=("script", "img", "async"), default="script")
     ap.add_argument("--time-limit", type=float, default=30)
     ap.add_argument("--workdir")
     a = ap.parse_args()
 
-    origin = Origin(a.resources, a.delay_ms / 1000)
+    origin = Origin(a.resources, a.delay_ms / 1000, a.kind)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -172,7 +193,7 @@ def main():
                 with open(os.path.join(work, f"chromium-{k}.log"), "rb") as f:
                     tail = f.read()[-300:].decode("utf-8", "replace").replace("\n", " ")
                 why = "exited" if browser.returncode is not None and time.monotonic() < deadline else "timed out"
-                errors.append(f"load {k + 1}: {why}, {origin.served} images served; chromium: {tail}")
+                errors.append(f"load {k + 1}: {why}, {origin.served} resources served; chromium: {tail}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if times:

@@ -22,7 +22,8 @@
 #      and the proxy's CPU s per GiB
 #   3. page load (bench/h2/page_load.py): Chromium headless through ferry's TLS listener, with
 #      HTTP/2 (ferry as above) and with HTTP/1.1 (a second ferry with --http2 off), a page of
-#      100 images from an origin that answers each request after 20 ms; BENCH_H2_LOADS loads
+#      100 scripts in its head (BENCH_H2_PAGE_KIND=img: 100 images, which Chromium throttles
+#      itself; see page_load.py) from an origin that answers each request after 20 ms; BENCH_H2_LOADS loads
 #      (default 3) each, the median: the ratio h2 ÷ h1 per round. Chromium trusts the proxy's
 #      certificate by its key hash (--ignore-certificate-errors-spki-list), not by a CA.
 # Once per run, after the rounds: 4. BENCH_H2_IDLE (default 2,000) idle HTTP/2 connections after
@@ -36,7 +37,8 @@
 # Knobs: BENCH_H2 (1 in full mode, 0 in compare mode; "only" skips the plain and TLS rows),
 # BENCH_H2_PEERS ("haproxy apache nghttpx"), BENCH_H2_DEADLINE (480: no HTTP/2 round starts
 # unless it is expected to end this many seconds after the phase began), BENCH_H2_STOP (600:
-# the idle scenario is skipped past it), BENCH_H2_IDLE, BENCH_H2_LOADS, BENCH_H2_NGHTTPX_BACKEND;
+# the idle scenario is skipped past it), BENCH_H2_IDLE, BENCH_H2_LOADS, BENCH_H2_PAGE_KIND,
+# BENCH_H2_NGHTTPX_BACKEND, CHROMIUM (the browser's path);
 # BENCH_ROUNDS, BENCH_SECONDS, BENCH_SLOW_SECONDS, BENCH_BIG_MB as for the other rows.
 # shellcheck shell=bash
 
@@ -189,7 +191,7 @@ h2_page() {  # scenario 3: h2_page TAG ROUND
   if ! why=$(h2_up "$tag"); then rec "$r" "$tag" h2_page "$why"; return; fi
   [[ -n $h2_spki ]] || { rec "$r" "$tag" h2_page "not measured (no key hash)"; return; }
   timeout -k 2 $((40 * h2_loads + 20)) python3 "$here/h2/page_load.py" --proxy-port "${port[$tag]}" --spki "$h2_spki" \
-    --loads "$h2_loads" --resources 100 --delay-ms 20 --chromium "$h2_chromium" --time-limit 40 --workdir "$h2_dir" \
+    --loads "$h2_loads" --resources 100 --delay-ms 20 --kind "${BENCH_H2_PAGE_KIND:-script}" --chromium "$h2_chromium" --time-limit 40 --workdir "$h2_dir" \
     >"$outf" 2>&1
   line=$(grep -m1 '^loads=' "$outf")
   for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
