@@ -530,6 +530,13 @@ def h2_section(data, big_mb):
         lines += ["", "Issue 15 targets (ferry's median of per-round ratios; against the best peer of that round "
                   "for req/s and CPU):", ""]
         lines += table(["target", "ferry ÷ peer", "status"], targets)
+        one2, one1 = data.get(("ferry-h2", "h2_tunnel1"), {}), data.get(("ferry-h2", "h1_tunnel1"), {})
+        if one2 or one1:
+            lines += ["", f"One tunnel alone through ferry (what one connection carries): one CONNECT stream "
+                      f"{cell(one2, '{:,.0f}')} MB/s ({cell(data.get(('ferry-h2', 'h2_tunnel1_cpu'), {}), '{:.2f}')} "
+                      f"CPU s / GiB), one HTTP/1.1 CONNECT tunnel over TLS {cell(one1, '{:,.0f}')} MB/s "
+                      f"({cell(data.get(('ferry-h2', 'h1_tunnel1_cpu'), {}), '{:.2f}')} CPU s / GiB); "
+                      f"h2 ÷ HTTP/1.1: {ratio_with_interval(one2, one1)}."]
     if "ferry-h1page" in present or ("ferry-h2", "h2_page") in data:
         h2p, h1p = data.get(("ferry-h2", "h2_page"), {}), data.get(("ferry-h1page", "h2_page"), {})
         h2f, h1f = data.get(("ferry-h2", "h2_page_full"), {}), data.get(("ferry-h1page", "h2_page_full"), {})
@@ -544,6 +551,7 @@ def h2_section(data, big_mb):
     rows = []
     per_round = [("h2_rps", "req/s", "{:,.0f}"), ("h2_cpu", "CPU µs / request", "{:.1f}"),
                  ("h2_tunnel", "CONNECT streams MB/s", "{:,.0f}"), ("h1_tunnel", "HTTP/1.1 CONNECT MB/s", "{:,.0f}"),
+                 ("h2_tunnel1", "one CONNECT stream MB/s", "{:,.0f}"), ("h1_tunnel1", "one HTTP/1.1 CONNECT MB/s", "{:,.0f}"),
                  ("h2_page", "page load, 100 resources (ms)", "{:,.0f}")]
     for metric, title, fmt in per_round:
         for key, label in proxies + [("ferry-h1page", "ferry --http2 off")]:

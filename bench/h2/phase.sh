@@ -19,7 +19,9 @@
 #   2. 10 CONNECT streams on one HTTP/2 connection, each an HTTP/1.1 GET of the big file
 #      (BENCH_BIG_MB) inside its tunnel, through ferry and Apache; and the same through ferry
 #      as 10 HTTP/1.1 CONNECT tunnels over 10 TLS connections (ALPN http/1.1): MB/s in total,
-#      and the proxy's CPU s per GiB
+#      and the proxy's CPU s per GiB; and through ferry one CONNECT stream against one HTTP/1.1
+#      CONNECT tunnel (what one connection carries: 10 streams share one TLS connection and one
+#      worker, 10 HTTP/1.1 tunnels spread over both)
 #   3. page load (bench/h2/page_load.py): Chromium headless through ferry's TLS listener, with
 #      HTTP/2 (ferry as above) and with HTTP/1.1 (a second ferry with --http2 off), a page of
 #      100 scripts in its head (BENCH_H2_PAGE_KIND=img: 100 images, which Chromium throttles
@@ -161,26 +163,26 @@ h2_requests() {  # scenario 1
   log "round $r  $tag  ${h2_conns}x${h2_streams} streams: ${f[rate]} req/s"
 }
 
-h2_tunnel() {  # scenario 2: h2_tunnel TAG ROUND METRIC [--h1]
-  local tag=$1 r=$2 metric=$3 outf=$tmp/h2-tunnel-$1-$2-$3.txt t0 t1 line kv; shift 3
+h2_tunnel() {  # scenario 2: h2_tunnel TAG ROUND METRIC COUNT [--h1]
+  local tag=$1 r=$2 metric=$3 count=$4 outf=$tmp/h2-tunnel-$1-$2-$3.txt t0 t1 line kv; shift 4
   local -A f
   local why
-  if [[ $metric == h1_tunnel ]] && ! alive "$tag"; then rec "$r" "$tag" "$metric" "$(down "$tag")"; return; fi
-  if [[ $metric != h1_tunnel ]] && ! why=$(h2_up "$tag"); then rec "$r" "$tag" "$metric" "$why"; return; fi
+  if [[ $metric == h1_tunnel* ]] && ! alive "$tag"; then rec "$r" "$tag" "$metric" "$(down "$tag")"; return; fi
+  if [[ $metric != h1_tunnel* ]] && ! why=$(h2_up "$tag"); then rec "$r" "$tag" "$metric" "$why"; return; fi
   t0=$(h2_ticks "$tag")
   for_generator timeout -k 2 $((big_timeout * 2)) "$h2_client" "${port[$tag]}" --authority "127.0.0.1:${port[origin]}" \
-    --path /big.bin --size "$big_bytes" --connect --streams "$h2_tunnels" --time-limit $((big_timeout * 2 - 5)) "$@" \
+    --path /big.bin --size "$big_bytes" --connect --streams "$count" --time-limit $((big_timeout * 2 - 5)) "$@" \
     >"$outf" 2>&1
   t1=$(h2_ticks "$tag")
   line=$(grep -m1 '^tunnels=' "$outf")
   for kv in $line; do f[${kv%%=*}]=${kv#*=}; done
-  if [[ ${f[tunnels]:-0} != "$h2_tunnels" ]]; then
+  if [[ ${f[tunnels]:-0} != "$count" ]]; then
     rec "$r" "$tag" "$metric" failed
-    note "round $r, $tag, $metric: ${f[tunnels]:-0} of $h2_tunnels tunnels: $(tail -n 2 "$outf" | tr '\n' ' ' | cut -c1-300)"
+    note "round $r, $tag, $metric: ${f[tunnels]:-0} of $count tunnels: $(tail -n 2 "$outf" | tr '\n' ' ' | cut -c1-300)"
     return
   fi
   rec "$r" "$tag" "$metric" "${f[mbps]}"
-  rec "$r" "$tag" "${metric}_cpu" "$(h2_units $((t1 - t0)) $((h2_tunnels * big_mb)) 1024)"
+  rec "$r" "$tag" "${metric}_cpu" "$(h2_units $((t1 - t0)) $((count * big_mb)) 1024)"
   log "round $r  $tag  $metric: ${f[mbps]} MB/s"
 }
 
@@ -306,9 +308,11 @@ h2_phase() {
     local tunnels=()
     for tag in "${order[@]}"; do
       case $tag in
-        ferry-h2) if (( r % 2 )); then tunnels+=("ferry-h2 h2_tunnel" "ferry-h2 h1_tunnel --h1")
-                  else tunnels+=("ferry-h2 h1_tunnel --h1" "ferry-h2 h2_tunnel"); fi ;;
-        apache-h2) tunnels+=("apache-h2 h2_tunnel") ;;
+        ferry-h2) if (( r % 2 )); then tunnels+=("ferry-h2 h2_tunnel $h2_tunnels" "ferry-h2 h1_tunnel $h2_tunnels --h1")
+                  else tunnels+=("ferry-h2 h1_tunnel $h2_tunnels --h1" "ferry-h2 h2_tunnel $h2_tunnels"); fi
+                  # one tunnel each way: what one connection carries
+                  tunnels+=("ferry-h2 h2_tunnel1 1" "ferry-h2 h1_tunnel1 1 --h1") ;;
+        apache-h2) tunnels+=("apache-h2 h2_tunnel $h2_tunnels") ;;
       esac
     done
     local t a
