@@ -26,8 +26,8 @@ if [[ "${1:-}" == "--bench" ]]; then
   # mod_proxy are in apache2-bin) is issue 14's TLS peer, run by bench/tls/phase.sh with its own
   # config, never as the packaged service. Issue 15's HTTP/2 rows (bench/h2/phase.sh): nghttp2-proxy
   # (nghttpx, an h2 front end for a forward proxy; apache2's mod_http2 and haproxy are the other
-  # peers) and libnghttp2-dev for the load generator bench/h2/h2load_proxy.c, built with cc.
-  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2 nghttp2-proxy libnghttp2-dev)
+  # peers); the load generator bench/h2/h2load_proxy.c builds on libnghttp2-dev, above.
+  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2 nghttp2-proxy)
 fi
 
 missing=()
