@@ -100,7 +100,8 @@ static struct {
   long err_connect, err_handshake, err_alpn, err_reset, err_status, err_size, err_closed, err_proto,
       err_timeout;
   int first_status;
-  uint32_t first_reset;
+  uint32_t first_reset, goaway_code;
+  long goaways;
   char first_error[200];
   long closed_idle;
 } st;
@@ -304,6 +305,11 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
 
 static int on_frame(nghttp2_session *h2, const nghttp2_frame *f, void *user) {
   (void)user;
+  if (f->hd.type == NGHTTP2_GOAWAY) {
+    st.goaways++;
+    if (!st.goaway_code && f->goaway.error_code) st.goaway_code = f->goaway.error_code;
+    return 0;
+  }
   if (f->hd.type != NGHTTP2_HEADERS || o.mode != CONNECT) return 0;
   struct stream *s = nghttp2_session_get_stream_user_data(h2, f->hd.stream_id);
   if (!s || s->may_send) return 0;
@@ -611,9 +617,9 @@ static void print_errors(void) {
   if (!e) return;
   fprintf(stderr,
           "errors: connect %ld, handshake %ld, alpn %ld, reset %ld (first code %u), status %ld (first %d), "
-          "size %ld, closed %ld, protocol %ld, timeout %ld%s%s\n",
+          "size %ld, closed %ld, protocol %ld, timeout %ld; GOAWAYs %ld (first error code %u)%s%s\n",
           st.err_connect, st.err_handshake, st.err_alpn, st.err_reset, st.first_reset, st.err_status,
-          st.first_status, st.err_size, st.err_closed, st.err_proto, st.err_timeout,
+          st.first_status, st.err_size, st.err_closed, st.err_proto, st.err_timeout, st.goaways, st.goaway_code,
           st.first_error[0] ? "; first: " : "", st.first_error);
 }
 

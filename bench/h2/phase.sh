@@ -157,7 +157,7 @@ h2_requests() {  # scenario 1
     rec "$r" "$tag" h2_rps failed; rec "$r" "$tag" h2_cpu failed
     note "round $r, $tag, HTTP/2 GETs: $(tail -n 2 "$outf" | tr '\n' ' ' | cut -c1-300)"; return
   fi
-  (( f[errors] > 0 )) && note "round $r, $tag, HTTP/2 GETs: ${f[errors]} errors: $(grep -m1 '^errors:' "$outf" | cut -c1-300)"
+  (( f[errors] > 0 )) && note "round $r, $tag, HTTP/2 GETs: ${f[errors]} failed; $(grep -m1 "^errors:" "$outf" | cut -c1-300)"
   rec "$r" "$tag" h2_rps "${f[rate]}"
   rec "$r" "$tag" h2_cpu "$(h2_units $((t1 - t0)) "${f[total]}" 1e6)"
   log "round $r  $tag  ${h2_conns}x${h2_streams} streams: ${f[rate]} req/s"
