@@ -35,6 +35,9 @@ constexpr std::chrono::milliseconds tick{1000};
 // bucket per connection; past its size the client is told ENHANCE_YOUR_CALM and dropped.
 constexpr double glitch_limit = 1000;
 constexpr double glitch_leak_per_second = 100;
+// Ended streams a connection keeps for its next ones (each holds a few KiB of capacity);
+// an idle connection gives them back.
+constexpr std::size_t spare_streams = 16;
 
 // nghttp2's allocations, counted: what an idle connection holds is a metric.
 struct counted_memory {
@@ -131,6 +134,7 @@ private:
     counted_memory memory_;
     nghttp2_session* session_ = nullptr;
     std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;
+    std::vector<std::unique_ptr<h2_stream>> spare_; // ended streams, to be used again
     std::size_t exchanges_ = 0; // running now (a closed stream's may still be logging)
     asio::steady_timer writer_wake_;
     asio::steady_timer done_wake_;
@@ -170,6 +174,7 @@ http2_connection::~http2_connection() {
         observe::decrement(counters().idle_bytes, idle_bytes_);
     }
     streams_.clear();
+    spare_.clear();
     if (session_) nghttp2_session_del(session_);
     host_.connection_closed(peer_.address());
     observe::decrement(host_.metrics().client_connections);
@@ -295,6 +300,7 @@ void http2_connection::note_idle() {
     if (idle_bytes_ > 0) return;
     in_.release_if_empty();
     if (out_.empty()) std::string().swap(out_);
+    spare_.clear();
     if (auto* tls = dynamic_cast<net::tls_stream*>(transport_.get());
         tls && tls->ssl() && !SSL_has_pending(tls->ssl()))
         SSL_free_buffers(tls->ssl());
@@ -353,7 +359,10 @@ void http2_connection::forget(h2_stream* s) {
     // header block never ended has none).
     if (!s->closed() || (s->exchange_started && !s->exchange_done())) return;
     observe::decrement(counters().streams);
-    streams_.erase(s->id());
+    auto it = streams_.find(s->id());
+    // Kept for the next stream: its storage, buffers and timers are allocated already.
+    if (spare_.size() < spare_streams) spare_.push_back(std::move(it->second));
+    streams_.erase(it);
     if (streams_.empty()) idle_since_ = host_.now();
 }
 
@@ -426,8 +435,15 @@ int http2_connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* f,
         c.glitch();
         return 0;
     }
-    auto s = std::make_unique<h2_stream>(c, f->hd.stream_id, c.host_.now(), &c.host_.deadlines(),
-                                         c.ex_, c.cfg().max_header_size);
+    std::unique_ptr<h2_stream> s;
+    if (!c.spare_.empty()) {
+        s = std::move(c.spare_.back());
+        c.spare_.pop_back();
+        s->reuse(f->hd.stream_id);
+    } else {
+        s = std::make_unique<h2_stream>(c, f->hd.stream_id, c.host_.now(), &c.host_.deadlines(),
+                                        c.ex_, c.cfg().max_header_size);
+    }
     nghttp2_session_set_stream_user_data(c.session_, f->hd.stream_id, s.get());
     c.streams_.emplace(f->hd.stream_id, std::move(s));
     observe::bump(c.counters().streams);
