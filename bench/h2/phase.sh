@@ -82,8 +82,11 @@ h2_start() {  # h2_start NAME [TAG [PORT]]: start NAME's HTTP/2 proxy as TAG (de
   fi
   mkdir -p "$dir"
   case $name in
+    # A pool as large as the streams in flight (10 × 100): HAProxy's config reuses without a
+    # limit (http-reuse always, pool-max-conn -1); ferry's default keeps 32 idle per host.
     ferry) start_bg "$tag" "$ferry_bin" --listen "https://127.0.0.1:${port[$tag]}" \
-             --tls-cert "$tls_dir/proxy.pem" --tls-key "$tls_dir/proxy.key" "${ferry_flags[@]}" ;;
+             --tls-cert "$tls_dir/proxy.pem" --tls-key "$tls_dir/proxy.key" \
+             --pool-per-host 1024 --pool-total 4096 "${ferry_flags[@]}" ;;
     ferry-h1) start_bg "$tag" "$ferry_bin" --listen "https://127.0.0.1:${port[$tag]}" \
                 --tls-cert "$tls_dir/proxy.pem" --tls-key "$tls_dir/proxy.key" --http2 off "${ferry_flags[@]}" ;;
     haproxy) render haproxy-h2.cfg.in "$dir/haproxy.cfg" "$dir" "${port[$tag]}"
