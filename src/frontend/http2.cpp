@@ -199,6 +199,9 @@ bool http2_connection::start_session() {
     // The exchange says when a byte is consumed: the windows are ferry's back-pressure.
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_settings(opt, 32);
+    // No RFC 7540 priority tree (RFC 9113 §5.3.2 deprecates it): closed streams are not
+    // kept for it, which is most of what an idle session would hold.
+    nghttp2_option_set_no_closed_streams(opt, 1);
     nghttp2_mem mem{&memory_, count_malloc, count_free, count_calloc, count_realloc};
     const int rv = nghttp2_session_server_new3(&session_, cb, this, opt, &mem);
     nghttp2_option_del(opt);
@@ -211,6 +214,7 @@ bool http2_connection::start_session() {
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, std::uint32_t(h2.max_frame_size)},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, std::uint32_t(h2.max_header_list_size)},
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}, // RFC 8441: WebSocket over a stream
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},   // RFC 9218: ferry does not prioritise
     };
     nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
     nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
