@@ -359,6 +359,20 @@ const scenarios = {
         out('stream_ids', [r, big, post, ...many].map(x => x.id).join(','));
     },
 
+    // One forwarded GET; what the origin saw, and the stream's id.
+    async one(session) {
+        const r = await request(session, {':scheme': 'http', ':authority': `127.0.0.1:${opt.http}`,
+                                          ':method': 'GET', ':path': '/echo?q=1'});
+        out('status', r.status);
+        out('stream_id', r.id);
+        const saw = JSON.parse(r.body.toString());
+        out('origin_request', `${saw.method} ${saw.url} HTTP/${saw.version}`);
+        const via = [];
+        for (let i = 0; i < saw.headers.length; i += 2)
+            if (saw.headers[i].toLowerCase() === 'via') via.push(saw.headers[i + 1]);
+        out('origin_via', via.join(', '));
+    },
+
     // RFC 8441: :protocol websocket to /chat on the HTTP origin, two messages and a close.
     async websocket(session) {
         out('enable_connect_protocol', session.remoteSettings.enableConnectProtocol);
