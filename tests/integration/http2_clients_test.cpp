@@ -10,6 +10,7 @@
 #include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/log_lines.h"
+#include "support/origin.h"
 #include "support/ports.h"
 #include "support/text.h"
 #include "support/tls_files.h"
@@ -348,6 +349,19 @@ TEST(Http2Clients, ThroughAParentFerryOverHttp1) {
         wait_for_line(parent, {fmt::format(" GET http://127.0.0.1:{}/echo?q=1 200 ", origin)});
     EXPECT_FALSE(parent_get.empty()) << parent.out();
     EXPECT_FALSE(h2_fields_of(parent_get).found) << parent_get;
+
+    // curl (HTTP/1.1 to the proxy: no --proxy-http2 before 8.1) through the same two.
+    test_origin web;
+    const auto curl = run_program({"curl", "-s", "-w", " %{http_code} %{http_version}", "--proxy",
+                                   fmt::format("https://127.0.0.1:{}", front.port()),
+                                   "--proxy-cacert", files.ca(), web.url("/hello")},
+                                  15s);
+    EXPECT_EQ(curl.out, "hello\n 200 1.1") << curl.err;
+    const auto front_curl = wait_for_line(front, {" GET " + web.url("/hello") + " 200 "});
+    EXPECT_FALSE(front_curl.empty()) << front.out();
+    EXPECT_FALSE(h2_fields_of(front_curl).found) << front_curl;
+    EXPECT_FALSE(wait_for_line(parent, {" GET " + web.url("/hello") + " 200 "}).empty())
+        << parent.out();
 }
 
 TEST(Http2Clients, MetricsCountConnectionsAndRequestsByProtocol) {

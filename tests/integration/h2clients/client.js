@@ -304,12 +304,39 @@ const scenarios = {
         out('status', r.status);
         out('content_type', r.headers['content-type']);
         out('body', JSON.stringify(r.body.toString()));
+        // An allowed port where nothing listens.
+        if (opt.closed) {
+            const c = await request(session, {':method': 'CONNECT',
+                                              ':authority': `127.0.0.1:${opt.closed}`});
+            out('closed_status', c.status);
+            out('closed_body', JSON.stringify(c.body.toString()));
+        }
         // The connection is still usable: a tunnel to an allowed port after it.
         if (opt.echo) {
             const stream = await tunnel(session, opt.echo);
             const [back] = await Promise.all([readAll(stream), writeAll(stream, Buffer.from('after'))]);
             out('after', back.toString());
         }
+    },
+
+    // A tunnel that carries one exchange of bytes and then stays idle: how and when the proxy
+    // ends it (with --tunnel-idle-timeout), and whether the connection still carries a new one.
+    async idle(session) {
+        const stream = await tunnel(session, opt.echo);
+        stream.write('x');
+        await new Promise(r => stream.once('data', r));
+        const started = Date.now();
+        const how = await new Promise(resolve => {
+            stream.on('data', () => {});
+            stream.on('end', () => resolve('end_stream'));
+            stream.on('close', () => resolve(`rst_stream:${stream.rstCode}`));
+            stream.on('error', () => {});
+        });
+        out('idle_end', how);
+        out('idle_ms', Date.now() - started);
+        const again = await tunnel(session, opt.echo);
+        const [back] = await Promise.all([readAll(again), writeAll(again, Buffer.from('again'))]);
+        out('after', back.toString());
     },
 
     // Forwarded requests (:scheme http) to the HTTP/1.1 origin.
