@@ -202,12 +202,14 @@ TEST(Http2Clients, AConnectStreamToAPortNotAllowedGets403WithAOneLineBody) {
     ASSERT_TRUE(files.ok()) << files.error();
     const int echo = unused_port();
     const int refused = unused_port();
-    ferry_process ferry(https_ferry_args(files, {"--connect-ports", std::to_string(echo)}), false);
+    const int closed = unused_port(); // allowed, but nothing listens there
+    ferry_process ferry(
+        https_ferry_args(files, {"--connect-ports", fmt::format("{},{}", echo, closed)}), false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
 
-    const auto run =
-        run_node("refused", files, ferry.port(),
-                 {fmt::format("target=127.0.0.1:{}", refused), fmt::format("echo={}", echo)});
+    const auto run = run_node("refused", files, ferry.port(),
+                              {fmt::format("target=127.0.0.1:{}", refused),
+                               fmt::format("closed={}", closed), fmt::format("echo={}", echo)});
     ASSERT_TRUE(run.ok()) << run.show() << "\nferry:\n" << tail(ferry.err());
     EXPECT_EQ(run["status"], "403");
     EXPECT_EQ(run["content_type"].rfind("text/plain", 0), 0u) << run["content_type"];
@@ -215,14 +217,42 @@ TEST(Http2Clients, AConnectStreamToAPortNotAllowedGets403WithAOneLineBody) {
     static const std::regex one_line(R"re(^"ferry: [^\\]*\\n"$)re");
     EXPECT_TRUE(std::regex_match(run["body"], one_line)) << run["body"];
     EXPECT_NE(run["body"].find(std::to_string(refused)), std::string::npos) << run["body"];
-    // The connection goes on: a tunnel to an allowed port after the refusal.
+    // An allowed port where nothing listens: 502, one line naming the peer.
+    EXPECT_EQ(run["closed_status"], "502");
+    EXPECT_TRUE(std::regex_match(run["closed_body"], one_line)) << run["closed_body"];
+    EXPECT_NE(run["closed_body"].find(std::to_string(closed)), std::string::npos)
+        << run["closed_body"];
+    // The connection goes on: a tunnel to an allowed port after the refusals.
     EXPECT_EQ(run["after"], "after");
 
     const auto line = wait_for_line(ferry, {fmt::format(" CONNECT 127.0.0.1:{} 403 ", refused)});
     EXPECT_TRUE(h2_fields_of(line).found) << ferry.out();
     const int admin = admin_port(ferry);
     EXPECT_EQ(fetch_metric(admin, R"(ferry_client_connections_total{protocol="h2"})"), 1);
-    EXPECT_EQ(fetch_metric(admin, R"(ferry_requests_total{protocol="h2"})"), 2);
+    EXPECT_EQ(fetch_metric(admin, R"(ferry_requests_total{protocol="h2"})"), 3);
+}
+
+TEST(Http2Clients, AnIdleConnectStreamEndsAfterTheTunnelIdleTimeoutAndTheConnectionGoesOn) {
+    REQUIRE_NODE();
+    tls_files files;
+    ASSERT_TRUE(files.ok()) << files.error();
+    const int echo = unused_port();
+    ferry_process ferry(https_ferry_args(files, {"--connect-ports", std::to_string(echo),
+                                                 "--tunnel-idle-timeout", "1"}),
+                        false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+
+    const auto run = run_node("idle", files, ferry.port(), {fmt::format("echo={}", echo)});
+    ASSERT_TRUE(run.ok()) << run.show() << "\nferry:\n" << tail(ferry.err());
+    // Ended (by END_STREAM or RST_STREAM: idle_end says which) after about a second...
+    EXPECT_FALSE(run["idle_end"].empty());
+    EXPECT_GE(run.number("idle_ms"), 700) << run.show();
+    EXPECT_LE(run.number("idle_ms"), 4000) << run.show();
+    // ...and the connection still carries a new tunnel.
+    EXPECT_EQ(run["after"], "again");
+    const auto line = wait_for_line(
+        ferry, {fmt::format(" CONNECT 127.0.0.1:{} 200 ", echo), "tunnel idle timeout"});
+    EXPECT_TRUE(h2_fields_of(line).found) << ferry.out();
 }
 
 TEST(Http2Clients, ForwardedRequestsReachTheHttp1OriginTranslatedAndMultiplexed) {
