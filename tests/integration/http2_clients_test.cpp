@@ -178,6 +178,37 @@ TEST(Http2Clients, FiftyConnectStreamsAtOnceOnOneConnectionAreByteExactBothWays)
         << admin_get(admin, "GET /metrics HTTP/1.1");
 }
 
+// The limits reach the client as SETTINGS, and a client that honours them gets every stream
+// through: Node (nghttp2) holds back the streams over SETTINGS_MAX_CONCURRENT_STREAMS until
+// others end, so 30 tunnels with a limit of 10 all succeed and none is refused.
+TEST(Http2Clients, TheLimitsReachTheClientAsSettingsAndAnHonouringClientGetsEveryStream) {
+    REQUIRE_NODE();
+    tls_files files;
+    ASSERT_TRUE(files.ok()) << files.error();
+    const int echo = unused_port();
+    ferry_process ferry(
+        https_ferry_args(files,
+                         {"--connect-ports", std::to_string(echo), "--http2-max-concurrent-streams",
+                          "10", "--http2-stream-window", "100000", "--http2-max-frame-size",
+                          "32768", "--http2-max-header-list-size", "20000"}),
+        false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+
+    const auto run = run_node("tunnels", files, ferry.port(),
+                              {fmt::format("echo={}", echo), "streams=30", "size=200000"});
+    ASSERT_TRUE(run.ok()) << run.show() << "\nferry:\n" << tail(ferry.err());
+    EXPECT_EQ(run["settings"], "maxConcurrentStreams:10,initialWindowSize:100000,"
+                               "maxFrameSize:32768,maxHeaderListSize:20000,"
+                               "enableConnectProtocol:true");
+    EXPECT_EQ(run["exact"], "30") << run.show();
+    const int admin = admin_port(ferry);
+    const auto page = admin_get(admin, "GET /metrics HTTP/1.1");
+    EXPECT_EQ(metric(page, R"(ferry_exchanges_total{protocol="h2"})"), 30) << page;
+    // No stream refused: the sample is 0 or not shown.
+    EXPECT_LE(metric(page, R"(ferry_http2_resets_total{side="ferry",reason="refused_stream"})"), 0)
+        << page;
+}
+
 TEST(Http2Clients, AClientThatEndsItsSideOfATunnelStillReadsTheOriginsRest) {
     REQUIRE_NODE();
     tls_files files;

@@ -451,6 +451,10 @@ const scenarios = {
     if (opt.http) await httpOrigin(opt.http);
     const session = await connect();
     out('alpn', session.alpnProtocol);
+    const rs = session.remoteSettings;
+    out('settings', ['maxConcurrentStreams', 'initialWindowSize', 'maxFrameSize',
+                     'maxHeaderListSize', 'enableConnectProtocol']
+                        .map(k => `${k}:${rs[k]}`).join(','));
     await scenarios[scenario](session);
     await new Promise(r => session.close(r));
     out('done', 1);
