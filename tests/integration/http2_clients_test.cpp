@@ -228,6 +228,25 @@ TEST(Http2Clients, AClientThatEndsItsSideOfATunnelStillReadsTheOriginsRest) {
     EXPECT_TRUE(h2_fields_of(line).found) << ferry.out();
 }
 
+TEST(Http2Clients, AnOriginThatEndsItsSideFirstStillGetsEverythingTheClientSendsAfter) {
+    REQUIRE_NODE();
+    tls_files files;
+    ASSERT_TRUE(files.ok()) << files.error();
+    const int first = unused_port();
+    ferry_process ferry(https_ferry_args(files, {"--connect-ports", std::to_string(first)}), false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+
+    // The origin sends "hello" and its FIN at once; the client reads it to END_STREAM, then
+    // sends 512 KiB and END_STREAM, which the origin must get whole, and then its end of input.
+    // (Apache httpd 2.4.71 never passes the origin's FIN on as END_STREAM here.)
+    const auto run = run_node("originfirst", files, ferry.port(), {fmt::format("first={}", first)});
+    ASSERT_TRUE(run.ok()) << run.show() << "\nferry:\n" << tail(ferry.err());
+    EXPECT_EQ(run["greeting"], "hello");
+    EXPECT_EQ(run["origin_got"], run["expected"]);
+    const auto line = wait_for_line(ferry, {fmt::format(" CONNECT 127.0.0.1:{} 200 ", first)});
+    EXPECT_TRUE(h2_fields_of(line).found) << ferry.out();
+}
+
 TEST(Http2Clients, AConnectStreamToAPortNotAllowedGets403WithAOneLineBody) {
     REQUIRE_NODE();
     tls_files files;

@@ -87,6 +87,23 @@ function drainOrigin(port) {
     }), port);
 }
 
+// Says "hello" and ends its side at once (half-close), then reads to the client's end and
+// records what it got: the other half-close, the origin's first.
+const firstGot = [];
+function firstOrigin(port) {
+    return listen(net.createServer({allowHalfOpen: true}, s => {
+        s.on('error', () => {});
+        s.end('hello');
+        const parts = [];
+        s.on('data', d => parts.push(d));
+        s.on('end', () => {
+            const all = Buffer.concat(parts);
+            firstGot.push(`${all.length} ${sha(all)}`);
+            s.destroy();
+        });
+    }), port);
+}
+
 const originSaw = {requests: [], upgrades: []};
 
 // GET /echo answers what the origin received as JSON; /big?n=N sends N bytes of pattern(3);
@@ -298,6 +315,21 @@ const scenarios = {
         out('rest_exact', rest.equals(pattern(7, 256 * 1024)));
     },
 
+    // The origin half-closes first: the client reads its "hello" and END_STREAM, then sends
+    // 512 KiB and ends; the origin must get them all, and its end of input.
+    async originfirst(session) {
+        const stream = await tunnel(session, opt.first);
+        const back = await readAll(stream);
+        out('greeting', back.toString());
+        const sent = pattern(13, 512 * 1024);
+        await writeAll(stream, sent);
+        const started = Date.now();
+        while (firstGot.length === 0 && Date.now() - started < 5000)
+            await new Promise(r => setTimeout(r, 20));
+        out('origin_got', firstGot[0]);
+        out('expected', `${sent.length} ${sha(sent)}`);
+    },
+
     // CONNECT to a port the proxy refuses.
     async refused(session) {
         const r = await request(session, {':method': 'CONNECT', ':authority': opt.target});
@@ -448,6 +480,7 @@ const scenarios = {
     if (!scenarios[scenario]) fail(`unknown scenario ${scenario}`);
     if (opt.echo) await echoOrigin(opt.echo);
     if (opt.drain) await drainOrigin(opt.drain);
+    if (opt.first) await firstOrigin(opt.first);
     if (opt.http) await httpOrigin(opt.http);
     const session = await connect();
     out('alpn', session.alpnProtocol);
