@@ -22,6 +22,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <sys/wait.h>
 
 using namespace ferry_test;
 using namespace std::chrono_literals;
@@ -356,6 +357,70 @@ TEST(Http2Clients, ForwardedRequestsReachTheHttp1OriginTranslatedAndMultiplexed)
         wait_for_line(ferry, {fmt::format(" GET http://127.0.0.1:{}/echo?q=1 200 ", origin)})
             .empty())
         << ferry.out();
+}
+
+TEST(Http2Clients, ProxyCredentialsOnEachStreamAre407WithoutAnd200With) {
+    REQUIRE_NODE();
+    tls_files files;
+    ASSERT_TRUE(files.ok()) << files.error();
+    const auto htpasswd = files.path("htpasswd");
+    ASSERT_EQ(shell_output("printf 'alice:%s\\n' \"$(openssl passwd -apr1 secret)\" > '" +
+                           htpasswd + "' && echo ok"),
+              "ok");
+    const int echo = unused_port();
+    const int origin = unused_port();
+    ferry_process ferry(
+        https_ferry_args(files, {"--connect-ports", std::to_string(echo), "--htpasswd", htpasswd}),
+        false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+
+    const auto run = run_node(
+        "auth", files, ferry.port(),
+        {fmt::format("echo={}", echo), fmt::format("http={}", origin), "user=alice:secret"});
+    ASSERT_TRUE(run.ok()) << run.show() << "\nferry:\n" << tail(ferry.err());
+    EXPECT_EQ(run["noauth_status"], "407");
+    EXPECT_EQ(run["noauth_challenge"].rfind("Basic realm=", 0), 0u) << run["noauth_challenge"];
+    EXPECT_EQ(run["noauth_body"], R"("ferry: proxy authentication required\n")");
+    EXPECT_EQ(run["noauth_connect_status"], "407");
+    EXPECT_EQ(run["auth_status"], "200");
+    EXPECT_EQ(run["auth_tunnel"], "in");
+    // The credentials are ferry's: never forwarded.
+    EXPECT_EQ(run["origin_header_names"].find("proxy-authorization"), std::string::npos)
+        << run["origin_header_names"];
+    const auto line = wait_for_line(ferry, {fmt::format(" CONNECT 127.0.0.1:{} 200 ", echo)});
+    EXPECT_NE(line.find(" proto=h2 "), std::string::npos) << line;
+    EXPECT_NE(line.find(" user=\"alice\""), std::string::npos) << line;
+}
+
+// SIGTERM while three requests and a tunnel are in flight on one connection: Node gets
+// GOAWAY(NO_ERROR) naming the last stream, may open no new stream, and every stream in flight
+// finishes; then ferry exits.
+TEST(Http2Clients, DrainSendsGoawayAndLetsTheStreamsInFlightFinish) {
+    REQUIRE_NODE();
+    tls_files files;
+    ASSERT_TRUE(files.ok()) << files.error();
+    const int echo = unused_port();
+    const int origin = unused_port();
+    ferry_process ferry(https_ferry_args(files, {"--connect-ports", std::to_string(echo)}), false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+
+    const auto run = run_node("drain", files, ferry.port(),
+                              {fmt::format("echo={}", echo), fmt::format("http={}", origin),
+                               fmt::format("pid={}", ferry.pid())});
+    ASSERT_TRUE(run.ok()) << run.show() << "\nferry:\n" << tail(ferry.err());
+    const auto ids = numbers_in(run["held_ids"]);
+    ASSERT_EQ(ids.size(), 3u) << run.show();
+    EXPECT_EQ(run["goaway"], fmt::format("0:{}", *ids.rbegin())); // NO_ERROR, last stream id
+    EXPECT_EQ(run["after_goaway"], "ERR_HTTP2_GOAWAY_SESSION");
+    EXPECT_EQ(run["held"], "200:0,200:1,200:2");
+    EXPECT_EQ(run["tunnel"], "still");
+    // Node has sent SIGTERM already: stop(0) only waits for the exit, which comes once the
+    // streams are done, long before --shutdown-timeout (10 s).
+    const auto waited = std::chrono::steady_clock::now();
+    const int status = ferry.stop(0, 8s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << ferry.err();
+    EXPECT_LT(std::chrono::steady_clock::now() - waited, 5s);
+    EXPECT_NE(ferry.out().find("Shutting down proxy server"), std::string::npos) << ferry.out();
 }
 
 TEST(Http2Clients, ExtendedConnectWithProtocolWebsocketReachesAWebSocketOrigin) {
