@@ -359,6 +359,28 @@ TEST(Http2Clients, ForwardedRequestsReachTheHttp1OriginTranslatedAndMultiplexed)
         << ferry.out();
 }
 
+// A client that stops reading one 32 MiB response: ferry holds that origin back (what the
+// origin got rid of is bounded by the stream window, ferry's buffer and the loopback socket
+// buffers: ~4.3 MB here, the same as through Apache httpd), 20 other requests on the same
+// connection are answered meanwhile, and after resuming every byte arrives.
+TEST(Http2Clients, AStreamWhoseReaderStopsHoldsItsOriginBackButNotTheOtherStreams) {
+    REQUIRE_NODE();
+    tls_files files;
+    ASSERT_TRUE(files.ok()) << files.error();
+    const int origin = unused_port();
+    ferry_process ferry(https_ferry_args(files, {}), false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+
+    const auto run =
+        run_node("slow", files, ferry.port(), {fmt::format("http={}", origin), "size=33554432"});
+    ASSERT_TRUE(run.ok()) << run.show() << "\nferry:\n" << tail(ferry.err());
+    EXPECT_EQ(run["others_ok"], "20") << run.show();
+    EXPECT_LT(run.number("others_ms"), 1500) << run.show();
+    EXPECT_LT(run.number("held_streamed"), 8 * 1024 * 1024) << run.show();
+    EXPECT_EQ(run["received"], "33554432");
+    EXPECT_EQ(run["exact"], "true");
+}
+
 TEST(Http2Clients, ProxyCredentialsOnEachStreamAre407WithoutAnd200With) {
     REQUIRE_NODE();
     tls_files files;

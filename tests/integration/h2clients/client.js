@@ -104,7 +104,7 @@ function firstOrigin(port) {
     }), port);
 }
 
-const originSaw = {requests: [], upgrades: []};
+const originSaw = {requests: [], upgrades: [], streamed: 0, streamedSha: ''};
 
 // GET /echo answers what the origin received as JSON; /big?n=N sends N bytes of pattern(3);
 // POST /sum answers the body's length and hash; /delay?ms=M answers after M ms;
@@ -124,6 +124,25 @@ function httpOrigin(port) {
                                     'content-length': n, 'x-origin': 'yes',
                                     'connection': 'keep-alive', 'keep-alive': 'timeout=5'});
                 res.end(pattern(3, n));
+            } else if (url.pathname === '/stream') {
+                // N bytes in 64 KiB pieces, each written when the socket took the last:
+                // originSaw.streamed is what the proxy has taken so far.
+                const n = Number(url.searchParams.get('n'));
+                res.writeHead(200, {'content-type': 'application/octet-stream', 'content-length': n});
+                const hash = crypto.createHash('sha256');
+                let i = 0;
+                const more = () => {
+                    while (i * 65536 < n) {
+                        const piece = Buffer.alloc(Math.min(65536, n - i * 65536), (i * 7) & 255);
+                        ++i;
+                        hash.update(piece);
+                        const ok = res.write(piece, () => { originSaw.streamed += piece.length; });
+                        if (!ok) return res.once('drain', more);
+                    }
+                    originSaw.streamedSha = hash.digest('hex').slice(0, 16);
+                    res.end();
+                };
+                more();
             } else if (url.pathname === '/sum') {
                 res.writeHead(200, {'content-type': 'text/plain'});
                 res.end(`${body.length} ${sha(body)}`);
@@ -491,6 +510,37 @@ const scenarios = {
         for (let i = 0; i < saw.headers.length; i += 2)
             if (saw.headers[i].toLowerCase() === 'via') via.push(saw.headers[i + 1]);
         out('origin_via', via.join(', '));
+    },
+
+    // A stream whose reader stops: the proxy must hold its origin back (bounded by the
+    // windows and buffers), while other streams on the connection go on; then it resumes and
+    // gets every byte.
+    async slow(session) {
+        const n = Number(opt.size || 32 * 1024 * 1024);
+        const base = {':scheme': 'http', ':authority': `127.0.0.1:${opt.http}`};
+        const stream = session.request({...base, ':method': 'GET', ':path': `/stream?n=${n}`});
+        const hash = crypto.createHash('sha256');
+        let got = 0;
+        const ended = new Promise((resolve, reject) => {
+            stream.on('data', d => { got += d.length; hash.update(d); });
+            stream.on('end', resolve);
+            stream.on('error', reject);
+        });
+        await new Promise(r => stream.once('data', r));
+        stream.pause();
+        const started = Date.now();
+        const others = await Promise.all(Array.from({length: 20}, (_, i) =>
+            request(session, {...base, ':method': 'GET', ':path': `/delay?ms=0&i=${i}`})));
+        out('others_ok', others.filter((o, i) => o.status === 200 && o.body.toString() === String(i)).length);
+        out('others_ms', Date.now() - started);
+        await new Promise(r => setTimeout(r, Math.max(0, 1500 - (Date.now() - started))));
+        out('held_streamed', originSaw.streamed);
+        out('held_received', got);
+        stream.resume();
+        await ended;
+        out('size', n);
+        out('received', got);
+        out('exact', hash.digest('hex').slice(0, 16) === originSaw.streamedSha);
     },
 
     // RFC 8441: :protocol websocket to /chat on the HTTP origin, two messages and a close.
