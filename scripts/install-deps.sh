@@ -26,8 +26,10 @@ if [[ "${1:-}" == "--bench" ]]; then
   # already above (the integration tests use them), privoxy is only for the benchmark;
   # slowhttptest is for the denial-of-service soak (bench/soak.sh); apache2 (mod_ssl and
   # mod_proxy are in apache2-bin) is issue 14's TLS peer, run by bench/tls/phase.sh with its own
-  # config, never as the packaged service.
-  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2)
+  # config, never as the packaged service. Issue 15's HTTP/2 rows (bench/h2/phase.sh): nghttp2-proxy
+  # (nghttpx, an h2 front end for a forward proxy; apache2's mod_http2 and haproxy are the other
+  # peers); the load generator bench/h2/h2load_proxy.c builds on libnghttp2-dev, above.
+  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2 nghttp2-proxy)
 fi
 
 missing=()

@@ -416,9 +416,11 @@ asio::awaitable<void> http2_connection::serve_stream(h2_stream* s) {
 int http2_connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* self) {
     auto& c = *static_cast<http2_connection*>(self);
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    // Streams nghttp2 closed (a client's reset) whose exchanges still end count too: the
-    // limit is on the work a client can start, not only on open streams (rapid reset).
-    if (c.streams_.size() >= c.cfg().http2.max_concurrent_streams || c.calmed_) {
+    // nghttp2 refuses streams past the announced limit itself. Streams it closed whose
+    // exchanges still run (a response's last DATA goes out before its exchange has logged;
+    // a client reset one) count here: up to the limit again, then the work a client can
+    // start is refused, however fast it resets streams (rapid reset, CVE-2023-44487).
+    if (c.streams_.size() >= 2 * c.cfg().http2.max_concurrent_streams || c.calmed_) {
         nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, f->hd.stream_id,
                                   NGHTTP2_REFUSED_STREAM);
         c.glitch();

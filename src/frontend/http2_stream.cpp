@@ -63,13 +63,16 @@ asio::awaitable<net::error_code> h2_stream::read_some(net::byte_buffer& into, st
                 got = std::min(room, avail.size());
                 std::memcpy(ptr, avail.data(), got);
             } else {
-                // One chunk per read: "SIZE\r\n" DATA "\r\n" (http2_request.h).
+                // One chunk per read: "SIZE\r\n" DATA "\r\n" (http2_request.h), within the
+                // caller's limit where it leaves room for one.
+                const auto n = std::min(avail.size(), limit > into.size() + 32
+                                                          ? limit - into.size() - 32
+                                                          : std::size_t(4096));
                 char line[24];
-                auto r = std::to_chars(line, line + 16, avail.size(), 16);
+                auto r = std::to_chars(line, line + 16, n, 16);
                 *r.ptr++ = '\r';
                 *r.ptr++ = '\n';
                 const auto head = std::size_t(r.ptr - line);
-                const auto n = avail.size();
                 auto [ptr, room] = into.prepare(head + n + 2, into.size() + head + n + 2);
                 std::memcpy(ptr, line, head);
                 std::memcpy(ptr + head, avail.data(), n);
