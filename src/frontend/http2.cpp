@@ -1,6 +1,7 @@
 #include "frontend/http2.h"
 
 #include "frontend/http1.h"
+#include "frontend/http2_connection.h"
 #include "frontend/http2_stream.h"
 #include "net/io.h"
 #include "net/tls_stream.h"
@@ -25,41 +26,23 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// What nghttp2 frames waits here until written; past this, it waits in nghttp2's queues
-// (HEADERS, control frames) or in the exchanges' own buffers (DATA, framed only on demand).
-constexpr std::size_t out_limit = 64 * 1024;
-// The reading loop looks up this often: an idle connection, a reload, a drain.
-constexpr std::chrono::milliseconds tick{1000};
-// Frames that do no work for ferry (PING, SETTINGS after the first, PRIORITY, empty DATA,
-// streams reset or refused, invalid frames) are "glitches", as HAProxy calls them: a leaky
-// bucket per connection; past its size the client is told ENHANCE_YOUR_CALM and dropped.
-constexpr double glitch_limit = 1000;
-constexpr double glitch_leak_per_second = 100;
-// Ended streams a connection keeps for its next ones (each holds a few KiB of capacity);
-// an idle connection gives them back.
-constexpr std::size_t spare_streams = 16;
-
-// nghttp2's allocations, counted: what an idle connection holds is a metric.
-struct counted_memory {
-    std::size_t bytes = 0;
-};
 void* count_malloc(std::size_t size, void* user) {
     void* p = std::malloc(size);
-    if (p) static_cast<counted_memory*>(user)->bytes += malloc_usable_size(p);
+    if (p) static_cast<h2::counted_memory*>(user)->bytes += malloc_usable_size(p);
     return p;
 }
 void count_free(void* p, void* user) {
     if (!p) return;
-    static_cast<counted_memory*>(user)->bytes -= malloc_usable_size(p);
+    static_cast<h2::counted_memory*>(user)->bytes -= malloc_usable_size(p);
     std::free(p);
 }
 void* count_calloc(std::size_t n, std::size_t size, void* user) {
     void* p = std::calloc(n, size);
-    if (p) static_cast<counted_memory*>(user)->bytes += malloc_usable_size(p);
+    if (p) static_cast<h2::counted_memory*>(user)->bytes += malloc_usable_size(p);
     return p;
 }
 void* count_realloc(void* p, std::size_t size, void* user) {
-    auto& m = *static_cast<counted_memory*>(user);
+    auto& m = *static_cast<h2::counted_memory*>(user);
     const std::size_t before = p ? malloc_usable_size(p) : 0;
     void* q = std::realloc(p, size);
     if (q) {
@@ -76,80 +59,7 @@ std::string websocket_key() {
     return util::base64_encode({reinterpret_cast<const char*>(key), sizeof key});
 }
 
-class http2_connection final : public net::drainable, public h2_session {
-public:
-    http2_connection(host& h, std::unique_ptr<net::stream> client, const tcp::endpoint& peer,
-                     std::uint64_t id, std::string identity, const asio::any_io_executor& ex);
-    ~http2_connection() override;
-
-    asio::awaitable<void> run(std::string received);
-    void drain() override;
-    void force_close() override;
-    nghttp2_session* session() override { return session_; }
-    void wake_writer() override { writer_wake_.cancel(); }
-
-private:
-    bool start_session();
-    asio::awaitable<void> read_loop(std::string received);
-    asio::awaitable<void> write_loop();
-    asio::awaitable<void> serve_stream(h2_stream* s);
-    bool feed(std::string_view bytes);
-    void on_tick();
-    void begin_drain();
-    void glitch();
-    void calm_down();
-    void abandon_all();
-    void note_idle();
-    void forget(h2_stream* s);
-    h2_stream* stream(std::int32_t id) {
-        return static_cast<h2_stream*>(nghttp2_session_get_stream_user_data(session_, id));
-    }
-    const config::settings& cfg() const { return *settings_; }
-    observe::http2_counters& counters() { return host_.metrics().http2; }
-
-    // nghttp2's callbacks (user_data is the connection).
-    static int on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* self);
-    static int on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* name,
-                         std::size_t namelen, const std::uint8_t* value, std::size_t valuelen,
-                         std::uint8_t flags, void* self);
-    static int on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* self);
-    static int on_data_chunk(nghttp2_session*, std::uint8_t flags, std::int32_t id,
-                             const std::uint8_t* data, std::size_t size, void* self);
-    static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* self);
-    static int on_frame_send(nghttp2_session*, const nghttp2_frame* f, void* self);
-    static int on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int, void* self);
-    static ssize_t on_send(nghttp2_session*, const std::uint8_t* data, std::size_t size, int,
-                           void* self);
-    static int on_send_data(nghttp2_session*, nghttp2_frame* f, const std::uint8_t* head,
-                            std::size_t size, nghttp2_data_source* source, void* self);
-
-    host& host_;
-    std::shared_ptr<const config::settings> settings_;
-    std::unique_ptr<net::stream> transport_;
-    tcp::endpoint peer_;
-    std::string label_;
-    std::string identity_;
-    std::uint64_t id_;
-    asio::any_io_executor ex_;
-    counted_memory memory_;
-    nghttp2_session* session_ = nullptr;
-    std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;
-    std::vector<std::unique_ptr<h2_stream>> spare_; // ended streams, to be used again
-    std::size_t exchanges_ = 0; // running now (a closed stream's may still be logging)
-    asio::steady_timer writer_wake_;
-    asio::steady_timer done_wake_;
-    net::byte_buffer in_{16 * 1024};
-    std::string out_;
-    bool reader_done_ = false;
-    bool dead_ = false; // the transport failed or was closed: nothing more is sent
-    bool draining_ = false;
-    bool calmed_ = false;
-    int settings_frames_ = 0;
-    double glitches_ = 0;
-    net::steady_time glitch_at_{};
-    net::steady_time idle_since_{};
-    std::size_t idle_bytes_ = 0; // counted in the metrics while idle, else 0
-};
+} // namespace
 
 http2_connection::http2_connection(host& h, std::unique_ptr<net::stream> client,
                                    const tcp::endpoint& peer, std::uint64_t id,
@@ -240,7 +150,7 @@ asio::awaitable<void> http2_connection::read_loop(std::string received) {
     if (!received.empty()) feed(received);
     while (!dead_ && nghttp2_session_want_read(session_)) {
         std::size_t got = 0;
-        auto ec = co_await transport_->read_some(in_, 64 * 1024, tick, got);
+        auto ec = co_await transport_->read_some(in_, 64 * 1024, h2::tick, got);
         if (dead_) break;
         if (ec == asio::error::timed_out || ec == asio::error::operation_aborted) {
             on_tick();
@@ -339,8 +249,8 @@ void http2_connection::glitch() {
     const auto now = host_.now();
     const double seconds = std::chrono::duration<double>(now - glitch_at_).count();
     glitch_at_ = now;
-    glitches_ = std::max(0.0, glitches_ - seconds * glitch_leak_per_second) + 1;
-    if (glitches_ > glitch_limit) calm_down();
+    glitches_ = std::max(0.0, glitches_ - seconds * h2::glitch_leak_per_second) + 1;
+    if (glitches_ > h2::glitch_limit) calm_down();
 }
 
 void http2_connection::calm_down() {
@@ -365,7 +275,7 @@ void http2_connection::forget(h2_stream* s) {
     observe::decrement(counters().streams);
     auto it = streams_.find(s->id());
     // Kept for the next stream: its storage, buffers and timers are allocated already.
-    if (spare_.size() < spare_streams) spare_.push_back(std::move(it->second));
+    if (spare_.size() < h2::spare_streams) spare_.push_back(std::move(it->second));
     streams_.erase(it);
     if (streams_.empty()) idle_since_ = host_.now();
 }
@@ -423,175 +333,6 @@ asio::awaitable<void> http2_connection::serve_stream(h2_stream* s) {
     forget(s);
     if (exchanges_ == 0) done_wake_.cancel();
 }
-
-// ---- nghttp2's callbacks ----
-
-int http2_connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    // nghttp2 refuses streams past the announced limit itself. Streams it closed whose
-    // exchanges still run (a response's last DATA goes out before its exchange has logged;
-    // a client reset one) count here: up to the limit again, then the work a client can
-    // start is refused, however fast it resets streams (rapid reset, CVE-2023-44487).
-    if (c.streams_.size() >= 2 * c.cfg().http2.max_concurrent_streams || c.calmed_) {
-        nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, f->hd.stream_id,
-                                  NGHTTP2_REFUSED_STREAM);
-        c.glitch();
-        return 0;
-    }
-    std::unique_ptr<h2_stream> s;
-    if (!c.spare_.empty()) {
-        s = std::move(c.spare_.back());
-        c.spare_.pop_back();
-        s->reuse(f->hd.stream_id);
-    } else {
-        s = std::make_unique<h2_stream>(c, f->hd.stream_id, c.host_.now(), &c.host_.deadlines(),
-                                        c.ex_, c.cfg().max_header_size);
-    }
-    nghttp2_session_set_stream_user_data(c.session_, f->hd.stream_id, s.get());
-    c.streams_.emplace(f->hd.stream_id, std::move(s));
-    observe::bump(c.counters().streams);
-    observe::bump(c.counters().streams_total);
-    return 0;
-}
-
-int http2_connection::on_header(nghttp2_session*, const nghttp2_frame* f, const std::uint8_t* name,
-                                std::size_t namelen, const std::uint8_t* value,
-                                std::size_t valuelen, std::uint8_t, void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    auto* s = c.stream(f->hd.stream_id);
-    if (!s || f->hd.type != NGHTTP2_HEADERS) return 0;
-    const auto limit = c.cfg().http2.max_header_list_size;
-    if (f->headers.cat != NGHTTP2_HCAT_REQUEST) {
-        s->request.decoded_size += namelen + valuelen + 32; // trailers: counted, not kept
-    } else {
-        s->request.add({reinterpret_cast<const char*>(name), namelen},
-                       {reinterpret_cast<const char*>(value), valuelen}, limit);
-    }
-    // Far past the limit: an HPACK bomb (a few bytes that decode to megabytes).
-    if (s->request.decoded_size > 4 * limit) {
-        c.calm_down();
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    }
-    return 0;
-}
-
-int http2_connection::on_frame_recv(nghttp2_session*, const nghttp2_frame* f, void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    const bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
-    switch (f->hd.type) {
-    case NGHTTP2_HEADERS: {
-        auto* s = c.stream(f->hd.stream_id);
-        if (!s) break;
-        s->head_bytes += f->hd.length + 9;
-        if (end) s->on_remote_end();
-        if (f->headers.cat == NGHTTP2_HCAT_REQUEST && !s->exchange_started) {
-            s->exchange_started = true;
-            ++c.exchanges_;
-            asio::co_spawn(c.ex_, c.serve_stream(s), asio::detached);
-        }
-        break;
-    }
-    case NGHTTP2_DATA:
-        if (auto* s = c.stream(f->hd.stream_id); s && end) s->on_remote_end();
-        if (f->hd.length == 0 && !end) c.glitch();
-        break;
-    case NGHTTP2_SETTINGS:
-        if (!(f->hd.flags & NGHTTP2_FLAG_ACK) && c.settings_frames_++ > 0) c.glitch();
-        break;
-    case NGHTTP2_PING:
-        if (!(f->hd.flags & NGHTTP2_FLAG_ACK)) c.glitch();
-        break;
-    case NGHTTP2_PRIORITY:
-        c.glitch();
-        break;
-    case NGHTTP2_RST_STREAM: {
-        observe::bump(c.counters().resets[0][observe::http2_error_slot(f->rst_stream.error_code)]);
-        auto* s = c.stream(f->hd.stream_id);
-        if (s && !s->exchange_done()) c.glitch(); // work started and thrown away
-        break;
-    }
-    case NGHTTP2_GOAWAY:
-        observe::bump(c.counters().goaways[0][observe::http2_error_slot(f->goaway.error_code)]);
-        break;
-    default:
-        break;
-    }
-    return 0;
-}
-
-int http2_connection::on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id,
-                                    const std::uint8_t* data, std::size_t size, void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    auto* s = c.stream(id);
-    if (s && !s->exchange_done()) {
-        s->on_data(data, size);
-        return 0;
-    }
-    // Nobody reads it: the window opens again at once.
-    if (nghttp2_session_consume(session, id, size) != 0)
-        nghttp2_session_consume_connection(session, size);
-    return 0;
-}
-
-int http2_connection::on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code,
-                                      void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    auto it = c.streams_.find(id);
-    if (it == c.streams_.end()) return 0;
-    auto* s = it->second.get();
-    s->on_closed(code);
-    c.forget(s);
-    return 0;
-}
-
-int http2_connection::on_frame_send(nghttp2_session*, const nghttp2_frame* f, void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    switch (f->hd.type) {
-    case NGHTTP2_DATA:
-    case NGHTTP2_HEADERS:
-        if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
-            if (auto* s = c.stream(f->hd.stream_id)) s->on_end_sent();
-        break;
-    case NGHTTP2_RST_STREAM:
-        observe::bump(c.counters().resets[1][observe::http2_error_slot(f->rst_stream.error_code)]);
-        break;
-    case NGHTTP2_GOAWAY:
-        observe::bump(c.counters().goaways[1][observe::http2_error_slot(f->goaway.error_code)]);
-        break;
-    default:
-        break;
-    }
-    return 0;
-}
-
-int http2_connection::on_invalid_frame(nghttp2_session*, const nghttp2_frame*, int, void* self) {
-    static_cast<http2_connection*>(self)->glitch();
-    return 0;
-}
-
-ssize_t http2_connection::on_send(nghttp2_session*, const std::uint8_t* data, std::size_t size, int,
-                                  void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    if (c.out_.size() >= out_limit) return NGHTTP2_ERR_WOULDBLOCK;
-    c.out_.append(reinterpret_cast<const char*>(data), size);
-    return ssize_t(size);
-}
-
-int http2_connection::on_send_data(nghttp2_session*, nghttp2_frame* f, const std::uint8_t* head,
-                                   std::size_t size, nghttp2_data_source* source, void* self) {
-    auto& c = *static_cast<http2_connection*>(self);
-    if (c.out_.size() >= out_limit) return NGHTTP2_ERR_WOULDBLOCK;
-    c.out_.append(reinterpret_cast<const char*>(head), 9);
-    const auto at = c.out_.size();
-    c.out_.resize(at + size);
-    static_cast<h2_stream*>(source->ptr)
-        ->take_data(reinterpret_cast<std::uint8_t*>(c.out_.data() + at), size);
-    (void)f; // never padded: ferry sets no padding callback
-    return 0;
-}
-
-} // namespace
 
 asio::awaitable<void> serve_http2_stream(host& h, std::unique_ptr<net::stream> client,
                                          tcp::endpoint peer, std::uint64_t id, std::string identity,

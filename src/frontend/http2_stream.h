@@ -129,6 +129,7 @@ private:
     void stop_writing();
     void reset(std::uint32_t code);
     void consume(std::size_t n);
+    std::size_t take_received(net::byte_buffer& into, std::size_t limit);
 
     h2_session& conn_;
     std::int32_t id_;
