@@ -7,7 +7,6 @@
 // ENHANCE_YOUR_CALM (or the protocol error), within a bound; ferry's memory stays bounded;
 // and a curl through the same ferry, started while the attack runs, is served promptly.
 #include "support/admin_client.h"
-#include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/h2_python.h"
 #include "support/origin.h"
@@ -15,7 +14,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fmt/format.h>
+#include <map>
 #include <memory>
 #include <set>
 
