@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
           libboost1.81-dev libfmt-dev
           libc-ares-dev libgtest-dev libcurl4-openssl-dev curl openssl python3
-          libtomlplusplus-dev libcrypt-dev libssl-dev apache2-utils man-db groff-base
+          libtomlplusplus-dev libcrypt-dev libssl-dev libnghttp2-dev apache2-utils man-db groff-base
           tinyproxy squid libyaml-cpp-dev
           dpkg-dev adduser logrotate systemd
           git python3-requests python3-h2 chromium)

@@ -268,7 +268,7 @@ bool server::load_tls(const config::settings& s, std::shared_ptr<const tls::serv
     const bool wanted = std::any_of(s.listen.begin(), s.listen.end(),
                                     [](const auto& l) { return l.scheme == "https"; });
     if (!wanted) return true;
-    out = tls::server_context::load(s.tls, ticket_keys_, error);
+    out = tls::server_context::load(s.tls, ticket_keys_, error, s.http2.enabled);
     return out != nullptr;
 }
 

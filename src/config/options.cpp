@@ -500,6 +500,39 @@ std::vector<option> tls_options() {
     };
 }
 
+auto http2_field(auto http2_settings::*member) {
+    return [member](auto& s) -> auto& {
+        return s.http2.*member;
+    };
+}
+
+// HTTP/2 from clients: where it is spoken, and the limits ferry announces.
+std::vector<option> http2_options() {
+    return {
+        row({"--http2", 0, "http2", k::on_off, "on|off",
+             "Offer HTTP/2 (ALPN h2) on https:// listeners", live},
+            http2_field(&http2_settings::enabled), read_on_off),
+        row({"--http2-cleartext", 0, "http2_cleartext", k::on_off, "on|off",
+             "Accept HTTP/2 with prior knowledge (the h2 preface) on http:// listeners", live},
+            http2_field(&http2_settings::cleartext), read_on_off),
+        row({"--http2-max-concurrent-streams", 0, "http2_max_concurrent_streams", k::integer, "N",
+             "Streams one HTTP/2 connection may have open at once", live},
+            http2_field(&http2_settings::max_concurrent_streams), count(1, 10'000)),
+        row({"--http2-max-header-list-size", 0, "http2_max_header_list_size", k::integer, "BYTES",
+             "Largest HTTP/2 request header list (decoded); larger gets 431", live},
+            http2_field(&http2_settings::max_header_list_size), count(1024, 1 << 24)),
+        row({"--http2-max-frame-size", 0, "http2_max_frame_size", k::integer, "BYTES",
+             "Largest HTTP/2 frame a client may send", live},
+            http2_field(&http2_settings::max_frame_size), count(16'384, 16'777'215)),
+        row({"--http2-stream-window", 0, "http2_stream_window", k::integer, "BYTES",
+             "Bytes of a request body a client may send ahead, per stream", live},
+            http2_field(&http2_settings::stream_window), count(1024, 2'147'483'647)),
+        row({"--http2-connection-window", 0, "http2_connection_window", k::integer, "BYTES",
+             "Bytes of request bodies a client may send ahead, per connection", live},
+            http2_field(&http2_settings::connection_window), count(65'535, 2'147'483'647)),
+    };
+}
+
 // Command line only: which file to read, or check.
 std::vector<option> file_options() {
     return {
@@ -517,7 +550,7 @@ std::vector<option> build() {
     std::vector<option> all;
     for (auto group :
          {listen_options, log_options, process_options, request_options, timeout_options,
-          upstream_options, auth_options, tls_options, file_options}) {
+          upstream_options, auth_options, tls_options, http2_options, file_options}) {
         auto rows = group();
         all.insert(all.end(), std::make_move_iterator(rows.begin()),
                    std::make_move_iterator(rows.end()));

@@ -59,6 +59,20 @@ struct tls_settings {
     bool operator==(const tls_settings&) const = default;
 };
 
+// HTTP/2 from clients (issue 15): what ferry announces in its SETTINGS and holds to.
+struct http2_settings {
+    bool enabled = true;    // ALPN "h2" on https:// listeners
+    bool cleartext = false; // the prior-knowledge preface on http:// listeners
+    std::size_t max_concurrent_streams = 100;
+    std::size_t max_header_list_size = 64 * 1024; // a larger request header list → 431
+    std::size_t max_frame_size = 16 * 1024;       // the largest frame ferry accepts
+    // Receive windows: what a client may send ahead of ferry reading it, and so the memory
+    // one stream (and one connection, all streams together) can hold of request bodies.
+    std::size_t stream_window = 256 * 1024;
+    std::size_t connection_window = 1024 * 1024;
+    bool operator==(const http2_settings&) const = default;
+};
+
 // One --direct rule: a host, a domain with its subdomains (".example.com"), or a CIDR.
 struct direct_rule {
     enum class kind { host, suffix, cidr } what = kind::host;
@@ -130,6 +144,7 @@ struct settings {
                                // when listening on a non-loopback address)
     auth_settings auth;
     tls_settings tls;
+    http2_settings http2;
     std::string config_file;                    // --config, for reload and messages
     std::optional<listen_address> admin_listen; // /metrics and /healthz; off when empty
     std::string user; // switch to this user after binding (needs root); empty: stay

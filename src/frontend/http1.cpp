@@ -1,12 +1,14 @@
 #include "frontend/http1.h"
 
 #include "frontend/http1_answers.h"
+#include "frontend/http2.h"
 #include "frontend/https.h"
 #include "http/read_head.h"
 #include "observe/counter.h"
 
 #include <boost/asio/buffer.hpp>
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 namespace ferry::frontend {
 
@@ -47,11 +49,35 @@ asio::awaitable<void> serve_http1_stream(host& h, std::unique_ptr<net::stream> c
     }
 }
 
+namespace {
+
+// With --http2-cleartext: whether the client's first bytes are HTTP/2's preface. An
+// HTTP/1 request never starts with "PRI " (RFC 9113 §3.4 chose the method so); nghttp2
+// checks the rest of the preface.
+asio::awaitable<bool> sends_h2_preface(host& h, net::stream& client) {
+    auto* socket = client.tcp();
+    if (!socket) co_return false;
+    client.reading.arm(h.now(), h.settings()->header_timeout);
+    auto [ec] = co_await socket->async_wait(tcp::socket::wait_read, client.reading.bind());
+    client.reading.disarm();
+    if (ec) co_return false;
+    char first[4];
+    const auto n = ::recv(socket->native_handle(), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+    co_return n == 4 && std::string_view(first, 4) == h2_preface.substr(0, 4);
+}
+
+} // namespace
+
 asio::awaitable<void> serve_http1(host& h, tcp::socket socket, tcp::endpoint peer) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const auto id = h.next_connection_id();
-    co_await serve_http1_stream(h, h.client_stream(std::move(socket)), peer, id, false);
+    auto client = h.client_stream(std::move(socket));
+    if (h.settings()->http2.cleartext && co_await sends_h2_preface(h, *client)) {
+        co_await serve_http2_stream(h, std::move(client), peer, id, {}, {});
+        co_return;
+    }
+    co_await serve_http1_stream(h, std::move(client), peer, id, false);
 }
 
 asio::awaitable<void> resume(host& h, tcp::socket socket, tcp::endpoint peer, std::uint64_t id,

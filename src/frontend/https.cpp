@@ -1,6 +1,7 @@
 #include "frontend/https.h"
 
 #include "frontend/http1.h"
+#include "frontend/http2.h"
 #include "http/local_reply.h"
 #include "net/tls_stream.h"
 #include "observe/counter.h"
@@ -179,8 +180,13 @@ asio::awaitable<void> serve_https(host& h, tcp::socket socket, tcp::endpoint pee
         if (SSL_session_reused(secure->ssl())) observe::bump(h.metrics().tls_resumed);
         identity = context->client_identity(secure->ssl());
     }
-    co_await serve_http1_stream(h, std::move(secure), peer, h.next_connection_id(), false,
-                                std::move(identity));
+    // ALPN chose the protocol (tls/server_context: h2 first when HTTP/2 is on).
+    if (secure->alpn() == "h2")
+        co_await serve_http2_stream(h, std::move(secure), peer, h.next_connection_id(),
+                                    std::move(identity), {});
+    else
+        co_await serve_http1_stream(h, std::move(secure), peer, h.next_connection_id(), false,
+                                    std::move(identity));
 }
 
 } // namespace ferry::frontend

@@ -151,6 +151,10 @@ void write_parent_connect(const target& dest, std::string_view authorization, st
     out.append("\r\n");
 }
 
+bool response_field_dropped(const response_head& head, std::string_view name) {
+    return dropped(head, name);
+}
+
 void write_forward_response(const response_head& head, const response_options& options,
                             std::string& out) {
     out.append("HTTP/1.1 ");

@@ -25,6 +25,10 @@ struct framing_fields {
 // True for fields never forwarded (the fixed hop-by-hop set and the framing fields).
 bool is_hop_by_hop(std::string_view name);
 
+// True for a response field ferry does not pass on: hop-by-hop, a framing field, or named
+// by the response's Connection field. (For a protocol that writes heads its own way.)
+bool response_field_dropped(const response_head& head, std::string_view name);
+
 // Appends the request as sent upstream: origin-form target, Host from the target,
 // Max-Forwards decremented for OPTIONS/TRACE, `Via: 1.x <pseudonym>` appended. When
 // forwards_upgrade() holds (no body: neither chunked nor a length above 0), the Upgrade

@@ -27,6 +27,9 @@ void append_ferry_line(const exchange_record& r, std::chrono::steady_clock::time
                    iso_timestamp(r.started), r.client, r.method.empty() ? "-" : r.method,
                    r.target.empty() ? "-" : r.target, r.status, r.bytes_to_client,
                    r.bytes_from_client, ms);
+    if (r.stream != 0)
+        fmt::format_to(std::back_inserter(out), " proto=h2 conn={} stream={}", r.connection,
+                       r.stream);
     if (!r.user.empty()) fmt::format_to(std::back_inserter(out), " user=\"{}\"", r.user);
     if (!r.cause.empty()) {
         // Quoted: a quote or backslash inside (a rule's name) is escaped.

@@ -11,8 +11,8 @@ inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-inline void decrement(std::atomic<std::uint64_t>& gauge) {
-    gauge.store(gauge.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+inline void decrement(std::atomic<std::uint64_t>& gauge, std::uint64_t n = 1) {
+    gauge.store(gauge.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
 }
 
 inline void set(std::atomic<std::uint64_t>& gauge, std::uint64_t value) {

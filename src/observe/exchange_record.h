@@ -9,6 +9,7 @@ namespace ferry::observe {
 
 struct exchange_record {
     std::uint64_t connection = 0; // connection number, as in the flow log
+    std::uint32_t stream = 0;     // the HTTP/2 stream id; 0 for an HTTP/1 exchange
     std::string client;           // "127.0.0.1:51234"
     std::chrono::system_clock::time_point started;
     std::chrono::steady_clock::time_point started_steady;

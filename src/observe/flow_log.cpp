@@ -17,7 +17,10 @@ void append_flow_connected(std::uint64_t connection, std::string_view client, st
 
 void append_flow_exchange(const exchange_record& r, std::string& out) {
     auto it = std::back_inserter(out);
-    header(r.connection, out);
+    if (r.stream != 0)
+        fmt::format_to(it, "--- connection #{} stream {} ---\n", r.connection, r.stream);
+    else
+        header(r.connection, out);
     fmt::format_to(it, "CLI ==> PRX --- SRV\n > {}\n > {}\n",
                    r.request_line.empty() ? "-" : r.request_line,
                    r.user_agent.empty() ? "-" : r.user_agent);

@@ -2,6 +2,7 @@
 //   {"time":"2026-11-27T06:31:18.123Z","client":"127.0.0.1:51234","method":"GET",
 //    "target":"http://example.test/","status":200,"bytes_to_client":1234,
 //    "bytes_from_client":78,"body_bytes":1000,"duration_ms":12.345,"upstream":"example.test:80",
+//    "protocol":"HTTP/1.1","connection":7,  (and "stream":3 for an HTTP/2 exchange)
 //    "cause":"...","user":"...","user_agent":"curl/8.0","referer":null}
 // "cause" and "user" appear only when there is one; absent strings are null. Every string is
 // escaped by append_json_string, so that any byte a client sends gives valid JSON.
@@ -38,6 +39,9 @@ void append_json_line(const exchange_record& r, std::chrono::steady_clock::time_
                    r.bytes_to_client, r.bytes_from_client);
     fmt::format_to(it, ",\"body_bytes\":{},\"duration_ms\":{:.3f},\"upstream\":", r.body_bytes, ms);
     append_string_or_null(r.upstream, out);
+    fmt::format_to(it, ",\"protocol\":\"{}\",\"connection\":{}",
+                   r.stream != 0 ? "HTTP/2" : "HTTP/1.1", r.connection);
+    if (r.stream != 0) fmt::format_to(it, ",\"stream\":{}", r.stream);
     if (!r.cause.empty()) {
         out.append(",\"cause\":");
         append_json_string(r.cause, out);

@@ -167,9 +167,58 @@ void render_durations(std::string& out, const shard_list& shards) {
     fmt::format_to(it, "ferry_request_duration_seconds_count {}\n", count);
 }
 
+// HTTP/2 connections, streams, resets and GOAWAYs, and exchanges by protocol.
+void render_http2(std::string& out, const shard_list& shards) {
+    auto h2 = [&](auto field) {
+        return sum(shards,
+                   [&](const metrics_shard& s) -> const counter& { return s.http2.*field; });
+    };
+    family(out, "ferry_exchanges_total", "counter", "Exchanges finished, by client protocol.");
+    fmt::format_to(
+        std::back_inserter(out), "ferry_exchanges_total{{protocol=\"http1\"}} {}\n",
+        sum(shards, [](const metrics_shard& s) -> const counter& { return s.http1_exchanges; }));
+    fmt::format_to(
+        std::back_inserter(out), "ferry_exchanges_total{{protocol=\"h2\"}} {}\n",
+        sum(shards, [](const metrics_shard& s) -> const counter& { return s.http2_exchanges; }));
+    single(out, "ferry_http2_connections", "gauge", "HTTP/2 client connections open now.",
+           h2(&http2_counters::connections));
+    single(out, "ferry_http2_connections_total", "counter", "HTTP/2 client connections accepted.",
+           h2(&http2_counters::connections_total));
+    single(out, "ferry_http2_streams_open", "gauge", "HTTP/2 streams open now.",
+           h2(&http2_counters::streams));
+    single(out, "ferry_http2_streams_total", "counter", "HTTP/2 streams opened by clients.",
+           h2(&http2_counters::streams_total));
+    static constexpr std::array<std::string_view, 2> sides{"client", "ferry"};
+    static constexpr std::array<std::string_view, 2> goaway_sides{"received", "sent"};
+    auto by_code = [&](std::string_view name, std::string_view help, auto table, auto side_names) {
+        family(out, name, "counter", help);
+        for (std::size_t side = 0; side < 2; ++side)
+            for (std::size_t c = 0; c < http2_error_names.size(); ++c) {
+                const auto n = sum(shards, [&](const metrics_shard& s) -> const counter& {
+                    return (s.http2.*table)[side][c];
+                });
+                if (n == 0) continue;
+                fmt::format_to(std::back_inserter(out), "{}{{side=\"{}\",reason=\"{}\"}} {}\n",
+                               name, side_names[side], http2_error_names[c], n);
+            }
+    };
+    by_code("ferry_http2_resets_total", "HTTP/2 streams reset (RST_STREAM), by who and why.",
+            &http2_counters::resets, sides);
+    by_code("ferry_http2_goaways_total", "HTTP/2 GOAWAY frames, received and sent, by code.",
+            &http2_counters::goaways, goaway_sides);
+    const auto idle = h2(&http2_counters::idle_connections);
+    single(out, "ferry_http2_idle_connections", "gauge",
+           "HTTP/2 client connections with no stream open.", idle);
+    single(out, "ferry_http2_idle_connection_bytes", "gauge",
+           "Memory one idle HTTP/2 connection holds (ferry's buffers and nghttp2's state), on "
+           "average over the idle ones.",
+           idle == 0 ? 0 : h2(&http2_counters::idle_bytes) / idle);
+}
+
 } // namespace
 
 void metrics_shard::record(const exchange_record& r, std::chrono::steady_clock::duration took) {
+    bump(r.stream != 0 ? http2_exchanges : http1_exchanges);
     bump(requests[method_slot(r.method)][status_slot(r.status)]);
     bump(bytes_from_clients, r.bytes_from_client);
     bump(bytes_to_clients, r.bytes_to_client);
@@ -192,6 +241,7 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
     render_upstream(out, up);
     render_refusals(out, shards);
     render_tls(out, shards);
+    render_http2(out, shards);
     render_durations(out, shards);
     return out;
 }

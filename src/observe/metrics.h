@@ -43,6 +43,38 @@ inline constexpr std::array<std::string_view, 9> tls_failure_names{
     "timeout",        "plain_http",      "not_tls", "version", "protocol",
     "no_certificate", "bad_certificate", "revoked", "closed"};
 
+// HTTP/2 error codes (RFC 9113 §7) as /metrics names them; a code beyond these is "other".
+inline constexpr std::array<std::string_view, 15> http2_error_names{"no_error",
+                                                                    "protocol_error",
+                                                                    "internal_error",
+                                                                    "flow_control_error",
+                                                                    "settings_timeout",
+                                                                    "stream_closed",
+                                                                    "frame_size_error",
+                                                                    "refused_stream",
+                                                                    "cancel",
+                                                                    "compression_error",
+                                                                    "connect_error",
+                                                                    "enhance_your_calm",
+                                                                    "inadequate_security",
+                                                                    "http_1_1_required",
+                                                                    "other"};
+inline std::size_t http2_error_slot(std::uint32_t code) {
+    return code < http2_error_names.size() - 1 ? code : http2_error_names.size() - 1;
+}
+
+// HTTP/2 connections and streams (issue 15). [0] is the client's side, [1] ferry's.
+struct http2_counters {
+    counter connections{0}; // open now (gauge)
+    counter connections_total{0};
+    counter streams{0}; // open now (gauge)
+    counter streams_total{0};
+    std::array<std::array<counter, http2_error_names.size()>, 2> resets{};
+    std::array<std::array<counter, http2_error_names.size()>, 2> goaways{};
+    counter idle_connections{0}; // with no stream open (gauge)
+    counter idle_bytes{0};       // the memory those hold, measured when each went idle (gauge)
+};
+
 struct metrics_shard {
     std::array<std::array<counter, status_slots>, method_slots> requests{};
     counter bytes_from_clients{0};
@@ -59,6 +91,9 @@ struct metrics_shard {
     counter tls_handshakes{0}; // completed with clients
     counter tls_resumed{0};    // of those, resumed with a session ticket
     std::array<counter, tls_failure_names.size()> tls_failures{};
+    http2_counters http2;
+    counter http1_exchanges{0}; // exchanges by protocol: the rest came over HTTP/2
+    counter http2_exchanges{0};
     // Exchanges by the first bucket they fit in (one store per exchange); the page adds
     // them up into Prometheus' cumulative buckets.
     std::array<counter, duration_buckets.size()> duration_in{};

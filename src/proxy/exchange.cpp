@@ -24,6 +24,7 @@ exchange::exchange(context& ctx, client_side client, exchange_storage& storage,
       req_(storage.request), resp_(storage.response), rec_(storage.record), store_(storage) {
     rec_.reset();
     rec_.connection = client_.connection;
+    rec_.stream = client_.stream_id;
     rec_.client = client_.label;
     rec_.started = std::chrono::system_clock::now();
     rec_.started_steady = std::chrono::steady_clock::now();
@@ -57,9 +58,14 @@ void exchange::cut_short(std::size_t bytes_received, std::string cause) {
 decision exchange::parse_and_decide() {
     const auto& cfg = settings();
     auto e = http::parse_request_head(store_.request_store, cfg.max_target_size, req_);
-    rec_.request_line = req_.request_line;
     rec_.method = req_.method;
     rec_.target = req_.target;
+    // An HTTP/2 request reaches the parser as an HTTP/1.1 head (frontend/http2_request.h);
+    // the logs name the protocol it came in.
+    if (rec_.stream != 0 && e == http::parse_error::none)
+        rec_.request_line = fmt::format("{} {} HTTP/2", req_.method, req_.target);
+    else
+        rec_.request_line = req_.request_line;
     if (e != http::parse_error::none) {
         decision d;
         d.kind = action::reject;

@@ -67,6 +67,8 @@ struct client_side {
     // The user the connection proved it is, before any request (a verified TLS client
     // certificate): the exchange's user, as a Basic-auth user is, with no credentials asked.
     const std::string* identity = nullptr;
+    // The HTTP/2 stream this exchange is (0: an HTTP/1 connection's exchange), for the logs.
+    std::uint32_t stream_id = 0;
 };
 
 // Storage a connection lends to each of its exchanges in turn: capacity is kept, so a

@@ -15,8 +15,16 @@ namespace ferry::tls {
 
 namespace {
 
-// ALPN: what ferry speaks, in its order of preference (HTTP/2 joins here).
+// ALPN: what ferry speaks, in its order of preference (the server's: h2 when the client
+// offers both, as nginx and HAProxy choose).
+struct alpn_list {
+    const unsigned char* bytes;
+    unsigned int size;
+};
 constexpr unsigned char alpn_http1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char alpn_h2_http1[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr alpn_list only_http1{alpn_http1, sizeof alpn_http1};
+constexpr alpn_list h2_and_http1{alpn_h2_http1, sizeof alpn_h2_http1};
 
 std::string openssl_reason() {
     unsigned long e = ERR_peek_last_error();
@@ -83,9 +91,10 @@ int on_server_name(SSL* ssl, int*, void* arg) {
 
 // A client that offers no protocol ferry speaks goes on without ALPN, as nginx does.
 int on_alpn(SSL*, const unsigned char** out, unsigned char* out_size, const unsigned char* in,
-            unsigned int in_size, void*) {
+            unsigned int in_size, void* arg) {
+    const auto* ours = static_cast<const alpn_list*>(arg);
     unsigned char* chosen = nullptr;
-    if (SSL_select_next_proto(&chosen, out_size, alpn_http1, sizeof alpn_http1, in, in_size) !=
+    if (SSL_select_next_proto(&chosen, out_size, ours->bytes, ours->size, in, in_size) !=
         OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = chosen;
@@ -123,7 +132,7 @@ bool name_matches(std::string_view pattern, std::string_view name) {
 namespace {
 
 // One certificate's context, with every policy the listeners share.
-std::string configure(SSL_CTX* ctx, const config::tls_settings& s) {
+std::string configure(SSL_CTX* ctx, const config::tls_settings& s, bool offer_h2) {
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION); // RFC 8996: no TLS 1.0 or 1.1
     // The client's cipher order, as Mozilla's intermediate profile says (all are strong).
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
@@ -139,7 +148,8 @@ std::string configure(SSL_CTX* ctx, const config::tls_settings& s) {
     SSL_CTX_set_dh_auto(ctx, 1);
     if (SSL_CTX_set_cipher_list(ctx, s.ciphers.c_str()) != 1)
         return fmt::format("tls_ciphers: no cipher OpenSSL knows in \"{}\"", s.ciphers);
-    SSL_CTX_set_alpn_select_cb(ctx, on_alpn, nullptr);
+    SSL_CTX_set_alpn_select_cb(ctx, on_alpn,
+                               const_cast<alpn_list*>(offer_h2 ? &h2_and_http1 : &only_http1));
     if (!s.client_ca.empty()) {
         if (auto problem = unreadable(s.client_ca); !problem.empty()) return problem;
         if (!s.client_crl.empty())
@@ -194,7 +204,7 @@ std::string load_certificate(SSL_CTX* ctx, const std::string& cert, const std::s
 
 std::shared_ptr<const server_context> server_context::load(const config::tls_settings& s,
                                                            std::shared_ptr<ticket_keys> keys,
-                                                           std::string& error) {
+                                                           std::string& error, bool offer_h2) {
     std::shared_ptr<server_context> result(new server_context());
     result->keys_ = std::move(keys);
     result->identity_ = identity_of(s.client_identity);
@@ -223,7 +233,7 @@ std::shared_ptr<const server_context> server_context::load(const config::tls_set
         }
         result->certificates_.push_back({ctx, {}, {}});
         auto& c = result->certificates_.back();
-        error = configure(ctx, s);
+        error = configure(ctx, s, offer_h2);
         if (error.empty())
             error = load_certificate(ctx, s.cert[i], s.key.empty() ? s.cert[i] : s.key[i], c);
         if (!error.empty()) return nullptr;

@@ -20,8 +20,10 @@ enum class identity_kind { cn, san_dns, san_email, san_uri };
 class server_context {
 public:
     // Loads what `s` names; null and `error` naming the file and what is wrong when it cannot.
-    static std::shared_ptr<const server_context>
-    load(const config::tls_settings& s, std::shared_ptr<ticket_keys> keys, std::string& error);
+    // `offer_h2`: ALPN offers h2 before http/1.1 (config::http2_settings::enabled).
+    static std::shared_ptr<const server_context> load(const config::tls_settings& s,
+                                                      std::shared_ptr<ticket_keys> keys,
+                                                      std::string& error, bool offer_h2 = false);
     ~server_context();
     server_context(const server_context&) = delete;
     server_context& operator=(const server_context&) = delete;

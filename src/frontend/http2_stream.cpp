@@ -1,0 +1,471 @@
+#include "frontend/http2_stream.h"
+
+#include "http/chars.h"
+#include "http/local_reply.h"
+#include "http/rewrite.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace ferry::frontend {
+
+namespace asio = boost::asio;
+
+h2_stream::h2_stream(h2_session& conn, std::int32_t id, const net::steady_time& clock,
+                     net::deadline_list* deadlines, const asio::any_io_executor& ex,
+                     std::size_t max_header_size)
+    : stream(clock, deadlines), storage(max_header_size), conn_(conn), id_(id), read_wake_(ex),
+      write_wake_(ex) {
+    read_wake_.expires_at(net::steady_time::max());
+    write_wake_.expires_at(net::steady_time::max());
+}
+
+h2_stream::~h2_stream() = default;
+
+// ---- reading: the request body or the tunnel's bytes from the client ----
+
+void h2_stream::on_data(const std::uint8_t* data, std::size_t size) {
+    auto [ptr, room] = in_.prepare(size, in_.size() + size);
+    const auto n = std::min(room, size);
+    std::memcpy(ptr, data, n);
+    in_.commit(n);
+    wake_reader();
+}
+
+void h2_stream::on_remote_end() {
+    remote_ended_ = true;
+    wake_reader();
+}
+
+void h2_stream::consume(std::size_t n) {
+    // The window opens again only for what the exchange took: the client sends no more
+    // than ferry holds (flow control as back-pressure, RFC 9113 §5.2).
+    if (closed_ || nghttp2_session_consume(conn_.session(), id_, n) != 0)
+        nghttp2_session_consume_connection(conn_.session(), n);
+    conn_.wake_writer();
+}
+
+asio::awaitable<net::error_code> h2_stream::read_some(net::byte_buffer& into, std::size_t limit,
+                                                      net::milliseconds timeout, std::size_t& got) {
+    got = 0;
+    reading.arm(now(), timeout);
+    net::error_code ec;
+    for (;;) {
+        if (!open_) {
+            ec = asio::error::operation_aborted;
+            break;
+        }
+        if (!in_.empty()) {
+            const auto avail = in_.data();
+            if (!chunked_body) {
+                auto [ptr, room] = into.prepare(std::min<std::size_t>(avail.size(), 4096), limit);
+                got = std::min(room, avail.size());
+                std::memcpy(ptr, avail.data(), got);
+            } else {
+                // One chunk per read: "SIZE\r\n" DATA "\r\n" (http2_request.h).
+                char line[24];
+                auto r = std::to_chars(line, line + 16, avail.size(), 16);
+                *r.ptr++ = '\r';
+                *r.ptr++ = '\n';
+                const auto head = std::size_t(r.ptr - line);
+                const auto n = avail.size();
+                auto [ptr, room] = into.prepare(head + n + 2, into.size() + head + n + 2);
+                std::memcpy(ptr, line, head);
+                std::memcpy(ptr + head, avail.data(), n);
+                std::memcpy(ptr + head + n, "\r\n", 2);
+                into.commit(head + n + 2);
+                in_.consume(n);
+                consume(n);
+                got = head + n + 2;
+                break;
+            }
+            into.commit(got);
+            in_.consume(got);
+            consume(got);
+            break;
+        }
+        if (reset_) {
+            ec = asio::error::connection_reset;
+            break;
+        }
+        if (remote_ended_) {
+            if (chunked_body && !trailer_given_) {
+                trailer_given_ = true;
+                auto [ptr, room] = into.prepare(5, into.size() + 5);
+                std::memcpy(ptr, "0\r\n\r\n", 5);
+                into.commit(5);
+                got = 5;
+                break;
+            }
+            ec = asio::error::eof;
+            break;
+        }
+        const auto signals = read_signals_;
+        auto [wec] = co_await read_wake_.async_wait(reading.bind());
+        if (reading.expired) {
+            ec = asio::error::timed_out;
+            break;
+        }
+        // A wake-up cancels the timer and counts; a cancel through the deadline (someone
+        // gave up on this read) does not count, and ends the read.
+        if (wec == asio::error::operation_aborted && signals == read_signals_) {
+            ec = asio::error::operation_aborted;
+            break;
+        }
+    }
+    reading.disarm();
+    co_return ec;
+}
+
+// ---- writing: the response body or the tunnel's bytes to the client ----
+
+asio::awaitable<net::error_code> h2_stream::write(std::span<const asio::const_buffer> data,
+                                                  net::milliseconds timeout) {
+    if (reset_) co_return asio::error::connection_reset;
+    std::size_t total = 0;
+    for (const auto& b : data)
+        total += b.size();
+    // An answer's head went as HEADERS when it was submitted: its HTTP/1 bytes are none.
+    if (total == 0) {
+        conn_.wake_writer();
+        co_return net::error_code{};
+    }
+    if (!open_ || out_ended_ || !has_body_) co_return asio::error::broken_pipe;
+    pending_.clear();
+    for (const auto& b : data)
+        if (b.size() > 0) pending_.push_back(b);
+    pending_index_ = pending_offset_ = 0;
+    pending_left_ = total;
+    nghttp2_session_resume_data(conn_.session(), id_);
+    conn_.wake_writer();
+    writing.arm(now(), timeout);
+    net::error_code ec;
+    while (pending_left_ > 0) {
+        if (reset_) {
+            ec = asio::error::connection_reset;
+            break;
+        }
+        const auto signals = write_signals_;
+        auto [wec] = co_await write_wake_.async_wait(writing.bind());
+        if (writing.expired) {
+            ec = asio::error::timed_out;
+            write_timed_out = true;
+            break;
+        }
+        if (wec == asio::error::operation_aborted && signals == write_signals_) {
+            ec = asio::error::operation_aborted;
+            break;
+        }
+    }
+    writing.disarm();
+    sent += total - pending_left_;
+    stop_writing();
+    co_return ec;
+}
+
+void h2_stream::stop_writing() {
+    if (reserved_ > 0 && pending_left_ > 0) {
+        // nghttp2 was promised these bytes for a frame it has not built yet: they are kept.
+        spill_.clear();
+        std::size_t want = std::min(reserved_, pending_left_);
+        while (want > 0) {
+            const auto& b = pending_[pending_index_];
+            const auto n = std::min(want, b.size() - pending_offset_);
+            spill_.append(static_cast<const char*>(b.data()) + pending_offset_, n);
+            want -= n;
+            pending_offset_ += n;
+            if (pending_offset_ == b.size()) {
+                ++pending_index_;
+                pending_offset_ = 0;
+            }
+        }
+        pending_.assign(1, asio::buffer(spill_));
+        pending_index_ = pending_offset_ = 0;
+        pending_left_ = spill_.size();
+        return;
+    }
+    pending_.clear();
+    pending_index_ = pending_offset_ = 0;
+    pending_left_ = 0;
+}
+
+ssize_t h2_stream::next_data(std::size_t max, std::uint32_t& flags) {
+    const auto available = pending_left_ - std::min(pending_left_, reserved_);
+    if (available == 0) {
+        if (out_ended_ && reserved_ == 0) {
+            flags |= NGHTTP2_DATA_FLAG_EOF;
+            return 0;
+        }
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    auto n = std::min(max, available);
+    if (length_) n = std::size_t(std::min<std::uint64_t>(n, *length_ - framed_ - reserved_));
+    reserved_ += n;
+    flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (length_ && framed_ + reserved_ == *length_) {
+        out_ended_ = true;
+        flags |= NGHTTP2_DATA_FLAG_EOF;
+    } else if (out_ended_ && n == available) {
+        flags |= NGHTTP2_DATA_FLAG_EOF;
+    }
+    return ssize_t(n);
+}
+
+void h2_stream::take_data(std::uint8_t* to, std::size_t n) {
+    reserved_ -= std::min(reserved_, n);
+    framed_ += n;
+    while (n > 0 && pending_index_ < pending_.size()) {
+        const auto& b = pending_[pending_index_];
+        const auto take = std::min(n, b.size() - pending_offset_);
+        std::memcpy(to, static_cast<const char*>(b.data()) + pending_offset_, take);
+        to += take;
+        n -= take;
+        pending_left_ -= take;
+        pending_offset_ += take;
+        if (pending_offset_ == b.size()) {
+            ++pending_index_;
+            pending_offset_ = 0;
+        }
+    }
+    if (pending_left_ == 0) wake_writes();
+}
+
+void h2_stream::shutdown_send() {
+    if (out_ended_ || !has_body_ || closed_) return;
+    out_ended_ = true;
+    nghttp2_session_resume_data(conn_.session(), id_);
+    conn_.wake_writer();
+}
+
+void h2_stream::reset(std::uint32_t code) {
+    if (!closed_ && !reset_)
+        nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, code);
+    reset_ = true;
+    conn_.wake_writer();
+    wake_reader();
+    wake_writes();
+}
+
+void h2_stream::close() {
+    if (!open_) return;
+    // A stream whose end went out is complete; any other is cut, and the client must know.
+    if (!end_sent_ && !(out_ended_ && reserved_ == 0 && pending_left_ == 0)) reset(NGHTTP2_CANCEL);
+    open_ = false;
+    wake_reader();
+    wake_writes();
+}
+
+void h2_stream::on_closed(std::uint32_t error_code) {
+    closed_ = true;
+    reset_code_ = error_code;
+    // Closed before both sides ended cleanly: the client reset it, or an error did.
+    const bool clean = error_code == NGHTTP2_NO_ERROR && end_sent_ && remote_ended_;
+    if (!clean) abandon();
+    wake_reader();
+    wake_writes();
+}
+
+void h2_stream::on_end_sent() {
+    end_sent_ = true;
+    if (rst_after_end_ && !remote_ended_ && !closed_)
+        nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
+}
+
+void h2_stream::abandon() {
+    reset_ = true;
+    draining = true;
+    wake_reader();
+    wake_writes();
+    // The exchange may be waiting on its origin: that wait ends too, so that a stream the
+    // client gave up on costs nothing more (rapid reset, CVE-2023-44487).
+    if (upstream && upstream->stream) {
+        upstream->stream->reading.cancel();
+        upstream->stream->writing.cancel();
+    }
+}
+
+void h2_stream::finish(bool complete, bool tunnel) {
+    exchange_done_ = true;
+    if (closed_ || reset_) return;
+    if (!submitted_) {
+        reset(NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    const bool whole = !length_ || framed_ + reserved_ + pending_left_ >= *length_;
+    if (!complete || !whole) {
+        // A cut tunnel is a CONNECT_ERROR (RFC 9113 §8.5); a cut response, ferry's error.
+        if (!end_sent_) reset(tunnel ? NGHTTP2_CONNECT_ERROR : NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    if (has_body_ && !out_ended_) {
+        out_ended_ = true;
+        nghttp2_session_resume_data(conn_.session(), id_);
+    }
+    // The client is still sending a body nobody will read: after the response, it is told
+    // to stop (RFC 9113 §8.1). A tunnel's client side ends by itself.
+    if (!remote_ended_ && !tunnel) {
+        rst_after_end_ = true;
+        if (end_sent_)
+            nghttp2_submit_rst_stream(conn_.session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_NO_ERROR);
+    }
+    conn_.wake_writer();
+}
+
+// ---- answers ----
+
+namespace {
+
+ssize_t read_source(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length,
+                    std::uint32_t* flags, nghttp2_data_source* source, void*) {
+    return static_cast<h2_stream*>(source->ptr)->next_data(length, *flags);
+}
+
+nghttp2_nv nv(std::string_view name, std::string_view value) {
+    return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+            reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
+            value.size(), NGHTTP2_NV_FLAG_NONE};
+}
+
+// The head's storage: names lower-cased (RFC 9113 §8.2.2), numbers as text. nghttp2 copies
+// all of it when the frame is submitted.
+struct head_builder {
+    std::vector<nghttp2_nv> list;
+    std::vector<std::string> texts;
+    head_builder() { texts.reserve(24); }
+    const std::string& keep(std::string s) {
+        texts.push_back(std::move(s));
+        return texts.back();
+    }
+    void status(int code) { add(":status", keep(std::to_string(code))); }
+    void add(std::string_view name, std::string_view value) { list.push_back(nv(name, value)); }
+    void add_lowered(std::string_view name, std::string_view value) {
+        std::string low(name);
+        for (auto& c : low)
+            if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+        add(keep(std::move(low)), value);
+    }
+};
+
+// What HTTP/2 never carries (§8.2.2), and what ferry writes itself.
+bool skipped(const http::response_head& r, std::string_view name) {
+    return http::response_field_dropped(r, name) || http::iequals(name, "content-length");
+}
+
+void relayed_fields(const http::response_head& r, head_builder& b) {
+    for (const auto& f : r.fields)
+        if (!skipped(r, f.name)) b.add_lowered(f.name, f.value);
+}
+
+void via(const http::response_head& r, std::string_view pseudonym, head_builder& b) {
+    b.add("via", b.keep(std::string(r.minor == 0 ? "1.0 " : "1.1 ").append(pseudonym)));
+}
+
+} // namespace
+
+void h2_stream::submit_response(std::vector<nghttp2_nv>& head, bool end,
+                                std::optional<std::uint64_t> length) {
+    submitted_ = true;
+    length_ = length;
+    if (end) {
+        out_ended_ = true;
+        nghttp2_submit_response(conn_.session(), id_, head.data(), head.size(), nullptr);
+    } else {
+        has_body_ = true;
+        nghttp2_data_provider provider{};
+        provider.source.ptr = this;
+        provider.read_callback = read_source;
+        nghttp2_submit_response(conn_.session(), id_, head.data(), head.size(), &provider);
+    }
+    conn_.wake_writer();
+}
+
+void h2_stream::submit_interim(std::vector<nghttp2_nv>& head) {
+    nghttp2_submit_headers(conn_.session(), NGHTTP2_FLAG_NONE, id_, nullptr, head.data(),
+                           head.size(), nullptr);
+    conn_.wake_writer();
+}
+
+http::response_plan h2_answers::response_head(const http::request_head& request,
+                                              const http::response_head& response,
+                                              const http::body_framing& in,
+                                              const proxy::answer_context& ctx,
+                                              std::string&) const {
+    head_builder b;
+    b.status(response.status);
+    relayed_fields(response, b);
+    if (http::find_field(response, "date").empty() && !ctx.date.empty()) b.add("date", ctx.date);
+    const bool no_body = request.method == "HEAD" || in.kind == http::body_kind::none ||
+                         (in.kind == http::body_kind::length && in.length == 0);
+    std::optional<std::uint64_t> length;
+    if (in.kind == http::body_kind::length) {
+        length = in.length;
+        b.add("content-length", b.keep(std::to_string(in.length)));
+    }
+    via(response, ctx.pseudonym, b);
+    stream_.submit_response(b.list, no_body, no_body ? std::nullopt : length);
+    // HTTP/2 frames the body itself: it goes as it comes, never re-chunked, and one
+    // stream's answer never closes the connection.
+    http::response_plan plan;
+    if (length) plan.framing.content_length = *length;
+    return plan;
+}
+
+bool h2_answers::interim_head(const http::request_head&, const http::response_head& response,
+                              std::string_view pseudonym, std::string&) const {
+    head_builder b;
+    b.status(response.status);
+    relayed_fields(response, b);
+    via(response, pseudonym, b);
+    stream_.submit_interim(b.list);
+    return true;
+}
+
+void h2_answers::switch_head(const http::response_head& response, std::string_view pseudonym,
+                             std::string&) const {
+    // RFC 8441 §5: the origin's 101 is the client's 200; the stream is the WebSocket.
+    head_builder b;
+    b.status(200);
+    for (const auto& f : response.fields)
+        if (!skipped(response, f.name) && !http::iequals(f.name, "sec-websocket-accept"))
+            b.add_lowered(f.name, f.value);
+    via(response, pseudonym, b);
+    stream_.submit_response(b.list, false, std::nullopt);
+}
+
+void h2_answers::tunnel_established(std::string&) const {
+    head_builder b;
+    b.status(200);
+    stream_.submit_response(b.list, false, std::nullopt);
+}
+
+bool h2_answers::local_reply(const http::request_head&, const http::local_reply& reply,
+                             const proxy::answer_context& ctx, std::string& out) const {
+    head_builder b;
+    b.status(reply.status);
+    b.add("date", ctx.date);
+    b.add("server", ctx.pseudonym);
+    b.add("content-type", reply.content_type);
+    b.add("content-length", b.keep(std::to_string(reply.body.size())));
+    // Extra fields come as complete lines ("Allow: GET\r\n", a 407's challenge).
+    std::string_view extra = reply.extra_fields;
+    while (!extra.empty()) {
+        const auto eol = extra.find("\r\n");
+        const auto line = extra.substr(0, eol);
+        extra = eol == std::string_view::npos ? std::string_view() : extra.substr(eol + 2);
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        auto value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ')
+            value.remove_prefix(1);
+        b.add_lowered(line.substr(0, colon), value);
+    }
+    const bool no_body = reply.head_only || reply.body.empty();
+    stream_.submit_response(
+        b.list, no_body, no_body ? std::nullopt : std::optional<std::uint64_t>(reply.body.size()));
+    // The body is what the exchange writes next, as DATA.
+    if (!no_body) out.append(reply.body);
+    return false;
+}
+
+} // namespace ferry::frontend
