@@ -58,10 +58,11 @@ protected:
         EXPECT_FALSE(line.empty()) << r.out << r.err;
         last_line = line;
         const long after = peak_rss_kib(ferry->pid());
-        if (!built_with_asan() && before > 0 && after > 0)
+        if (!built_with_asan() && before > 0 && after > 0) {
             EXPECT_LT(after - before, memory_bound_kib)
                 << name << ": peak RSS " << before << " -> " << after << " KiB\n"
                 << line;
+        }
         EXPECT_TRUE(ferry->running()) << ferry->err();
         return line_words(line);
     }
@@ -69,8 +70,9 @@ protected:
     // The other client, curl over HTTP/1.1 started during the attack, was served promptly.
     void expect_witness_served(const std::map<std::string, std::string>& w) {
         EXPECT_EQ(w.count("witness") ? w.at("witness") : "", "200") << last_line;
-        if (w.count("witness-seconds"))
+        if (w.count("witness-seconds")) {
             EXPECT_LT(std::stod(w.at("witness-seconds")), 2.0) << last_line;
+        }
     }
 
     // The attacking connection ended with GOAWAY `code`; or it was reset by ferry's close

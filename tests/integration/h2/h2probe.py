@@ -497,7 +497,7 @@ def _cl_less(p, auth, path):
     return 1
 
 
-@malformed("content-length-data-in-two", origin_reach="incomplete")
+@malformed("content-length-data-in-two", origin_reach="any")
 def _cl_more_later(p, auth, path):
     # The excess comes in a second DATA frame, after ferry may have forwarded the first ten.
     block = p.block(request(auth, path, "POST") + [("content-length", "10")])
