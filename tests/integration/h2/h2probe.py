@@ -790,11 +790,13 @@ def case_attack(args):
         began = time.monotonic()
         hold = float(args.rest[2]) if len(args.rest) > 2 else 6
         # Read without ever granting window (this Peer sends WINDOW_UPDATE only for DATA).
-        p.wait(lambda: p.closed is not None, hold)
+        # Until ferry gives up every stream (or the connection), or `hold` seconds pass.
+        p.wait(lambda: p.closed is not None or len(p.resets) >= count, hold)
         body = sum(len(v) for v in p.bodies.values())
+        codes = sorted(set(p.resets.values()))
         attack_report(name, p, 0, time.monotonic() - began, "held", witness,
-                      " responses=%d body-bytes=%d resets=%d" % (len(p.status), body,
-                                                                len(p.resets)))
+                      " responses=%d body-bytes=%d resets=%d reset-codes=%s" % (
+                          len(p.status), body, len(p.resets), ",".join(codes) or "none"))
     else:
         raise SystemExit("unknown attack " + name)
 
