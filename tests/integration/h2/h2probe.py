@@ -509,8 +509,11 @@ def _cl_more_later(p, auth, path):
 
 @malformed("data-after-end-stream", origin_reach="any")
 def _data_after_end(p, auth, path):
-    p.send_headers(1, request(auth, path.replace("/malformed/", "/slow/500?")), end_stream=True)
-    p.send(frame(DATA, END_STREAM, 1, b"late"))
+    # In one write, so ferry reads the DATA while the stream is half-closed (remote), not
+    # after a fast origin's answer closed it (nghttp2 then ignores it silently).
+    block = p.block(request(auth, path.replace("/malformed/", "/slow/500?")))
+    p.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, block) + frame(DATA, END_STREAM, 1,
+                                                                       b"late"))
     return 1
 
 
