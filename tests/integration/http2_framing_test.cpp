@@ -201,6 +201,11 @@ TEST_F(Http2Framing, MalformedRequestsAreResetAndNeverForwarded) {
         }
     }
     EXPECT_TRUE(ferry->running());
+    // The access log gives a cut exchange its real cause, never a shutdown that did not
+    // happen.
+    const auto cut = wait_for_line(*ferry, {"/malformed/content-length-less "}, 2s);
+    EXPECT_FALSE(cut.empty()) << ferry->out();
+    EXPECT_EQ(ferry->out().find("shutting down"), std::string::npos) << cut;
 }
 
 // RFC 9113 §5.1.2: a HEADERS frame beyond the advertised SETTINGS_MAX_CONCURRENT_STREAMS is a
