@@ -12,6 +12,7 @@
 #include "support/log_lines.h"
 #include "support/origin.h"
 #include "support/recording_origin.h"
+#include "support/temp_file.h"
 #include "support/text.h"
 #include "support/tls_files.h"
 
@@ -19,6 +20,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <fmt/format.h>
 #include <map>
 #include <set>
@@ -304,4 +306,23 @@ TEST_F(Http2Framing, SigtermSendsGoawayAndTheStreamInFlightFinishes) {
     EXPECT_NE(r.out.find("connection=closed\n"), std::string::npos) << r.out;
     const int status = ferry->stop(15, 10s);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << ferry->err();
+}
+
+// SIGHUP: the same — GOAWAY(NO_ERROR) and the stream in flight finishes — and ferry goes on
+// serving HTTP/2 on a new connection.
+TEST_F(Http2Framing, ReloadSendsGoawayAndANewConnectionIsServed) {
+    test_origin origin;
+    temp_file config("listen = [\"127.0.0.1:0\"]\nhttp2_cleartext = true\n");
+    ferry_process ferry({"--config", config.path()}, false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto r = run_h2probe({target(ferry), origin.authority(), "drain", std::to_string(ferry.pid()),
+                          std::to_string(SIGHUP)},
+                         20s);
+    ASSERT_EQ(r.exit_code(), 0) << r.out << r.err << "\nferry:\n" << ferry.err();
+    EXPECT_NE(r.out.find("stream status 200 body=slow\\n\n"), std::string::npos) << r.out;
+    const auto goaways = line_words(line_starting(r.out, "goaways=")).at("goaways");
+    EXPECT_TRUE(goaways == "NO_ERROR/1" || goaways == "NO_ERROR/2147483647,NO_ERROR/1") << r.out;
+    EXPECT_TRUE(ferry.running()) << ferry.err();
+    auto again = run_h2probe({target(ferry), origin.authority(), "get", "/after-reload"});
+    EXPECT_EQ(again.out, "get status 200 body=hello\\n\n") << again.err << ferry.err();
 }

@@ -804,6 +804,13 @@ def case_attack(args):
         raise SystemExit("unknown attack " + name)
 
 
+def case_get(args):
+    """One GET of the path in ARG on a fresh connection: its outcome and body."""
+    p = Peer(args.target, args.tls, {ENABLE_PUSH: 0})
+    p.send_headers(1, request(args.authority, args.rest[0]))
+    print("get %s body=%s" % (p.outcome(1, 10), quoted(p.bodies.get(1, b"").decode())))
+
+
 def case_alpn(args):
     """TLS: which protocol the server chose, and a GET over it when that is h2."""
     c = H2Client(args.target, args.tls)
@@ -825,7 +832,8 @@ def main():
     args = parser.parse_args()
     cases = {"forward": case_forward, "malformed": case_malformed,
              "concurrency": case_concurrency, "header-list": case_header_list,
-             "drain": case_drain, "attack": case_attack, "alpn": case_alpn}
+             "drain": case_drain, "attack": case_attack, "alpn": case_alpn,
+             "get": case_get}
     cases[args.case](args)
     sys.stdout.flush()
 
