@@ -72,7 +72,9 @@ protected:
     void expect_witness_served(const std::map<std::string, std::string>& w) {
         EXPECT_EQ(w.count("witness") ? w.at("witness") : "", "200") << last_line;
         if (w.count("witness-seconds")) {
-            EXPECT_LT(std::stod(w.at("witness-seconds")), 2.0) << last_line;
+            // AddressSanitizer slows ferry and the test's origin threads alike.
+            EXPECT_LT(std::stod(w.at("witness-seconds")), built_with_asan() ? 5.0 : 2.0)
+                << last_line;
         }
     }
 
