@@ -13,7 +13,7 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
           libtomlplusplus-dev libcrypt-dev libssl-dev libnghttp2-dev apache2-utils man-db groff-base
           tinyproxy squid libyaml-cpp-dev
           dpkg-dev adduser logrotate systemd
-          git python3-requests chromium nodejs)
+          git python3-requests python3-h2 chromium nodejs)
 # The HTTPS proxy's clients (issue 14, tests/integration/https_*): git (in the base image),
 # python3-requests (~0.5 MB with urllib3, for Debian's /usr/bin/python3) and chromium
 # (headless; with --no-install-recommends ~120 MB to download in ~30 packages, ~300 MB on
