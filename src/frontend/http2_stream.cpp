@@ -301,7 +301,6 @@ void h2_stream::on_end_sent() {
 
 void h2_stream::abandon() {
     reset_ = true;
-    draining = true;
     wake_reader();
     wake_writes();
     // The exchange may be waiting on its origin: that wait ends too, so that a stream the
