@@ -50,6 +50,8 @@ public:
     // When set, the next connect fails with it (then it is cleared).
     std::optional<core::error> connect_failure;
     std::vector<observe::exchange_record> records;
+    // The connections open now, as the worker holds them: a test drains them (SIGTERM).
+    std::vector<net::drainable*> drainables;
 
     // Runs every ready handler until nothing is left to do (no time passes).
     void settle();
@@ -92,8 +94,14 @@ public:
     std::unique_ptr<net::stream> client_stream(boost::asio::ip::tcp::socket) override {
         return nullptr; // clients come from connect_client()
     }
-    void add(net::drainable*) override { ++connections_; }
-    void remove(net::drainable*) override { --connections_; }
+    void add(net::drainable* c) override {
+        ++connections_;
+        drainables.push_back(c);
+    }
+    void remove(net::drainable* c) override {
+        --connections_;
+        std::erase(drainables, c);
+    }
     void connection_closed(const boost::asio::ip::address&) override {}
     bool park(boost::asio::ip::tcp::socket&, const boost::asio::ip::tcp::endpoint&, std::uint64_t,
               net::steady_time, std::unique_ptr<frontend::parked_session>&) override {
