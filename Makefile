@@ -3,7 +3,7 @@
 BUILD_TYPE ?= Release
 PORT ?= 9001
 JOBS ?= $(shell nproc)
-# make fuzz: seconds per fuzz target (make test runs each for FERRY_FUZZ_SECONDS, default 60).
+# make fuzz: seconds per fuzz target (make test runs each for FERRY_FUZZ_SECONDS, default 30).
 SECONDS ?= 60
 
 .PHONY: deps build run test bench bench-compare soak format clean fuzz fuzz-build install deb

@@ -738,6 +738,52 @@ TEST(Http2FrontEnd, ClientGoneCutsEveryExchangeAndEnds) {
     EXPECT_FALSE(h.records[0].cause.empty());
 }
 
+// A malformed request (RFC 9113 §8.2.2: a connection-specific field) is a stream error:
+// nghttp2 resets the stream before ferry sees a request, so no exchange starts. Such streams must
+// not stay counted — against the streams gauge nor against max_concurrent_streams.
+TEST(Http2FrontEnd, MalformedStreamsAreForgotten) {
+    config::settings s;
+    s.http2.max_concurrent_streams = 2;
+    test_host h(s);
+    h2_client c(h);
+    for (int i = 0; i < 3; ++i) {
+        const auto bad = c.get(origin, "/bad", {{"connection", "keep-alive"}});
+        c.pump();
+        EXPECT_TRUE(c.streams[bad].reset);
+        EXPECT_EQ(c.streams[bad].reset_code, NGHTTP2_PROTOCOL_ERROR);
+    }
+    EXPECT_TRUE(h.connects.empty());
+    EXPECT_EQ(h.metrics().http2.streams.load(), 0u) << "ferry_http2_streams_open";
+    // A good request on the same connection is still served, not refused.
+    h.origins.push_back({{ok("fine")}});
+    const auto good = c.get(origin, "/good");
+    c.pump();
+    EXPECT_FALSE(c.streams[good].reset)
+        << "reset with code " << c.streams[good].reset_code << " (7 = REFUSED_STREAM)";
+    EXPECT_EQ(c.streams[good].body, "fine");
+}
+
+// The gauges come back to zero when a connection ends, whatever its streams were doing.
+TEST(Http2FrontEnd, GaugesReturnToZeroWhenTheConnectionEnds) {
+    test_host h;
+    h.origins.push_back({{ok("x")}});
+    {
+        h2_client c(h);
+        c.get(origin, "/one");
+        c.pump();
+        c.get(origin, "/two"); // no origin script left: waits for its answer
+        c.pump();
+        EXPECT_EQ(h.metrics().http2.connections.load(), 1u);
+        c.close();
+        c.advance(2000ms);
+        EXPECT_TRUE(c.connection_done());
+    }
+    EXPECT_EQ(h.metrics().http2.connections.load(), 0u);
+    EXPECT_EQ(h.metrics().http2.streams.load(), 0u) << "ferry_http2_streams_open";
+    EXPECT_EQ(h.metrics().client_connections.load(), 0u);
+    EXPECT_EQ(h.metrics().http2.streams_total.load(), 2u);
+}
+
 TEST(Http2FrontEnd, NotHttp2AtAllIsClosed) {
     test_host h;
     h2_client c(h);
