@@ -117,7 +117,7 @@ public:
     std::int32_t request(const fields& head, const std::string* body = nullptr, bool end = true) {
         std::vector<nghttp2_nv> nva;
         for (const auto& [n, v] : head)
-            nva.push_back(nv(n, v));
+            nva.push_back(nv(names_.emplace_back(n), v));
         if (!body && end)
             return nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(), nullptr, this);
         if (!body) // HEADERS alone, the stream left open (a tunnel, a body to come)
@@ -207,7 +207,7 @@ private:
     static nghttp2_nv nv(const std::string& n, const std::string& v) {
         return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(n.data())),
                 reinterpret_cast<std::uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
-                NGHTTP2_NV_FLAG_NONE};
+                NGHTTP2_NV_FLAG_NO_COPY_NAME};
     }
     static h2_client& self(void* p) { return *static_cast<h2_client*>(p); }
     static ssize_t on_send(nghttp2_session*, const std::uint8_t* data, std::size_t size, int,
@@ -285,6 +285,8 @@ private:
     nghttp2_session* session_ = nullptr;
     std::string out_;
     std::list<body_source> sources_;
+    // Names are sent as given (nghttp2 lower-cases the names it copies): kept until sent.
+    std::list<std::string> names_;
     std::map<std::int32_t, fields> current_; // header blocks being received
 };
 
@@ -736,6 +738,70 @@ TEST(Http2FrontEnd, ClientGoneCutsEveryExchangeAndEnds) {
     EXPECT_EQ(h.open_connections(), 0);
     ASSERT_EQ(h.records.size(), 1u);
     EXPECT_FALSE(h.records[0].cause.empty());
+}
+
+TEST(Http2FrontEnd, HeaderListPastTheLimitIs431) {
+    config::settings s;
+    s.http2.max_header_list_size = 1024;
+    test_host h(s);
+    h2_client c(h);
+    const auto id = c.get(origin, "/big", {{"x-big", std::string(1500, 'v')}});
+    c.pump();
+    EXPECT_TRUE(h.connects.empty());
+    EXPECT_EQ(c.streams[id].field(":status"), "431");
+    EXPECT_TRUE(c.streams[id].end_stream);
+    ASSERT_EQ(h.records.size(), 1u);
+    EXPECT_EQ(h.records[0].status, 431);
+    EXPECT_FALSE(c.ferry_ended());
+}
+
+TEST(Http2FrontEnd, WebsocketOverExtendedConnectReachesAnUpgradingOrigin) {
+    test_host h;
+    h.origins.push_back(
+        {{"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+          "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+          "Sec-WebSocket-Protocol: chat\r\n\r\nfrom origin"}});
+    h2_client c(h);
+    c.pump(); // RFC 8441 §3: the client waits for SETTINGS_ENABLE_CONNECT_PROTOCOL
+    const auto id = c.request({{":method", "CONNECT"},
+                               {":protocol", "websocket"},
+                               {":scheme", "http"},
+                               {":authority", origin},
+                               {":path", "/chat"},
+                               {"sec-websocket-version", "13"},
+                               {"sec-websocket-protocol", "chat"}},
+                              nullptr, false);
+    c.pump();
+    ASSERT_EQ(h.upstream_logs.size(), 1u);
+    const auto head = head_of(h.upstream_logs[0]->received);
+    EXPECT_TRUE(head.starts_with("GET /chat HTTP/1.1\r\n")) << head;
+    EXPECT_TRUE(has_line(head, "Upgrade: websocket")) << head;
+    EXPECT_TRUE(has_field(head, "sec-websocket-key")) << head;
+    EXPECT_TRUE(has_line(head, "sec-websocket-version: 13")) << head;
+    const auto& r = c.streams[id];
+    EXPECT_EQ(r.field(":status"), "200"); // §5: the origin's 101 is the client's 200
+    EXPECT_EQ(r.field("sec-websocket-protocol"), "chat");
+    EXPECT_FALSE(r.has("sec-websocket-accept"));
+    EXPECT_FALSE(r.has("upgrade"));
+    EXPECT_EQ(r.body, "from origin");
+    c.data(id, "from client", false);
+    c.pump();
+    EXPECT_EQ(h.upstream_logs[0]->received, head + "from client");
+    EXPECT_FALSE(r.reset);
+}
+
+// RFC 9113 §8.2.1: a field name with upper-case letters makes the request malformed (§8.1.1):
+// a stream error, nothing forwarded (the client sends the name as given: NO_COPY_NAME).
+TEST(Http2FrontEnd, UpperCaseFieldNameIsMalformed) {
+    test_host h;
+    h.origins.push_back({{ok("should not be sent")}});
+    h2_client c(h);
+    const auto id = c.get(origin, "/upper", {{"X-Upper", "1"}});
+    c.pump();
+    EXPECT_TRUE(h.connects.empty())
+        << "forwarded: " << (h.upstream_logs.empty() ? "" : h.upstream_logs[0]->received);
+    EXPECT_TRUE(c.streams[id].reset);
+    EXPECT_EQ(c.streams[id].reset_code, NGHTTP2_PROTOCOL_ERROR);
 }
 
 // A malformed request (RFC 9113 §8.2.2: a connection-specific field) is a stream error:
