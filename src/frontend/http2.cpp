@@ -349,7 +349,9 @@ void http2_connection::abandon_all() {
 // ---- streams ----
 
 void http2_connection::forget(h2_stream* s) {
-    if (!s->closed() || !s->exchange_done()) return;
+    // A stream is kept while nghttp2 knows it and while its exchange runs (one whose
+    // header block never ended has none).
+    if (!s->closed() || (s->exchange_started && !s->exchange_done())) return;
     observe::decrement(counters().streams);
     streams_.erase(s->id());
     if (streams_.empty()) idle_since_ = host_.now();
