@@ -145,6 +145,12 @@ public:
             nghttp2_submit_data(session_, end ? NGHTTP2_FLAG_END_STREAM : 0, id, &provider);
         ASSERT_EQ(rv, 0) << nghttp2_strerror(rv);
     }
+    // GOAWAY(NO_ERROR): the client opens no more streams (and accepts no pushed one).
+    void goaway_now() {
+        const int rv =
+            nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
+        ASSERT_EQ(rv, 0) << nghttp2_strerror(rv);
+    }
     void reset(std::int32_t id, std::uint32_t code) {
         nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, code);
     }
@@ -724,6 +730,24 @@ TEST(Http2FrontEnd, DrainSendsGoawayAndLetsTheStreamInFlightFinish) {
     EXPECT_TRUE(c.ferry_ended());
     EXPECT_TRUE(c.connection_done());
     EXPECT_EQ(h.open_connections(), 0);
+}
+
+// RFC 9113 §6.8: a GOAWAY from the client still lets the streams up to its last stream id
+// finish; then the connection ends.
+TEST(Http2FrontEnd, ClientGoawayStillGetsItsStreamAnswered) {
+    test_host h;
+    h.origins.push_back({{ok("answered")}});
+    h2_client c(h);
+    const auto id = c.get(origin, "/last");
+    c.goaway_now();
+    c.pump();
+    EXPECT_EQ(c.streams[id].body, "answered");
+    EXPECT_TRUE(c.streams[id].end_stream);
+    int waited = 0;
+    for (; waited < 70 && !c.ferry_ended(); ++waited)
+        c.advance(1000ms);
+    EXPECT_LE(waited, 2) << "seconds before ferry closed after the client's GOAWAY";
+    EXPECT_EQ(h.metrics().http2.streams.load(), 0u) << "ferry_http2_streams_open";
 }
 
 TEST(Http2FrontEnd, ClientGoneCutsEveryExchangeAndEnds) {
