@@ -111,7 +111,14 @@ public:
         // The connection's window is never what holds a stream back here: only the stream's.
         nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 1 << 24);
     }
-    ~h2_client() { nghttp2_session_del(session_); }
+    // The client goes: ferry's connection ends (and is gone before the host is).
+    ~h2_client() {
+        end_->close();
+        for (int i = 0; i < 100 && !*done_; ++i)
+            h_.advance(200ms);
+        EXPECT_TRUE(*done_) << "the connection outlived its client";
+        nghttp2_session_del(session_);
+    }
 
     // A request; `body` null: the HEADERS frame ends the stream. `end`: the body ends it.
     std::int32_t request(const fields& head, const std::string* body = nullptr, bool end = true) {
