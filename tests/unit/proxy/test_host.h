@@ -40,6 +40,9 @@ public:
     ~test_host() override;
 
     // --- the test's controls
+    // The connections open now, as the worker holds them: a test drains them (SIGTERM).
+    // Declared before io, so that a connection io destroys last can still remove itself.
+    std::vector<net::drainable*> drainables;
     boost::asio::io_context io;
     // Scripts for upstream connections, in the order ferry opens them.
     std::deque<origin_script> origins;
@@ -50,8 +53,6 @@ public:
     // When set, the next connect fails with it (then it is cleared).
     std::optional<core::error> connect_failure;
     std::vector<observe::exchange_record> records;
-    // The connections open now, as the worker holds them: a test drains them (SIGTERM).
-    std::vector<net::drainable*> drainables;
 
     // Runs every ready handler until nothing is left to do (no time passes).
     void settle();
