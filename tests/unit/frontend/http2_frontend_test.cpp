@@ -771,6 +771,32 @@ TEST(Http2FrontEnd, ClientGoneCutsEveryExchangeAndEnds) {
     EXPECT_FALSE(h.records[0].cause.empty());
 }
 
+// Past SETTINGS_MAX_CONCURRENT_STREAMS (sent before the client heard the limit) a stream is
+// refused — RST_STREAM(REFUSED_STREAM), safe to retry (RFC 9113 §8.7) — and the others go on.
+TEST(Http2FrontEnd, StreamsPastTheConcurrencyLimitAreRefused) {
+    config::settings s;
+    s.http2.max_concurrent_streams = 2;
+    test_host h(s);
+    // Each origin closes after its answer: the later stream gets a connection of its own.
+    h.origins.push_back({{ok("one")}, true});
+    h.origins.push_back({{ok("two")}, true});
+    h2_client c(h);
+    const auto a = c.get(origin, "/1");
+    const auto b = c.get(origin, "/2");
+    const auto extra = c.get(origin, "/3");
+    c.pump();
+    EXPECT_EQ(c.streams[a].body, "one");
+    EXPECT_EQ(c.streams[b].body, "two");
+    EXPECT_TRUE(c.streams[extra].reset);
+    EXPECT_EQ(c.streams[extra].reset_code, NGHTTP2_REFUSED_STREAM);
+    EXPECT_EQ(h.upstream_logs.size(), 2u);
+    // Once those are done, a new stream is served.
+    h.origins.push_back({{ok("again")}});
+    const auto later = c.get(origin, "/4");
+    c.pump();
+    EXPECT_EQ(c.streams[later].body, "again");
+}
+
 TEST(Http2FrontEnd, HeaderListPastTheLimitIs431) {
     config::settings s;
     s.http2.max_header_list_size = 1024;
