@@ -11,7 +11,10 @@ drift between rounds on a shared machine cancels out. Ends with issue 5's target
 distribution-free confidence interval of the median and the verdict on issue 12's ±3 %.
 The TLS rows (issue 14; proxies "<name>-tls", metrics "tls_*", rounds of their own; see
 bench/tls/phase.sh) get a section of their own: medians, ferry's ratios with their intervals,
-and issue 14's targets against HAProxy.
+and issue 14's targets against HAProxy. The HTTP/2 rows (issue 15; proxies "<name>-h2" and
+"ferry-h1page", metrics "h2_*"/"h1_tunnel", rounds of their own; see bench/h2/phase.sh) too: requests
+through four h2 front ends, CONNECT streams, idle HTTP/2 connections, Chromium's page load, and
+issue 15's targets (against the best peer per round).
 """
 import math
 import statistics
@@ -65,7 +68,7 @@ def load(path):
                 continue
             rnd, proxy, metric, value = parts
             data[(proxy, metric)][int(rnd)] = value
-            if not metric.startswith("tls_"):  # the TLS rows count their own rounds
+            if not metric.startswith(("tls_", "h2_", "h1_")):  # the TLS and HTTP/2 rows count their own rounds
                 rounds.add(int(rnd))
     return data, sorted(rounds)
 
@@ -408,27 +411,167 @@ def tls_section(data, big_mb, conns):
     return lines
 
 
-def main():
-    results, facts_path, notes_path = sys.argv[1], sys.argv[2], sys.argv[3]
-    big_mb, conns = int(sys.argv[4]), int(sys.argv[5])
-    old_label = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else "ferry-old"
-    proxies = [(k, old_label if k == "ferry-old" else label) for k, label in PROXIES]
-    data, rounds = load(results)
+H2_PROXIES = [
+    ("haproxy-h2", "HAProxy (bind ... ssl alpn h2,http/1.1)"),
+    ("apache-h2", "Apache httpd (Protocols h2, H2ProxyRequests On)"),
+    ("nghttpx-h2", "nghttpx --http2-proxy + its backend"),
+    ("ferry-h2", "ferry (--listen https://)"),
+]
+H2_PEERS = ["haproxy-h2", "apache-h2", "nghttpx-h2"]
+
+
+def best_peer(data, metric, higher):
+    """Per round, the best of the HTTP/2 peers' values: {round: value}, and {round: peer}."""
+    best, who = {}, {}
+    for peer in H2_PEERS:
+        for rnd, text in data.get((peer, metric), {}).items():
+            n = number(text)
+            if n is None or n <= 0:
+                continue
+            if rnd not in best or (n > best[rnd] if higher else n < best[rnd]):
+                best[rnd], who[rnd] = n, peer
+    return {r: str(v) for r, v in best.items()}, who
+
+
+def target_row(label, mine, theirs, limit, higher, against=""):
+    """[label, ratio with interval, met / missed]: the median of per-round ratios against limit."""
+    values = ratio_values(mine, theirs)
+    if not values:
+        why = next((v for v in list(mine.values()) + list(theirs.values()) if number(v) is None), None)
+        return [label, why or "not measured", "not measured"]
+    r = statistics.median(values)
+    met = r >= limit if higher else r <= limit
+    status = "met" if met else "missed"
+    ci = median_ci(values)
+    if ci and len(values) > 1:
+        unsure = (ci[0] < limit <= ci[1]) if higher else (ci[0] <= limit < ci[1])
+        if unsure:
+            status += f" (interval {ci[0]:.2f}–{ci[1]:.2f} straddles {limit:.2f})"
+    shown = ratio_with_interval(mine, theirs)
+    if round(r, 2) == limit:  # 1.097 must not read as 1.10, missed
+        shown = f"{r:.3f}" + (shown[shown.index(" "):] if " " in shown else "")
+    return [label, shown + against, status]
+
+
+def h2_section(data, big_mb):
     present = {proxy for proxy, _ in data}
-    proxies = [(k, label) for k, label in proxies if k in present]
-    once_done = 0 in rounds
-    rounds = [r for r in rounds if r != 0]
-    cols = metrics(big_mb, conns)
-    lines = ["# ferry benchmark", ""]
-    with open(facts_path, encoding="utf-8") as f:
-        lines += [f"- {line.strip()}" for line in f if line.strip()]
-    other = data.get(("machine", "other"), {})
+    proxies = [(k, label) for k, label in H2_PROXIES if k in present]
+    if not proxies and "ferry-h1page" not in present:
+        return []
+    h2_rounds = sorted({r for (p, m), vals in data.items() if m.startswith(("h2_", "h1_")) for r in vals if r != 0})
+    size = f"{big_mb / 1024:g} GiB" if big_mb >= 1024 else f"{big_mb} MiB"
+    lines = ["", "## HTTP/2 (issue 15)", "",
+             f"Medians over {len(h2_rounds)} interleaved round(s) of their own. Requests: bench/h2/h2load_proxy "
+             "(one thread, epoll, nghttp2) over TLS with ALPN h2, 1 KiB GETs (:scheme http, :authority the origin) "
+             "on 10 connections × 100 streams in flight; CPU: the proxy's processes (/proc, user + system) per "
+             f"request, nghttpx's counted with its backend HTTP/1.1 proxy's. Tunnels: 10 CONNECT streams on one "
+             f"HTTP/2 connection, each an HTTP/1.1 GET of the {size} file inside, MB/s in total (10^6 B/s); "
+             "ferry's HTTP/1.1 CONNECT: the same over 10 TLS connections with ALPN http/1.1. Idle: HTTP/2 "
+             "connections after one 1 KiB GET each, on fresh processes, RSS growth per connection (once per run).",
+             ""]
+    cols = [("h2_rps", "req/s, 10 conns × 100 streams, 1 KiB", "{:,.0f}"),
+            ("h2_cpu", "proxy CPU µs / request", "{:.1f}"),
+            ("h2_tunnel", f"10 CONNECT streams × {size}, MB/s", "{:,.0f}"),
+            ("h2_tunnel_cpu", "proxy CPU s / GiB tunnelled", "{:.2f}"),
+            ("h1_tunnel", f"10 HTTP/1.1 CONNECTs × {size}, MB/s", "{:,.0f}"),
+            ("h1_tunnel_cpu", "proxy CPU s / GiB (HTTP/1.1)", "{:.2f}"),
+            ("h2_idle", "RSS per idle HTTP/2 connection", "{:,.0f} B")]
+    rows = []
+    for key, label in proxies:
+        row = [label]
+        for metric, _, fmt in cols:
+            values = data.get((key, metric), {})
+            if not values and metric in ("h2_tunnel", "h2_tunnel_cpu") and key == "haproxy-h2":
+                row.append("no CONNECT (forward mode)")
+            elif not values and metric.startswith("h2_tunnel") and key == "nghttpx-h2":
+                row.append("not measured")
+            else:
+                row.append(cell(values, fmt))
+        rows.append(row)
+    if rows:
+        lines += table(["proxy"] + [t for _, t, _ in cols], rows)
+    other = data.get(("machine", "h2_other"), {})
     if other:
-        shown = ", ".join(f"{other[r]}%" if r in other else "—" for r in rounds)
-        lines.append(f"- other processes' CPU, share of all cores, per round: {shown}")
-        if max(number(v) or 0 for v in other.values()) > 10:
-            lines.append("  (above ~10%, other work competed for the 2 cores: that round's numbers, ratios "
-                         "included, are noisy; rerun on a quiet machine)")
+        lines.append("")
+        lines.append("Other processes' CPU, share of all cores, per HTTP/2 round: "
+                     + ", ".join(f"{other[r]}%" if r in other else "—" for r in h2_rounds) + ".")
+    if "ferry-h2" in present:
+        rows = []
+        for peer, label in proxies:
+            if peer == "ferry-h2":
+                continue
+            rows.append([f"ferry ÷ {label.split(' (')[0].split(' --')[0]}"]
+                        + [ratio_with_interval(data.get(("ferry-h2", m), {}), data.get((peer, m), {}))
+                           for m in ("h2_rps", "h2_cpu", "h2_tunnel", "h2_idle")])
+        if rows:
+            lines += ["", "ferry's ratios: median of per-round ratios, then the range or interval of that median "
+                      "and its coverage (as in the TLS section).", ""]
+            lines += table(["ratio", "req/s", "CPU / request", "CONNECT streams MB/s", "RSS per idle conn"], rows)
+
+        rps_best, rps_who = best_peer(data, "h2_rps", True)
+        cpu_best, cpu_who = best_peer(data, "h2_cpu", False)
+
+        def named(who):
+            names = sorted({w.replace("-h2", "") for w in who.values()})
+            return f" (best peer per round: {', '.join(names)})" if names else ""
+
+        targets = [
+            target_row("req/s ≥ 1.10× the best peer", data.get(("ferry-h2", "h2_rps"), {}), rps_best, 1.10, True,
+                       named(rps_who)),
+            target_row("CPU / request ≤ 0.80× the best peer", data.get(("ferry-h2", "h2_cpu"), {}), cpu_best, 0.80,
+                       False, named(cpu_who)),
+            target_row("CONNECT-stream throughput ≥ 1.10× Apache's", data.get(("ferry-h2", "h2_tunnel"), {}),
+                       data.get(("apache-h2", "h2_tunnel"), {}), 1.10, True),
+            target_row("CONNECT-stream throughput ≥ 0.90× ferry's HTTP/1.1 CONNECT",
+                       data.get(("ferry-h2", "h2_tunnel"), {}), data.get(("ferry-h2", "h1_tunnel"), {}), 0.90, True),
+            target_row("RSS per idle HTTP/2 connection ≤ HAProxy's", data.get(("ferry-h2", "h2_idle"), {}),
+                       data.get(("haproxy-h2", "h2_idle"), {}), 1.00, False),
+        ]
+        lines += ["", "Issue 15 targets (ferry's median of per-round ratios; against the best peer of that round "
+                  "for req/s and CPU):", ""]
+        lines += table(["target", "ferry ÷ peer", "status"], targets)
+        one2, one1 = data.get(("ferry-h2", "h2_tunnel1"), {}), data.get(("ferry-h2", "h1_tunnel1"), {})
+        if one2 or one1:
+            lines += ["", f"One tunnel alone through ferry (what one connection carries): one CONNECT stream "
+                      f"{cell(one2, '{:,.0f}')} MB/s ({cell(data.get(('ferry-h2', 'h2_tunnel1_cpu'), {}), '{:.2f}')} "
+                      f"CPU s / GiB), one HTTP/1.1 CONNECT tunnel over TLS {cell(one1, '{:,.0f}')} MB/s "
+                      f"({cell(data.get(('ferry-h2', 'h1_tunnel1_cpu'), {}), '{:.2f}')} CPU s / GiB); "
+                      f"h2 ÷ HTTP/1.1: {ratio_with_interval(one2, one1)}."]
+    if "ferry-h1page" in present or ("ferry-h2", "h2_page") in data:
+        h2p, h1p = data.get(("ferry-h2", "h2_page"), {}), data.get(("ferry-h1page", "h2_page"), {})
+        h2f, h1f = data.get(("ferry-h2", "h2_page_full"), {}), data.get(("ferry-h1page", "h2_page_full"), {})
+        lines += ["", "Page load (bench/h2/page_load.py): Chromium headless through ferry's TLS listener, a page of "
+                  "100 resources (scripts in its head unless BENCH_H2_PAGE_KIND said otherwise), each response 20 ms after "
+                  "its request; the median of each round's loads. \"100 resources\": from the page's responseEnd to "
+                  "the load event; \"page + resources\": from fetchStart (the browser's first connection to the proxy "
+                  "and the page included).", ""]
+        lines += table(["", "HTTP/2 (ms)", "HTTP/1.1, --http2 off (ms)", "h2 ÷ h1"],
+                       [["100 resources", cell(h2p, "{:,.0f}"), cell(h1p, "{:,.0f}"), ratio_with_interval(h2p, h1p)],
+                        ["page + resources", cell(h2f, "{:,.0f}"), cell(h1f, "{:,.0f}"), ratio_with_interval(h2f, h1f)]])
+    rows = []
+    per_round = [("h2_rps", "req/s", "{:,.0f}"), ("h2_cpu", "CPU µs / request", "{:.1f}"),
+                 ("h2_tunnel", "CONNECT streams MB/s", "{:,.0f}"), ("h1_tunnel", "HTTP/1.1 CONNECT MB/s", "{:,.0f}"),
+                 ("h2_tunnel1", "one CONNECT stream MB/s", "{:,.0f}"), ("h1_tunnel1", "one HTTP/1.1 CONNECT MB/s", "{:,.0f}"),
+                 ("h2_page", "page load, 100 resources (ms)", "{:,.0f}")]
+    for metric, title, fmt in per_round:
+        for key, label in proxies + [("ferry-h1page", "ferry --http2 off")]:
+            values = data.get((key, metric))
+            if not values:
+                continue
+            shown = []
+            for rnd in h2_rounds:
+                n = number(values.get(rnd, "—"))
+                shown.append(fmt.format(n) if n is not None else values.get(rnd, "—"))
+            rows.append([title, label.split(" (")[0]] + shown)
+    if rows:
+        lines += ["", "HTTP/2 per-round values:", ""]
+        lines += table(["scenario", "proxy"] + [f"round {r}" for r in h2_rounds], rows)
+    return lines
+
+
+def plain_section(data, rounds, cols, proxies, present, once_done, old_label, conns):
+    """The plain rows: the main table, new ÷ old, ferry's ratios, issue 5's targets, per-round values."""
+    lines = []
     lines += ["", f"Medians over {len(rounds)} interleaved round(s); MB = 10^6 bytes. The last two columns are "
               f"measured once per run, after the rounds{'' if once_done else ' (not reached in this run)'}: "
               "RSS growth of the proxy's processes per idle keep-alive client connection (one 1 KiB GET each, "
@@ -500,7 +643,37 @@ def main():
             rows.append([title, "new ÷ old"] + shown)
     lines += table(["scenario", "proxy"] + [f"round {r}" for r in rounds], rows)
 
+    return lines
+
+
+def main():
+    results, facts_path, notes_path = sys.argv[1], sys.argv[2], sys.argv[3]
+    big_mb, conns = int(sys.argv[4]), int(sys.argv[5])
+    old_label = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else "ferry-old"
+    proxies = [(k, old_label if k == "ferry-old" else label) for k, label in PROXIES]
+    data, rounds = load(results)
+    present = {proxy for proxy, _ in data}
+    proxies = [(k, label) for k, label in proxies if k in present]
+    once_done = 0 in rounds
+    rounds = [r for r in rounds if r != 0]
+    cols = metrics(big_mb, conns)
+    lines = ["# ferry benchmark", ""]
+    with open(facts_path, encoding="utf-8") as f:
+        lines += [f"- {line.strip()}" for line in f if line.strip()]
+    other = data.get(("machine", "other"), {})
+    if other:
+        shown = ", ".join(f"{other[r]}%" if r in other else "—" for r in rounds)
+        lines.append(f"- other processes' CPU, share of all cores, per round: {shown}")
+        if max(number(v) or 0 for v in other.values()) > 10:
+            lines.append("  (above ~10%, other work competed for the 2 cores: that round's numbers, ratios "
+                         "included, are noisy; rerun on a quiet machine)")
+    plain_metrics = {m for m, _, _ in cols} | {"many_rps"}
+    if not any(metric in plain_metrics for _, metric in data):
+        lines += ["", "No plain rows in this run (BENCH_H2=only)."]
+    else:
+        lines += plain_section(data, rounds, cols, proxies, present, once_done, old_label, conns)
     lines += tls_section(data, big_mb, conns)
+    lines += h2_section(data, big_mb)
 
     with open(notes_path, encoding="utf-8") as f:
         notes = [line.strip() for line in f if line.strip()]

@@ -20,6 +20,12 @@
 # Squid and Apache httpd behind TLS listeners, in rounds of their own: keep-alive req/s and CPU
 # per request over TLS, new TLS handshakes per second (full and resumed), the big download
 # through the TLS listener, and once per run RSS per idle TLS client; about 6 more minutes.
+# Then the HTTP/2 rows (issue 15; bench/h2/phase.sh, BENCH_H2=0 skips them, BENCH_H2=only runs
+# them alone): ferry, HAProxy, Apache httpd and nghttpx with h2 front ends on TLS listeners, in
+# rounds of their own: 1 KiB GETs on 10 connections x 100 streams (req/s, CPU per request),
+# 10 CONNECT streams of the big file (ferry and Apache; and ferry's HTTP/1.1 CONNECT), Chromium's
+# page load through ferry over HTTP/2 against HTTP/1.1, and once per run RSS per idle HTTP/2
+# connection (ferry and HAProxy, fresh processes); about 7-8 more minutes.
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
@@ -63,8 +69,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 mode=${BENCH_MODE:-full}
 case $mode in
-  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 d_tls=1 ;;
-  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 d_tls=0 ;;
+  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 d_tls=1 d_h2=1 ;;
+  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 d_tls=0 d_h2=0 ;;
   *) echo "bench: BENCH_MODE is full or compare (got '$mode')" >&2; exit 1 ;;
 esac
 secs=${BENCH_SECONDS:-$d_secs}
@@ -76,6 +82,12 @@ big_mb=${BENCH_BIG_MB:-1024}
 deadline=${BENCH_DEADLINE:-$d_deadline}
 tls=${BENCH_TLS:-$d_tls}
 [[ $tls == [01] ]] || { echo "bench: BENCH_TLS is 0 or 1 (got '$tls')" >&2; exit 1; }
+h2=${BENCH_H2:-$d_h2}
+[[ $h2 == [01] || $h2 == only ]] || { echo "bench: BENCH_H2 is 0, 1 or only (got '$h2')" >&2; exit 1; }
+plain=1
+if [[ $h2 == only ]]; then   # the HTTP/2 rows alone: no plain or TLS rows, no plain peers
+  plain=0 tls=0 d_peers=""
+fi
 ferry_bin=${FERRY_BIN:-$root/build/ferry}
 old_bin=${FERRY_OLD_BIN:-}
 out_dir=$here/out
@@ -116,7 +128,8 @@ gen_limit=$(for_generator bash -c 'ulimit -n')
 # The participants: ferry and BENCH_PEERS (ferry-old joins the default when a second ferry is given).
 [[ -n ${FERRY_BASELINE:-} && -n $old_bin ]] && die "FERRY_BASELINE and FERRY_OLD_BIN: give one of them"
 [[ (-n ${FERRY_BASELINE:-} || -n $old_bin) && " $d_peers " != *" ferry-old "* ]] && d_peers="ferry-old $d_peers"
-read -ra peers <<<"${BENCH_PEERS:-$d_peers}"
+read -ra peers <<<"${BENCH_PEERS-$d_peers}"
+(( plain )) || peers=()
 known=" ferry-old ferry-log haproxy nginx squid privoxy tinyproxy direct "
 declare -A wanted=([ferry]=1)
 for name in "${peers[@]}"; do
@@ -176,7 +189,7 @@ cleanup() {
   # Keep the small logs for a post-mortem; the big file and nginx's temp files go.
   rm -rf "$out_dir/logs" && mkdir -p "$out_dir/logs"
   cp "$tmp"/*.out "$out_dir/logs/" 2>/dev/null
-  for d in origin nginx apache-tls; do
+  for d in origin nginx apache-tls apache-h2 nghttpx-h2; do
     [[ -f $tmp/$d/error.log ]] && cp "$tmp/$d/error.log" "$out_dir/logs/$d-error.log"
   done
   [[ -f $tmp/squid-tls/cache.log ]] && cp "$tmp/squid-tls/cache.log" "$out_dir/logs/squid-tls-cache.log"
@@ -528,7 +541,7 @@ done
 
 round_time=0
 rounds_done=0
-for ((r = 1; r <= rounds; r++)); do
+for ((r = 1; plain && r <= rounds; r++)); do
   if (( SECONDS + round_time > deadline )); then
     note "stopped after $rounds_done of $rounds rounds: the next would pass the ${deadline}s deadline"
     break
@@ -585,10 +598,12 @@ once() {  # once FUNCTION NAME
 }
 heavy=()
 for name in ferry ferry-old haproxy nginx "${slow_peers[@]}"; do has "$name" && heavy+=("$name"); done
-log "once per run: $many idle connections"
-for name in "${heavy[@]}"; do once measure_idle "$name"; done
-log "once per run: $many busy connections"
-for name in ferry ferry-old haproxy nginx direct "${slow_peers[@]}"; do has "$name" && once measure_many "$name"; done
+if (( plain )); then
+  log "once per run: $many idle connections"
+  for name in "${heavy[@]}"; do once measure_idle "$name"; done
+  log "once per run: $many busy connections"
+  for name in ferry ferry-old haproxy nginx direct "${slow_peers[@]}"; do has "$name" && once measure_many "$name"; done
+fi
 
 for name in "${servers[@]}"; do
   if [[ -z ${status[$name]:-} ]] && ! kill -0 "${pid[$name]}" 2>/dev/null; then
@@ -603,6 +618,15 @@ if (( tls )); then
   # shellcheck source=bench/tls/phase.sh
   source "$here/tls/phase.sh"
   tls_phase
+fi
+
+# ---------------------------------------------------------------------------------------------
+# HTTP/2 rows (issue 15): bench/h2/phase.sh.
+h2_rounds_done=0
+if [[ $h2 != 0 ]]; then
+  # shellcheck source=bench/h2/phase.sh
+  source "$here/h2/phase.sh"
+  h2_phase
 fi
 
 if [[ -s $tmp/ferry-access.log ]]; then
@@ -635,7 +659,13 @@ the same flags as ferry (${ferry_flags[*]})"
   (( tls )) && echo "tls: $tls_rounds_done of $rounds rounds of their own after the plain ones; \
 $(timeout 5 apache2 -v 2>/dev/null | head -n 1 | sed 's/^Server version: //'); openssl $(openssl version | cut -d' ' -f2); \
 certificate EC P-256 from a throwaway CA; peers: ${BENCH_TLS_PEERS:-haproxy squid apache}"
-  echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run\
+  [[ $h2 != 0 ]] && echo "http/2: $h2_rounds_done of $rounds rounds of their own$( (( plain )) && echo " after the others" || echo " (BENCH_H2=only: no plain or TLS rows)"); \
+$(timeout 5 nghttpx --version 2>/dev/null | head -n 1); libnghttp2 $(dpkg-query -W -f='${Version}' libnghttp2-14 2>/dev/null); \
+$(timeout 5 "${CHROMIUM:-chromium}" --version 2>/dev/null | head -n 1); \
+peers: ${BENCH_H2_PEERS:-haproxy apache nghttpx} (nghttpx's backend: ${BENCH_H2_NGHTTPX_BACKEND:-ferry} on a plain listener)"
+  (( plain )) || echo "settings: ${secs}s per run (${slow_secs}s for Apache), big file ${big_mb} MiB; \
+load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+  (( plain )) && echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run\
 $( (( ${#slow_peers[@]} )) && echo " (${slow_secs}s for ${slow_peers[*]})"), \
 big file ${big_mb} MiB, $many connections in the idle and c$many scenarios (once per run, after the rounds\
 ${ferry_pair:+; idle also in every round for ferry and ferry-old, on fresh processes}); \

@@ -13,19 +13,23 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
           libtomlplusplus-dev libcrypt-dev libssl-dev libnghttp2-dev apache2-utils man-db groff-base
           tinyproxy squid libyaml-cpp-dev
           dpkg-dev adduser logrotate systemd
-          git python3-requests chromium)
+          git python3-requests chromium nodejs)
 # The HTTPS proxy's clients (issue 14, tests/integration/https_*): git (in the base image),
 # python3-requests (~0.5 MB with urllib3, for Debian's /usr/bin/python3) and chromium
 # (headless; with --no-install-recommends ~120 MB to download in ~30 packages, ~300 MB on
 # disk, 20-40 s of CI install time). Each test says so and is skipped when its client is
 # missing.
+# nodejs (Debian 12's is 18; ~25 MB on disk): Node's http2 module is issue 15's HTTP/2 client
+# for CONNECT streams and extended CONNECT (tests/integration/http2_clients_test.cpp).
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark;
   # slowhttptest is for the denial-of-service soak (bench/soak.sh); apache2 (mod_ssl and
   # mod_proxy are in apache2-bin) is issue 14's TLS peer, run by bench/tls/phase.sh with its own
-  # config, never as the packaged service.
-  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2)
+  # config, never as the packaged service. Issue 15's HTTP/2 rows (bench/h2/phase.sh): nghttp2-proxy
+  # (nghttpx, an h2 front end for a forward proxy; apache2's mod_http2 and haproxy are the other
+  # peers); the load generator bench/h2/h2load_proxy.c builds on libnghttp2-dev, above.
+  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2 nghttp2-proxy)
 fi
 
 missing=()

@@ -35,6 +35,9 @@ constexpr std::chrono::milliseconds tick{1000};
 // bucket per connection; past its size the client is told ENHANCE_YOUR_CALM and dropped.
 constexpr double glitch_limit = 1000;
 constexpr double glitch_leak_per_second = 100;
+// Ended streams a connection keeps for its next ones (each holds a few KiB of capacity);
+// an idle connection gives them back.
+constexpr std::size_t spare_streams = 16;
 
 // nghttp2's allocations, counted: what an idle connection holds is a metric.
 struct counted_memory {
@@ -131,6 +134,7 @@ private:
     counted_memory memory_;
     nghttp2_session* session_ = nullptr;
     std::unordered_map<std::int32_t, std::unique_ptr<h2_stream>> streams_;
+    std::vector<std::unique_ptr<h2_stream>> spare_; // ended streams, to be used again
     std::size_t exchanges_ = 0; // running now (a closed stream's may still be logging)
     asio::steady_timer writer_wake_;
     asio::steady_timer done_wake_;
@@ -170,6 +174,7 @@ http2_connection::~http2_connection() {
         observe::decrement(counters().idle_bytes, idle_bytes_);
     }
     streams_.clear();
+    spare_.clear();
     if (session_) nghttp2_session_del(session_);
     host_.connection_closed(peer_.address());
     observe::decrement(host_.metrics().client_connections);
@@ -194,6 +199,9 @@ bool http2_connection::start_session() {
     // The exchange says when a byte is consumed: the windows are ferry's back-pressure.
     nghttp2_option_set_no_auto_window_update(opt, 1);
     nghttp2_option_set_max_settings(opt, 32);
+    // No RFC 7540 priority tree (RFC 9113 §5.3.2 deprecates it): closed streams are not
+    // kept for it, which is most of what an idle session would hold.
+    nghttp2_option_set_no_closed_streams(opt, 1);
     nghttp2_mem mem{&memory_, count_malloc, count_free, count_calloc, count_realloc};
     const int rv = nghttp2_session_server_new3(&session_, cb, this, opt, &mem);
     nghttp2_option_del(opt);
@@ -206,6 +214,7 @@ bool http2_connection::start_session() {
         {NGHTTP2_SETTINGS_MAX_FRAME_SIZE, std::uint32_t(h2.max_frame_size)},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, std::uint32_t(h2.max_header_list_size)},
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}, // RFC 8441: WebSocket over a stream
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},   // RFC 9218: ferry does not prioritise
     };
     nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
     nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
@@ -295,6 +304,7 @@ void http2_connection::note_idle() {
     if (idle_bytes_ > 0) return;
     in_.release_if_empty();
     if (out_.empty()) std::string().swap(out_);
+    spare_.clear();
     if (auto* tls = dynamic_cast<net::tls_stream*>(transport_.get());
         tls && tls->ssl() && !SSL_has_pending(tls->ssl()))
         SSL_free_buffers(tls->ssl());
@@ -353,7 +363,10 @@ void http2_connection::forget(h2_stream* s) {
     // header block never ended has none).
     if (!s->closed() || (s->exchange_started && !s->exchange_done())) return;
     observe::decrement(counters().streams);
-    streams_.erase(s->id());
+    auto it = streams_.find(s->id());
+    // Kept for the next stream: its storage, buffers and timers are allocated already.
+    if (spare_.size() < spare_streams) spare_.push_back(std::move(it->second));
+    streams_.erase(it);
     if (streams_.empty()) idle_since_ = host_.now();
 }
 
@@ -416,16 +429,25 @@ asio::awaitable<void> http2_connection::serve_stream(h2_stream* s) {
 int http2_connection::on_begin_headers(nghttp2_session*, const nghttp2_frame* f, void* self) {
     auto& c = *static_cast<http2_connection*>(self);
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    // Streams nghttp2 closed (a client's reset) whose exchanges still end count too: the
-    // limit is on the work a client can start, not only on open streams (rapid reset).
-    if (c.streams_.size() >= c.cfg().http2.max_concurrent_streams || c.calmed_) {
+    // nghttp2 refuses streams past the announced limit itself. Streams it closed whose
+    // exchanges still run (a response's last DATA goes out before its exchange has logged;
+    // a client reset one) count here: up to the limit again, then the work a client can
+    // start is refused, however fast it resets streams (rapid reset, CVE-2023-44487).
+    if (c.streams_.size() >= 2 * c.cfg().http2.max_concurrent_streams || c.calmed_) {
         nghttp2_submit_rst_stream(c.session_, NGHTTP2_FLAG_NONE, f->hd.stream_id,
                                   NGHTTP2_REFUSED_STREAM);
         c.glitch();
         return 0;
     }
-    auto s = std::make_unique<h2_stream>(c, f->hd.stream_id, c.host_.now(), &c.host_.deadlines(),
-                                         c.ex_, c.cfg().max_header_size);
+    std::unique_ptr<h2_stream> s;
+    if (!c.spare_.empty()) {
+        s = std::move(c.spare_.back());
+        c.spare_.pop_back();
+        s->reuse(f->hd.stream_id);
+    } else {
+        s = std::make_unique<h2_stream>(c, f->hd.stream_id, c.host_.now(), &c.host_.deadlines(),
+                                        c.ex_, c.cfg().max_header_size);
+    }
     nghttp2_session_set_stream_user_data(c.session_, f->hd.stream_id, s.get());
     c.streams_.emplace(f->hd.stream_id, std::move(s));
     observe::bump(c.counters().streams);

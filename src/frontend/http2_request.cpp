@@ -34,6 +34,17 @@ void h2_request::add(std::string_view name, std::string_view value, std::size_t 
         fields.emplace_back(name, value);
 }
 
+void h2_request::clear() {
+    method.clear();
+    scheme.clear();
+    authority.clear();
+    path.clear();
+    protocol.clear();
+    fields.clear();
+    decoded_size = 0;
+    too_large = false;
+}
+
 h2_head to_http1_head(const h2_request& r, bool end_stream, std::string_view websocket_key,
                       std::string& out) {
     h2_head result;

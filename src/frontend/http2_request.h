@@ -22,6 +22,8 @@ struct h2_request {
 
     // One field from nghttp2: pseudo-headers to their members, the rest kept in order.
     void add(std::string_view name, std::string_view value, std::size_t limit);
+    // Empty again, for the next stream (the vector's capacity stays).
+    void clear();
 };
 
 struct h2_head {

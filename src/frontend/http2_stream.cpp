@@ -23,6 +23,27 @@ h2_stream::h2_stream(h2_session& conn, std::int32_t id, const net::steady_time& 
 
 h2_stream::~h2_stream() = default;
 
+void h2_stream::reuse(std::int32_t id) {
+    id_ = id;
+    request.clear();
+    head_bytes = 0;
+    chunked_body = exchange_started = exchange_done_ = draining = false;
+    buffer.consume(buffer.size());
+    upstream.reset();
+    in_.consume(in_.size());
+    remote_ended_ = trailer_given_ = reset_ = closed_ = false;
+    open_ = true;
+    reset_code_ = 0;
+    submitted_ = has_body_ = out_ended_ = end_sent_ = rst_after_end_ = false;
+    length_.reset();
+    framed_ = 0;
+    pending_.clear();
+    pending_index_ = pending_offset_ = pending_left_ = reserved_ = 0;
+    spill_.clear();
+    sent = 0;
+    write_timed_out = false;
+}
+
 // ---- reading: the request body or the tunnel's bytes from the client ----
 
 void h2_stream::on_data(const std::uint8_t* data, std::size_t size) {
@@ -63,13 +84,16 @@ asio::awaitable<net::error_code> h2_stream::read_some(net::byte_buffer& into, st
                 got = std::min(room, avail.size());
                 std::memcpy(ptr, avail.data(), got);
             } else {
-                // One chunk per read: "SIZE\r\n" DATA "\r\n" (http2_request.h).
+                // One chunk per read: "SIZE\r\n" DATA "\r\n" (http2_request.h), within the
+                // caller's limit where it leaves room for one.
+                const auto n =
+                    std::min(avail.size(), limit > into.size() + 32 ? limit - into.size() - 32
+                                                                    : std::size_t(4096));
                 char line[24];
-                auto r = std::to_chars(line, line + 16, avail.size(), 16);
+                auto r = std::to_chars(line, line + 16, n, 16);
                 *r.ptr++ = '\r';
                 *r.ptr++ = '\n';
                 const auto head = std::size_t(r.ptr - line);
-                const auto n = avail.size();
                 auto [ptr, room] = into.prepare(head + n + 2, into.size() + head + n + 2);
                 std::memcpy(ptr, line, head);
                 std::memcpy(ptr + head, avail.data(), n);
@@ -321,30 +345,48 @@ ssize_t read_source(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t l
     return static_cast<h2_stream*>(source->ptr)->next_data(length, *flags);
 }
 
-nghttp2_nv nv(std::string_view name, std::string_view value) {
-    return {reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-            reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-            value.size(), NGHTTP2_NV_FLAG_NONE};
-}
+// A head being built: names lower-cased (RFC 9113 §8.2.2), values copied, all in the
+// stream's scratch text, whose capacity a recycled stream keeps. nghttp2 copies the list
+// when the frame is submitted.
+class head_builder {
+public:
+    explicit head_builder(h2_head_scratch& s) : s_(s) {
+        s_.text.clear();
+        s_.at.clear();
+    }
+    void add(std::string_view name, std::string_view value, bool lower = false) {
+        const auto n = std::uint32_t(s_.text.size());
+        s_.text.append(name);
+        if (lower)
+            for (auto i = n; i < s_.text.size(); ++i)
+                if (s_.text[i] >= 'A' && s_.text[i] <= 'Z')
+                    s_.text[i] = char(s_.text[i] - 'A' + 'a');
+        const auto v = std::uint32_t(s_.text.size());
+        s_.text.append(value);
+        s_.at.push_back({n, std::uint32_t(name.size()), v, std::uint32_t(value.size())});
+    }
+    void add_lowered(std::string_view name, std::string_view value) { add(name, value, true); }
+    // More of the last value.
+    void append_to_value(std::string_view more) {
+        s_.text.append(more);
+        s_.at.back()[3] += std::uint32_t(more.size());
+    }
+    void number(std::string_view name, std::uint64_t n) {
+        char digits[24];
+        const auto r = std::to_chars(digits, digits + sizeof digits, n);
+        add(name, {digits, std::size_t(r.ptr - digits)});
+    }
+    void status(int code) { number(":status", std::uint64_t(code)); }
+    std::vector<nghttp2_nv>& list() {
+        s_.nv.clear();
+        auto* base = reinterpret_cast<std::uint8_t*>(s_.text.data());
+        for (const auto& a : s_.at)
+            s_.nv.push_back({base + a[0], base + a[2], a[1], a[3], NGHTTP2_NV_FLAG_NONE});
+        return s_.nv;
+    }
 
-// The head's storage: names lower-cased (RFC 9113 §8.2.2), numbers as text. nghttp2 copies
-// all of it when the frame is submitted.
-struct head_builder {
-    std::vector<nghttp2_nv> list;
-    std::vector<std::string> texts;
-    head_builder() { texts.reserve(24); }
-    const std::string& keep(std::string s) {
-        texts.push_back(std::move(s));
-        return texts.back();
-    }
-    void status(int code) { add(":status", keep(std::to_string(code))); }
-    void add(std::string_view name, std::string_view value) { list.push_back(nv(name, value)); }
-    void add_lowered(std::string_view name, std::string_view value) {
-        std::string low(name);
-        for (auto& c : low)
-            if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-        add(keep(std::move(low)), value);
-    }
+private:
+    h2_head_scratch& s_;
 };
 
 // What HTTP/2 never carries (§8.2.2), and what ferry writes itself.
@@ -358,7 +400,8 @@ void relayed_fields(const http::response_head& r, head_builder& b) {
 }
 
 void via(const http::response_head& r, std::string_view pseudonym, head_builder& b) {
-    b.add("via", b.keep(std::string(r.minor == 0 ? "1.0 " : "1.1 ").append(pseudonym)));
+    b.add("via", r.minor == 0 ? "1.0 " : "1.1 ");
+    b.append_to_value(pseudonym);
 }
 
 } // namespace
@@ -391,7 +434,7 @@ http::response_plan h2_answers::response_head(const http::request_head& request,
                                               const http::body_framing& in,
                                               const proxy::answer_context& ctx,
                                               std::string&) const {
-    head_builder b;
+    head_builder b(stream_.scratch);
     b.status(response.status);
     relayed_fields(response, b);
     if (http::find_field(response, "date").empty() && !ctx.date.empty()) b.add("date", ctx.date);
@@ -400,10 +443,10 @@ http::response_plan h2_answers::response_head(const http::request_head& request,
     std::optional<std::uint64_t> length;
     if (in.kind == http::body_kind::length) {
         length = in.length;
-        b.add("content-length", b.keep(std::to_string(in.length)));
+        b.number("content-length", in.length);
     }
     via(response, ctx.pseudonym, b);
-    stream_.submit_response(b.list, no_body, no_body ? std::nullopt : length);
+    stream_.submit_response(b.list(), no_body, no_body ? std::nullopt : length);
     // HTTP/2 frames the body itself: it goes as it comes, never re-chunked, and one
     // stream's answer never closes the connection.
     http::response_plan plan;
@@ -413,40 +456,40 @@ http::response_plan h2_answers::response_head(const http::request_head& request,
 
 bool h2_answers::interim_head(const http::request_head&, const http::response_head& response,
                               std::string_view pseudonym, std::string&) const {
-    head_builder b;
+    head_builder b(stream_.scratch);
     b.status(response.status);
     relayed_fields(response, b);
     via(response, pseudonym, b);
-    stream_.submit_interim(b.list);
+    stream_.submit_interim(b.list());
     return true;
 }
 
 void h2_answers::switch_head(const http::response_head& response, std::string_view pseudonym,
                              std::string&) const {
     // RFC 8441 §5: the origin's 101 is the client's 200; the stream is the WebSocket.
-    head_builder b;
+    head_builder b(stream_.scratch);
     b.status(200);
     for (const auto& f : response.fields)
         if (!skipped(response, f.name) && !http::iequals(f.name, "sec-websocket-accept"))
             b.add_lowered(f.name, f.value);
     via(response, pseudonym, b);
-    stream_.submit_response(b.list, false, std::nullopt);
+    stream_.submit_response(b.list(), false, std::nullopt);
 }
 
 void h2_answers::tunnel_established(std::string&) const {
-    head_builder b;
+    head_builder b(stream_.scratch);
     b.status(200);
-    stream_.submit_response(b.list, false, std::nullopt);
+    stream_.submit_response(b.list(), false, std::nullopt);
 }
 
 bool h2_answers::local_reply(const http::request_head&, const http::local_reply& reply,
                              const proxy::answer_context& ctx, std::string& out) const {
-    head_builder b;
+    head_builder b(stream_.scratch);
     b.status(reply.status);
     b.add("date", ctx.date);
     b.add("server", ctx.pseudonym);
     b.add("content-type", reply.content_type);
-    b.add("content-length", b.keep(std::to_string(reply.body.size())));
+    b.number("content-length", reply.body.size());
     // Extra fields come as complete lines ("Allow: GET\r\n", a 407's challenge).
     std::string_view extra = reply.extra_fields;
     while (!extra.empty()) {
@@ -461,8 +504,9 @@ bool h2_answers::local_reply(const http::request_head&, const http::local_reply&
         b.add_lowered(line.substr(0, colon), value);
     }
     const bool no_body = reply.head_only || reply.body.empty();
-    stream_.submit_response(
-        b.list, no_body, no_body ? std::nullopt : std::optional<std::uint64_t>(reply.body.size()));
+    stream_.submit_response(b.list(), no_body,
+                            no_body ? std::nullopt
+                                    : std::optional<std::uint64_t>(reply.body.size()));
     // The body is what the exchange writes next, as DATA.
     if (!no_body) out.append(reply.body);
     return false;

@@ -20,6 +20,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include <array>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,14 @@
 namespace ferry::frontend {
 
 class h2_stream;
+
+// Where an answer's head is built (frontend/http2_stream.cpp's head_builder): kept with the
+// stream, so a recycled stream allocates nothing for the next head.
+struct h2_head_scratch {
+    std::string text;
+    std::vector<std::array<std::uint32_t, 4>> at; // name offset, size, value offset, size
+    std::vector<nghttp2_nv> nv;
+};
 
 // What a stream needs of its connection.
 class h2_session {
@@ -101,6 +110,11 @@ public:
     net::byte_buffer buffer{4096};
     std::unique_ptr<upstream::connection> upstream;
     bool draining = false;
+    h2_head_scratch scratch;
+
+    // For the next stream of the same connection: every per-stream state back to a new
+    // stream's, capacity kept (storage, buffers, scratch).
+    void reuse(std::int32_t id);
 
 private:
     void wake_reader() {

@@ -105,7 +105,7 @@ TEST(Admin, MetricsCountWhatWentThrough) {
 
     // Every line is a comment or a sample of the text format.
     static const std::regex sample_line(
-        R"((# (HELP|TYPE) [a-z_]+ .+)|([a-z_]+(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9.e+-]+))");
+        R"((# (HELP|TYPE) [a-z_][a-z0-9_]* .+)|([a-z_][a-z0-9_]*(\{[a-z]+="[^"]*"(,[a-z]+="[^"]*")*\})? [0-9.e+-]+))");
     std::size_t start = 0;
     while (start < page.size()) {
         auto end = page.find('\n', start);

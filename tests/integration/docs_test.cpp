@@ -60,7 +60,7 @@ std::vector<help_option> help_options() {
     std::vector<help_option> out;
     // "  -w, --workers N    Worker threads ...", the help on the next line when the tag is long.
     static const std::regex entry(
-        R"(^  ((?:-\w, |    )?(--[a-z-]+)(?: (\S+))?|PORT)(?:\s{2,}(.*))?$)");
+        R"(^  ((?:-\w, |    )?(--[a-z0-9-]+)(?: (\S+))?|PORT)(?:\s{2,}(.*))?$)");
     static const std::regex fallback_default(R"(\(default: ([^)]*)\)$)");
     for (const auto& line : lines_of(help.out)) {
         std::smatch m;

@@ -73,7 +73,7 @@ TEST(Packaging, ManPageRendersWithoutWarningsAndDocumentsEveryOption) {
 
     auto help = run_ferry({"--help"});
     ASSERT_EQ(help.exit_code(), 0);
-    static const std::regex option(R"((--[a-z][a-z-]+))");
+    static const std::regex option(R"((--[a-z][a-z0-9-]+))");
     std::set<std::string> options;
     for (std::sregex_iterator it(help.out.begin(), help.out.end(), option), end; it != end; ++it)
         options.insert(it->str(1));
