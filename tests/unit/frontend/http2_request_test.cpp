@@ -74,6 +74,39 @@ TEST(H2RequestAdd, ExactlyAtTheLimitIsNotTooLarge) {
     EXPECT_TRUE(over.too_large);
 }
 
+TEST(H2RequestAdd, ClearedRequestIsLikeANewOne) {
+    // A connection reuses ended streams: nothing of the last request may leak into the next.
+    auto r = request({{":method", "CONNECT"},
+                      {":protocol", "websocket"},
+                      {":scheme", "https"},
+                      {":authority", "old.test"},
+                      {":path", "/old"},
+                      {"cookie", "old=1"},
+                      {"x", std::string(300, 'x')}},
+                     200);
+    ASSERT_TRUE(r.too_large);
+    r.clear();
+    EXPECT_FALSE(r.too_large);
+    EXPECT_EQ(r.decoded_size, 0u);
+    for (const auto& [name, value] :
+         std::initializer_list<std::pair<std::string_view, std::string_view>>{
+             {":method", "GET"},
+             {":scheme", "http"},
+             {":authority", "new.test"},
+             {":path", "/new"}})
+        r.add(name, value, 200);
+    const auto fresh = request(
+        {{":method", "GET"}, {":scheme", "http"}, {":authority", "new.test"}, {":path", "/new"}},
+        200);
+    std::string a, b;
+    to_http1_head(r, true, "", a);
+    to_http1_head(fresh, true, "", b);
+    EXPECT_EQ(a, b);
+    EXPECT_TRUE(r.protocol.empty());
+    EXPECT_TRUE(r.fields.empty());
+    EXPECT_EQ(r.decoded_size, fresh.decoded_size);
+}
+
 // ---- to_http1_head: the request line ----
 
 TEST(H2ToHttp1, GetBecomesAbsoluteFormWithHostFromAuthority) {
