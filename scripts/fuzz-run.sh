@@ -16,7 +16,7 @@ seconds=$2
 shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(request_head response_head chunked target config session)
+[[ ${#targets[@]} -eq 0 ]] && targets=(request_head response_head chunked target config session http2)
 
 failed=0
 summary=()

@@ -104,6 +104,97 @@ def write(target, data, written):
     written[target] = written.get(target, 0) + 1
 
 
+# ---- HTTP/2 (http2_fuzz.cpp): frames written by hand, HPACK as literals without indexing
+# and without Huffman coding (RFC 7541 §6.2.2), so no library is needed.
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def hpack_int(value, prefix_bits, first=0):
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = [first | limit]
+    value -= limit
+    while value >= 128:
+        out.append(value % 128 + 128)
+        value //= 128
+    return bytes(out + [value])
+
+
+def hpack(fields):
+    out = b""
+    for name, value in fields:
+        name, value = name.encode(), value.encode()
+        out += b"\x00" + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value
+    return out
+
+
+H2_DATA, H2_HEADERS, H2_PRIORITY, H2_RST, H2_SETTINGS, H2_PING, H2_GOAWAY, H2_WINDOW, H2_CONT = (
+    0, 1, 2, 3, 4, 6, 7, 8, 9)
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+
+
+def h2_headers(stream, fields, end=True):
+    return h2_frame(H2_HEADERS, END_HEADERS | (END_STREAM if end else 0), stream, hpack(fields))
+
+
+def h2_get(stream, path="/", authority="127.0.0.1:8080", extra=()):
+    return h2_headers(stream, [(":method", "GET"), (":scheme", "http"), (":authority", authority),
+                               (":path", path)] + list(extra))
+
+
+def h2_seeds():
+    """(control byte, client bytes after the preface, origin scripts) for http2_fuzz.cpp."""
+    settings = h2_frame(H2_SETTINGS, 0, 0)
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    until_close = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"
+    post = [(":method", "POST"), (":scheme", "http"), (":authority", "127.0.0.1:8080"),
+            (":path", "/up")]
+    connect = [(":method", "CONNECT"), (":authority", "127.0.0.1:443")]
+    websocket = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+                 (":authority", "127.0.0.1:8080"), (":path", "/chat"),
+                 ("sec-websocket-version", "13")]
+    switch = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
+    block = hpack([(":method", "GET"), (":scheme", "http"), (":authority", "127.0.0.1:8080"),
+                   (":path", "/split"), ("accept", "*/*")])
+    return [
+        (0, settings + h2_get(1), [ok]),
+        (0, settings + h2_get(1, "/c", extra=[("cookie", "a=1"), ("cookie", "b=2")]), [chunked]),
+        (0, settings + h2_get(1, "/close"), [until_close]),
+        (2, settings + h2_get(1, "/a") + h2_get(3, "/b"), [ok, chunked]),
+        (0, settings + h2_headers(1, post + [("content-length", "5")], False)
+         + h2_frame(H2_DATA, END_STREAM, 1, b"hello"), [ok]),
+        (2, settings + h2_headers(1, post, False) + h2_frame(H2_DATA, 0, 1, b"part one, ")
+         + h2_frame(H2_DATA, END_STREAM, 1, b"part two"), [ok]),
+        (0, settings + h2_headers(1, post + [("content-length", "50")], False)
+         + h2_frame(H2_DATA, END_STREAM, 1, b"short"), [ok]),
+        (8, settings + h2_headers(1, connect, False) + h2_frame(H2_DATA, 0, 1, b"ping")
+         + h2_frame(H2_DATA, END_STREAM, 1, b"last"), []),
+        (0, settings + h2_headers(1, websocket, False) + h2_frame(H2_DATA, 0, 1, b"\x81\x02hi"),
+         [switch + b"\x81\x02yo"]),
+        (0, settings + h2_frame(H2_HEADERS, 0, 1, block[:10]) + h2_frame(H2_CONT, 0, 1, block[10:20])
+         + h2_frame(H2_CONT, END_HEADERS, 1, block[20:]), [ok]),
+        (0, settings + h2_get(1, "/gone") + h2_frame(H2_RST, 0, 1, (8).to_bytes(4, "big")), [ok]),
+        (0, h2_frame(H2_SETTINGS, 0, 0, (4).to_bytes(2, "big") + (1 << 20).to_bytes(4, "big")
+                     + (5).to_bytes(2, "big") + (1 << 15).to_bytes(4, "big"))
+         + h2_frame(H2_PING, 0, 0, b"12345678") + h2_frame(H2_WINDOW, 0, 0, (1 << 20).to_bytes(4, "big"))
+         + h2_frame(H2_PRIORITY, 0, 1, bytes(5)) + h2_get(3) + h2_frame(H2_SETTINGS, ACK, 0), [ok]),
+        (4, settings + h2_get(1, extra=[("x-big", "v" * 1200)]), [ok]),
+        (0, settings + h2_get(1, "/then-goaway")
+         + h2_frame(H2_GOAWAY, 0, 0, (1).to_bytes(4, "big") + bytes(4)), [ok]),
+        (0, settings + h2_headers(1, [(":method", "GET"), (":path", "/no-authority"),
+                                      (":scheme", "http"), ("Upper", "case")]), [ok]),
+        (16, settings + h2_headers(1, [(":method", "OPTIONS"), (":scheme", "http"),
+                                       (":authority", "127.0.0.1:8080"), (":path", "*")]), [ok]),
+        (1, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", []),
+    ]
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -137,6 +228,11 @@ def main():
     for k, (_, data) in enumerate(every(responses, 30)):
         request = b"GET http://ORIGIN/ HTTP/1.1\r\nHost: ORIGIN\r\n\r\n"
         write("session", bytes([k % 8]) + request + SEPARATOR + data, written)
+
+    # http2: control byte, the client's frames (the target adds the preface), origin scripts.
+    for control, client, origins in h2_seeds():
+        write("http2", bytes([control]) + b"".join([client] + [SEPARATOR + o for o in origins]),
+              written)
 
     # Hand-written seeds, as they are.
     for folder in sorted(HAND.glob("*")):

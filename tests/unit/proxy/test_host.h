@@ -40,6 +40,9 @@ public:
     ~test_host() override;
 
     // --- the test's controls
+    // The connections open now, as the worker holds them: a test drains them (SIGTERM).
+    // Declared before io, so that a connection io destroys last can still remove itself.
+    std::vector<net::drainable*> drainables;
     boost::asio::io_context io;
     // Scripts for upstream connections, in the order ferry opens them.
     std::deque<origin_script> origins;
@@ -92,8 +95,14 @@ public:
     std::unique_ptr<net::stream> client_stream(boost::asio::ip::tcp::socket) override {
         return nullptr; // clients come from connect_client()
     }
-    void add(net::drainable*) override { ++connections_; }
-    void remove(net::drainable*) override { --connections_; }
+    void add(net::drainable* c) override {
+        ++connections_;
+        drainables.push_back(c);
+    }
+    void remove(net::drainable* c) override {
+        --connections_;
+        std::erase(drainables, c);
+    }
     void connection_closed(const boost::asio::ip::address&) override {}
     bool park(boost::asio::ip::tcp::socket&, const boost::asio::ip::tcp::endpoint&, std::uint64_t,
               net::steady_time, std::unique_ptr<frontend::parked_session>&) override {
