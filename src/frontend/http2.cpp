@@ -83,6 +83,7 @@ http2_connection::~http2_connection() {
         observe::decrement(counters().idle_connections);
         observe::decrement(counters().idle_bytes, idle_bytes_);
     }
+    observe::decrement(counters().streams, streams_.size());
     streams_.clear();
     spare_.clear();
     if (session_) nghttp2_session_del(session_);

@@ -15,7 +15,8 @@ struct field {
 struct request_head {
     std::string_view method;
     std::string_view target;
-    int minor = 1; // HTTP/1.<minor>; 0 or 1 (1.2+ is handled as 1.1, RFC 9110 §2.5)
+    int minor = 1; // HTTP/1.<minor>; 0 or 1 (1.2+ is handled as 1.1, RFC 9110 §2.5); 2 for a
+                   // request that came over HTTP/2 (frontend/http2_request.h)
     std::vector<field> fields;
     std::string_view request_line; // without CRLF, for logs
 };

@@ -56,7 +56,9 @@ void append_framing(std::string& out, const framing_fields& framing) {
 }
 
 void append_via(std::string& out, int minor, std::string_view pseudonym) {
-    out.append(minor == 0 ? "Via: 1.0 " : "Via: 1.1 ").append(pseudonym).append("\r\n");
+    // RFC 9110 §7.6.3: the protocol the message was received in ("2" for HTTP/2).
+    out.append(minor == 0 ? "Via: 1.0 " : minor == 2 ? "Via: 2 " : "Via: 1.1 ");
+    out.append(pseudonym).append("\r\n");
 }
 
 // Max-Forwards for OPTIONS and TRACE (RFC 9110 §7.6.2): forwarded as value - 1.

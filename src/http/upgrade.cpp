@@ -33,7 +33,7 @@ bool names_a_protocol(const Head& head) {
 } // namespace
 
 bool forwards_upgrade(const request_head& head, bool has_body) {
-    return head.minor == 1 && !has_body && has_option(head, "connection", "upgrade") &&
+    return head.minor >= 1 && !has_body && has_option(head, "connection", "upgrade") &&
            names_a_protocol(head);
 }
 

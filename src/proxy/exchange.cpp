@@ -62,9 +62,10 @@ decision exchange::parse_and_decide() {
     rec_.target = req_.target;
     // An HTTP/2 request reaches the parser as an HTTP/1.1 head (frontend/http2_request.h);
     // the logs name the protocol it came in.
-    if (rec_.stream != 0 && e == http::parse_error::none)
+    if (rec_.stream != 0 && e == http::parse_error::none) {
         rec_.request_line = fmt::format("{} {} HTTP/2", req_.method, req_.target);
-    else
+        req_.minor = 2; // what Via says it came in (RFC 9110 §7.6.3)
+    } else
         rec_.request_line = req_.request_line;
     if (e != http::parse_error::none) {
         decision d;
