@@ -249,7 +249,7 @@ TEST_F(Http2Framing, StreamsBeyondTheConcurrentLimitAreRefused) {
         auto r = run_h2probe({target(*ferry), origin.authority(), "concurrency", "4", "ack"}, 30s);
         ASSERT_EQ(r.exit_code(), 0) << r.out << r.err << "\nferry:\n" << ferry->err();
         EXPECT_NE(r.out.find("goaway=PROTOCOL_ERROR"), std::string::npos) << r.out;
-        auto again = run_h2probe({target(*ferry), origin.authority(), "get", "/size/5"}, 30s);
+        auto again = run_h2probe({target(*ferry), origin.authority(), "get", "/slow/10"}, 30s);
         EXPECT_NE(again.out.find("get status 200"), std::string::npos) << again.out << again.err;
     }
 }

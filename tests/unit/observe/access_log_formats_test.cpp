@@ -108,6 +108,19 @@ TEST(FerryAccessLine, IsUnchanged) {
               "45.000ms \"ferry: cannot connect to 127.0.0.1:1: Connection refused\"\n");
 }
 
+// An HTTP/2 exchange names its protocol, connection and stream (issue 15).
+TEST(FerryAccessLine, Http2ExchangesNameTheirConnectionAndStream) {
+    auto r = get_record();
+    r.stream = 3;
+    r.user = "jo";
+    EXPECT_EQ(line(access_log_format::ferry, r, microseconds(45250)),
+              "2023-11-14T22:13:20.123Z 127.0.0.1:51234 GET http://example.com/ 200 1234 78 "
+              "45.250ms proto=h2 conn=7 stream=3 user=\"jo\"\n");
+    const auto json = line(access_log_format::json, r, microseconds(45250));
+    EXPECT_NE(json.find(R"("protocol":"HTTP/2","connection":7,"stream":3,)"), std::string::npos)
+        << json;
+}
+
 TEST(SquidAccessLine, GetIsATcpMissWithTheOriginAddress) {
     // The time is when the exchange ended: 123 ms + 45 ms.
     EXPECT_EQ(line(access_log_format::squid, get_record()),
@@ -196,7 +209,7 @@ TEST(JsonAccessLine, Get) {
               R"({"time":"2023-11-14T22:13:20.123Z","client":"127.0.0.1:51234","method":"GET",)"
               R"("target":"http://example.com/","status":200,"bytes_to_client":1234,)"
               R"("bytes_from_client":78,"body_bytes":1000,"duration_ms":45.250,)"
-              R"("upstream":"example.com:80",)"
+              R"("upstream":"example.com:80","protocol":"HTTP/1.1","connection":7,)"
               R"("user_agent":"curl/8.0","referer":null})"
               "\n");
 }
@@ -209,6 +222,7 @@ TEST(JsonAccessLine, ErrorsCarryTheirCauseAndUser) {
               R"({"time":"2023-11-14T22:13:20.123Z","client":"127.0.0.1:51234","method":"GET",)"
               R"("target":"http://127.0.0.1:1/","status":502,"bytes_to_client":180,)"
               R"("bytes_from_client":78,"body_bytes":40,"duration_ms":45.000,"upstream":null,)"
+              R"("protocol":"HTTP/1.1","connection":7,)"
               R"("cause":"ferry: cannot connect to 127.0.0.1:1: Connection refused",)"
               R"("user":"jo","user_agent":null,"referer":null})"
               "\n");
@@ -216,6 +230,7 @@ TEST(JsonAccessLine, ErrorsCarryTheirCauseAndUser) {
               R"({"time":"2023-11-14T22:13:20.123Z","client":"[::1]:4000","method":null,)"
               R"("target":null,"status":400,"bytes_to_client":150,"bytes_from_client":9,)"
               R"("body_bytes":0,"duration_ms":45.000,"upstream":null,)"
+              R"("protocol":"HTTP/1.1","connection":0,)"
               R"("cause":"ferry: malformed request line",)"
               R"("user_agent":null,"referer":null})"
               "\n");
