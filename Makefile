@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 # make fuzz: seconds per fuzz target. make test runs each for FUZZ_SECONDS (CI's time budget),
 # passed on every configure so that a build-asan configured earlier does not keep another value.
 SECONDS ?= 60
-FUZZ_SECONDS ?= 30
+FUZZ_SECONDS ?= 20
 
 .PHONY: deps build run test bench bench-compare soak format clean fuzz fuzz-build install deb
 
