@@ -10,7 +10,8 @@ namespace ferry::frontend {
 namespace {
 
 const std::array<front_end, 2> all{{
-    {"http", "HTTP/1.1 forward proxy (HTTP/2 with prior knowledge: --http2-cleartext)", &serve_http1},
+    {"http", "HTTP/1.1 forward proxy (HTTP/2 with prior knowledge: --http2-cleartext)",
+     &serve_http1},
     {"https", "HTTP/1.1 and HTTP/2 forward proxy over TLS", &serve_https},
 }};
 

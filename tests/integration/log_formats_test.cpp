@@ -269,15 +269,15 @@ TEST(JsonLogFormat, EveryLineIsValidJsonWithTheExpectedFields) {
 
     auto get = normalised_line_with(all, "\"target\": \"" + x.get_url + "\"");
     ASSERT_FALSE(get.empty()) << all;
-    const std::regex get_shape(fmt::format(
-        R"(\{{"body_bytes": \d+, "bytes_from_client": \d+, "bytes_to_client": {}, )"
-        R"("client": "127\.0\.0\.1:\d+", "connection": \d+, )"
-        R"("duration_ms": \d+\.\d{{1,3}}, "method": "GET", "protocol": "HTTP/1\.1", )"
-        R"("referer": "http://referer\.test/page", )"
-        R"("status": 200, "target": "{}", )"
-        R"("time": "\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z", "upstream": "{}", )"
-        R"("user_agent": "ferry-test/1\.0"\}})",
-        received(x.get), x.get_url, origin.authority()));
+    const std::regex get_shape(
+        fmt::format(R"(\{{"body_bytes": \d+, "bytes_from_client": \d+, "bytes_to_client": {}, )"
+                    R"("client": "127\.0\.0\.1:\d+", "connection": \d+, )"
+                    R"("duration_ms": \d+\.\d{{1,3}}, "method": "GET", "protocol": "HTTP/1\.1", )"
+                    R"("referer": "http://referer\.test/page", )"
+                    R"("status": 200, "target": "{}", )"
+                    R"("time": "\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z", "upstream": "{}", )"
+                    R"("user_agent": "ferry-test/1\.0"\}})",
+                    received(x.get), x.get_url, origin.authority()));
     EXPECT_TRUE(std::regex_match(get, get_shape)) << get;
 
     auto tunnel = normalised_line_with(all, "\"method\": \"CONNECT\"");
