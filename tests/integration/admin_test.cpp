@@ -73,12 +73,17 @@ TEST(Admin, MetricsCountWhatWentThrough) {
         EXPECT_EQ(tunnelled.status, 200);
     }
 
-    // The exchanges are counted when they end; the tunnel when its client closes.
+    // The exchanges are counted when they end; the tunnel when its client closes. The page is
+    // read from the worker's counters while it runs, family by family, so one page can be
+    // read half before and half after the tunnel's exchange is counted: wait for a page that
+    // has it everywhere.
     std::string page;
     for (int i = 0; i < 50; ++i) {
         page = body_of(admin_get(port, "GET /metrics HTTP/1.1"));
         if (metric(page, "ferry_tunnels_total") == 1 && metric(page, "ferry_tunnels") == 0 &&
-            metric(page, "ferry_client_connections") == 0)
+            metric(page, "ferry_client_connections") == 0 &&
+            metric(page, R"(ferry_requests_total{method="CONNECT",code="2xx"})") == 1 &&
+            metric(page, "ferry_request_duration_seconds_count") == 9)
             break;
         std::this_thread::sleep_for(50ms);
     }
