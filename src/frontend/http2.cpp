@@ -10,14 +10,11 @@
 
 #include <openssl/rand.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <malloc.h>
-#include <unordered_map>
 
 namespace ferry::frontend {
 

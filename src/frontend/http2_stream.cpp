@@ -1,9 +1,5 @@
 #include "frontend/http2_stream.h"
 
-#include "http/chars.h"
-#include "http/local_reply.h"
-#include "http/rewrite.h"
-
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -33,7 +29,6 @@ void h2_stream::reuse(std::int32_t id) {
     in_.consume(in_.size());
     remote_ended_ = trailer_given_ = reset_ = closed_ = false;
     open_ = true;
-    reset_code_ = 0;
     submitted_ = has_body_ = out_ended_ = end_sent_ = rst_after_end_ = false;
     length_.reset();
     framed_ = 0;
@@ -285,7 +280,6 @@ void h2_stream::close() {
 
 void h2_stream::on_closed(std::uint32_t error_code) {
     closed_ = true;
-    reset_code_ = error_code;
     // Closed before both sides ended cleanly: the client reset it, or an error did.
     const bool clean = error_code == NGHTTP2_NO_ERROR && end_sent_ && remote_ended_;
     if (!clean) abandon();

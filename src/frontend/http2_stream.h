@@ -139,7 +139,6 @@ private:
     bool open_ = true;
     bool reset_ = false;  // reset by either side: reads and writes fail
     bool closed_ = false; // nghttp2 forgot the stream
-    std::uint32_t reset_code_ = 0;
 
     bool submitted_ = false; // a final response (or 200 for a tunnel) is on its way
     bool has_body_ = false;  // it has a data source
