@@ -361,11 +361,6 @@ std::vector<option> process_options() {
         row({"--admin-flow-entries", 0, "admin_flow_entries", k::integer, "N",
              "Exchanges the admin listener's live flow view keeps", restart},
             &settings::admin_flow_entries, count(1, 100000)),
-        row({"--status-on-proxy-port", 0, "status_on_proxy_port", k::on_off, "on|off",
-             "Serve the admin pages (not their live streams) to requests for ferry itself on "
-             "the proxy ports",
-             live},
-            &settings::status_on_proxy_port, read_on_off),
         row({"--user", 0, "user", k::text, "NAME",
              "Switch to this user after binding the listeners", restart},
             &settings::user, read_text),
