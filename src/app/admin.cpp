@@ -174,18 +174,10 @@ http::local_reply not_allowed() {
     return r;
 }
 
-asio::awaitable<void> serve(std::shared_ptr<admin_connection> c) {
-    auto& st = *c->st;
-    frontend::page_request request;
-    if (!co_await frontend::read_page_request(*c->client, frontend::page_limits{}, request))
-        co_return;
-    const std::string date = now_date();
-    if (!request.parsed) {
-        co_await frontend::send_page_reply(*c->client, request.refusal, date, write_timeout);
-        co_return;
-    }
-    const auto& head = request.head;
-    const auto target = head.target;
+// The credentials, the method and the route: what a request for `target` (path and query)
+// gets.
+asio::awaitable<admin_answer> decide(admin_server::state& st, const http::request_head& head,
+                                     std::string_view target) {
     const auto mark = target.find('?');
     const auto path = target.substr(0, mark);
     const auto query =
@@ -211,6 +203,21 @@ asio::awaitable<void> serve(std::shared_ptr<admin_connection> c) {
             answer = co_await (*handler)(r);
         }
     }
+    co_return answer;
+}
+
+asio::awaitable<void> serve(std::shared_ptr<admin_connection> c) {
+    auto& st = *c->st;
+    frontend::page_request request;
+    if (!co_await frontend::read_page_request(*c->client, frontend::page_limits{}, request))
+        co_return;
+    const std::string date = now_date();
+    if (!request.parsed) {
+        co_await frontend::send_page_reply(*c->client, request.refusal, date, write_timeout);
+        co_return;
+    }
+    const auto& head = request.head;
+    admin_answer answer = co_await decide(st, head, head.target);
     if (answer.opens != admin_answer::stream::none && head.method == "GET") {
         if (st.streams.size() >= admin_server::max_watchers || st.stopped) {
             http::local_reply busy{503, "ferry: too many live views open\n", true};
@@ -229,6 +236,15 @@ asio::awaitable<void> serve(std::shared_ptr<admin_connection> c) {
 }
 
 } // namespace
+
+asio::awaitable<http::local_reply> admin_server::answer_elsewhere(const http::request_head& head,
+                                                                  std::string_view target) {
+    auto answer = co_await decide(*state_, head, target);
+    if (answer.opens != admin_answer::stream::none)
+        co_return http::local_reply{404, "ferry: live streams are on the admin listener only\n",
+                                    false};
+    co_return answer.reply;
+}
 
 void admin_routes::add(std::string path, admin_handler handler) {
     routes_.emplace_back(std::move(path), std::move(handler));

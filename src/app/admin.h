@@ -82,6 +82,11 @@ public:
     std::uint16_t port() const { return port_; }
     std::size_t watchers() const;
     admin_routes& routes();
+    // What a request for `target` (path and query) made elsewhere gets (a proxy port's request
+    // for ferry itself, with --status-on-proxy-port): the same credentials and handlers, but
+    // no stream. On this loop.
+    boost::asio::awaitable<http::local_reply> answer_elsewhere(const http::request_head& head,
+                                                               std::string_view target);
 
     struct state; // shared with the connections' coroutines, which may outlive this object
 

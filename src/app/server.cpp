@@ -16,9 +16,11 @@
 #include "util/process_user.h"
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <deque>
 #include <fmt/format.h>
@@ -567,6 +569,14 @@ bool server::start_admin() {
                      bound.address().to_string().c_str());
     admin_.emplace(main_io_, std::move(acceptor), *this);
     admin_->start();
+    // --status-on-proxy-port: a worker's request for ferry itself is answered here, on this
+    // loop, by the same handlers (the worker's coroutine resumes on its own loop).
+    shared_.admin_page = [this](const http::request_head& head,
+                                std::string_view target) -> asio::awaitable<http::local_reply> {
+        auto page = co_await asio::co_spawn(main_io_, admin_->answer_elsewhere(head, target),
+                                            asio::use_awaitable);
+        co_return page;
+    };
     say(fmt::format("Admin listener on port {}\n", admin_->port()));
     return true;
 }

@@ -185,6 +185,13 @@ void worker::record_status(const observe::exchange_record& r,
     if (shared_.flow_ring) shared_.flow_ring->record(r, ms);
 }
 
+asio::awaitable<std::optional<http::local_reply>> worker::admin_page(const http::request_head& head,
+                                                                     std::string_view target) {
+    if (!shared_.admin_page) co_return std::nullopt;
+    auto page = co_await shared_.admin_page(head, target);
+    co_return page;
+}
+
 void worker::flow_connected(std::uint64_t id, std::string_view client) {
     if (!shared_.flow_log.enabled()) return;
     std::string block;

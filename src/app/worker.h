@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
@@ -51,6 +52,10 @@ struct shared_state {
     std::shared_ptr<const tls::client_context> tls_parent{};
     // The last exchanges, for the admin listener's live flow view; null: none kept.
     observe::flow_ring* flow_ring = nullptr;
+    // The admin listener's answer for a proxy port (--status-on-proxy-port); empty: none.
+    std::function<boost::asio::awaitable<http::local_reply>(const http::request_head&,
+                                                            std::string_view target)>
+        admin_page{};
 };
 
 // What a reload hands the workers besides the settings: the https:// listeners' TLS and the
@@ -97,6 +102,8 @@ public:
                                                 const upstream::connect_request& request) override;
     upstream::parent_tls* parent_tls() override { return &parent_tls_; }
     void log_exchange(const observe::exchange_record& r) override;
+    boost::asio::awaitable<std::optional<http::local_reply>>
+    admin_page(const http::request_head& head, std::string_view target) override;
 
     // frontend::host (see there)
     std::uint64_t next_connection_id() override {

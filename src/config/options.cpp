@@ -346,7 +346,8 @@ std::vector<option> log_options() {
 std::vector<option> process_options() {
     return {
         row({"--admin-listen", 0, "admin_listen", k::text, "ADDR",
-             "Serve /metrics and /healthz on HOST:PORT or http://HOST:PORT (off by default)",
+             "Serve the status page, the live flow, /metrics and /healthz on HOST:PORT or "
+             "http://HOST:PORT (off by default)",
              restart},
             &settings::admin_listen, read_admin_listen),
         row({"--admin-auth", 0, "admin_auth", k::text, "none|token|basic",
@@ -361,6 +362,11 @@ std::vector<option> process_options() {
         row({"--admin-flow-entries", 0, "admin_flow_entries", k::integer, "N",
              "Exchanges the admin listener's live flow view keeps", restart},
             &settings::admin_flow_entries, count(1, 100000)),
+        row({"--status-on-proxy-port", 0, "status_on_proxy_port", k::on_off, "on|off",
+             "Answer requests for ferry itself on the proxy ports with the admin listener's pages "
+             "(not its live streams)",
+             live},
+            &settings::status_on_proxy_port, read_on_off),
         row({"--user", 0, "user", k::text, "NAME",
              "Switch to this user after binding the listeners", restart},
             &settings::user, read_text),

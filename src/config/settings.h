@@ -153,6 +153,7 @@ struct settings {
     std::string admin_auth = "none";
     std::string admin_token_file;
     std::size_t admin_flow_entries = 500; // exchanges the live flow view keeps (per process)
+    bool status_on_proxy_port = false;    // the admin pages for requests to ferry itself
     std::string user; // switch to this user after binding (needs root); empty: stay
 
     // Relay tunnels and large unchanged bodies with splice(2), without copying them.

@@ -6,6 +6,8 @@
 #include "auth/authenticator.h"
 #include "config/settings.h"
 #include "core/error.h"
+#include "http/head.h"
+#include "http/local_reply.h"
 #include "net/deadline.h"
 #include "observe/exchange_record.h"
 #include "observe/metrics.h"
@@ -18,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -59,6 +62,14 @@ public:
 
     // The exchange ended: count it, and write its access-log line and flow-log block.
     virtual void log_exchange(const observe::exchange_record& r) = 0;
+    // With --status-on-proxy-port: what the admin listener answers to `head` for `target`
+    // (path and query), or none when there is no admin listener.
+    virtual boost::asio::awaitable<std::optional<http::local_reply>>
+    admin_page(const http::request_head& head, std::string_view target) {
+        (void)head;
+        (void)target;
+        co_return std::nullopt;
+    }
 };
 
 } // namespace ferry::proxy

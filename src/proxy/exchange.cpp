@@ -113,6 +113,14 @@ asio::awaitable<next> exchange::serve_decided(const decision& d) {
     case action::reject:
         co_return co_await fail(d.problem, true);
     case action::status_page: {
+        if (settings().status_on_proxy_port) {
+            const std::string_view path = d.target.path.empty() ? "/" : d.target.path;
+            auto admin = co_await ctx_.admin_page(req_, path);
+            if (admin) {
+                admin->close = has_body;
+                co_return co_await reply(*admin);
+            }
+        }
         auto page = status_page();
         page.close = has_body;
         co_return co_await reply(page);

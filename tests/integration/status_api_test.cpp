@@ -331,3 +331,37 @@ TEST(StatusApi, DenialsAndAuthFailuresByRule) {
     EXPECT_NE(metrics.find("ferry_auth_failures_by_rule_total{rule=\"2\",name=\"staff\"} 1"),
               std::string::npos);
 }
+
+TEST(StatusApi, PagesOnTheProxyPortOnlyWhenAskedFor) {
+    temp_file token("tok-on-proxy\n");
+    ferry_process off({"--admin-listen", "127.0.0.1:0"});
+    ASSERT_TRUE(off.started()) << off.err();
+    {
+        auto s = tcp_stream::connect_to(off.port());
+        s.send_all(fmt::format(
+            "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            off.port()));
+        auto hint = s.read_until_close(5s);
+        EXPECT_EQ(status_of(hint), 200) << hint;
+        EXPECT_NE(hint.find("forward proxy"), std::string::npos) << "the short page" << hint;
+        EXPECT_EQ(hint.find("\"totals\""), std::string::npos) << "no figures" << hint;
+    }
+    ferry_process on({"--admin-listen", "127.0.0.1:0", "--status-on-proxy-port", "on",
+                      "--admin-auth", "token", "--admin-token-file", token.path()});
+    ASSERT_TRUE(on.started()) << on.err();
+    auto ask = [&](const std::string& target, const std::string& extra) {
+        auto s = tcp_stream::connect_to(on.port());
+        s.send_all(
+            fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}Connection: close\r\n\r\n",
+                        target, on.port(), extra));
+        return s.read_until_close(5s);
+    };
+    EXPECT_EQ(status_of(ask("/api/status", "")), 401) << "the admin credentials apply";
+    const std::string bearer = "Authorization: Bearer tok-on-proxy\r\n";
+    auto json_answer = ask(fmt::format("http://127.0.0.1:{}/api/status", on.port()), bearer);
+    EXPECT_EQ(status_of(json_answer), 200) << json_answer;
+    EXPECT_NE(json_answer.find("\"series\":{\"t\":["), std::string::npos);
+    auto page = ask("/", bearer);
+    EXPECT_NE(page.find("<table id=\"hosts\">"), std::string::npos) << printable(page);
+    EXPECT_EQ(status_of(ask("/api/events", bearer)), 404) << "no stream on a proxy port";
+}
