@@ -30,14 +30,21 @@ http::local_reply admin_page(const http::request_head& r, const admin_server::pa
     return ok;
 }
 
-asio::awaitable<void> serve(std::unique_ptr<net::stream> client, admin_server::page metrics) {
-    const frontend::page_handler handler = [&metrics](const http::request_head& r) {
-        return admin_page(r, metrics);
-    };
-    const std::function<std::string()> date = [] {
-        return observe::http_date(std::chrono::system_clock::now());
-    };
-    co_await frontend::serve_page(*client, handler, frontend::page_limits{}, date);
+asio::awaitable<void> serve(std::unique_ptr<net::stream> client, admin_server::page metrics,
+                            explain_pages* explain) {
+    const frontend::page_limits limits;
+    frontend::page_request request;
+    if (!co_await frontend::read_page_request(*client, limits, request)) co_return;
+    http::local_reply reply = request.refusal;
+    if (request.parsed) {
+        std::optional<http::local_reply> answer;
+        if (explain) answer = co_await explain->route(request.head);
+        reply = answer ? std::move(*answer) : admin_page(request.head, metrics);
+        reply.close = true;
+        reply.head_only = request.head.method == "HEAD" && reply.status < 300;
+    }
+    const auto date = observe::http_date(std::chrono::system_clock::now());
+    co_await frontend::send_page_reply(*client, reply, date, limits.timeout);
 }
 
 } // namespace
@@ -47,8 +54,9 @@ http::local_reply admin_route(std::string_view head, const admin_server::page& m
         head, [&metrics](const http::request_head& r) { return admin_page(r, metrics); });
 }
 
-admin_server::admin_server(asio::io_context& io, tcp::acceptor acceptor, page metrics)
-    : io_(io), acceptor_(std::move(acceptor)), metrics_(std::move(metrics)),
+admin_server::admin_server(asio::io_context& io, tcp::acceptor acceptor, page metrics,
+                           explain_pages* explain)
+    : io_(io), acceptor_(std::move(acceptor)), metrics_(std::move(metrics)), explain_(explain),
       now_(std::chrono::steady_clock::now()), ticker_(io) {
     boost::system::error_code ec;
     port_ = acceptor_.local_endpoint(ec).port();
@@ -60,7 +68,7 @@ void admin_server::start() {
                                     [this](tcp::socket s) {
                                         auto stream = std::make_unique<net::tcp_stream>(
                                             std::move(s), now_, &deadlines_);
-                                        asio::co_spawn(io_, serve(std::move(stream), metrics_),
+                                        asio::co_spawn(io_, serve(std::move(stream), metrics_, explain_),
                                                        asio::detached);
                                     }),
                    asio::detached);

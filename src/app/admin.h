@@ -4,6 +4,7 @@
 // answered and closed; anything else gets 404/405/400.
 #pragma once
 
+#include "app/admin_explain.h"
 #include "http/local_reply.h"
 #include "net/deadline.h"
 
@@ -18,8 +19,9 @@ class admin_server {
 public:
     using page = std::function<std::string()>;
 
+    // `explain`: /explain and the PAC file (null: not served).
     admin_server(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor,
-                 page metrics);
+                 page metrics, explain_pages* explain = nullptr);
     void start();
     void stop();
     std::uint16_t port() const { return port_; }
@@ -30,6 +32,7 @@ private:
     boost::asio::io_context& io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     page metrics_;
+    explain_pages* explain_ = nullptr;
     std::uint16_t port_ = 0;
     // The deadlines of the page connections, on this loop's own coarse clock.
     net::steady_time now_;

@@ -162,6 +162,7 @@ private:
     void apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
                       tls_contexts tls, listener_change change);
     bool start_admin();
+    explain_sources explain_sources_of();
     void on_reopen(boost::system::error_code ec);
     void stop_main_loop();
 
@@ -182,6 +183,7 @@ private:
     // The settings in force; SIGHUP replaces them (the shutdown timeout is read from here).
     std::shared_ptr<const config::settings> running_;
     asio::signal_set hangups_{main_io_}; // SIGHUP: reload
+    std::optional<explain_pages> explain_pages_; // /explain and /proxy.pac (admin listener)
     std::optional<admin_server> admin_;
     asio::signal_set reopen_signal_{main_io_}; // SIGUSR1: reopen the log files
 };
@@ -454,10 +456,28 @@ bool server::start_admin() {
                      ec.message().c_str());
         return false;
     }
-    admin_.emplace(main_io_, std::move(acceptor), [this] { return metrics_page(workers_); });
+    explain_pages_.emplace(main_io_, settings_, explain_sources_of());
+    admin_.emplace(main_io_, std::move(acceptor), [this] { return metrics_page(workers_); },
+                   &*explain_pages_);
     admin_->start();
     say(fmt::format("Admin listener on port {}\n", admin_->port()));
     return true;
+}
+
+// What /explain and /proxy.pac read, on the main loop (where reloads replace it).
+explain_sources server::explain_sources_of() {
+    return {[this] { return running_; },
+            [this] { return shared_.acl_default.load(); },
+            [this] {
+                return auth_service_ ? auth_service_->users()
+                                     : std::shared_ptr<const auth::user_table>();
+            },
+            [this] {
+                std::vector<pac_listener> out;
+                for (const auto& l : listeners_)
+                    out.push_back({l.bound.endpoint, std::string(l.bound.front_end->scheme)});
+                return out;
+            }};
 }
 
 void server::on_reopen(boost::system::error_code ec) {
@@ -474,7 +494,10 @@ void server::stop_main_loop() {
     shutdown_deadline_.cancel();
     signals_.cancel();
     hangups_.cancel();
-    if (admin_) asio::post(main_io_, [this] { admin_->stop(); });
+    if (admin_) asio::post(main_io_, [this] {
+        admin_->stop();
+        explain_pages_->stop();
+    });
     reopen_signal_.cancel();
     main_io_.stop();
 }

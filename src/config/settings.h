@@ -147,6 +147,8 @@ struct settings {
     http2_settings http2;
     std::string config_file;                    // --config, for reload and messages
     std::optional<listen_address> admin_listen; // /metrics and /healthz; off when empty
+    // The proxy the PAC file (/proxy.pac) names; empty: derived from the listeners.
+    std::optional<listen_address> pac_proxy;
     std::string user; // switch to this user after binding (needs root); empty: stay
 
     // Relay tunnels and large unchanged bodies with splice(2), without copying them.
