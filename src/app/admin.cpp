@@ -63,15 +63,16 @@ admin_server::admin_server(asio::io_context& io, tcp::acceptor acceptor, page me
 }
 
 void admin_server::start() {
-    asio::co_spawn(io_,
-                   net::accept_loop(acceptor_,
-                                    [this](tcp::socket s) {
-                                        auto stream = std::make_unique<net::tcp_stream>(
-                                            std::move(s), now_, &deadlines_);
-                                        asio::co_spawn(io_, serve(std::move(stream), metrics_, explain_),
-                                                       asio::detached);
-                                    }),
-                   asio::detached);
+    asio::co_spawn(
+        io_,
+        net::accept_loop(acceptor_,
+                         [this](tcp::socket s) {
+                             auto stream =
+                                 std::make_unique<net::tcp_stream>(std::move(s), now_, &deadlines_);
+                             asio::co_spawn(io_, serve(std::move(stream), metrics_, explain_),
+                                            asio::detached);
+                         }),
+        asio::detached);
     tick();
 }
 

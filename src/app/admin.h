@@ -20,8 +20,8 @@ public:
     using page = std::function<std::string()>;
 
     // `explain`: /explain and the PAC file (null: not served).
-    admin_server(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor,
-                 page metrics, explain_pages* explain = nullptr);
+    admin_server(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor acceptor, page metrics,
+                 explain_pages* explain = nullptr);
     void start();
     void stop();
     std::uint16_t port() const { return port_; }

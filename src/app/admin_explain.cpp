@@ -89,8 +89,7 @@ asio::awaitable<http::local_reply> explain_pages::explain(std::string_view query
 
 http::local_reply explain_pages::pac(const http::request_head& r) const {
     const auto settings = sources_.settings();
-    const auto proxies =
-        pac_proxies(*settings, sources_.listeners(), http::find_field(r, "host"));
+    const auto proxies = pac_proxies(*settings, sources_.listeners(), http::find_field(r, "host"));
     if (proxies.empty())
         return text_reply(503, "ferry: no address to name in the PAC file: the proxy listens on "
                                "a wildcard address and the request had no usable Host; set "

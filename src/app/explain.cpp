@@ -131,14 +131,15 @@ void judge_route(const explain_env& env, explain_state& s) {
     if (!c.parent)
         s.out.text += "Route: direct (no parent proxy)\n";
     else if (why.parent)
-        s.out.text += fmt::format(
-            "Route: through the parent proxy {}{}: no --direct rule matches {}{}\n",
-            c.parent->tls ? "https://" : "", upstream::host_port_label(c.parent->host, c.parent->port),
-            s.host, c.direct.empty() ? "" : fmt::format(" ({})", rules_text(c.direct)));
+        s.out.text +=
+            fmt::format("Route: through the parent proxy {}{}: no --direct rule matches {}{}\n",
+                        c.parent->tls ? "https://" : "",
+                        upstream::host_port_label(c.parent->host, c.parent->port), s.host,
+                        c.direct.empty() ? "" : fmt::format(" ({})", rules_text(c.direct)));
     else
-        s.out.text += fmt::format("Route: direct: --direct rule {} ({}) matches {}\n",
-                                  why.direct_rule, rule_text(c.direct[why.direct_rule - 1]),
-                                  s.host);
+        s.out.text +=
+            fmt::format("Route: direct: --direct rule {} ({}) matches {}\n", why.direct_rule,
+                        rule_text(c.direct[why.direct_rule - 1]), s.host);
 }
 
 std::string ports_text(const std::vector<std::uint16_t>& ports) {
@@ -174,8 +175,7 @@ bool judge_request(const explain_env& env, const explain_args& args, explain_sta
     if (s.tunnel)
         s.out.text +=
             fmt::format("CONNECT ports: {} {} (--connect-ports {})\n", d.target.where.port,
-                        d.kind == proxy::action::reject &&
-                                d.problem.code == core::errc::forbidden
+                        d.kind == proxy::action::reject && d.problem.code == core::errc::forbidden
                             ? "is not allowed"
                             : "is allowed",
                         ports_text(c.connect_ports));
@@ -202,8 +202,7 @@ std::string timeouts_text(const config::settings& c, bool tunnel, bool parent) {
         "DNS {}{})",
         seconds_text(c.connect_timeout), seconds_text(c.connect_attempt_timeout),
         seconds_text(c.dns_timeout),
-        parent && c.parent && c.parent->tls ? "; the TLS handshake with the parent within it"
-                                            : "");
+        parent && c.parent && c.parent->tls ? "; the TLS handshake with the parent within it" : "");
     if (tunnel)
         text += fmt::format(", tunnel idle {}, send {}", seconds_text(c.tunnel_idle_timeout),
                             seconds_text(c.send_timeout));
@@ -270,8 +269,8 @@ void judge_addresses(const explain_env& env, explain_state& s, const explain_loo
         else if (!earlier_allowed)
             line += "refused before connecting: " + refusal;
         else
-            line += "refused if the connector reaches it (the addresses before it failed): " +
-                    refusal;
+            line +=
+                "refused if the connector reaches it (the addresses before it failed): " + refusal;
         if (!met.empty()) line += fmt::format("; meets {}", fmt::join(met, "; "));
         s.out.text += line + "\n";
         if (refusal.empty()) earlier_allowed = true;

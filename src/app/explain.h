@@ -35,7 +35,7 @@ struct explain_args {
 struct explain_env {
     const config::settings& settings;
     policy::default_policy fallback = policy::default_policy::loopback_only;
-    const auth::user_table* users = nullptr;            // the htpasswd users; null: none
+    const auth::user_table* users = nullptr;              // the htpasswd users; null: none
     std::span<const boost::asio::ip::tcp::endpoint> self; // ferry's listeners (loop detection)
 };
 
@@ -62,7 +62,7 @@ struct explain_state {
     std::string method, host;
     std::uint16_t port = 0;
     bool tunnel = false;
-    std::optional<std::string> acl_user; // the user the access rules see
+    std::optional<std::string> acl_user;         // the user the access rules see
     std::vector<boost::asio::ip::address> local; // addresses known without DNS
     bool direct = true; // no parent in the way: ferry resolves and connects itself
 };

@@ -36,8 +36,8 @@ asio::awaitable<explain_lookup> look_up(upstream::resolver& names, const std::st
         deadline->cancel.emit(asio::cancellation_type::terminal);
     });
     // Named, not a temporary: GCC 12 mishandles class temporaries in co_await.
-    auto token = asio::bind_cancellation_slot(deadline->cancel.slot(),
-                                              asio::as_tuple(asio::use_awaitable));
+    auto token =
+        asio::bind_cancellation_slot(deadline->cancel.slot(), asio::as_tuple(asio::use_awaitable));
     auto [ec, result] = co_await names.async_resolve(name, std::move(token));
     timer.cancel();
     explain_lookup found;

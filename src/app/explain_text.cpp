@@ -52,8 +52,7 @@ std::string outcome_text(const config::acl_rule& rule, policy::rule_outcome outc
     using o = policy::rule_outcome;
     switch (outcome) {
     case o::matched:
-        return rule.action == config::acl_rule::verdict::allow ? "matches: allow"
-                                                               : "matches: deny";
+        return rule.action == config::acl_rule::verdict::allow ? "matches: allow" : "matches: deny";
     case o::asks_credentials:
         return fmt::format("matches but names users ({}) and no credentials were given: "
                            "ferry answers 407 and asks for them",
@@ -91,11 +90,10 @@ std::vector<std::string> cidr_rules_met(const std::vector<config::acl_rule>& rul
     for (std::size_t i = 0; i < rules.size(); ++i)
         for (const auto& d : rules[i].destinations)
             if (d.what == config::direct_rule::kind::cidr && policy::matches(d, text))
-                out.push_back(fmt::format("{} {}: {}", acl_label(rules[i], i + 1),
-                                          rules[i].action == config::acl_rule::verdict::allow
-                                              ? "allow"
-                                              : "deny",
-                                          rule_text(d)));
+                out.push_back(fmt::format(
+                    "{} {}: {}", acl_label(rules[i], i + 1),
+                    rules[i].action == config::acl_rule::verdict::allow ? "allow" : "deny",
+                    rule_text(d)));
     return out;
 }
 

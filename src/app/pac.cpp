@@ -28,8 +28,7 @@ std::string host_of(std::string_view field) {
     std::string out;
     for (char c : host) {
         if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
-            return {};
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return {};
         out += c;
     }
     return out;
@@ -116,9 +115,8 @@ std::string js_string(std::string_view text) {
     std::string out = "\"";
     for (unsigned char c : text) {
         const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || c == '.' || c == ':' || c == '/' ||
-                           c == '_' || c == '-' || c == ' ' || c == ';' || c == '[' ||
-                           c == ']';
+                           (c >= '0' && c <= '9') || c == '.' || c == ':' || c == '/' || c == '_' ||
+                           c == '-' || c == ' ' || c == ';' || c == '[' || c == ']';
         out += plain ? std::string(1, char(c)) : fmt::format("\\x{:02x}", c);
     }
     return out + "\"";
@@ -127,7 +125,8 @@ std::string js_string(std::string_view text) {
 std::vector<pac_proxy> pac_proxies(const config::settings& s,
                                    std::span<const pac_listener> listeners,
                                    std::string_view request_host) {
-    if (s.pac_proxy) return {{s.pac_proxy->scheme == "https", s.pac_proxy->host, s.pac_proxy->port}};
+    if (s.pac_proxy)
+        return {{s.pac_proxy->scheme == "https", s.pac_proxy->host, s.pac_proxy->port}};
     bool only_loopback = true;
     for (const auto& l : listeners)
         if (!l.endpoint.address().is_loopback()) only_loopback = false;

@@ -14,7 +14,8 @@
 //   fetched with. No DIRECT fallback: a client that cannot reach ferry fails instead of
 //   silently bypassing its policy.
 // Every configured value is written as a JavaScript string literal with everything but
-// [A-Za-z0-9.:/_-], space, ';' and brackets escaped (\xNN): no value can end the literal or a <script> around it.
+// [A-Za-z0-9.:/_-], space, ';' and brackets escaped (\xNN): no value can end the literal or a
+// <script> around it.
 #pragma once
 
 #include "config/settings.h"

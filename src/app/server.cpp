@@ -182,7 +182,7 @@ private:
     bool stopping_ = false;
     // The settings in force; SIGHUP replaces them (the shutdown timeout is read from here).
     std::shared_ptr<const config::settings> running_;
-    asio::signal_set hangups_{main_io_}; // SIGHUP: reload
+    asio::signal_set hangups_{main_io_};         // SIGHUP: reload
     std::optional<explain_pages> explain_pages_; // /explain and /proxy.pac (admin listener)
     std::optional<admin_server> admin_;
     asio::signal_set reopen_signal_{main_io_}; // SIGUSR1: reopen the log files
@@ -457,8 +457,8 @@ bool server::start_admin() {
         return false;
     }
     explain_pages_.emplace(main_io_, settings_, explain_sources_of());
-    admin_.emplace(main_io_, std::move(acceptor), [this] { return metrics_page(workers_); },
-                   &*explain_pages_);
+    admin_.emplace(
+        main_io_, std::move(acceptor), [this] { return metrics_page(workers_); }, &*explain_pages_);
     admin_->start();
     say(fmt::format("Admin listener on port {}\n", admin_->port()));
     return true;
@@ -466,8 +466,7 @@ bool server::start_admin() {
 
 // What /explain and /proxy.pac read, on the main loop (where reloads replace it).
 explain_sources server::explain_sources_of() {
-    return {[this] { return running_; },
-            [this] { return shared_.acl_default.load(); },
+    return {[this] { return running_; }, [this] { return shared_.acl_default.load(); },
             [this] {
                 return auth_service_ ? auth_service_->users()
                                      : std::shared_ptr<const auth::user_table>();
@@ -494,10 +493,11 @@ void server::stop_main_loop() {
     shutdown_deadline_.cancel();
     signals_.cancel();
     hangups_.cancel();
-    if (admin_) asio::post(main_io_, [this] {
-        admin_->stop();
-        explain_pages_->stop();
-    });
+    if (admin_)
+        asio::post(main_io_, [this] {
+            admin_->stop();
+            explain_pages_->stop();
+        });
     reopen_signal_.cancel();
     main_io_.stop();
 }

@@ -209,21 +209,23 @@ cli_result parse_explain(int argc, char** argv) {
             else if (i + 1 < argc)
                 value = argv[++i];
             else
-                return usage_error(fmt::format("{} needs a value ({})", own->flag, own->value_name));
+                return usage_error(
+                    fmt::format("{} needs a value ({})", own->flag, own->value_name));
             own->set(command, value);
             continue;
         }
         if (!arg.starts_with("-") || arg == "-") {
             if (have_target)
-                return usage_error(fmt::format("unexpected argument {} (explain takes one URL)", arg));
+                return usage_error(
+                    fmt::format("unexpected argument {} (explain takes one URL)", arg));
             command.target = std::string(arg);
             have_target = true;
             continue;
         }
         rest.push_back(argv[i]);
         // An option of ferry's that takes its value in the next word keeps it.
-        if (const option* o = find_flag(name); o && o->takes_value() && name.size() == arg.size() &&
-                                               i + 1 < argc)
+        if (const option* o = find_flag(name);
+            o && o->takes_value() && name.size() == arg.size() && i + 1 < argc)
             rest.push_back(argv[++i]);
     }
     if (!have_target) return usage_error("explain needs a URL or HOST:PORT (ferry explain --help)");

@@ -83,8 +83,7 @@ bool needs_address(const std::vector<config::acl_rule>& rules, std::string_view 
 
 rule_outcome judge_rule(const config::acl_rule& rule, const acl_request& request) {
     if (!client_matches(rule, request.client)) return rule_outcome::client;
-    if (!destination_matches(rule, request.host, request.address))
-        return rule_outcome::destination;
+    if (!destination_matches(rule, request.host, request.address)) return rule_outcome::destination;
     if (!rule.ports.empty() &&
         std::find(rule.ports.begin(), rule.ports.end(), request.port) == rule.ports.end())
         return rule_outcome::port;

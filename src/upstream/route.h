@@ -16,8 +16,8 @@ bool via_parent(const config::settings& s, std::string_view host);
 // Why a request for `host` goes where it goes: `ferry explain` shows it; via_parent() is
 // decided by it.
 struct route_reason {
-    bool parent = false;          // through the parent
-    std::size_t direct_rule = 0;  // 1-based index of the --direct rule that matched; 0: none
+    bool parent = false;         // through the parent
+    std::size_t direct_rule = 0; // 1-based index of the --direct rule that matched; 0: none
 };
 route_reason why_route(const config::settings& s, std::string_view host);
 
