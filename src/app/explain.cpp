@@ -172,9 +172,12 @@ bool judge_request(const explain_env& env, const explain_args& args, explain_sta
     }
     s.method = std::string(head.method);
     s.tunnel = s.method == "CONNECT";
+    // A refused decision carries no target: the port is read from the request's own.
+    http::authority where = d.target.where;
+    if (s.tunnel && d.kind == proxy::action::reject) http::parse_authority(head.target, 0, where);
     if (s.tunnel)
         s.out.text +=
-            fmt::format("CONNECT ports: {} {} (--connect-ports {})\n", d.target.where.port,
+            fmt::format("CONNECT ports: {} {} (--connect-ports {})\n", where.port,
                         d.kind == proxy::action::reject && d.problem.code == core::errc::forbidden
                             ? "is not allowed"
                             : "is allowed",

@@ -112,12 +112,12 @@ TEST(Explain, EachEarlierRuleSaysWhyItDidNotMatch) {
     auto j = run(s, ask("http://www.example.test/"), {"192.0.2.1"});
     const auto& t = j.out.text;
     EXPECT_EQ(j.out.exit_code, 0) << t;
-    EXPECT_NE(t.find("Access: allowed by rule 2 (\"local\", line 8)"), t.npos) << t;
+    EXPECT_NE(t.find("Access: allowed by rule 2 (\"local\", line 7)"), t.npos) << t;
     EXPECT_NE(t.find("rule 1 (\"blocked\", line 2): no match: destination www.example.test meets "
                      "none of .bad.test"),
               t.npos)
         << t;
-    EXPECT_NE(t.find("rule 2 (\"local\", line 8): matches: allow"), t.npos) << t;
+    EXPECT_NE(t.find("rule 2 (\"local\", line 7): matches: allow"), t.npos) << t;
 
     j = run(s, ask("http://www.example.test/", "POST"));
     EXPECT_EQ(j.out.exit_code, 1);

@@ -39,8 +39,8 @@ TEST(PacProxies, FromTheListenersOrPacProxy) {
               "PROXY proxy.example.test:3128; HTTPS [2001:db8::5]:443");
     // A Host that is no host name is not written anywhere.
     EXPECT_EQ(pac_proxy_list(pac_proxies(s, several, "evil\"host")), "HTTPS [2001:db8::5]:443");
-    EXPECT_TRUE(pac_proxies(s, {at("0.0.0.0", 3128)}, "").empty());
-    EXPECT_EQ(pac_proxy_list(pac_proxies(s, {at("::", 3128)}, "[2001:db8::1]:80")),
+    EXPECT_TRUE(pac_proxies(s, std::vector{at("0.0.0.0", 3128)}, "").empty());
+    EXPECT_EQ(pac_proxy_list(pac_proxies(s, std::vector{at("::", 3128)}, "[2001:db8::1]:80")),
               "PROXY [2001:db8::1]:3128");
     auto loaded = config::parse_config("pac_proxy = \"https://proxy.corp.test:8443\"\n", "f");
     ASSERT_TRUE(loaded.parsed) << loaded.error;
