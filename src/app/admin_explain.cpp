@@ -52,20 +52,18 @@ explain_pages::explain_pages(asio::io_context& io, const config::settings& start
                              explain_sources sources)
     : sources_(std::move(sources)), resolver_(io, start) {}
 
-asio::awaitable<std::optional<http::local_reply>>
-explain_pages::route(const http::request_head& r) {
-    const auto question = r.target.find('?');
-    const auto path = r.target.substr(0, question);
-    if (path != "/explain" && path != "/proxy.pac" && path != "/wpad.dat") co_return std::nullopt;
-    if (r.method != "GET" && r.method != "HEAD") {
-        auto refused = text_reply(405, "ferry: only GET and HEAD\n");
-        refused.extra_fields += "Allow: GET, HEAD\r\n";
-        co_return refused;
-    }
-    if (path != "/explain") co_return pac(r);
-    const auto query =
-        question == std::string_view::npos ? std::string_view() : r.target.substr(question + 1);
-    co_return co_await explain(query);
+void explain_pages::add_routes(admin_routes& routes) {
+    routes.add("/explain", [this](const admin_request& r) -> asio::awaitable<admin_answer> {
+        admin_answer answer;
+        answer.reply = co_await explain(r.query);
+        co_return answer;
+    });
+    for (const char* path : {"/proxy.pac", "/wpad.dat"})
+        routes.add(path, [this](const admin_request& r) -> asio::awaitable<admin_answer> {
+            admin_answer answer;
+            answer.reply = pac(r.head);
+            co_return answer;
+        });
 }
 
 asio::awaitable<http::local_reply> explain_pages::explain(std::string_view query) {

@@ -3,6 +3,7 @@
 // admin listener: the DNS step of /explain uses a resolver of this loop's own, asynchronously.
 #pragma once
 
+#include "app/admin.h"
 #include "app/explain.h"
 #include "app/pac.h"
 #include "auth/htpasswd.h"
@@ -15,7 +16,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <vector>
 
 namespace ferry::app {
@@ -35,13 +35,15 @@ public:
     explain_pages(boost::asio::io_context& io, const config::settings& start,
                   explain_sources sources);
 
-    // The answer to GET/HEAD /explain, /proxy.pac or /wpad.dat; nothing for another path.
-    boost::asio::awaitable<std::optional<http::local_reply>> route(const http::request_head& r);
+    // /explain, /proxy.pac and /wpad.dat, one registration each (GET and HEAD: the admin
+    // listener answers other methods).
+    void add_routes(admin_routes& routes);
 
     void stop() { resolver_.shutdown(); }
 
 private:
     boost::asio::awaitable<http::local_reply> explain(std::string_view query);
+    // The PAC file for a request (its Host names a wildcard listener).
     http::local_reply pac(const http::request_head& r) const;
 
     explain_sources sources_;

@@ -55,7 +55,7 @@ asio::awaitable<bool> read_page_request(net::stream& client, page_limits limits,
 }
 
 asio::awaitable<void> send_page_reply(net::stream& client, const http::local_reply& reply,
-                                      std::string date, std::chrono::milliseconds timeout) {
+                                      std::string_view date, std::chrono::milliseconds timeout) {
     std::string out;
     http::write_local_reply(reply, "ferry", date, out);
     co_await client.write(asio::buffer(out), timeout);
@@ -73,7 +73,8 @@ asio::awaitable<void> serve_page(net::stream& client, const page_handler& handle
         reply.close = true;
         reply.head_only = request.head.method == "HEAD" && reply.status < 300;
     }
-    co_await send_page_reply(client, reply, date(), limits.timeout);
+    const std::string now = date();
+    co_await send_page_reply(client, reply, now, limits.timeout);
 }
 
 } // namespace ferry::frontend

@@ -44,7 +44,8 @@ boost::asio::awaitable<bool> read_page_request(net::stream& client, page_limits 
 
 // Writes `reply` (closing the connection) and closes.
 boost::asio::awaitable<void> send_page_reply(net::stream& client, const http::local_reply& reply,
-                                             std::string date, std::chrono::milliseconds timeout);
+                                             std::string_view date,
+                                             std::chrono::milliseconds timeout);
 
 // Reads one request head from `client`, answers it and closes. `date` gives the Date
 // field's value when the answer is written.

@@ -155,3 +155,22 @@ TEST(Pac, PacProxyNamesTheProxyClientsReachAndHttpsListenersAreHttps) {
     auto r = run_ferry({"--pac-proxy", "\"+alert(1)+\":80"});
     EXPECT_EQ(r.exit_code(), 2) << r.err;
 }
+
+TEST(Pac, OpenWithoutAdminCredentialsWhileExplainNeedsThem) {
+    temp_file token("s3cret-token\n");
+    ferry_process ferry({"--admin-listen", "127.0.0.1:0", "--admin-auth", "token",
+                         "--admin-token-file", token.path()});
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const int port = admin_port(ferry);
+    ASSERT_GT(port, 0) << ferry.out();
+    // Browsers fetch the PAC file without credentials.
+    EXPECT_EQ(status_of(admin_get(port, "GET /proxy.pac HTTP/1.1")), 200);
+    EXPECT_EQ(status_of(admin_get(port, "GET /wpad.dat HTTP/1.1")), 200);
+    EXPECT_EQ(status_of(admin_get(port, "GET /explain?url=http://a.test/ HTTP/1.1")), 401);
+    auto s = tcp_stream::connect_to(port);
+    ASSERT_TRUE(s.send_all("GET /explain?url=http://localhost/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           "Authorization: Bearer s3cret-token\r\n\r\n"));
+    const auto r = s.read_response(5s);
+    EXPECT_EQ(status_of(r), 200) << printable(r);
+    EXPECT_EQ(header_value(r, "ferry-verdict"), "allowed") << printable(r);
+}
