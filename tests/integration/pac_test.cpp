@@ -47,8 +47,9 @@ const ctx = {
   shExpMatch: () => false,
 };
 vm.createContext(ctx);
-vm.runInContext(fs.readFileSync(process.argv[2], 'utf8'), ctx);
-for (const arg of process.argv.slice(3)) {
+// node -e SCRIPT FILE ARGS...: the file is argv[1].
+vm.runInContext(fs.readFileSync(process.argv[1], 'utf8'), ctx);
+for (const arg of process.argv.slice(2)) {
   const [url, host] = arg.split(' ');
   console.log(ctx.FindProxyForURL(url, host));
 }
