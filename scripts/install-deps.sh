@@ -13,7 +13,7 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
           libtomlplusplus-dev libcrypt-dev libssl-dev libnghttp2-dev apache2-utils man-db groff-base
           tinyproxy squid libyaml-cpp-dev
           dpkg-dev adduser logrotate systemd
-          git python3-requests python3-h2 chromium nodejs)
+          git python3-requests python3-h2 chromium nodejs python3-pacparser)
 # The HTTPS proxy's clients (issue 14, tests/integration/https_*): git (in the base image),
 # python3-requests (~0.5 MB with urllib3, for Debian's /usr/bin/python3) and chromium
 # (headless; with --no-install-recommends ~120 MB to download in ~30 packages, ~300 MB on
@@ -21,6 +21,8 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
 # missing.
 # nodejs (Debian 12's is 18; ~25 MB on disk): Node's http2 module is issue 15's HTTP/2 client
 # for CONNECT streams and extended CONNECT (tests/integration/http2_clients_test.cpp).
+# python3-pacparser (with libpacparser1, ~1 MB: a PAC engine on SpiderMonkey, for Debian's
+# /usr/bin/python3): tests/integration/pac_test.cpp evaluates ferry's /proxy.pac with it.
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark;

@@ -1,5 +1,6 @@
 // ferry: an HTTP/1.1 forward proxy. `ferry [PORT]` listens on 127.0.0.1:PORT (9001).
 #include "app/admission.h"
+#include "app/explain_run.h"
 #include "app/server.h"
 #include "config/cli.h"
 #include "config/settings.h"
@@ -60,6 +61,11 @@ void keep_freed_memory() {
 int main(int argc, char** argv) {
     auto cli = ferry::config::parse_command_line(argc, argv);
     if (!cli.parsed) return cli.exit_code;
+    if (cli.explain) {
+        // Nothing is sent to the origin: the rules, the route and a DNS lookup only.
+        const auto& e = *cli.explain;
+        return ferry::app::run_explain(*cli.parsed, {e.target, e.client, e.user, e.method});
+    }
     std::signal(SIGPIPE, SIG_IGN);
     keep_freed_memory();
     fit_file_limit(*cli.parsed);

@@ -47,7 +47,10 @@ http::local_reply admin_unauthorized(std::string_view mode, std::string_view why
 admin_gate gate_admin(std::string_view mode, std::string_view token, std::string_view path,
                       const http::request_head& request) {
     admin_gate gate;
-    if (mode == "none" || path == "/healthz") return gate;
+    // The PAC file too: browsers fetch it without credentials, and it says only which hosts go
+    // direct and where the proxy is (what a WPAD deployment publishes anyway).
+    if (mode == "none" || path == "/healthz" || path == "/proxy.pac" || path == "/wpad.dat")
+        return gate;
     const int fields = http::count_fields(request, "authorization");
     const auto value = http::find_field(request, "authorization");
     gate.what = admin_gate::kind::refuse;

@@ -1,6 +1,6 @@
 // Who may read the admin listener (--admin-auth): the decision on one request, pure. /healthz
 // is always open (a load balancer's or a supervisor's probe carries no credentials and says
-// only "ok").
+// only "ok"), and so is the PAC file (/proxy.pac, /wpad.dat: browsers fetch it without any).
 #pragma once
 
 #include "http/head.h"

@@ -2,6 +2,7 @@
 
 #include "app/admin.h"
 #include "app/admin_auth.h"
+#include "app/admin_explain.h"
 #include "app/listeners.h"
 #include "app/privileges.h"
 #include "app/reload.h"
@@ -196,6 +197,7 @@ private:
     void apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
                       tls_contexts tls, listener_change change);
     bool start_admin();
+    explain_sources explain_sources_of();
     void on_reopen(boost::system::error_code ec);
     void stop_main_loop();
     process_facts facts() const;
@@ -216,7 +218,8 @@ private:
     bool stopping_ = false;
     // The settings in force; SIGHUP replaces them (the shutdown timeout is read from here).
     std::shared_ptr<const config::settings> running_;
-    asio::signal_set hangups_{main_io_}; // SIGHUP: reload
+    asio::signal_set hangups_{main_io_};         // SIGHUP: reload
+    std::optional<explain_pages> explain_pages_; // /explain and /proxy.pac (admin listener)
     std::optional<admin_server> admin_;
     asio::signal_set reopen_signal_{main_io_}; // SIGUSR1: reopen the log files
     // The status page's: the last exchanges, when ferry started, the reloads (newest first),
@@ -568,6 +571,8 @@ bool server::start_admin() {
                      "admin_auth)\n",
                      bound.address().to_string().c_str());
     admin_.emplace(main_io_, std::move(acceptor), *this);
+    explain_pages_.emplace(main_io_, settings_, explain_sources_of());
+    explain_pages_->add_routes(admin_->routes());
     admin_->start();
     // --status-on-proxy-port: a worker's request for ferry itself is answered here, on this
     // loop, by the same handlers (the worker's coroutine resumes on its own loop).
@@ -579,6 +584,21 @@ bool server::start_admin() {
     };
     say(fmt::format("Admin listener on port {}\n", admin_->port()));
     return true;
+}
+
+// What /explain and /proxy.pac read, on the main loop (where reloads replace it).
+explain_sources server::explain_sources_of() {
+    return {[this] { return running_; }, [this] { return shared_.acl_default.load(); },
+            [this] {
+                return auth_service_ ? auth_service_->users()
+                                     : std::shared_ptr<const auth::user_table>();
+            },
+            [this] {
+                std::vector<pac_listener> out;
+                for (const auto& l : listeners_)
+                    out.push_back({l.bound.endpoint, std::string(l.bound.front_end->scheme)});
+                return out;
+            }};
 }
 
 void server::on_reopen(boost::system::error_code ec) {
@@ -595,7 +615,11 @@ void server::stop_main_loop() {
     shutdown_deadline_.cancel();
     signals_.cancel();
     hangups_.cancel();
-    if (admin_) asio::post(main_io_, [this] { admin_->stop(); });
+    if (admin_)
+        asio::post(main_io_, [this] {
+            admin_->stop();
+            explain_pages_->stop();
+        });
     reopen_signal_.cancel();
     main_io_.stop();
 }

@@ -15,7 +15,7 @@ namespace {
 // Every usage error: one line, "ferry: ...", exit status 2.
 cli_result usage_error(const std::string& message) {
     std::fprintf(stderr, "ferry: %s\n", message.c_str());
-    return {std::nullopt, 2};
+    return {std::nullopt, 2, {}};
 }
 
 // A value as a message shows it: a password masked, control characters escaped (one line),
@@ -110,7 +110,8 @@ void print_help() {
         "ferry — an HTTP/1.1 forward proxy.\n"
         "Point a client at it: curl -x http://127.0.0.1:9001 http://example.test/\n\n"
         "Usage: ferry [PORT] [OPTIONS]\n"
-        "       ferry --check-config FILE\n\n"
+        "       ferry --check-config FILE\n"
+        "       ferry explain [--client IP] [--user NAME] [--method M] [OPTIONS] URL|HOST:PORT\n\n"
         "Options:\n";
     auto line = [&text](std::string left, std::string_view help) {
         if (left.size() > 36) left += "\n" + std::string(38, ' '); // help on a line of its own
@@ -153,23 +154,100 @@ cli_result with_config_file(const settings& command_line,
     if (auto problem = check_merged(s, path); !problem.empty()) return usage_error(problem);
     if (check_only) {
         std::printf("ferry: %s: OK\n", path.c_str());
-        return {std::nullopt, 0};
+        return {std::nullopt, 0, {}};
     }
-    return {std::move(s), 0};
+    return {std::move(s), 0, {}};
+}
+
+// ---- `ferry explain`: its own flags, the URL, and ferry's options for the rest ----
+
+struct explain_flag {
+    std::string_view flag, value_name, help;
+    void (*set)(explain_command&, std::string_view);
+};
+
+constexpr explain_flag explain_flags[] = {
+    {"--client", "IP", "The client's address (default: 127.0.0.1)",
+     [](explain_command& c, std::string_view v) { c.client = std::string(v); }},
+    {"--user", "NAME", "The user the client authenticates as (default: none)",
+     [](explain_command& c, std::string_view v) { c.user = std::string(v); }},
+    {"--method", "METHOD", "The request method (default: GET; CONNECT for HOST:PORT)",
+     [](explain_command& c, std::string_view v) { c.method = std::string(v); }},
+};
+
+void print_explain_help() {
+    std::string text =
+        "Usage: ferry explain [--client IP] [--user NAME] [--method M] [OPTIONS] URL|HOST:PORT\n"
+        "Says what ferry would do with a request, without sending anything to the origin: the\n"
+        "access rule that decides, the route, the addresses, the CONNECT port rule, the\n"
+        "timeouts. OPTIONS are ferry's own (--config FILE, --parent, --direct, ...).\n"
+        "Exit status: 0 allowed, 1 denied or refused, 2 a usage or configuration error.\n\n";
+    for (const auto& f : explain_flags)
+        text += fmt::format("  {:<36}  {}\n", fmt::format("{} {}", f.flag, f.value_name), f.help);
+    std::fputs(text.c_str(), stdout);
+}
+
+// argv[1] is "explain": its flags and the URL are taken out, the rest is ferry's command line.
+cli_result parse_explain(int argc, char** argv) {
+    explain_command command;
+    bool have_target = false;
+    std::vector<char*> rest{argv[0]};
+    for (int i = 2; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            print_explain_help();
+            return {std::nullopt, 0, {}};
+        }
+        const auto name = arg.substr(0, arg.find('='));
+        const explain_flag* own = nullptr;
+        for (const auto& f : explain_flags)
+            if (f.flag == name) own = &f;
+        if (own) {
+            std::string_view value;
+            if (name.size() < arg.size())
+                value = arg.substr(name.size() + 1);
+            else if (i + 1 < argc)
+                value = argv[++i];
+            else
+                return usage_error(
+                    fmt::format("{} needs a value ({})", own->flag, own->value_name));
+            own->set(command, value);
+            continue;
+        }
+        if (!arg.starts_with("-") || arg == "-") {
+            if (have_target)
+                return usage_error(
+                    fmt::format("unexpected argument {} (explain takes one URL)", arg));
+            command.target = std::string(arg);
+            have_target = true;
+            continue;
+        }
+        rest.push_back(argv[i]);
+        // An option of ferry's that takes its value in the next word keeps it.
+        if (const option* o = find_flag(name);
+            o && o->takes_value() && name.size() == arg.size() && i + 1 < argc)
+            rest.push_back(argv[++i]);
+    }
+    if (!have_target) return usage_error("explain needs a URL or HOST:PORT (ferry explain --help)");
+    auto parsed = parse_command_line(int(rest.size()), rest.data());
+    if (!parsed.parsed) return parsed;
+    parsed.explain = std::move(command);
+    return parsed;
 }
 
 } // namespace
 
 cli_result parse_command_line(int argc, char** argv) {
+    if (argc >= 2 && std::string_view(argv[1]) == "explain") return parse_explain(argc, argv);
     auto scanned = scan_arguments(argc, argv);
     if (!scanned.error.empty()) return usage_error(scanned.error);
     if (scanned.help) {
         print_help();
-        return {std::nullopt, 0};
+        return {std::nullopt, 0, {}};
     }
     if (scanned.version) {
         std::printf("ferry %s\n", FERRY_VERSION);
-        return {std::nullopt, 0};
+        return {std::nullopt, 0, {}};
     }
     settings s;
     s.listen.clear(); // the port and --listen build it; finish() puts the default back if neither
@@ -186,7 +264,7 @@ cli_result parse_command_line(int argc, char** argv) {
     if (was_given("--config") || was_given("--check-config"))
         return with_config_file(s, was_given, s.config_file, was_given("--check-config"));
     if (auto problem = check_admin(s); !problem.empty()) return usage_error(problem);
-    return {std::move(s), 0};
+    return {std::move(s), 0, {}};
 }
 
 } // namespace ferry::config

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <thread>
@@ -131,6 +132,22 @@ std::string read_admin_listen(std::string_view v, std::optional<listen_address>&
     if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
     if (a.scheme != "http")
         return fmt::format("unknown scheme \"{}\" (the admin listener serves http only)", a.scheme);
+    out = a;
+    return {};
+}
+
+// The proxy a PAC file names: [http://|https://]HOST:PORT (https: "HTTPS host:port").
+std::string read_pac_proxy(std::string_view v, std::optional<listen_address>& out) {
+    listen_address a;
+    const auto sep = v.find("://");
+    const auto rest = sep == std::string_view::npos ? v : v.substr(sep + 3);
+    if (!parse_listen_address(v, a) || rest.find(':') == std::string_view::npos || a.port == 0)
+        return R"(expected "HOST:PORT", "[IPv6]:PORT" or https://HOST:PORT)";
+    if (a.scheme != "http" && a.scheme != "https")
+        return fmt::format("unknown scheme \"{}\" (expected http or https)", a.scheme);
+    for (char c : a.host)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != ':')
+            return "expected a host name or IP address before the port";
     out = a;
     return {};
 }
@@ -367,6 +384,9 @@ std::vector<option> process_options() {
              "(not its live streams)",
              live},
             &settings::status_on_proxy_port, read_on_off),
+        row({"--pac-proxy", 0, "pac_proxy", k::text, "HOST:PORT",
+             "The proxy /proxy.pac names (default: from the listeners); https:// for HTTPS", live},
+            &settings::pac_proxy, read_pac_proxy),
         row({"--user", 0, "user", k::text, "NAME",
              "Switch to this user after binding the listeners", restart},
             &settings::user, read_text),

@@ -154,6 +154,8 @@ struct settings {
     std::string admin_token_file;
     std::size_t admin_flow_entries = 500; // exchanges the live flow view keeps (per process)
     bool status_on_proxy_port = false;    // the admin pages for requests to ferry itself
+    // The proxy the PAC file (/proxy.pac) names; empty: derived from the listeners.
+    std::optional<listen_address> pac_proxy;
     std::string user; // switch to this user after binding (needs root); empty: stay
 
     // Relay tunnels and large unchanged bodies with splice(2), without copying them.

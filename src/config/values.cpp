@@ -50,6 +50,8 @@ int hex_value(char c) {
     return -1;
 }
 
+} // namespace
+
 bool percent_decode(std::string_view in, std::string& out) {
     out.clear();
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -65,8 +67,6 @@ bool percent_decode(std::string_view in, std::string& out) {
     }
     return true;
 }
-
-} // namespace
 
 bool parse_port_list(std::string_view text, std::vector<std::uint16_t>& out) {
     out.clear();

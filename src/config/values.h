@@ -39,4 +39,7 @@ std::string parse_parent(std::string_view text, parent_proxy& out);
 // "host", ".domain" (the domain and its subdomains), "IP" or "IP/PREFIX"; false when malformed.
 bool parse_direct_rule(std::string_view text, direct_rule& out);
 
+// %XX sequences decoded ('+' stays '+'); false when one is malformed.
+bool percent_decode(std::string_view in, std::string& out);
+
 } // namespace ferry::config

@@ -81,8 +81,30 @@ bool needs_address(const std::vector<config::acl_rule>& rules, std::string_view 
     return false;
 }
 
-acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
-                     const acl_request& request) {
+rule_outcome judge_rule(const config::acl_rule& rule, const acl_request& request) {
+    if (!client_matches(rule, request.client)) return rule_outcome::client;
+    if (!destination_matches(rule, request.host, request.address)) return rule_outcome::destination;
+    if (!rule.ports.empty() &&
+        std::find(rule.ports.begin(), rule.ports.end(), request.port) == rule.ports.end())
+        return rule_outcome::port;
+    if (!rule.methods.empty() &&
+        std::find(rule.methods.begin(), rule.methods.end(), request.method) == rule.methods.end())
+        return rule_outcome::method;
+    if (rule.users_given) {
+        // Who the client is decides this rule: without credentials, ask for them.
+        if (request.user == nullptr)
+            return request.auth_available ? rule_outcome::asks_credentials
+                                          : rule_outcome::no_way_to_authenticate;
+        if (!user_listed(rule, *request.user)) return rule_outcome::user;
+    }
+    return rule_outcome::matched;
+}
+
+namespace {
+
+// The one loop over the rules; `tried` (when not null) records each rule's outcome.
+acl_verdict decide(const std::vector<config::acl_rule>& rules, default_policy fallback,
+                   const acl_request& request, std::vector<rule_outcome>* tried) {
     using kind = acl_verdict::kind;
     if (rules.empty()) {
         const bool allowed = fallback == default_policy::loopback_only ? is_loopback(request.client)
@@ -100,27 +122,27 @@ acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy 
     }
     for (std::size_t i = 0; i < rules.size(); ++i) {
         const auto& rule = rules[i];
-        if (!client_matches(rule, request.client) ||
-            !destination_matches(rule, request.host, request.address))
-            continue;
-        if (!rule.ports.empty() &&
-            std::find(rule.ports.begin(), rule.ports.end(), request.port) == rule.ports.end())
-            continue;
-        if (!rule.methods.empty() && std::find(rule.methods.begin(), rule.methods.end(),
-                                               request.method) == rule.methods.end())
-            continue;
-        if (rule.users_given) {
-            // Who the client is decides this rule: without credentials, ask for them.
-            if (request.user == nullptr) {
-                if (request.auth_available) return {kind::need_auth, i + 1, {}};
-                continue; // no way to authenticate: a rule about users never matches
-            }
-            if (!user_listed(rule, *request.user)) continue;
-        }
+        const auto outcome = judge_rule(rule, request);
+        if (tried) tried->push_back(outcome);
+        if (outcome == rule_outcome::asks_credentials) return {kind::need_auth, i + 1, {}};
+        if (outcome != rule_outcome::matched) continue;
         if (rule.action == config::acl_rule::verdict::allow) return {kind::allow, i + 1, {}};
         return {kind::deny, i + 1, fmt::format("ferry: denied by {}", rule_label(rule, i + 1))};
     }
     return {kind::deny, 0, "ferry: no access rule allows this request"};
+}
+
+} // namespace
+
+acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
+                     const acl_request& request) {
+    return decide(rules, fallback, request, nullptr);
+}
+
+acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
+                     const acl_request& request, std::vector<rule_outcome>& tried) {
+    tried.clear();
+    return decide(rules, fallback, request, &tried);
 }
 
 } // namespace ferry::policy

@@ -46,7 +46,27 @@ bool is_private(const boost::asio::ip::address& a); // RFC 1918, IPv6 ULA (and l
 // (the host is a name, and some rule has a CIDR destination).
 bool needs_address(const std::vector<config::acl_rule>& rules, std::string_view host);
 
+// How one rule judged a request: it matched, asked for credentials, or the first of its
+// conditions that did not hold (in the order they are tried).
+enum class rule_outcome {
+    matched,
+    asks_credentials, // a rule with users, no user yet, an htpasswd file to ask with
+    client,           // the client address is in none of its CIDRs
+    destination,      // the host (and the resolved address, when given) meets none of its dests
+    port,             // the port is not among its ports
+    method,           // the method is not among its methods
+    no_way_to_authenticate, // it names users, none was given, and there is no htpasswd file
+    user,                   // the user is not among its users
+};
+
+rule_outcome judge_rule(const config::acl_rule& rule, const acl_request& request);
+
 acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
                      const acl_request& request);
+
+// evaluate(), and how each rule tried judged the request (rules after the deciding one are
+// not tried): what `ferry explain` shows. The same loop as evaluate(), so the two never disagree.
+acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
+                     const acl_request& request, std::vector<rule_outcome>& tried);
 
 } // namespace ferry::policy

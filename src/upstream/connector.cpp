@@ -19,30 +19,6 @@ std::string label(std::string_view host, std::uint16_t port) {
     return fmt::format("{}:{}", host, port);
 }
 
-enum class local_answer { answered, needs_query, invalid };
-
-// The addresses a host gives without asking DNS: an IP literal's own, the loopback ones for
-// "localhost" names (IPv6 first), none for "invalid" names.
-local_answer resolve_locally(std::string_view host, std::vector<asio::ip::address>& addresses) {
-    boost::system::error_code ec;
-    auto literal = asio::ip::make_address(std::string(host), ec);
-    if (!ec) {
-        addresses.push_back(literal);
-        return local_answer::answered;
-    }
-    switch (classify_name(host)) {
-    case special_name::invalid:
-        return local_answer::invalid;
-    case special_name::loopback:
-        addresses.push_back(asio::ip::address_v6::loopback());
-        addresses.push_back(asio::ip::address_v4::loopback());
-        return local_answer::answered;
-    case special_name::none:
-        return local_answer::needs_query;
-    }
-    return local_answer::answered; // (not reached: every kind of name is handled above)
-}
-
 core::error cannot_resolve(std::string_view host) {
     return {errc::resolve_failed, fmt::format("ferry: cannot resolve {}", host)};
 }
@@ -100,6 +76,26 @@ core::error connect_failure(std::string_view where, bool timed_out,
             fmt::format("ferry: cannot connect to {} ({})", where, last.message())};
 }
 } // namespace
+
+local_answer resolve_locally(std::string_view host, std::vector<asio::ip::address>& addresses) {
+    boost::system::error_code ec;
+    auto literal = asio::ip::make_address(std::string(host), ec);
+    if (!ec) {
+        addresses.push_back(literal);
+        return local_answer::answered;
+    }
+    switch (classify_name(host)) {
+    case special_name::invalid:
+        return local_answer::invalid;
+    case special_name::loopback:
+        addresses.push_back(asio::ip::address_v6::loopback());
+        addresses.push_back(asio::ip::address_v4::loopback());
+        return local_answer::answered;
+    case special_name::none:
+        return local_answer::needs_query;
+    }
+    return local_answer::answered; // (not reached: every kind of name is handled above)
+}
 
 asio::awaitable<core::error> connect(net::tcp_stream& stream, resolver& names,
                                      const connect_request& request) {

@@ -28,6 +28,12 @@ struct connect_request {
     std::function<std::string(const boost::asio::ip::address&)> denied;
 };
 
+// The addresses a host gives without asking DNS: an IP literal's own, the loopback ones for
+// "localhost" names (IPv6 first), none for "invalid" names (`ferry explain` shows the same).
+enum class local_answer { answered, needs_query, invalid };
+local_answer resolve_locally(std::string_view host,
+                             std::vector<boost::asio::ip::address>& addresses);
+
 // Connects `stream`; its write deadline bounds the whole (the resolution included), and a
 // cancel of that deadline ends it.
 boost::asio::awaitable<core::error> connect(net::tcp_stream& stream, resolver& names,

@@ -7,11 +7,15 @@
 
 namespace ferry::upstream {
 
+route_reason why_route(const config::settings& s, std::string_view host) {
+    if (!s.parent) return {};
+    for (std::size_t i = 0; i < s.direct.size(); ++i)
+        if (policy::matches(s.direct[i], host)) return {false, i + 1};
+    return {true, 0};
+}
+
 bool via_parent(const config::settings& s, std::string_view host) {
-    if (!s.parent) return false;
-    for (const auto& rule : s.direct)
-        if (policy::matches(rule, host)) return false;
-    return true;
+    return why_route(s, host).parent;
 }
 
 std::string host_port_label(std::string_view host, std::uint16_t port) {

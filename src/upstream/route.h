@@ -13,6 +13,14 @@ namespace ferry::upstream {
 // through the parent: there is one and no --direct rule matches the host.
 bool via_parent(const config::settings& s, std::string_view host);
 
+// Why a request for `host` goes where it goes: `ferry explain` shows it; via_parent() is
+// decided by it.
+struct route_reason {
+    bool parent = false;         // through the parent
+    std::size_t direct_rule = 0; // 1-based index of the --direct rule that matched; 0: none
+};
+route_reason why_route(const config::settings& s, std::string_view host);
+
 // Where the connection for a request goes: its origin, or the parent proxy.
 struct route {
     bool parent = false;
