@@ -9,6 +9,7 @@
 #include "support/command.h"
 #include "support/eventually.h"
 #include "support/ferry_process.h"
+#include "support/h2_python.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
 #include "support/temp_file.h"
@@ -252,7 +253,7 @@ TEST_F(TunnelSni, HelloSplitOverRecordsAndSegmentsIsReadAndForwardedUnchanged) {
     spec.sni = "localhost";
     spec.alpn = {"h2"};
     spec.ech = true;
-    const auto bytes = hello::client_hello(spec, 100); // records of 100 bytes
+    const auto bytes = hello::client_hello_bytes(spec, 100); // records of 100 bytes
     auto s = open_tunnel(ferry, origin.port(), "localhost");
     ASSERT_TRUE(s.ok());
     // Five writes with pauses: ferry sees the hello arrive in pieces.
@@ -277,11 +278,11 @@ TEST_F(TunnelSni, OversizedHelloPassesWithAnyAndIsLoggedSo) {
     // 20 KiB of padding: two records, still read.
     hello::hello_spec padded;
     padded.padding = 20 * 1024;
-    const auto twenty = hello::client_hello(padded);
+    const auto twenty = hello::client_hello_bytes(padded);
     // 70 KiB: over ferry's 64 KiB cap.
     hello::hello_spec huge;
     huge.padding = 70 * 1024;
-    const auto seventy = hello::client_hello(huge);
+    const auto seventy = hello::client_hello_bytes(huge);
     for (const auto* bytes : {&twenty, &seventy}) {
         auto s = open_tunnel(ferry, origin.port());
         ASSERT_TRUE(s.ok());
@@ -307,7 +308,7 @@ TEST_F(TunnelSni, AccessRulesJudgeTheServerName) {
     allowed.sni = "fine.test";
     auto ok = open_tunnel(ferry, origin.port());
     ASSERT_TRUE(ok.ok());
-    const auto fine = hello::client_hello(allowed);
+    const auto fine = hello::client_hello_bytes(allowed);
     ASSERT_TRUE(ok.send_all(fine));
     EXPECT_EQ(ok.read_exact(fine.size()), fine);
     ok.close();
@@ -316,7 +317,7 @@ TEST_F(TunnelSni, AccessRulesJudgeTheServerName) {
     blocked.sni = "www.Blocked.test";
     auto s = open_tunnel(ferry, origin.port());
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE(s.send_all(hello::client_hello(blocked)));
+    ASSERT_TRUE(s.send_all(hello::client_hello_bytes(blocked)));
     EXPECT_TRUE(s.peer_closed());
     ASSERT_TRUE(ferry.wait_for_out("sni=www.blocked.test alpn=h2,http/1.1 \"ferry: tunnel "
                                    "refused: TLS server name www.blocked.test: denied by access "
@@ -343,4 +344,40 @@ TEST_F(TunnelSni, ServerSpeaksFirstStillWorksWithMatch) {
     s.close();
     auto line = tunnel_line(ferry, origin.authority());
     EXPECT_TRUE(line.ends_with(" tls=no")) << line;
+}
+
+// An HTTP/2 CONNECT stream goes through the same peek: a matching hello is echoed back by the
+// origin, a mismatching one resets the stream (the connection stays).
+TEST_F(TunnelSni, Http2ConnectStreamsAreJudgedToo) {
+    if (!python_h2_installed()) GTEST_SKIP() << "python3-h2 is not installed";
+    test_origin origin(echo);
+    ferry_process ferry(ferry_args({"--tunnel-sni", "match"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto run = [&](const std::string& bytes) {
+        temp_file file(bytes);
+        return run_program({"/usr/bin/python3",
+                            std::string(FERRY_SOURCE_DIR) + "/tests/integration/h2/connect_hello.py",
+                            "127.0.0.1:" + std::to_string(ferry.port()), origin.authority(),
+                            file.path()},
+                           15s);
+    };
+    // To an IP address, a hello without a server name is what RFC 6066 asks for: it passes.
+    hello::hello_spec unnamed;
+    unnamed.sni.clear();
+    const auto plain = hello::client_hello_bytes(unnamed);
+    auto passed = run(plain);
+    EXPECT_EQ(line_words(passed.out)["status"], "200") << passed.out << passed.err;
+    EXPECT_EQ(line_words(passed.out)["echoed"], std::to_string(plain.size())) << passed.out;
+    EXPECT_EQ(line_words(passed.out)["reset"], "none") << passed.out;
+    hello::hello_spec named;
+    named.sni = "other.test";
+    auto refused = run(hello::client_hello_bytes(named));
+    EXPECT_EQ(line_words(refused.out)["status"], "200") << refused.out << refused.err;
+    EXPECT_EQ(line_words(refused.out)["echoed"], "0") << refused.out;
+    EXPECT_NE(line_words(refused.out)["reset"], "none") << refused.out;
+    EXPECT_TRUE(metric_becomes(ferry, "ferry_tunnel_refusals_total{reason=\"sni_mismatch\"}", 1));
+    ASSERT_TRUE(ferry.wait_for_out(" sni=- alpn=h2,http/1.1")) << ferry.out();
+    ASSERT_TRUE(ferry.wait_for_out(" sni=other.test alpn=h2,http/1.1 \"ferry: tunnel refused"))
+        << ferry.out();
+    EXPECT_NE(ferry.out().find("proto=h2"), std::string::npos) << ferry.out();
 }

@@ -90,7 +90,7 @@ inline std::string tls_records(std::string_view message, std::size_t record_size
     return out;
 }
 
-inline std::string client_hello(const hello_spec& s, std::size_t record_size = 16384) {
+inline std::string client_hello_bytes(const hello_spec& s, std::size_t record_size = 16384) {
     return tls_records(client_hello_message(s), record_size);
 }
 

@@ -23,7 +23,7 @@ tls::client_hello_reader read(std::string_view bytes) {
 tls::client_hello_reader hello_naming(std::string sni) {
     test::hello_spec s;
     s.sni = std::move(sni);
-    return read(test::client_hello(s));
+    return read(test::client_hello_bytes(s));
 }
 
 std::optional<tunnel_refusal> reason(tunnel_sni_policy p, const tls::client_hello_reader& r,
@@ -88,7 +88,7 @@ TEST(TunnelPeek, UnreadableHellosAreRefusedUnlessAny) {
     test::hello_spec big;
     big.padding = 70 * 1024;
     for (auto p : {tunnel_sni_policy::match, tunnel_sni_policy::require}) {
-        EXPECT_EQ(reason(p, read(test::client_hello(big))), tunnel_refusal::unreadable);
+        EXPECT_EQ(reason(p, read(test::client_hello_bytes(big))), tunnel_refusal::unreadable);
         EXPECT_EQ(reason(p, read(std::string("\x16\x03\x01\x00\x00", 5))),
                   tunnel_refusal::unreadable);
     }

@@ -13,7 +13,7 @@ namespace ferry::tls {
 
 namespace {
 
-using test::client_hello;
+using test::client_hello_bytes;
 using test::hello_spec;
 
 client_hello_reader read_all(std::string_view bytes) {
@@ -33,13 +33,13 @@ client_hello_reader read_bytewise(std::string_view bytes) {
 std::string with_extra(std::string extra) {
     hello_spec s;
     s.extra = std::move(extra);
-    return client_hello(s);
+    return client_hello_bytes(s);
 }
 
 } // namespace
 
 TEST(ClientHello, ReadsServerNameAlpnAndVersions) {
-    const auto r = read_all(client_hello({}));
+    const auto r = read_all(client_hello_bytes({}));
     ASSERT_EQ(r.verdict(), hello_verdict::hello) << r.problem();
     EXPECT_EQ(r.hello().sni, "example.test");
     EXPECT_TRUE(r.hello().sni_valid);
@@ -48,13 +48,13 @@ TEST(ClientHello, ReadsServerNameAlpnAndVersions) {
     EXPECT_FALSE(r.hello().ech);
     EXPECT_EQ(r.hello().legacy_version, 0x0303);
     EXPECT_EQ(r.hello().supported_versions, (std::vector<std::uint16_t>{0x0304, 0x0303}));
-    EXPECT_EQ(r.taken(), client_hello({}).size());
+    EXPECT_EQ(r.taken(), client_hello_bytes({}).size());
 }
 
 TEST(ClientHello, ServerNameIsLowerCased) {
     hello_spec s;
     s.sni = "WWW.Example.TEST";
-    const auto r = read_all(client_hello(s));
+    const auto r = read_all(client_hello_bytes(s));
     ASSERT_EQ(r.verdict(), hello_verdict::hello);
     EXPECT_EQ(r.hello().sni, "www.example.test");
 }
@@ -63,7 +63,7 @@ TEST(ClientHello, EncryptedClientHelloIsSeen) {
     hello_spec s;
     s.sni = "public.example.test";
     s.ech = true;
-    const auto r = read_all(client_hello(s));
+    const auto r = read_all(client_hello_bytes(s));
     ASSERT_EQ(r.verdict(), hello_verdict::hello);
     EXPECT_TRUE(r.hello().ech);
     EXPECT_EQ(r.hello().sni, "public.example.test");
@@ -73,7 +73,7 @@ TEST(ClientHello, WithoutServerNameOrAlpn) {
     hello_spec s;
     s.sni.clear();
     s.alpn.clear();
-    const auto r = read_all(client_hello(s));
+    const auto r = read_all(client_hello_bytes(s));
     ASSERT_EQ(r.verdict(), hello_verdict::hello);
     EXPECT_EQ(r.hello().sni, "");
     EXPECT_FALSE(r.hello().alpn_present);
@@ -83,13 +83,13 @@ TEST(ClientHello, WithoutServerNameOrAlpn) {
 TEST(ClientHello, WithoutAnyExtension) {
     hello_spec s;
     s.extensions = false;
-    const auto r = read_all(client_hello(s));
+    const auto r = read_all(client_hello_bytes(s));
     ASSERT_EQ(r.verdict(), hello_verdict::hello) << r.problem();
     EXPECT_EQ(r.hello().sni, "");
 }
 
 TEST(ClientHello, ByteAtATimeGivesTheSameHello) {
-    const auto bytes = client_hello({});
+    const auto bytes = client_hello_bytes({});
     client_hello_reader r;
     for (std::size_t i = 0; i + 1 < bytes.size(); ++i)
         ASSERT_EQ(r.feed(bytes.substr(i, 1)), hello_verdict::need_more) << "at byte " << i;
@@ -103,7 +103,7 @@ TEST(ClientHello, SplitOverRecordsAndReadsAnyway) {
     s.padding = 600;
     std::mt19937 random(16);
     for (std::size_t record : {1u, 2u, 3u, 5u, 64u, 100u, 1000u}) {
-        const auto bytes = client_hello(s, record);
+        const auto bytes = client_hello_bytes(s, record);
         // Fed in pieces of random sizes.
         client_hello_reader r;
         for (std::size_t at = 0; at < bytes.size();) {
@@ -120,7 +120,7 @@ TEST(ClientHello, SplitOverRecordsAndReadsAnyway) {
 TEST(ClientHello, PaddedTo20KiBSpansTwoRecords) {
     hello_spec s;
     s.padding = 20 * 1024;
-    const auto bytes = client_hello(s);
+    const auto bytes = client_hello_bytes(s);
     ASSERT_GT(bytes.size(), 16384u + 5);
     const auto r = read_bytewise(bytes);
     ASSERT_EQ(r.verdict(), hello_verdict::hello) << r.problem();
@@ -131,7 +131,7 @@ TEST(ClientHello, PaddedTo20KiBSpansTwoRecords) {
 TEST(ClientHello, LargerThanTheCapIsTooLargeFromItsHeader) {
     hello_spec s;
     s.padding = 70 * 1024;
-    const auto bytes = client_hello(s);
+    const auto bytes = client_hello_bytes(s);
     client_hello_reader r;
     // Judged as soon as the handshake header is in: 5 + 4 bytes.
     EXPECT_EQ(r.feed(bytes.substr(0, 9)), hello_verdict::too_large);
@@ -142,19 +142,19 @@ TEST(ClientHello, LargerThanTheCapIsTooLargeFromItsHeader) {
 
 TEST(ClientHello, SmallerCapIsHonoured) {
     client_hello_reader r(100);
-    EXPECT_EQ(r.feed(client_hello({})), hello_verdict::too_large);
+    EXPECT_EQ(r.feed(client_hello_bytes({})), hello_verdict::too_large);
 }
 
 TEST(ClientHello, TooManyTinyRecordsAreTooLarge) {
     hello_spec s;
     s.padding = 14 * 1024;
     // Each byte in a record of its own: 6 bytes on the wire per byte of hello.
-    const auto r = read_all(client_hello(s, 1));
+    const auto r = read_all(client_hello_bytes(s, 1));
     EXPECT_EQ(r.verdict(), hello_verdict::too_large);
 }
 
 TEST(ClientHello, BytesAfterTheVerdictAreNotTaken) {
-    const auto hello = client_hello({});
+    const auto hello = client_hello_bytes({});
     client_hello_reader r;
     EXPECT_EQ(r.feed(hello + "more bytes"), hello_verdict::hello);
     EXPECT_EQ(r.taken(), hello.size());
@@ -223,18 +223,18 @@ TEST(ClientHello, MalformedExtensions) {
     two.sni.clear();
     const std::string entries = test::u8(0) + test::u16(1) + "a" + test::u8(0) + test::u16(1) + "b";
     two.extra = test::extension(0, test::u16(entries.size()) + entries);
-    const auto r = read_all(client_hello(two));
+    const auto r = read_all(client_hello_bytes(two));
     EXPECT_EQ(r.verdict(), hello_verdict::malformed);
     EXPECT_NE(r.problem().find("two host_names"), std::string::npos);
     // An empty ALPN protocol name.
     hello_spec alpn;
     alpn.alpn = {"h2", ""};
-    EXPECT_EQ(read_all(client_hello(alpn)).verdict(), hello_verdict::malformed);
+    EXPECT_EQ(read_all(client_hello_bytes(alpn)).verdict(), hello_verdict::malformed);
     // server_name with an empty list (what a server sends back, not a client).
     hello_spec empty;
     empty.sni.clear();
     empty.extra = test::extension(0, "");
-    EXPECT_EQ(read_all(client_hello(empty)).verdict(), hello_verdict::malformed);
+    EXPECT_EQ(read_all(client_hello_bytes(empty)).verdict(), hello_verdict::malformed);
     // An extension whose length runs past the block.
     const auto cut = read_all(with_extra(std::string("\x00\x2a\x00\x09", 4)));
     EXPECT_EQ(cut.verdict(), hello_verdict::malformed);
@@ -247,17 +247,19 @@ TEST(ClientHello, UnknownServerNameTypesAreSkipped) {
     const std::string entries =
         test::u8(7) + test::u16(3) + "abc" + test::u8(0) + test::u16(6) + "x.test";
     s.extra = test::extension(0, test::u16(entries.size()) + entries);
-    const auto r = read_all(client_hello(s));
+    const auto r = read_all(client_hello_bytes(s));
     ASSERT_EQ(r.verdict(), hello_verdict::hello) << r.problem();
     EXPECT_EQ(r.hello().sni, "x.test");
 }
 
 TEST(ClientHello, InvalidServerNamesAreReportedAndEscaped) {
-    for (std::string name : {"bad name.test", "1.2.3.4", "trailing.dot.", "-lead.test",
-                             std::string("nul\0.test", 9), "a..b"}) {
+    const std::vector<std::string> names{"bad name.test", "1.2.3.4",
+                                         "trailing.dot.", "-lead.test",
+                                         std::string("nul\0.test", 9), "a..b"};
+    for (const auto& name : names) {
         hello_spec s;
         s.sni = name;
-        const auto r = read_all(client_hello(s));
+        const auto r = read_all(client_hello_bytes(s));
         ASSERT_EQ(r.verdict(), hello_verdict::hello) << name;
         EXPECT_FALSE(r.hello().sni_valid) << name;
         for (char c : r.hello().sni)
@@ -265,19 +267,19 @@ TEST(ClientHello, InvalidServerNamesAreReportedAndEscaped) {
     }
     hello_spec s;
     s.sni = "bad name.test";
-    EXPECT_EQ(read_all(client_hello(s)).hello().sni, "bad\\x20name.test");
+    EXPECT_EQ(read_all(client_hello_bytes(s)).hello().sni, "bad\\x20name.test");
 }
 
 TEST(ClientHello, AlpnNamesAreLogSafe) {
     hello_spec s;
     s.alpn = {"h2", "x y,\"z\x01"};
-    const auto r = read_all(client_hello(s));
+    const auto r = read_all(client_hello_bytes(s));
     ASSERT_EQ(r.verdict(), hello_verdict::hello);
     EXPECT_EQ(r.hello().alpn[1], "x\\x20y\\x2c\\x22z\\x01");
 }
 
 TEST(ClientHello, FinishJudgesAHelloCutShort) {
-    const auto bytes = client_hello({});
+    const auto bytes = client_hello_bytes({});
     client_hello_reader r;
     r.feed(bytes.substr(0, 40));
     EXPECT_EQ(r.finish(), hello_verdict::malformed);
