@@ -351,15 +351,15 @@ TEST_F(TunnelSni, ServerSpeaksFirstStillWorksWithMatch) {
 TEST_F(TunnelSni, Http2ConnectStreamsAreJudgedToo) {
     if (!python_h2_installed()) GTEST_SKIP() << "python3-h2 is not installed";
     test_origin origin(echo);
-    ferry_process ferry(ferry_args({"--tunnel-sni", "match"}));
+    ferry_process ferry(ferry_args({"--tunnel-sni", "match", "--http2-cleartext", "on"}));
     ASSERT_TRUE(ferry.started()) << ferry.err();
     auto run = [&](const std::string& bytes) {
         temp_file file(bytes);
-        return run_program({"/usr/bin/python3",
-                            std::string(FERRY_SOURCE_DIR) + "/tests/integration/h2/connect_hello.py",
-                            "127.0.0.1:" + std::to_string(ferry.port()), origin.authority(),
-                            file.path()},
-                           15s);
+        return run_program(
+            {"/usr/bin/python3",
+             std::string(FERRY_SOURCE_DIR) + "/tests/integration/h2/connect_hello.py",
+             "127.0.0.1:" + std::to_string(ferry.port()), origin.authority(), file.path()},
+            15s);
     };
     // To an IP address, a hello without a server name is what RFC 6066 asks for: it passes.
     hello::hello_spec unnamed;

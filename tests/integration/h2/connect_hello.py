@@ -21,7 +21,9 @@ def main():
         hello = f.read()
     host, port = target.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=5)
-    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True))
+    # python3-h2 4.1 wants a :path on every request: CONNECT has none (RFC 9113 §8.5).
+    conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
+        client_side=True, validate_outbound_headers=False))
     conn.initiate_connection()
     conn.send_headers(1, [(":method", "CONNECT"), (":authority", authority)])
     sock.sendall(conn.data_to_send())

@@ -253,9 +253,9 @@ TEST(ClientHello, UnknownServerNameTypesAreSkipped) {
 }
 
 TEST(ClientHello, InvalidServerNamesAreReportedAndEscaped) {
-    const std::vector<std::string> names{"bad name.test", "1.2.3.4",
-                                         "trailing.dot.", "-lead.test",
-                                         std::string("nul\0.test", 9), "a..b"};
+    const std::vector<std::string> names{
+        "bad name.test", "1.2.3.4", "trailing.dot.", "-lead.test", std::string("nul\0.test", 9),
+        "a..b"};
     for (const auto& name : names) {
         hello_spec s;
         s.sni = name;
