@@ -3,7 +3,7 @@
 // with "-" for what is absent. The time is when the request started (as Apache's %t), in UTC;
 // BODY_BYTES counts the response body only (nginx's $body_bytes_sent). Client-supplied text
 // is escaped as nginx escapes it (\xHH). A CONNECT tunnel's line ends in " sni=… alpn=…"
-// (or " tls=no"), what its client's TLS hello named.
+// when its client sent a TLS hello ferry could read.
 #include "observe/access_log.h"
 #include "observe/clock.h"
 #include "observe/log_escape.h"

@@ -2,7 +2,7 @@
 //   %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt
 // e.g. "1700000000.123     45 127.0.0.1 TCP_MISS/200 1234 GET http://example.com/ -
 //       HIER_DIRECT/93.184.216.34 text/html". The time is when the exchange ended. A CONNECT
-// tunnel's line ends in " sni=… alpn=…" (or " tls=no"), what its client's TLS hello named.
+// tunnel's line ends in " sni=… alpn=…" when its client sent a TLS hello ferry could read.
 #include "observe/access_log.h"
 #include "observe/log_escape.h"
 #include "observe/tunnel_fields.h"

@@ -20,15 +20,17 @@ bool readable_hello(const exchange_record& r) {
 
 } // namespace
 
-void append_tunnel_tls_fields(const exchange_record& r, bool with_ech, std::string& out) {
+void append_tunnel_tls_fields(const exchange_record& r, bool full, std::string& out) {
     const auto it = std::back_inserter(out);
-    if (r.tunnel_bytes_kind == kind::not_tls) {
-        out.append(" tls=no");
-    } else if (r.tunnel_bytes_kind == kind::tls && !r.tls_unreadable.empty()) {
-        fmt::format_to(it, " tls={}", r.tls_unreadable);
-    } else if (readable_hello(r)) {
+    if (readable_hello(r)) {
         fmt::format_to(it, " sni={} alpn={}", or_dash(r.tls_sni), or_dash(r.tls_alpn));
-        if (with_ech && r.tls_ech) out.append(" ech=1");
+        if (full && r.tls_ech) out.append(" ech=1");
+    } else if (!full) {
+        return;
+    } else if (r.tunnel_bytes_kind == kind::not_tls) {
+        out.append(" tls=no");
+    } else if (r.tunnel_bytes_kind == kind::tls) {
+        fmt::format_to(it, " tls={}", r.tls_unreadable);
     }
 }
 

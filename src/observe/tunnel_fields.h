@@ -10,10 +10,12 @@
 
 namespace ferry::observe {
 
-// " sni=example.test alpn=h2,http/1.1" (- for none), then " ech=1" when `with_ech` and the
-// hello carries ECH; " tls=no" when the bytes were not TLS; " tls=malformed" or
-// " tls=too_large" for a hello ferry could not read.
-void append_tunnel_tls_fields(const exchange_record& r, bool with_ech, std::string& out);
+// " sni=example.test alpn=h2,http/1.1" (- for none) for a hello ferry read. With `full` (the
+// ferry format), also " ech=1" when the hello carries ECH, " tls=no" when the bytes were not
+// TLS, " tls=malformed" or " tls=too_large" for a hello ferry could not read; without it
+// (squid, combined: formats other tools parse) a tunnel that carried no readable hello keeps
+// its line as it was.
+void append_tunnel_tls_fields(const exchange_record& r, bool full, std::string& out);
 
 // JSON members, each after a comma: "tunnel_tls":"hello"|"not_tls"|"malformed"|"too_large",
 // "tls_sni" (string or null), "tls_alpn" (comma-joined string or null), "tls_ech" (bool).
