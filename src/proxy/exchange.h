@@ -196,6 +196,8 @@ private:
     // they come (proxy/tunnel_peek.h), judged; false when the direction ended there.
     boost::asio::awaitable<bool> peek_first_bytes(const http::authority& connect,
                                                   tunnel::pipe_state& state, tunnel::pipe_end& end);
+    // Records the refusal, counts it and stops both directions.
+    void refuse_tunnel(const peek_refusal& refused, tunnel::pipe_state& state);
     // The record and the metrics for what the peek saw.
     void note_first_bytes(const tls::client_hello_reader& reader);
     // Whether the tunnel is refused on those bytes (--tunnel-sni, the access rules on the SNI).

@@ -183,15 +183,7 @@ asio::awaitable<bool> exchange::peek_first_bytes(const http::authority& connect,
     note_first_bytes(reader);
     if (!refused && hold) refused = judge_peek(reader, connect);
     if (refused) {
-        rec_.cause = std::move(refused->cause);
-        rec_.tunnel_refused = true;
-        observe::bump(ctx_.metrics().tunnel_tls.refusals[std::size_t(refused->reason)]);
-        if (refused->reason == observe::tunnel_refusal::acl)
-            observe::bump(ctx_.metrics().acl_denials);
-        state.stop = true;
-        for (auto* d : {&client_.stream.reading, &client_.stream.writing, &up().stream->reading,
-                        &up().stream->writing})
-            d->cancel();
+        refuse_tunnel(*refused, state);
         end.error = asio::error::operation_aborted;
         co_return false;
     }
@@ -208,6 +200,17 @@ asio::awaitable<bool> exchange::peek_first_bytes(const http::authority& connect,
     }
     if (ended) out.sink.shutdown_send();
     co_return !ended;
+}
+
+void exchange::refuse_tunnel(const peek_refusal& refused, tunnel::pipe_state& state) {
+    rec_.cause = refused.cause;
+    rec_.tunnel_refused = true; // relay_tunnel resets both sides once both directions stop
+    observe::bump(ctx_.metrics().tunnel_tls.refusals[std::size_t(refused.reason)]);
+    if (refused.reason == observe::tunnel_refusal::acl) observe::bump(ctx_.metrics().acl_denials);
+    state.stop = true;
+    for (auto* d : {&client_.stream.reading, &client_.stream.writing, &up().stream->reading,
+                    &up().stream->writing})
+        d->cancel();
 }
 
 void exchange::note_first_bytes(const tls::client_hello_reader& reader) {
