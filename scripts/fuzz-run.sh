@@ -16,7 +16,7 @@ seconds=$2
 shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(request_head response_head chunked target config session http2)
+[[ ${#targets[@]} -eq 0 ]] && targets=(request_head response_head chunked target config session http2 client_hello)
 
 failed=0
 summary=()

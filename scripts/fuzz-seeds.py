@@ -195,6 +195,78 @@ def h2_seeds():
     ]
 
 
+# ---- TLS ClientHellos (client_hello_fuzz.cpp): written by hand (RFC 8446 §4.1.2), the
+# shapes tests/integration/support/client_hello_bytes.h makes, and real clients' extensions.
+
+
+def u16(n):
+    return n.to_bytes(2, "big")
+
+
+def tls_ext(kind, body):
+    return u16(kind) + u16(len(body)) + body
+
+
+def sni_ext(name):
+    entry = b"\x00" + u16(len(name)) + name
+    return tls_ext(0, u16(len(entry)) + entry)
+
+
+def alpn_ext(protocols):
+    names = b"".join(bytes([len(p)]) + p for p in protocols)
+    return tls_ext(16, u16(len(names)) + names)
+
+
+def client_hello(sni=b"example.test", alpn=(b"h2", b"http/1.1"), ech=False, padding=0,
+                 extensions=True, extra=b"", record=16384):
+    body = b"\x03\x03" + b"\x11" * 32 + b"\x20" + b"\x22" * 32
+    body += u16(6) + b"\x13\x01\x13\x02\xc0\x2f" + b"\x01\x00"
+    if extensions:
+        ext = sni_ext(sni) if sni else b""
+        ext += alpn_ext(alpn) if alpn else b""
+        ext += tls_ext(43, b"\x04\x03\x04\x03\x03")   # supported_versions
+        ext += tls_ext(10, b"\x00\x04\x00\x1d\x00\x17")  # supported_groups
+        ext += tls_ext(0x0a0a, b"")                       # GREASE
+        if ech:
+            ext += tls_ext(0xfe0d, b"\x00\x00\x01\x00\x01\x2a\x00\x00\x00\x10" + b"\x55" * 16)
+        ext += extra
+        if padding:
+            ext += tls_ext(21, b"\x00" * padding)
+        body += u16(len(ext)) + ext
+    message = b"\x01" + len(body).to_bytes(3, "big") + body
+    out = b""
+    for at in range(0, len(message), record):
+        part = message[at:at + record]
+        out += b"\x16\x03\x01" + u16(len(part)) + part
+    return out
+
+
+def client_hello_seeds():
+    """(split byte, the client's first bytes) for client_hello_fuzz.cpp."""
+    return [
+        (0, client_hello()),
+        (3, client_hello(record=7)),
+        (1, client_hello(sni=b"WWW.Example.TEST", alpn=(b"http/1.1",))),
+        (0, client_hello(sni=b"", alpn=())),
+        (0, client_hello(extensions=False)),
+        (5, client_hello(ech=True, sni=b"public.example.test")),
+        (9, client_hello(padding=600, record=100)),
+        (0, client_hello(sni=b"bad name")),
+        (0, client_hello(sni=b"127.0.0.1")),
+        (0, client_hello(alpn=(b"h2", b""))),
+        (0, client_hello(extra=tls_ext(43, b"\x02\x03\x04"))),  # a duplicate extension
+        (0, client_hello(extra=b"\x00\x2a\x00\x09")),          # an extension cut short
+        (0, client_hello()[:60]),
+        (0, b"\x16\x03\x01\x00\x00"),
+        (0, b"\x16\x03\x01\x40\x01"),
+        (0, b"\x16\x03\x01\x00\x08\x02\x00\x00\x04abcd"),  # a ServerHello
+        (0, b"\x16\x03\x01\x00\x04\x01\x01\x20\x00"),     # a 73 KiB hello announced
+        (0, b"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n"),
+        (0, b"SSH-2.0-OpenSSH_9.2\r\n"),
+        (0, b"\x80\x2e\x01\x03\x01"),
+    ]
+
+
 def main():
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -233,6 +305,10 @@ def main():
     for control, client, origins in h2_seeds():
         write("http2", bytes([control]) + b"".join([client] + [SEPARATOR + o for o in origins]),
               written)
+
+    # client_hello: a split byte, then the client's first bytes.
+    for split, data in client_hello_seeds():
+        write("client_hello", bytes([split]) + data, written)
 
     # Hand-written seeds, as they are.
     for folder in sorted(HAND.glob("*")):

@@ -101,6 +101,17 @@ std::string read_log_format(std::string_view v, observe::access_log_format& out)
     return {};
 }
 
+constexpr std::string_view tunnel_sni_names[] = {"any", "match", "require"};
+
+std::string read_tunnel_sni(std::string_view v, tunnel_sni_policy& out) {
+    for (std::size_t i = 0; i < std::size(tunnel_sni_names); ++i)
+        if (v == tunnel_sni_names[i]) {
+            out = static_cast<tunnel_sni_policy>(i);
+            return {};
+        }
+    return R"(expected "any", "match" or "require")";
+}
+
 // The positional port: listen on 127.0.0.1:PORT, in front of the --listen addresses.
 std::string read_port(std::string_view v, std::vector<listen_address>& out) {
     long long n = 0;
@@ -233,6 +244,9 @@ std::string to_text(duration d) {
 }
 std::string to_text(observe::access_log_format f) {
     return std::string(format_names[static_cast<std::size_t>(f)]);
+}
+std::string to_text(tunnel_sni_policy p) {
+    return std::string(tunnel_sni_names[static_cast<std::size_t>(p)]);
 }
 std::string to_text(const std::vector<std::uint16_t>& ports) {
     if (ports.empty()) return "any";
@@ -401,6 +415,11 @@ std::vector<option> request_options() {
         row({"--connect-ports", 0, "connect_ports", k::port_list, "LIST|any",
              "Ports CONNECT may reach: a comma-separated list, or any", live},
             &settings::connect_ports, read_connect_ports),
+        row({"--tunnel-sni", 0, "tunnel_sni", k::text, "any|match|require",
+             "What a CONNECT tunnel's TLS ClientHello must name: any server, the CONNECT host "
+             "(match), or that and a TLS hello at all (require)",
+             live},
+            &settings::tunnel_sni, read_tunnel_sni),
         row({"--max-header-size", 0, "max_header_size", k::integer, "BYTES",
              "Largest request or response head", live},
             &settings::max_header_size, count(1024, 1 << 24)),

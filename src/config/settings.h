@@ -97,6 +97,11 @@ struct acl_rule {
     bool operator==(const acl_rule&) const = default;
 };
 
+// What a CONNECT tunnel's client must send first (--tunnel-sni; proxy/tunnel_peek.h): any
+// (read and logged only), match (a TLS hello naming a server names the CONNECT host), require
+// (a TLS hello, with a server name that matches).
+enum class tunnel_sni_policy { any, match, require };
+
 // Basic proxy authentication (issue 4).
 struct auth_settings {
     std::string htpasswd; // path; empty: no authentication
@@ -115,6 +120,7 @@ struct settings {
 
     // Ports CONNECT may reach; empty means any port.
     std::vector<std::uint16_t> connect_ports{443};
+    tunnel_sni_policy tunnel_sni = tunnel_sni_policy::any;
 
     duration header_timeout{10'000};       // whole request head, from its first byte
     duration idle_timeout{60'000};         // keep-alive wait for the next request

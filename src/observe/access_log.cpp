@@ -1,6 +1,7 @@
 #include "observe/access_log.h"
 
 #include "observe/clock.h"
+#include "observe/tunnel_fields.h"
 
 #include <fmt/format.h>
 
@@ -31,6 +32,7 @@ void append_ferry_line(const exchange_record& r, std::chrono::steady_clock::time
         fmt::format_to(std::back_inserter(out), " proto=h2 conn={} stream={}", r.connection,
                        r.stream);
     if (!r.user.empty()) fmt::format_to(std::back_inserter(out), " user=\"{}\"", r.user);
+    append_tunnel_tls_fields(r, true, out); // CONNECT tunnels only
     if (!r.cause.empty()) {
         // Quoted: a quote or backslash inside (a rule's name) is escaped.
         out.append(" \"");

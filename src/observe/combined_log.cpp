@@ -2,10 +2,12 @@
 //   CLIENT_IP - USER [dd/Mon/yyyy:HH:MM:SS +0000] "REQUEST LINE" STATUS BODY_BYTES "REFERER" "UA"
 // with "-" for what is absent. The time is when the request started (as Apache's %t), in UTC;
 // BODY_BYTES counts the response body only (nginx's $body_bytes_sent). Client-supplied text
-// is escaped as nginx escapes it (\xHH).
+// is escaped as nginx escapes it (\xHH). A CONNECT tunnel's line ends in " sni=… alpn=…"
+// when its client sent a TLS hello ferry could read.
 #include "observe/access_log.h"
 #include "observe/clock.h"
 #include "observe/log_escape.h"
+#include "observe/tunnel_fields.h"
 
 #include <fmt/format.h>
 
@@ -33,7 +35,9 @@ void append_combined_line(const exchange_record& r, std::string& out) {
     append_field(r.referer, out);
     out.append("\" \"");
     append_field(r.user_agent, out);
-    out.append("\"\n");
+    out.push_back('"');
+    append_tunnel_tls_fields(r, false, out); // CONNECT tunnels only: " sni=… alpn=…"
+    out.push_back('\n');
 }
 
 } // namespace ferry::observe

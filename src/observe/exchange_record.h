@@ -37,6 +37,18 @@ struct exchange_record {
     std::uint64_t bytes_from_client = 0;
     std::string cause; // why it failed, empty on success
 
+    // What the client of a CONNECT tunnel sent first (tls/client_hello; issue 16): unknown
+    // for every other exchange, and for a tunnel whose client sent nothing.
+    enum class tunnel_tls { unknown, tls, not_tls };
+    tunnel_tls tunnel_bytes_kind = tunnel_tls::unknown;
+    std::string tls_sni;          // lower-case host_name; "" when the hello named none
+    bool tls_sni_invalid = false; // not a DNS name (tls_sni then has \xHH escapes)
+    std::string tls_alpn;         // the offered protocols, comma-joined ("" without ALPN)
+    bool tls_ech = false;         // encrypted_client_hello present
+    std::string tls_unreadable;   // "malformed" or "too_large": a hello ferry could not read
+    std::string tls_problem;      // and why
+    bool tunnel_refused = false;  // closed on what it sent first (the cause says why)
+
     void reset() { *this = exchange_record{}; }
 };
 

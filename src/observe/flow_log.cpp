@@ -1,5 +1,7 @@
 #include "observe/flow_log.h"
 
+#include "observe/tunnel_fields.h"
+
 #include <fmt/format.h>
 
 namespace ferry::observe {
@@ -35,6 +37,7 @@ void append_flow_exchange(const exchange_record& r, std::string& out) {
         else
             fmt::format_to(it, "[SRV connection to {} reused]\n", r.upstream);
         out.append("CLI --- PRX ==> SRV\n");
+        append_tunnel_tls_flow(r, out); // a CONNECT tunnel: what its client sent first
     }
     if (!r.status_line.empty()) {
         fmt::format_to(it, "CLI --- PRX <== SRV\n > {}\n > {} {} bytes\n", r.status_line,

@@ -10,6 +10,9 @@
 //    > HTTP/1.1 200 OK
 //    > text/html 1256 bytes
 //   CLI <== PRX --- SRV
+//
+// A CONNECT tunnel's block says after `CLI --- PRX ==> SRV` what its client sent first:
+//    > TLS hello: sni=example.test alpn=h2,http/1.1 ech=no      (or " > not TLS")
 #pragma once
 
 #include "observe/exchange_record.h"

@@ -4,11 +4,14 @@
 //    "bytes_from_client":78,"body_bytes":1000,"duration_ms":12.345,"upstream":"example.test:80",
 //    "protocol":"HTTP/1.1","connection":7,  (and "stream":3 for an HTTP/2 exchange)
 //    "cause":"...","user":"...","user_agent":"curl/8.0","referer":null}
-// "cause" and "user" appear only when there is one; absent strings are null. Every string is
-// escaped by append_json_string, so that any byte a client sends gives valid JSON.
+// "cause" and "user" appear only when there is one; a CONNECT tunnel whose client sent
+// something has "tunnel_tls", "tls_sni", "tls_alpn" and "tls_ech" (observe/tunnel_fields.h); absent
+// strings are null. Every string is escaped by append_json_string, so that any byte a client sends
+// gives valid JSON.
 #include "observe/access_log.h"
 #include "observe/clock.h"
 #include "observe/log_escape.h"
+#include "observe/tunnel_fields.h"
 
 #include <fmt/format.h>
 
@@ -50,6 +53,7 @@ void append_json_line(const exchange_record& r, std::chrono::steady_clock::time_
         out.append(",\"user\":");
         append_json_string(r.user, out);
     }
+    append_tunnel_tls_json(r, out); // CONNECT tunnels only
     out.append(",\"user_agent\":");
     append_string_or_null(r.user_agent, out);
     out.append(",\"referer\":");

@@ -286,6 +286,10 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
     std::string out;
     render_requests(out, shards);
     render_connections(out, shards);
+    std::vector<const tunnel_tls_counters*> tunnel_tls;
+    for (const auto* s : shards)
+        tunnel_tls.push_back(&s->tunnel_tls);
+    render_tunnel_tls(out, tunnel_tls);
     render_upstream(out, up);
     render_refusals(out, shards, rules);
     single(out, "ferry_admin_clients", "gauge",

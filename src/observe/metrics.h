@@ -4,6 +4,7 @@
 #pragma once
 
 #include "observe/exchange_record.h"
+#include "observe/tunnel_metrics.h"
 
 #include <array>
 #include <atomic>
@@ -93,6 +94,7 @@ struct metrics_shard {
     counter upstream_connections{0};       // open now (gauge): in use or idle in the pool
     counter tunnels{0};                    // open now (gauge): CONNECT and switched Upgrades
     counter tunnels_total{0};
+    tunnel_tls_counters tunnel_tls; // what CONNECT tunnels carry (issue 16)
     counter acl_denials{0};
     counter auth_failures{0};
     std::array<counter, acl_rule_slots> acl_denials_by_rule{};

@@ -1,9 +1,11 @@
 // Squid's native access.log line, as Squid's built-in "squid" logformat writes it:
 //   %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt
 // e.g. "1700000000.123     45 127.0.0.1 TCP_MISS/200 1234 GET http://example.com/ -
-//       HIER_DIRECT/93.184.216.34 text/html". The time is when the exchange ended.
+//       HIER_DIRECT/93.184.216.34 text/html". The time is when the exchange ended. A CONNECT
+// tunnel's line ends in " sni=… alpn=…" when its client sent a TLS hello ferry could read.
 #include "observe/access_log.h"
 #include "observe/log_escape.h"
+#include "observe/tunnel_fields.h"
 
 #include <fmt/format.h>
 
@@ -68,6 +70,7 @@ void append_squid_line(const exchange_record& r, std::chrono::steady_clock::time
                        r.upstream_address);
     out.push_back(' ');
     append_field(r.content_type, out);
+    append_tunnel_tls_fields(r, false, out); // CONNECT tunnels only: " sni=… alpn=…"
     out.push_back('\n');
 }
 

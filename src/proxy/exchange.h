@@ -31,6 +31,7 @@
 #include "proxy/client_protocol.h"
 #include "proxy/context.h"
 #include "proxy/decision.h"
+#include "proxy/tunnel_peek.h"
 #include "tunnel/pipe.h"
 #include "upstream/connection.h"
 #include "upstream/http1_client.h"
@@ -185,9 +186,23 @@ private:
 
     // tunnel.cpp
     boost::asio::awaitable<next> tunnel(const http::target& dest);
-    boost::asio::awaitable<next> relay_tunnel();
+    // `connect`: the CONNECT request's authority, whose client's first bytes are read as a
+    // TLS ClientHello (null for a switched Upgrade: its bytes are not looked at).
+    boost::asio::awaitable<next> relay_tunnel(const http::authority* connect = nullptr);
     boost::asio::awaitable<void> tunnel_direction(bool toward_origin, tunnel::pipe_state& state,
-                                                  tunnel::pipe_end& end);
+                                                  tunnel::pipe_end& end,
+                                                  const http::authority* connect);
+    // The client's first bytes toward the origin, read as a ClientHello, held or forwarded as
+    // they come (proxy/tunnel_peek.h), judged; false when the direction ended there.
+    boost::asio::awaitable<bool> peek_first_bytes(const http::authority& connect,
+                                                  tunnel::pipe_state& state, tunnel::pipe_end& end);
+    // Records the refusal, counts it and stops both directions.
+    void refuse_tunnel(const peek_refusal& refused, tunnel::pipe_state& state);
+    // The record and the metrics for what the peek saw.
+    void note_first_bytes(const tls::client_hello_reader& reader);
+    // Whether the tunnel is refused on those bytes (--tunnel-sni, the access rules on the SNI).
+    std::optional<peek_refusal> judge_peek(const tls::client_hello_reader& reader,
+                                           const http::authority& connect) const;
     std::string tunnel_cause(const tunnel::pipe_end& up, const tunnel::pipe_end& down) const;
 
     net::inbound client_in() { return {client_.stream, client_.buffer, client_.buffer_limit}; }
