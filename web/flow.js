@@ -114,28 +114,52 @@
     }
     const atBottom = () => window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 40;
 
-    // Adds the exchanges (oldest first) that are newer than the last shown.
+    // Adds the exchanges (oldest first) that are newer than the last shown. Under a flood (a
+    // busy proxy sends thousands a second) only the last MAX_BLOCKS of a batch become blocks.
     function add(exchanges) {
-        const follow = atBottom();
-        let added = 0;
+        const list = [];
+        let last = state.cursor;
         for (const e of exchanges) {
-            if (typeof e.seq !== 'number' || e.seq <= state.cursor) continue;
-            if (state.cursor && e.seq > state.cursor + 1 && state.resuming) {
+            if (typeof e.seq !== 'number' || e.seq <= last) continue;
+            list.push(e);
+            last = e.seq;
+        }
+        if (!list.length) return;
+        const follow = atBottom();
+        const kept = list.slice(-MAX_BLOCKS);
+        let prev = list.length > kept.length ? kept[0].seq - 1 : state.cursor;
+        for (const e of kept) {
+            if (state.resuming && prev && e.seq > prev + 1) {
                 const gap = document.createElement('p');
                 gap.className = 'note gap';
-                gap.textContent = '… ' + (e.seq - state.cursor - 1) + ' exchanges left the ring before they could be shown';
+                gap.textContent = '… ' + (e.seq - prev - 1) + ' exchanges left the ring before they could be shown';
                 box.append(gap);
             }
-            state.cursor = e.seq;
-            state.received++;
+            prev = e.seq;
             const el = makeBlock(e);
             el.hidden = !matches(el);
             box.append(el);
-            added++;
         }
+        state.cursor = last;
+        state.received += list.length;
         while (box.children.length > MAX_BLOCKS) box.firstElementChild.remove();
-        if (added && follow) window.scrollTo(0, document.documentElement.scrollHeight);
+        if (follow) window.scrollTo(0, document.documentElement.scrollHeight);
         showCounts();
+    }
+
+    // Events are drawn in batches, at most ten a second: one layout per batch, not per exchange.
+    let queue = [];
+    let flushTimer = null;
+    function enqueue(list) {
+        queue.push(...list);
+        if (!flushTimer) flushTimer = setTimeout(flush, 100);
+    }
+    function flush() {
+        clearTimeout(flushTimer);
+        flushTimer = null;
+        const batch = queue;
+        queue = [];
+        add(batch);
     }
 
     // The server's blocks become the first ones: sorted by sequence, the cursor at the last.
@@ -167,7 +191,10 @@
                 const r = await fetch('/api/flow?after=' + state.cursor, { cache: 'no-store', credentials: 'same-origin' });
                 if (!r.ok) throw new Error('/api/flow answered ' + r.status);
                 const body = await r.json();
-                if (!state.paused) add(body.exchanges || []);
+                if (!state.paused) {
+                    flush(); // what the stream brought before this answer, then the answer
+                    add(body.exchanges || []);
+                }
                 state.error = '';
             } catch (e) {
                 state.error = e.message;
@@ -191,7 +218,7 @@
         } else if (catchingUp) {
             waiting.push(...list);
         } else {
-            add(list);
+            enqueue(list);
         }
     }
 

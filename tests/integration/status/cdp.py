@@ -51,6 +51,11 @@ class Browser:
         self._events = []
         self.command("Browser.getVersion", timeout=start_timeout)
 
+    @property
+    def pid(self):
+        """The browser's process id; it leads a session of its own (ps -s PID: all its processes)."""
+        return self._proc.pid
+
     def __enter__(self):
         return self
 

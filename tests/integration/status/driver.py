@@ -230,7 +230,12 @@ def scenario_nojs(b):
     say("flow_secret_in_page", secrets_in(p))
 
 
+class Stop(Exception):
+    """SIGTERM: the benchmark is done with the pages."""
+
+
 def scenario_watch(b):
+    say("browser_pid", b.pid)
     status = status_page(b)
     flow = b.new_page()
     flow.navigate(admin("/flow"))
@@ -243,7 +248,10 @@ def scenario_watch(b):
     stop = threading.Event()
     if hold is None:
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    stop.wait(hold)
+    try:
+        stop.wait(hold)
+    except Stop:
+        pass
     say("ticks", status.eval("ferryStatus.ticks"))
     say("flow_received", flow.eval("ferryFlow.received"))
 
@@ -259,13 +267,17 @@ def main():
         signal.signal(signal.SIGALRM, lambda *_: fail(f"timeout after {limit:.0f} s"))
         signal.alarm(int(limit + (float(opt.get("hold", 0)))))
     # SIGTERM (the benchmark stopping a watch) closes the browser on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    def on_term(*_):
+        raise Stop()
+    signal.signal(signal.SIGTERM, on_term)
     try:
         with Browser(opt["chromium"], opt["workdir"]) as b:
             say("browser", b.command("Browser.getVersion").get("product", "?"))
             scenarios[sys.argv[1]](b)
     except CdpError as e:
         fail(str(e))
+    except Stop:
+        fail("stopped (SIGTERM)")
     say("done", 1)
 
 
