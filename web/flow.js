@@ -191,6 +191,14 @@
                 const r = await fetch('/api/flow?after=' + state.cursor, { cache: 'no-store', credentials: 'same-origin' });
                 if (!r.ok) throw new Error('/api/flow answered ' + r.status);
                 const body = await r.json();
+                if (typeof body.next === 'number' && body.next < state.cursor) {
+                    // ferry restarted: its sequence numbers start again from 1.
+                    state.cursor = 0;
+                    const note = document.createElement('p');
+                    note.className = 'note gap';
+                    note.textContent = '… ferry restarted: the exchanges below are from its new run';
+                    box.append(note);
+                }
                 if (!state.paused) {
                     flush(); // what the stream brought before this answer, then the answer
                     add(body.exchanges || []);
