@@ -251,7 +251,7 @@
                     { size: 84, grid: { stroke: '#eee' }, values: (u, splits) => splits.map(p.axis) }],
                 series: [{ label: 'time (UTC)', value: (u, v) => (v === null ? '—' : time(v)) }].concat(p.series.map((s) => ({
                     label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, show: s.show !== false,
-                    points: { show: false }, spanGaps: false, value: (u, v) => p.value(v),
+                    points: { show: false }, spanGaps: false, value: (u, v) => (v === null || v === undefined ? '—' : p.value(v)),
                 }))),
                 hooks: { setSelect: [(u) => { if (u.select.width > 0) zoomed[name] = true; }] },
             };
