@@ -19,4 +19,9 @@ struct reload_plan {
 // named in `restart`, by their key.
 reload_plan plan_reload(const config::settings& running, config::settings next);
 
+// The keys of the options whose values differ between `before` and `after` (the command-line
+// flag for one without a key), and "acl" when the access rules differ: what a reload changed.
+std::vector<std::string> changed_keys(const config::settings& before,
+                                      const config::settings& after);
+
 } // namespace ferry::app

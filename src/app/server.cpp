@@ -1,11 +1,14 @@
 #include "app/server.h"
 
 #include "app/admin.h"
+#include "app/admin_auth.h"
 #include "app/listeners.h"
 #include "app/privileges.h"
 #include "app/reload.h"
+#include "app/status_page.h"
 #include "app/worker.h"
 #include "auth/htpasswd.h"
+#include "config/values.h"
 #include "net/listener.h"
 #include "observe/counter.h"
 #include "tls/client_context.h"
@@ -17,7 +20,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstring>
+#include <deque>
 #include <fmt/format.h>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <sys/resource.h>
@@ -95,22 +100,34 @@ bool load_parent_tls(const config::settings& s, std::shared_ptr<const tls::clien
 }
 
 // The admin listener's /metrics page: every worker's counters, pools and DNS caches summed.
-std::string metrics_page(const std::vector<std::unique_ptr<worker>>& workers) {
+std::string metrics_page(const std::vector<std::unique_ptr<worker>>& workers,
+                         const config::settings& running, std::uint64_t admin_clients) {
     std::vector<const observe::metrics_shard*> shards;
-    observe::upstream_figures up;
-    for (auto& w : workers) {
+    for (auto& w : workers)
         shards.push_back(&w->metrics());
-        const auto& p = w->pool().stats();
-        up.pool_opened += observe::read(p.opened);
-        up.pool_reused += observe::read(p.reused);
-        up.pool_stale += observe::read(p.stale);
-        up.pool_evicted += observe::read(p.evicted);
-        up.pool_idle += observe::read(p.idle);
-        const auto& d = w->resolver().stats();
-        up.dns_cache_hits += observe::read(d.cache_hits);
-        up.dns_cache_misses += observe::read(d.cache_misses);
+    auto up = gather_upstream(workers);
+    up.admin_clients = admin_clients;
+    observe::acl_rule_names rules;
+    for (const auto& rule : running.acl)
+        rules.push_back(rule.name);
+    return observe::render_metrics(shards, up, rules);
+}
+
+// --admin-token-file: the token (its first line), or "" with `problem` set.
+std::string read_admin_token(const config::settings& s, std::string& problem) {
+    if (s.admin_auth != "token") return {};
+    std::ifstream file(s.admin_token_file);
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (!file.good() && !file.eof()) {
+        problem = fmt::format("cannot read the admin token file {}: {}", s.admin_token_file,
+                              util::access_error(errno));
+        return {};
     }
-    return observe::render_metrics(shards, up);
+    auto token = token_from_file_text(text);
+    if (token.empty())
+        problem = fmt::format("the admin token file {} has no token on its first line",
+                              s.admin_token_file);
+    return token;
 }
 
 // "Starting proxy server on port N (ADDRESS)", IPv6 addresses in brackets, and the scheme
@@ -136,11 +153,25 @@ std::size_t open_file_limit() {
 // The running server: what start-up builds, and what the signal handlers on the main
 // thread's loop share. Members are destroyed in reverse: the signal sets and the admin
 // listener before the main loop, the workers before the users and logs they use.
-class server {
+class server final : public admin_source {
 public:
     server(const config::settings& settings, settings_loader reload)
         : settings_(settings),
-          reload_(std::move(reload)), shared_{settings, access_log_, flow_log_, {}} {}
+          reload_(std::move(reload)), shared_{settings, access_log_, flow_log_, {}},
+          flow_ring_(settings.admin_flow_entries) {
+        shared_.flow_ring = &flow_ring_;
+    }
+
+    // admin_source (app/admin.h), on the main thread's loop.
+    std::string metrics_page() override {
+        return app::metrics_page(workers_, *running_, admin_ ? admin_->watchers() : 0);
+    }
+    std::string status_json(bool with_series, std::optional<std::int64_t> sample) override;
+    std::string status_tables_html() override;
+    observe::flow_ring& flow() override { return flow_ring_; }
+    std::shared_ptr<const config::settings> running() override { return running_; }
+    const std::string& admin_token() override { return admin_token_; }
+    auth::service* users() override { return auth_service_.get(); }
 
     int run();
 
@@ -156,7 +187,8 @@ private:
     void watch_signals();
     void on_stop_signal(boost::system::error_code ec);
     void on_hangup(boost::system::error_code ec);
-    bool reload(std::string& cause);
+    bool reload(std::string& cause, std::vector<std::string>& restart);
+    void note_reload(observe::reload_event event);
     bool reload_users(const config::settings& next, std::shared_ptr<auth::user_table>& users,
                       std::string& cause);
     void apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
@@ -164,6 +196,7 @@ private:
     bool start_admin();
     void on_reopen(boost::system::error_code ec);
     void stop_main_loop();
+    process_facts facts() const;
 
     const config::settings& settings_;
     settings_loader reload_;
@@ -184,7 +217,39 @@ private:
     asio::signal_set hangups_{main_io_}; // SIGHUP: reload
     std::optional<admin_server> admin_;
     asio::signal_set reopen_signal_{main_io_}; // SIGUSR1: reopen the log files
+    // The status page's: the last exchanges, when ferry started, the reloads (newest first),
+    // the admin listener's bearer token (--admin-auth token; read again on reload).
+    observe::flow_ring flow_ring_;
+    std::int64_t started_ = unix_now();
+    std::deque<observe::reload_event> reloads_;
+    std::string reload_failure_; // why the reload under way failed, when not in its cause
+    std::string admin_token_;
 };
+
+process_facts server::facts() const {
+    process_facts f;
+    f.started = started_;
+    for (const auto& l : listeners_) {
+        const auto address = l.bound.endpoint.address();
+        f.listen.push_back(fmt::format("{}://{}{}{}:{}", l.bound.front_end->scheme,
+                                       address.is_v6() ? "[" : "", address.to_string(),
+                                       address.is_v6() ? "]" : "", l.bound.endpoint.port()));
+    }
+    f.reloads = &reloads_;
+    return f;
+}
+
+std::string server::status_json(bool with_series, std::optional<std::int64_t> sample) {
+    const auto now = unix_now();
+    auto snapshot = gather_status(workers_, *running_, facts(), now, with_series);
+    if (!sample) return observe::status_json(snapshot);
+    const auto second = gather_second(workers_, *sample);
+    return observe::status_json(snapshot, &second, *sample);
+}
+
+std::string server::status_tables_html() {
+    return app::status_tables_html(gather_status(workers_, *running_, facts(), unix_now(), false));
+}
 
 int server::run() {
     if (auto failed = start()) return *failed;
@@ -209,6 +274,11 @@ std::optional<int> server::start() {
     if (std::string error; !load_tls(settings_, shared_.tls_server, error) ||
                            !load_parent_tls(settings_, shared_.tls_parent, error)) {
         std::fprintf(stderr, "ferry: %s\n", error.c_str());
+        return 2;
+    }
+    if (std::string problem;
+        admin_token_ = read_admin_token(settings_, problem), !problem.empty()) {
+        std::fprintf(stderr, "ferry: %s\n", problem.c_str());
         return 2;
     }
     if (!bind_listeners() || !start_workers()) return 1;
@@ -355,15 +425,32 @@ void server::on_hangup(boost::system::error_code ec) {
     if (ec) return;
     hangups_.async_wait([this](boost::system::error_code e, int) { on_hangup(e); });
     if (stopping_ || !reload_) return;
-    if (std::string cause; !reload(cause))
+    reload_failure_.clear();
+    const auto before = running_;
+    std::vector<std::string> restart;
+    if (std::string cause; !reload(cause, restart)) {
         std::fprintf(stderr, "ferry: reload failed: %s%skeeping the running configuration\n",
                      cause.c_str(), cause.empty() ? "" : "; ");
+        if (!cause.empty()) reload_failure_ = cause;
+        if (reload_failure_.empty())
+            reload_failure_ = "the configuration did not load (the reason is in ferry's log)";
+        note_reload({unix_now(), false, reload_failure_, {}, {}});
+        return;
+    }
+    note_reload(
+        {unix_now(), true, "applied", changed_keys(*before, *running_), std::move(restart)});
+}
+
+// Newest first, 20 kept.
+void server::note_reload(observe::reload_event event) {
+    reloads_.push_front(std::move(event));
+    if (reloads_.size() > 20) reloads_.pop_back();
 }
 
 // One reload; false when the new configuration cannot be applied, with `cause` set when it
 // is a file this process may not read (after dropping root: "FILE: permission denied for
 // user NAME"), else the reason printed.
-bool server::reload(std::string& cause) {
+bool server::reload(std::string& cause, std::vector<std::string>& restart) {
     // A configuration file ferry may no longer read (after dropping root) is named here, with
     // the user; the loader would say only "Permission denied".
     if (cause = unreadable_by_us(settings_.config_file); !cause.empty()) return false;
@@ -383,22 +470,34 @@ bool server::reload(std::string& cause) {
         if (cause.empty()) cause = std::move(problem);
         return false;
     }
+    std::string token;
+    if (std::string problem; token = read_admin_token(plan.next, problem), !problem.empty()) {
+        cause = problem;
+        return false;
+    }
     for (const auto& name : plan.restart)
         std::fprintf(stderr, "ferry: reload: %s changes only on restart; keeping it\n",
                      name.c_str());
+    restart = plan.restart;
     // New certificates (or a bad one: the running ones stay, and the rest of the reload too).
     std::shared_ptr<const tls::server_context> tls;
     if (std::string error; !load_tls(plan.next, tls, error)) {
         std::fprintf(stderr, "ferry: reload: %s\n", error.c_str());
+        reload_failure_ = error;
         return false;
     }
     std::vector<listener> wanted;
-    if (!resolve_listeners(plan.next.listen, wanted, "ferry: reload: ")) return false;
+    if (!resolve_listeners(plan.next.listen, wanted, "ferry: reload: ")) {
+        reload_failure_ = "a listen address did not resolve";
+        return false;
+    }
     listener_change change;
     if (std::string why; !plan_listeners(wanted, listeners_, net::claim_endpoint, change, why)) {
         std::fprintf(stderr, "ferry: reload: %s\n", why.c_str());
+        reload_failure_ = why;
         return false;
     }
+    admin_token_ = std::move(token);
     apply_reload(std::move(plan.next), std::move(users), {std::move(tls), std::move(parent_tls)},
                  std::move(change));
     std::fprintf(stderr, "ferry: configuration reloaded\n");
@@ -414,6 +513,7 @@ bool server::reload_users(const config::settings& next, std::shared_ptr<auth::us
     users = std::make_shared<auth::user_table>();
     if (auto problem = auth::load_htpasswd(next.auth.htpasswd, *users); !problem.empty()) {
         std::fprintf(stderr, "%s\n", problem.c_str());
+        reload_failure_ = problem;
         return false;
     }
     return true;
@@ -454,7 +554,13 @@ bool server::start_admin() {
                      ec.message().c_str());
         return false;
     }
-    admin_.emplace(main_io_, std::move(acceptor), [this] { return metrics_page(workers_); });
+    if (!bound.address().is_loopback() && settings_.admin_auth == "none")
+        std::fprintf(stderr,
+                     "ferry: warning: the admin listener on %s is not on a loopback address and "
+                     "asks for no credentials: anyone who can reach it sees the traffic (set "
+                     "admin_auth)\n",
+                     bound.address().to_string().c_str());
+    admin_.emplace(main_io_, std::move(acceptor), *this);
     admin_->start();
     say(fmt::format("Admin listener on port {}\n", admin_->port()));
     return true;

@@ -151,6 +151,7 @@ void worker::run() {
 void worker::log_exchange(const observe::exchange_record& r) {
     const auto end = std::chrono::steady_clock::now();
     metrics_.record(r, end - r.started_steady);
+    record_status(r, end - r.started_steady);
     if (shared_.access_log.enabled()) {
         observe::append_access_line(settings_->access_log_format, r, end, access_buffer_);
         if (access_buffer_.size() >= 32 * 1024 || settings_->log_flush_interval.count() <= 0)
@@ -163,6 +164,23 @@ void worker::log_exchange(const observe::exchange_record& r) {
         observe::append_flow_exchange(r, block);
         shared_.flow_log.write(block);
     }
+}
+
+// The status page's figures (issue 16): a few relaxed stores into this second's sample, one
+// uncontended lock for the host table and one for the flow ring (a copy of the record).
+void worker::record_status(const observe::exchange_record& r,
+                           std::chrono::steady_clock::duration took) {
+    using namespace std::chrono;
+    const auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    // A tunnel's duration is how long it stayed open, not how fast ferry answered: untimed.
+    const bool tunnel = r.status == 101 || (r.method == "CONNECT" && r.status / 100 == 2);
+    std::optional<std::uint64_t> latency;
+    if (!tunnel)
+        latency =
+            std::uint64_t(std::max<std::int64_t>(0, duration_cast<microseconds>(took).count()));
+    timeline_.record(ms / 1000, r.bytes_from_client, r.bytes_to_client, r.status, latency);
+    hosts_.record(r);
+    if (shared_.flow_ring) shared_.flow_ring->record(r, ms);
 }
 
 void worker::flow_connected(std::uint64_t id, std::string_view client) {

@@ -10,8 +10,11 @@
 #include "frontend/host.h"
 #include "net/deadline.h"
 #include "net/stream.h"
+#include "observe/flow_ring.h"
+#include "observe/host_table.h"
 #include "observe/log_sink.h"
 #include "observe/metrics.h"
+#include "observe/timeline.h"
 #include "policy/acl.h"
 #include "tls/client_context.h"
 #include "upstream/parent_tls.h"
@@ -46,6 +49,8 @@ struct shared_state {
     std::shared_ptr<const tls::server_context> tls_server{}; // at start; null: no https listener
     // TLS to an https:// parent, at start; null: none.
     std::shared_ptr<const tls::client_context> tls_parent{};
+    // The last exchanges, for the admin listener's live flow view; null: none kept.
+    observe::flow_ring* flow_ring = nullptr;
 };
 
 // What a reload hands the workers besides the settings: the https:// listeners' TLS and the
@@ -84,6 +89,9 @@ public:
     auth::authenticator& auth() override { return auth_; }
     // This worker's counters; read by the admin listener from the main thread.
     observe::metrics_shard& metrics() override { return metrics_; }
+    // The status page's figures: per second, and per origin; read from the main thread.
+    const observe::timeline& timeline() const { return timeline_; }
+    const observe::host_table& hosts() const { return hosts_; }
     std::unique_ptr<upstream::connection> new_connection() override;
     boost::asio::awaitable<core::error> connect(upstream::connection& c,
                                                 const upstream::connect_request& request) override;
@@ -143,6 +151,7 @@ private:
     void trim_memory();
     static constexpr std::size_t trim_after_sessions = 32;
     void refresh_clock();
+    void record_status(const observe::exchange_record& r, std::chrono::steady_clock::duration took);
     // Access-log lines are gathered per worker and written one block at a time: within
     // log_flush_interval of the first line gathered (a timer armed by that line, so an idle
     // worker never wakes up for it), or when the buffer fills, or at once when the interval
@@ -158,6 +167,8 @@ private:
     // Before io_: connections and sessions still in the loop when it is destroyed count down
     // their gauges here.
     observe::metrics_shard metrics_;
+    observe::timeline timeline_;
+    observe::host_table hosts_;
     boost::asio::io_context io_{1};
     upstream::resolver resolver_; // declared after io_: destroyed before it, after the rest
     // Accepts on `acceptor` and has `front_end` serve each admitted connection.

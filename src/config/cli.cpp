@@ -185,6 +185,7 @@ cli_result parse_command_line(int argc, char** argv) {
         return usage_error("--config and --check-config cannot be used together");
     if (was_given("--config") || was_given("--check-config"))
         return with_config_file(s, was_given, s.config_file, was_given("--check-config"));
+    if (auto problem = check_admin(s); !problem.empty()) return usage_error(problem);
     return {std::move(s), 0};
 }
 

@@ -346,7 +346,16 @@ void apply_command_line(settings& merged, const settings& command_line,
         if (given(o.name())) o.copy(command_line, merged);
 }
 
+std::string check_admin(const settings& s) {
+    if (s.admin_auth == "basic" && s.auth.htpasswd.empty())
+        return "admin_auth basic needs an htpasswd file ([auth] htpasswd, --htpasswd)";
+    if (s.admin_auth == "token" && s.admin_token_file.empty())
+        return "admin_auth token needs admin_token_file (--admin-token-file)";
+    return {};
+}
+
 std::string check_merged(const settings& s, std::string_view file_name) {
+    if (auto problem = check_admin(s); !problem.empty()) return problem;
     for (const auto& rule : s.acl)
         if (rule.users_given && s.auth.htpasswd.empty() && s.tls.client_ca.empty())
             return std::string(file_name) + ":" + std::to_string(rule.line) +

@@ -34,6 +34,9 @@ void apply_command_line(settings& merged, const settings& command_line,
 // Checks that need the merged settings (file and command line); "" or "FILE:LINE: KEY: what".
 std::string check_merged(const settings& s, std::string_view file_name);
 
+// The admin listener's credentials: what `admin_auth` needs is configured. "" or the problem.
+std::string check_admin(const settings& s);
+
 // Every key the file accepts outside [[acl]], in the order they are documented.
 std::vector<std::string_view> config_keys();
 

@@ -94,6 +94,7 @@ struct acl_rule {
     std::vector<std::string> users;        // "*" = any authenticated user; empty = no auth
     bool users_given = false;              // `users` present (so authentication is needed)
     std::size_t line = 0;                  // where it was defined, for messages
+    bool operator==(const acl_rule&) const = default;
 };
 
 // Basic proxy authentication (issue 4).
@@ -146,7 +147,12 @@ struct settings {
     tls_settings tls;
     http2_settings http2;
     std::string config_file;                    // --config, for reload and messages
-    std::optional<listen_address> admin_listen; // /metrics and /healthz; off when empty
+    std::optional<listen_address> admin_listen; // status pages, /metrics; off when empty
+    // Who may read the admin listener (but /healthz): "none", "token" (Authorization: Bearer,
+    // the first line of admin_token_file) or "basic" (the [auth] htpasswd users).
+    std::string admin_auth = "none";
+    std::string admin_token_file;
+    std::size_t admin_flow_entries = 500; // exchanges the live flow view keeps (per process)
     std::string user; // switch to this user after binding (needs root); empty: stay
 
     // Relay tunnels and large unchanged bodies with splice(2), without copying them.

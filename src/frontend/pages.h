@@ -28,6 +28,25 @@ struct page_limits {
     std::chrono::milliseconds timeout{5000}; // to send the head, and to read the answer
 };
 
+// One page request as read: the parsed head (pointing into `store`), or the answer refusing a
+// malformed one.
+struct page_request {
+    std::string store;
+    http::request_head head;
+    bool parsed = false;
+    http::local_reply refusal; // when !parsed
+};
+
+// Reads one request head from `client` into `out`; false when the client went (closed, cut
+// short or silent: nobody to answer).
+boost::asio::awaitable<bool> read_page_request(net::stream& client, page_limits limits,
+                                               page_request& out);
+
+// Writes `reply` (closing the connection) and closes.
+boost::asio::awaitable<void> send_page_reply(net::stream& client, const http::local_reply& reply,
+                                             std::string_view date,
+                                             std::chrono::milliseconds timeout);
+
 // Reads one request head from `client`, answers it and closes. `date` gives the Date
 // field's value when the answer is written.
 boost::asio::awaitable<void> serve_page(net::stream& client, const page_handler& handler,

@@ -121,11 +121,50 @@ void render_upstream(std::string& out, const upstream_figures& up) {
            up.dns_cache_misses);
 }
 
-void render_refusals(std::string& out, const shard_list& shards) {
+// A label value: backslash, double quote and newline escaped (text format 0.0.4).
+std::string label_value(std::string_view v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+// One sample per rule in force, and rule 0 (the default policy); the rules past the last
+// slot share it (rule="256+").
+void by_rule(std::string& out, const shard_list& shards, std::string_view name,
+             std::string_view help, const std::array<counter, acl_rule_slots> metrics_shard::*table,
+             const acl_rule_names& rules) {
+    family(out, name, "counter", help);
+    const std::size_t shown = std::min(rules.size() + 1, acl_rule_slots);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const auto n =
+            sum(shards, [&](const metrics_shard& s) -> const counter& { return (s.*table)[i]; });
+        const bool overflow = i == acl_rule_slots - 1;
+        fmt::format_to(std::back_inserter(out), "{}{{rule=\"{}\",name=\"{}\"}} {}\n", name,
+                       overflow ? std::string("256+") : std::to_string(i),
+                       i == 0 ? std::string("default")
+                              : (overflow ? std::string() : label_value(rules[i - 1])),
+                       n);
+    }
+}
+
+void render_refusals(std::string& out, const shard_list& shards, const acl_rule_names& rules) {
     summed(out, shards, "ferry_acl_denials_total", "counter",
            "Requests denied by the access rules.", &metrics_shard::acl_denials);
     summed(out, shards, "ferry_auth_failures_total", "counter",
            "Proxy authentication attempts that failed.", &metrics_shard::auth_failures);
+    by_rule(out, shards, "ferry_acl_denials_by_rule_total",
+            "Requests denied, by the deciding access rule (0: the default policy).",
+            &metrics_shard::acl_denials_by_rule, rules);
+    by_rule(out, shards, "ferry_auth_failures_by_rule_total",
+            "Failed proxy credentials, by the access rule that then decided (0: the default).",
+            &metrics_shard::auth_failures_by_rule, rules);
 }
 
 void render_tls(std::string& out, const shard_list& shards) {
@@ -233,13 +272,24 @@ void metrics_shard::record(const exchange_record& r, std::chrono::steady_clock::
     bump(duration_sum_us, us > 0 ? std::uint64_t(us) : 0);
 }
 
+void metrics_shard::denied(std::size_t rule) {
+    bump(acl_denials);
+    bump(acl_denials_by_rule[acl_rule_slot(rule)]);
+}
+
+void metrics_shard::auth_failed_under(std::size_t rule) {
+    bump(auth_failures_by_rule[acl_rule_slot(rule)]);
+}
+
 std::string render_metrics(const std::vector<const metrics_shard*>& shards,
-                           const upstream_figures& up) {
+                           const upstream_figures& up, const acl_rule_names& rules) {
     std::string out;
     render_requests(out, shards);
     render_connections(out, shards);
     render_upstream(out, up);
-    render_refusals(out, shards);
+    render_refusals(out, shards, rules);
+    single(out, "ferry_admin_clients", "gauge",
+           "Live views (Server-Sent Events streams) open on the admin listener.", up.admin_clients);
     render_tls(out, shards);
     render_http2(out, shards);
     render_durations(out, shards);

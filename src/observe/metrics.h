@@ -27,6 +27,13 @@ inline constexpr std::array<double, 11> duration_buckets{0.0005, 0.001, 0.0025, 
 
 using counter = std::atomic<std::uint64_t>;
 
+// ACL denials and auth failures by the deciding rule: [0] the default policy (or no rule
+// matched), [N] the Nth [[acl]] rule, the last slot every rule past the 255th.
+inline constexpr std::size_t acl_rule_slots = 257;
+inline std::size_t acl_rule_slot(std::size_t rule) {
+    return rule < acl_rule_slots ? rule : acl_rule_slots - 1;
+}
+
 // Why a TLS handshake with a client failed, as /metrics names it (reason="...").
 enum class tls_failure {
     timeout,         // not done within tls_handshake_timeout
@@ -88,6 +95,8 @@ struct metrics_shard {
     counter tunnels_total{0};
     counter acl_denials{0};
     counter auth_failures{0};
+    std::array<counter, acl_rule_slots> acl_denials_by_rule{};
+    std::array<counter, acl_rule_slots> auth_failures_by_rule{};
     counter tls_handshakes{0}; // completed with clients
     counter tls_resumed{0};    // of those, resumed with a session ticket
     std::array<counter, tls_failure_names.size()> tls_failures{};
@@ -102,16 +111,25 @@ struct metrics_shard {
 
     // One finished exchange, as the access log sees it.
     void record(const exchange_record& r, std::chrono::steady_clock::duration took);
+    // A request the access rules denied; `rule` as policy::acl_verdict numbers it.
+    void denied(std::size_t rule);
+    // Credentials that failed, on a request `rule` then decided (acl_verdict's numbering).
+    void auth_failed_under(std::size_t rule);
 };
 
 // Values the shards do not hold (pool and DNS counters, read from their own stats).
 struct upstream_figures {
     std::uint64_t pool_opened = 0, pool_reused = 0, pool_stale = 0, pool_evicted = 0, pool_idle = 0;
     std::uint64_t dns_cache_hits = 0, dns_cache_misses = 0;
+    std::uint64_t admin_clients = 0; // live views open on the admin listener (SSE)
 };
+
+// The names of the [[acl]] rules in force, [0] for rule 1 ("" when unnamed): the by-rule
+// families label their samples with them.
+using acl_rule_names = std::vector<std::string>;
 
 // The whole page: the sum of the shards, and the upstream figures.
 std::string render_metrics(const std::vector<const metrics_shard*>& shards,
-                           const upstream_figures& upstream);
+                           const upstream_figures& upstream, const acl_rule_names& rules = {});
 
 } // namespace ferry::observe

@@ -104,7 +104,7 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
             const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
             auto verdict = access_verdict_at(where.host, where.port, user, &a);
             if (verdict.what == policy::acl_verdict::kind::allow) return std::string();
-            observe::bump(ctx_.metrics().acl_denials);
+            ctx_.metrics().denied(verdict.rule);
             if (verdict.reason.empty())
                 return fmt::format("ferry: {} ({}) needs authentication for its address",
                                    where.label, a.to_string());

@@ -93,6 +93,10 @@ asio::awaitable<next> exchange::serve_decided(const decision& d) {
         if (credentials && credentials->ok()) user = &rec_.user;
         if (credentials && !credentials->ok()) note_auth_failure(*credentials);
         auto verdict = access_verdict(d.target, user);
+        // Counted by the rule that decided once the credentials failed (the one asking for them).
+        if (credentials && !credentials->ok() &&
+            credentials->what != auth::result::outcome::missing)
+            ctx_.metrics().auth_failed_under(verdict.rule);
         using kind = policy::acl_verdict::kind;
         if (verdict.what == kind::need_auth) {
             const auth::result missing; // no credentials sent: a browser's first try
@@ -100,7 +104,7 @@ asio::awaitable<next> exchange::serve_decided(const decision& d) {
             co_return co_await refuse_credentials(missing, has_body);
         }
         if (verdict.what == kind::deny) {
-            observe::bump(ctx_.metrics().acl_denials);
+            ctx_.metrics().denied(verdict.rule);
             const error denied{errc::forbidden, verdict.reason};
             co_return co_await fail(denied, has_body || d.kind == action::tunnel);
         }
