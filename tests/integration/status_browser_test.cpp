@@ -128,8 +128,7 @@ struct setup {
 #define REQUIRE_BROWSER()                                                                          \
     if (::access(chromium, X_OK) != 0)                                                             \
         GTEST_SKIP() << chromium << " missing (Debian package chromium)";                          \
-    if (::access(python, X_OK) != 0)                                                               \
-    GTEST_SKIP() << python << " missing (Debian package python3)"
+    if (::access(python, X_OK) != 0) GTEST_SKIP() << python << " missing (Debian package python3)"
 
 } // namespace
 
@@ -160,6 +159,9 @@ TEST(StatusBrowser, TheStatusPageFollowsTrafficLiveInItsTablesAndPlots) {
     EXPECT_EQ(r.number("host_requests"), 23) << r.show();
     EXPECT_EQ(r["secret_in_page"], "0") << r.show();
     EXPECT_TRUE(std::filesystem::exists(shot)) << r.show();
+    // Without EventSource the page polls /api/status, and follows 5 more requests.
+    EXPECT_EQ(r["poll_mode"], "poll") << r.show();
+    EXPECT_EQ(r.number("poll_requests_added"), 5) << r.show();
     std::cout << "screenshot: " << shot << "\n";
 }
 
@@ -202,8 +204,8 @@ TEST(StatusBrowser, WithJavaScriptOffBothPagesShowTheFiguresAsServed) {
     ASSERT_TRUE(s.ready()) << s.ferry.out() << s.ferry.err();
     // 7 requests before the pages are opened, one with the secrets.
     const auto argv_base = std::vector<std::string>{
-        "/usr/bin/env", "-u", "http_proxy", "-u", "https_proxy", "-u", "no_proxy", "curl", "-sS",
-        "-o", "/dev/null", "-x", s.ferry.proxy_url()};
+        "/usr/bin/env", "-u", "http_proxy", "-u", "https_proxy",      "-u", "no_proxy", "curl",
+        "-sS",          "-o", "/dev/null",  "-x", s.ferry.proxy_url()};
     for (int i = 0; i < 7; ++i) {
         auto argv = argv_base;
         if (i == 0)

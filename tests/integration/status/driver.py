@@ -153,6 +153,19 @@ def scenario_status(b):
         p.screenshot(opt["shot"])
         say("screenshot", opt["shot"])
 
+    # A second page in a browser without EventSource (as behind something that blocks
+    # streams): it polls /api/status, and its figures follow the traffic all the same.
+    q = b.new_page()
+    q.call("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.EventSource;"})
+    q.navigate(admin("/"))
+    say("poll_mode", q.wait("window.ferryStatus && ferryStatus.polls >= 1 && ferryStatus.mode", 8)
+        or q.eval("window.ferryStatus && ferryStatus.mode"))
+    base = int((q.eval(cell) or "-1").replace(",", ""))
+    curl([origin("origin", f"/polled/{i}") for i in range(5)])
+    q.wait(f"Number(({cell} || '').replace(/,/g, '')) >= {base + 5}", 8)
+    say("poll_requests_added", int((q.eval(cell) or "-1").replace(",", "")) - base)
+    say("poll_live", q.eval("document.getElementById('live').textContent"))
+
 
 FLOW_SHOWN = ("Array.from(document.querySelectorAll('pre.flow-block:not([hidden])'))"
               ".filter((e) => e.dataset.host.endsWith(':' + {o1}) || e.dataset.host.endsWith(':' + {o2})).length")
