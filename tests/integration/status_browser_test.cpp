@@ -14,6 +14,7 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/text.h"
+#include "support/tls_files.h"
 
 #include <gtest/gtest.h>
 
@@ -124,11 +125,17 @@ struct setup {
     }
 };
 
-// Chromium and Debian's python3 are what the driver needs (chromium: scripts/install-deps.sh).
+// Chromium and Debian's python3 are all the driver needs (scripts/install-deps.sh has both).
+std::string missing_browser() {
+    if (::access(chromium, X_OK) != 0)
+        return std::string(chromium) + " missing (Debian package chromium)";
+    if (::access(python, X_OK) != 0)
+        return std::string(python) + " missing (Debian package python3)";
+    return "";
+}
+
 #define REQUIRE_BROWSER()                                                                          \
-    if (::access(chromium, X_OK) != 0)                                                             \
-        GTEST_SKIP() << chromium << " missing (Debian package chromium)";                          \
-    if (::access(python, X_OK) != 0) GTEST_SKIP() << python << " missing (Debian package python3)"
+    if (const auto why = missing_browser(); !why.empty()) GTEST_SKIP() << why
 
 } // namespace
 
@@ -203,9 +210,9 @@ TEST(StatusBrowser, WithJavaScriptOffBothPagesShowTheFiguresAsServed) {
     setup s;
     ASSERT_TRUE(s.ready()) << s.ferry.out() << s.ferry.err();
     // 7 requests before the pages are opened, one with the secrets.
-    const auto argv_base = std::vector<std::string>{
-        "/usr/bin/env", "-u", "http_proxy", "-u", "https_proxy",      "-u", "no_proxy", "curl",
-        "-sS",          "-o", "/dev/null",  "-x", s.ferry.proxy_url()};
+    auto argv_base = without_proxy_environment();
+    argv_base.insert(argv_base.end(),
+                     {"curl", "-sS", "-o", "/dev/null", "-x", s.ferry.proxy_url()});
     for (int i = 0; i < 7; ++i) {
         auto argv = argv_base;
         if (i == 0)
