@@ -236,6 +236,16 @@
     const plotData = (name) => [cols.t, ...PLOTS[name].series.map((s) => cols[s.key])];
     const zoomed = {};
 
+    // A value with no value on either side (a second with requests between idle ones, for
+    // latency) has no line to be part of: it is drawn as a dot.
+    function isolated(u, si) {
+        const ys = u.data[si], idxs = [];
+        for (let i = 0; i < ys.length; i++) {
+            if (ys[i] !== null && ys[i] !== undefined && (i === 0 || ys[i - 1] === null) && (i === ys.length - 1 || ys[i + 1] === null)) idxs.push(i);
+        }
+        return idxs.length ? idxs : null;
+    }
+
     function plotWidth(box) { return Math.max(280, box.clientWidth || 460); }
 
     function makePlots() {
@@ -251,7 +261,7 @@
                     { size: 84, grid: { stroke: '#eee' }, values: (u, splits) => splits.map(p.axis) }],
                 series: [{ label: 'time (UTC)', value: (u, v) => (v === null ? '—' : time(v)) }].concat(p.series.map((s) => ({
                     label: s.label, stroke: s.stroke, fill: s.fill, width: 1.5, show: s.show !== false,
-                    points: { show: false }, spanGaps: false, value: (u, v) => (v === null || v === undefined ? '—' : p.value(v)),
+                    points: { show: false, size: 5, filter: isolated }, spanGaps: false, value: (u, v) => (v === null || v === undefined ? '—' : p.value(v)),
                 }))),
                 hooks: { setSelect: [(u) => { if (u.select.width > 0) zoomed[name] = true; }] },
             };
