@@ -7,18 +7,20 @@
 // while that runs, events wait. Filters hide blocks (client, host, status, method; all must
 // match); Pause stops adding (counting what comes), Resume catches up from the ring; at most
 // MAX_BLOCKS blocks stay in the page, the oldest go. No EventSource, or a refused stream:
-// /api/flow?after= every 2 s.
-// Tests read window.ferryFlow: {mode, cursor, received, paused, missed}.
+// /api/flow?after= every 2 s. A flood (over FLOOD_RATE a second): the newest from the ring once
+// a second, until it calms down.
+// Tests read window.ferryFlow: {mode, cursor, received, paused, missed, rate, skipped}.
 (function () {
     'use strict';
 
     const MAX_BLOCKS = 1000;
     const POLL_MS = 2000;
+    const FLOOD_RATE = 200;
 
     const box = document.getElementById('flow');
     const form = document.getElementById('filters');
     const pauseButton = document.getElementById('pause');
-    const state = { mode: 'starting', cursor: 0, received: 0, paused: false, missed: 0, error: '' };
+    const state = { mode: 'starting', cursor: 0, received: 0, paused: false, missed: 0, error: '', rate: 0, skipped: 0 };
     window.ferryFlow = state;
 
     // ---------------------------------------------------------------------------------------
@@ -199,9 +201,14 @@
                     note.textContent = '… ferry restarted: the exchanges below are from its new run';
                     box.append(note);
                 }
+                const list = body.exchanges || [];
+                if (state.mode === 'flood') {
+                    arrived += list.filter((e) => e.seq > state.cursor).length;
+                    if (list.length && state.cursor && list[0].seq > state.cursor + 1) state.skipped += list[0].seq - state.cursor - 1;
+                }
                 if (!state.paused) {
                     flush(); // what the stream brought before this answer, then the answer
-                    add(body.exchanges || []);
+                    add(list);
                 }
                 state.error = '';
             } catch (e) {
@@ -240,15 +247,44 @@
         pollTimer = setInterval(poll, POLL_MS);
     }
 
+    // A flood (more than FLOOD_RATE exchanges a second) is not followed event by event: nobody
+    // reads thousands of blocks a second, and an event each costs ferry a JSON line per watcher
+    // and the browser a task. The page closes the stream and takes the newest from the ring once
+    // a second instead (at most the ring's size, and it keeps 1,000), saying how many went by
+    // unshown; when a second brings fewer than FLOOD_RATE / 2, it goes back to the stream.
+    let es = null;
+    let arrived = 0; // exchanges that came in the current second
+    let floodTimer = null;
+    function floodCheck() {
+        const rate = arrived;
+        arrived = 0;
+        state.rate = rate;
+        if (state.mode === 'sse' && rate > FLOOD_RATE) {
+            es.close();
+            es = null;
+            state.mode = 'flood';
+        } else if (state.mode === 'flood' && rate < FLOOD_RATE / 2 && !state.paused) {
+            startEvents();
+            return;
+        }
+        if (state.mode === 'flood') {
+            setLive('poll', 'busy: ' + rate + ' exchanges/s, the newest shown once a second (' + state.skipped + ' not shown)');
+            if (!state.paused) catchUp();
+        }
+    }
+
     function startEvents() {
         if (typeof EventSource !== 'function') return startPolling('this browser has no EventSource');
-        const es = new EventSource('/api/flow/events');
-        es.addEventListener('open', () => {
+        if (!floodTimer) floodTimer = setInterval(floodCheck, 1000);
+        const source = new EventSource('/api/flow/events');
+        es = source;
+        source.addEventListener('open', () => {
             state.mode = 'sse';
             setLive('on', 'live');
             catchUp();
         });
-        es.addEventListener('exchange', (ev) => {
+        source.addEventListener('exchange', (ev) => {
+            arrived++;
             let e;
             try {
                 e = JSON.parse(ev.data);
@@ -257,9 +293,11 @@
             }
             onExchanges([e]);
         });
-        es.addEventListener('error', () => {
-            if (es.readyState === EventSource.CLOSED) {
-                es.close();
+        source.addEventListener('error', () => {
+            if (source !== es) return;
+            if (source.readyState === EventSource.CLOSED) {
+                source.close();
+                clearInterval(floodTimer);
                 startPolling('the event stream was refused');
                 return;
             }

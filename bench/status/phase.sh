@@ -5,20 +5,24 @@
 #
 # One ferry of its own ("ferry-status": ferry's flags plus --admin-listen on a free port, so the
 # timeline, host table and flow ring record as they always do), measured in interleaved rounds
-# (BENCH_STATUS_ROUNDS, default 5), in each round two wrk -t1 -c50 runs of BENCH_SECONDS, 1 KiB
+# (BENCH_STATUS_ROUNDS, default 5), in each round three wrk -t1 -c50 runs of BENCH_SECONDS, 1 KiB
 # through ferry to the origin, as the plain rows: req/s and ferry's CPU µs per request (/proc,
 # user + system, all its threads)
 #   unwatched  nobody on the admin listener
-#   watched    headless Chromium with the status page (/: the plots, one SSE tick a second) and
-#              the flow page (/flow: one SSE event per exchange, drawn in batches) open and live
-#              (tests/integration/status/driver.py watch; ready once both pages have their
-#              streams open and a tick has come), started before the run and stopped after it
-# which of the two goes first alternating by round. Reported: the medians, and watched ÷
-# unwatched as the median of per-round ratios. The browser runs on the same 2 cores as wrk and
+#   status     headless Chromium with the status page open and live (/: the plots, one SSE
+#              tick a second)
+#   flow       the status page and the flow page (/flow: one SSE event per exchange, drawn in
+#              batches) open and live
+# (tests/integration/status/driver.py watch; ready once the pages' streams are open and a tick
+# has come; the browser is started before the run and stopped after it), the order rotated
+# each round. Reported: the medians, and each watched kind ÷ unwatched as the median of
+# per-round ratios. The browser runs on the same 2 cores as wrk and
 # ferry: its CPU (every process of its session) is recorded as a figure of its own, and req/s
 # watched includes that competition; ferry's CPU per request is the cleaner measure of what
-# the watchers cost ferry itself. ferry_admin_clients (the open SSE watchers) is read from
-# /metrics at the end of each watched run and must be 2.
+# the watchers cost ferry itself. ferry_admin_clients (the open SSE streams) is read from
+# /metrics halfway through each run: 1 with the status page; with the flow page too, 2, or 1
+# while the flow page reads the ring once a second instead of its stream (a flood, see
+# web/flow.js).
 # Results go to run.sh's results file as proxy "ferry-status", metrics "status_*"; the report's
 # section is bench/status/report_section.py. Knobs: BENCH_STATUS (1 in full mode, 0 in
 # compare mode; "only": these rows alone), BENCH_STATUS_ROUNDS, CHROMIUM, BENCH_SECONDS.
@@ -50,10 +54,10 @@ st_session_kill() {  # st_session_kill SID: SIGKILL to each process left in sess
   done
 }
 
-st_watch_start() {  # st_watch_start ROUND: the pages open and live, or a note and return 1
+st_watch_start() {  # st_watch_start ROUND PAGES: the pages open and live, or a note and return 1
   local r=$1 i out=$tmp/status-watch.out
-  start_bg status-watch python3 "$root/tests/integration/status/driver.py" watch \
-    "chromium=$st_chromium" "workdir=$st_dir/browser-$r" "admin=${port[ferry-status-admin]}" hold=3600
+  start_bg status-watch python3 "$root/tests/integration/status/driver.py" watch "pages=$2" \
+    "chromium=$st_chromium" "workdir=$st_dir/browser-$r-$2" "admin=${port[ferry-status-admin]}" hold=3600
   for ((i = 0; i < 600; i++)); do
     grep -q '^ready=1' "$out" 2>/dev/null && break
     if grep -q '^error=' "$out" 2>/dev/null || ! kill -0 "${pid[status-watch]}" 2>/dev/null; then break; fi
@@ -81,23 +85,32 @@ st_watch_stop() {  # the browser's CPU goes into retired_ticks (it is this scrip
   st_browser=""
 }
 
-st_run() {  # st_run ROUND KIND: one wrk run through ferry-status
-  local r=$1 kind=$2 outf=$tmp/status-$2-$1.txt t0 t1 b0=0 b1=0 rc n rps watchers
+st_run() {  # st_run ROUND KIND: one wrk run through ferry-status; KIND unwatched, status or flow
+  local r=$1 kind=$2 outf=$tmp/status-$2-$1.txt t0 t1 b0=0 b1=0 rc n rps watchers want
   if ! alive ferry-status; then rec "$r" ferry-status "status_rps_$kind" "$(down ferry-status)"; return; fi
-  if [[ $kind == watched ]]; then
-    st_watch_start "$r" || { rec "$r" ferry-status status_rps_watched "failed (no browser)"; return; }
+  if [[ $kind != unwatched ]]; then
+    if [[ $kind == status ]]; then want=1; else want="1 or 2"; fi
+    st_watch_start "$r" "$([[ $kind == status ]] && echo status || echo status,flow)" ||
+      { rec "$r" ferry-status "status_rps_$kind" "failed (no browser)"; return; }
     b0=$(st_session_ticks "$st_browser")
   fi
+  # The open streams, read halfway through the run (the flow page leaves its stream for
+  # once-a-second reads while the flood lasts, and comes back after).
+  (sleep "$(awk -v s="$secs" 'BEGIN {print s / 2}')"
+   curl -s --max-time 5 "http://127.0.0.1:${port[ferry-status-admin]}/metrics" |
+     awk '/^ferry_admin_clients / {print $2; exit}') >"$tmp/status-watchers.txt" 2>/dev/null &
+  local sampler=$!
   t0=$(cpu_ticks "${pid[ferry-status]}")
   wrk_run ferry-status 50 "$secs" "$outf"; rc=$?
   t1=$(cpu_ticks "${pid[ferry-status]}")
-  if [[ $kind == watched ]]; then
+  wait "$sampler"
+  if [[ $kind != unwatched ]]; then
     b1=$(st_session_ticks "$st_browser")
-    watchers=$(curl -s --max-time 5 "http://127.0.0.1:${port[ferry-status-admin]}/metrics" |
-               awk '/^ferry_admin_clients / {print $2; exit}')
-    rec "$r" ferry-status status_watchers "${watchers:-none}"
-    rec "$r" ferry-status status_browser_cpu "$(awk -v d=$((b1 - b0)) -v hz="$clk_tck" -v s="$secs" 'BEGIN {printf "%.0f", d * 100 / hz / s}')"
-    [[ ${watchers:-} == 2 ]] || note "round $r, status page: ferry_admin_clients was '${watchers:-none}' at the end of the watched run (2 expected)"
+    watchers=$(<"$tmp/status-watchers.txt")
+    rec "$r" ferry-status "status_watchers_$kind" "${watchers:-none}"
+    rec "$r" ferry-status "status_browser_cpu_$kind" "$(awk -v d=$((b1 - b0)) -v hz="$clk_tck" -v s="$secs" 'BEGIN {printf "%.0f", d * 100 / hz / s}')"
+    [[ " ${want/ or / } " == *" ${watchers:-none} "* ]] ||
+      note "round $r, status page ($kind): ferry_admin_clients was '${watchers:-none}' at the end of the run ($want expected)"
     st_watch_stop
   fi
   if ! n=$(wrk_check ferry-status "$r" "$outf" "$rc"); then
@@ -129,7 +142,8 @@ status_phase() {
   wrk_run ferry-status 50 1 "$tmp/status-warmup.txt"
   for ((r = 1; r <= st_rounds; r++)); do
     mark=$(load_mark)
-    if (( r % 2 )); then kinds=(unwatched watched); else kinds=(watched unwatched); fi
+    kinds=(unwatched status flow)
+    kinds=("${kinds[@]:$(( (r - 1) % 3 ))}" "${kinds[@]:0:$(( (r - 1) % 3 ))}")   # rotated each round
     log "status round $r: ${kinds[*]}"
     for kind in "${kinds[@]}"; do st_run "$r" "$kind"; sleep 0.5; done
     rec "$r" machine status_other "$(other_load "$mark")"

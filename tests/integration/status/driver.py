@@ -13,6 +13,7 @@ DevTools protocol on a pipe (cdp.py); the traffic goes through ferry with Debian
       shot=PATH       where the screenshot goes (status, flow, nojs)
       limit=S         the whole run's bound in seconds (default 40)
       hold=S          watch: how long to keep the pages open (default: until stdin closes)
+      pages=LIST      watch: status,flow (the default) or status
 
 Scenarios:
   status  the status page with JavaScript: live figures before and after 23 requests through
@@ -20,7 +21,7 @@ Scenarios:
   flow    the flow page: 6 exchanges from two clients to two origins shown live, the filters,
           pause (2 more held back) and resume (they come)
   nojs    both pages with JavaScript disabled: the server-rendered tables and blocks
-  watch   (benchmark) the status page and the flow page open and live until told to stop
+  watch   (benchmark) the status page (and the flow page) open and live until told to stop
 
 Prints what it saw as key=value lines (values on one line) and done=1 last; the test asserts
 on them. Something unexpected prints error=... and exits 1.
@@ -249,13 +250,16 @@ class Stop(Exception):
 
 def scenario_watch(b):
     say("browser_pid", b.pid)
+    pages = opt.get("pages", "status,flow").split(",")
     status = status_page(b)
-    flow = b.new_page()
-    flow.navigate(admin("/flow"))
-    if not flow.wait("window.ferryFlow && ferryFlow.mode === 'sse'", 10):
-        fail("the flow page is not live: " + str(flow.eval("window.ferryFlow && ferryFlow.mode")))
     if status.eval("ferryStatus.mode") != "sse":
         fail("the status page is not live")
+    flow = None
+    if "flow" in pages:
+        flow = b.new_page()
+        flow.navigate(admin("/flow"))
+        if not flow.wait("window.ferryFlow && ferryFlow.mode === 'sse'", 10):
+            fail("the flow page is not live: " + str(flow.eval("window.ferryFlow && ferryFlow.mode")))
     say("ready", 1)
     hold = float(opt["hold"]) if "hold" in opt else None
     stop = threading.Event()
@@ -266,7 +270,9 @@ def scenario_watch(b):
     except Stop:
         pass
     say("ticks", status.eval("ferryStatus.ticks"))
-    say("flow_received", flow.eval("ferryFlow.received"))
+    if flow:
+        say("flow_received", flow.eval("ferryFlow.received"))
+        say("flow_state", flow.eval("JSON.stringify({mode: ferryFlow.mode, rate: ferryFlow.rate, skipped: ferryFlow.skipped})"))
 
 
 def main():
