@@ -158,8 +158,8 @@ public:
     server(const config::settings& settings, settings_loader reload)
         : settings_(settings),
           reload_(std::move(reload)), shared_{settings, access_log_, flow_log_, {}},
-          flow_ring_(settings.admin_flow_entries) {
-        shared_.flow_ring = &flow_ring_;
+          flow_ring_(settings.admin_listen ? settings.admin_flow_entries : 1) {
+        if (settings.admin_listen) shared_.flow_ring = &flow_ring_;
     }
 
     // admin_source (app/admin.h), on the main thread's loop.
@@ -468,6 +468,11 @@ bool server::reload(std::string& cause, std::vector<std::string>& restart) {
     if (std::string problem; !load_parent_tls(plan.next, parent_tls, problem)) {
         cause = unreadable_by_us(plan.next.parent_ca);
         if (cause.empty()) cause = std::move(problem);
+        return false;
+    }
+    if (plan.next.admin_auth == "basic" && !auth_service_) {
+        cause = "admin_auth basic needs the htpasswd users, which ferry reads only when it "
+                "starts with an htpasswd file";
         return false;
     }
     std::string token;

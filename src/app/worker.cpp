@@ -170,6 +170,7 @@ void worker::log_exchange(const observe::exchange_record& r) {
 // uncontended lock for the host table and one for the flow ring (a copy of the record).
 void worker::record_status(const observe::exchange_record& r,
                            std::chrono::steady_clock::duration took) {
+    if (!shared_.settings.admin_listen) return; // nobody can look: nothing is kept
     using namespace std::chrono;
     const auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
     // A tunnel's duration is how long it stayed open, not how fast ferry answered: untimed.
