@@ -159,7 +159,7 @@ def scenario_status(b):
     q = b.new_page()
     q.call("Page.addScriptToEvaluateOnNewDocument", {"source": "delete window.EventSource;"})
     q.navigate(admin("/"))
-    say("poll_mode", q.wait("window.ferryStatus && ferryStatus.polls >= 1 && ferryStatus.mode", 8)
+    say("poll_mode", q.wait("window.ferryStatus && ferryStatus.mode === 'poll' && ferryStatus.mode", 8)
         or q.eval("window.ferryStatus && ferryStatus.mode"))
     base = int((q.eval(cell) or "-1").replace(",", ""))
     curl([origin("origin", f"/polled/{i}") for i in range(5)])
