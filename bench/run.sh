@@ -28,9 +28,9 @@
 # connection (ferry and HAProxy, fresh processes); about 7-8 more minutes.
 # Then the status-page rows (issue 16; bench/status/phase.sh, BENCH_STATUS=0 skips them,
 # BENCH_STATUS=only runs them alone): one ferry with --admin-listen, wrk -c50 through it with
-# nobody watching against headless Chromium holding the status and flow pages open (SSE live),
-# alternating, BENCH_STATUS_ROUNDS (5) rounds; req/s, ferry's CPU per request, watched ÷
-# unwatched; about 2 more minutes.
+# nobody watching, with headless Chromium holding the status page open, and with the status
+# and flow pages open (SSE live), rotated, BENCH_STATUS_ROUNDS (5) rounds; req/s, ferry's CPU
+# per request, watched ÷ unwatched; about 4 more minutes.
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
@@ -684,7 +684,7 @@ certificate EC P-256 from a throwaway CA; peers: ${BENCH_TLS_PEERS:-haproxy squi
 $(timeout 5 nghttpx --version 2>/dev/null | head -n 1); libnghttp2 $(dpkg-query -W -f='${Version}' libnghttp2-14 2>/dev/null); \
 $(timeout 5 "${CHROMIUM:-chromium}" --version 2>/dev/null | head -n 1); \
 peers: ${BENCH_H2_PEERS:-haproxy apache nghttpx} (nghttpx's backend: ${BENCH_H2_NGHTTPX_BACKEND:-ferry} on a plain listener)"
-  [[ $status_bench != 0 ]] && echo "status page: $status_rounds_done rounds of their own (unwatched and watched, alternating); \
+  [[ $status_bench != 0 ]] && echo "status page: $status_rounds_done rounds of their own (nobody watching, the status page open, the status and flow pages open; rotated); \
 $(timeout 5 "${CHROMIUM:-chromium}" --version 2>/dev/null | head -n 1) headless for the watched runs"
   (( plain )) || echo "settings: ${secs}s per run (${slow_secs}s for Apache), big file ${big_mb} MiB; \
 load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"

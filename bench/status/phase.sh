@@ -64,10 +64,11 @@ st_watch_start() {  # st_watch_start ROUND PAGES: the pages open and live, or a 
     sleep 0.1
   done
   if ! grep -q '^ready=1' "$out" 2>/dev/null; then
-    note "round $r, status page: the browser's pages did not become live: $(grep -m1 '^error=' "$out" | cut -c1-200)"
+    note "round $r, status page ($2): the browser's pages did not become live within 60 s: $(tail -n 3 "$out" | tr '\n' ' ' | cut -c1-300)"
     st_watch_stop; return 1
   fi
   st_browser=$(awk -F= '/^browser_pid=/ {print $2; exit}' "$out")
+  cp "$out" "$st_dir/watch-$r-$2.out" 2>/dev/null
   sleep 1   # the browser's start and the pages' first load are not part of the run
 }
 
