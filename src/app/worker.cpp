@@ -172,7 +172,8 @@ void worker::record_status(const observe::exchange_record& r,
                            std::chrono::steady_clock::duration took) {
     if (!shared_.settings.admin_listen) return; // nobody can look: nothing is kept
     using namespace std::chrono;
-    const auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    const auto ended = r.started + duration_cast<system_clock::duration>(took);
+    const auto ms = duration_cast<milliseconds>(ended.time_since_epoch()).count();
     // A tunnel's duration is how long it stayed open, not how fast ferry answered: untimed.
     const bool tunnel = r.status == 101 || (r.method == "CONNECT" && r.status / 100 == 2);
     std::optional<std::uint64_t> latency;

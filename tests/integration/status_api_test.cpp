@@ -290,3 +290,44 @@ TEST(StatusApi, ReloadHistory) {
     })) << ferry.err();
     EXPECT_FALSE(now.at("reloads").as_array()[0].at("ok").as_bool()) << "newest first";
 }
+
+TEST(StatusApi, DenialsAndAuthFailuresByRule) {
+    test_origin origin;
+    temp_file users(shell_output("htpasswd -nbm alice right-pass") + "\n");
+    temp_file config(fmt::format("listen = [\"127.0.0.1:0\"]\nadmin_listen = \"127.0.0.1:0\"\n"
+                                 "workers = 1\n[auth]\nhtpasswd = \"{}\"\n"
+                                 "[[acl]]\naction = \"deny\"\nname = \"no-blocked\"\n"
+                                 "dest = [\"blocked.localhost\"]\n"
+                                 "[[acl]]\naction = \"allow\"\nname = \"staff\"\n"
+                                 "users = [\"*\"]\n",
+                                 users.path()));
+    ferry_process ferry({"--config", config.path()}, false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const int admin = admin_port(ferry);
+    EXPECT_EQ(through(ferry, "GET http://blocked.localhost/ HTTP/1.1\r\nHost: blocked.localhost"
+                             "\r\nConnection: close\r\n\r\n")
+                  .status,
+              403);
+    const auto wrong = shell_output("printf '%s' 'alice:wrong' | base64 -w0");
+    EXPECT_EQ(through(ferry,
+                      request_to(origin, "/size/1", "Proxy-Authorization: Basic " + wrong + "\r\n"))
+                  .status,
+              407);
+    json::value now;
+    ASSERT_TRUE(eventually([&] {
+        now = status(admin);
+        return number(now, {"totals", "requests"}) == 2;
+    })) << json::serialize(now);
+    const auto& acl = now.at("acl").as_array();
+    ASSERT_EQ(acl.size(), 3u) << json::serialize(now.at("acl"));
+    EXPECT_EQ(acl[1].at("name").as_string(), "no-blocked");
+    EXPECT_EQ(number(acl[1], {"denials"}), 1u);
+    EXPECT_EQ(acl[2].at("name").as_string(), "staff");
+    EXPECT_EQ(number(acl[2], {"auth_failures"}), 1u) << "the rule that asked for credentials";
+    const auto metrics = get(admin, "/metrics");
+    EXPECT_NE(metrics.find("ferry_acl_denials_by_rule_total{rule=\"1\",name=\"no-blocked\"} 1"),
+              std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("ferry_auth_failures_by_rule_total{rule=\"2\",name=\"staff\"} 1"),
+              std::string::npos);
+}
