@@ -17,6 +17,7 @@ through four h2 front ends, CONNECT streams, idle HTTP/2 connections, Chromium's
 issue 15's targets (against the best peer per round).
 """
 import math
+import os
 import statistics
 import sys
 from collections import Counter, defaultdict
@@ -68,7 +69,7 @@ def load(path):
                 continue
             rnd, proxy, metric, value = parts
             data[(proxy, metric)][int(rnd)] = value
-            if not metric.startswith(("tls_", "h2_", "h1_")):  # the TLS and HTTP/2 rows count their own rounds
+            if not metric.startswith(("tls_", "h2_", "h1_", "status_")):  # TLS, HTTP/2, status: rounds of their own
                 rounds.add(int(rnd))
     return data, sorted(rounds)
 
@@ -669,11 +670,14 @@ def main():
                          "included, are noisy; rerun on a quiet machine)")
     plain_metrics = {m for m, _, _ in cols} | {"many_rps"}
     if not any(metric in plain_metrics for _, metric in data):
-        lines += ["", "No plain rows in this run (BENCH_H2=only)."]
+        lines += ["", "No plain rows in this run (BENCH_H2=only or BENCH_STATUS=only)."]
     else:
         lines += plain_section(data, rounds, cols, proxies, present, once_done, old_label, conns)
     lines += tls_section(data, big_mb, conns)
     lines += h2_section(data, big_mb)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "status"))
+    from report_section import status_section  # bench/status/report_section.py (issue 16)
+    lines += status_section(data)
 
     with open(notes_path, encoding="utf-8") as f:
         notes = [line.strip() for line in f if line.strip()]

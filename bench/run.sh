@@ -26,6 +26,11 @@
 # 10 CONNECT streams of the big file (ferry and Apache; and ferry's HTTP/1.1 CONNECT), Chromium's
 # page load through ferry over HTTP/2 against HTTP/1.1, and once per run RSS per idle HTTP/2
 # connection (ferry and HAProxy, fresh processes); about 7-8 more minutes.
+# Then the status-page rows (issue 16; bench/status/phase.sh, BENCH_STATUS=0 skips them,
+# BENCH_STATUS=only runs them alone): one ferry with --admin-listen, wrk -c50 through it with
+# nobody watching, with headless Chromium holding the status page open, and with the status
+# and flow pages open (SSE live), rotated, BENCH_STATUS_ROUNDS (5) rounds; req/s, ferry's CPU
+# per request, watched ÷ unwatched; about 4 more minutes.
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
@@ -69,8 +74,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 mode=${BENCH_MODE:-full}
 case $mode in
-  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 d_tls=1 d_h2=1 ;;
-  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 d_tls=0 d_h2=0 ;;
+  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 d_tls=1 d_h2=1 d_status=1 ;;
+  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 d_tls=0 d_h2=0 d_status=0 ;;
   *) echo "bench: BENCH_MODE is full or compare (got '$mode')" >&2; exit 1 ;;
 esac
 secs=${BENCH_SECONDS:-$d_secs}
@@ -84,9 +89,16 @@ tls=${BENCH_TLS:-$d_tls}
 [[ $tls == [01] ]] || { echo "bench: BENCH_TLS is 0 or 1 (got '$tls')" >&2; exit 1; }
 h2=${BENCH_H2:-$d_h2}
 [[ $h2 == [01] || $h2 == only ]] || { echo "bench: BENCH_H2 is 0, 1 or only (got '$h2')" >&2; exit 1; }
+status_bench=${BENCH_STATUS:-$d_status}
+[[ $status_bench == [01] || $status_bench == only ]] || { echo "bench: BENCH_STATUS is 0, 1 or only (got '$status_bench')" >&2; exit 1; }
 plain=1
 if [[ $h2 == only ]]; then   # the HTTP/2 rows alone: no plain or TLS rows, no plain peers
   plain=0 tls=0 d_peers=""
+  [[ $status_bench == only ]] || status_bench=0
+fi
+if [[ $status_bench == only ]]; then   # the status-page rows alone
+  plain=0 tls=0 d_peers=""
+  [[ $h2 == only ]] || h2=0
 fi
 ferry_bin=${FERRY_BIN:-$root/build/ferry}
 old_bin=${FERRY_OLD_BIN:-}
@@ -629,6 +641,15 @@ if [[ $h2 != 0 ]]; then
   h2_phase
 fi
 
+# ---------------------------------------------------------------------------------------------
+# Status-page rows (issue 16): bench/status/phase.sh.
+status_rounds_done=0
+if [[ $status_bench != 0 ]]; then
+  # shellcheck source=bench/status/phase.sh
+  source "$here/status/phase.sh"
+  status_phase
+fi
+
 if [[ -s $tmp/ferry-access.log ]]; then
   read -r lines bytes < <(wc -lc <"$tmp/ferry-access.log")
   note "ferry's access log: $lines lines, $((bytes / (lines > 0 ? lines : 1))) bytes a line"
@@ -663,6 +684,8 @@ certificate EC P-256 from a throwaway CA; peers: ${BENCH_TLS_PEERS:-haproxy squi
 $(timeout 5 nghttpx --version 2>/dev/null | head -n 1); libnghttp2 $(dpkg-query -W -f='${Version}' libnghttp2-14 2>/dev/null); \
 $(timeout 5 "${CHROMIUM:-chromium}" --version 2>/dev/null | head -n 1); \
 peers: ${BENCH_H2_PEERS:-haproxy apache nghttpx} (nghttpx's backend: ${BENCH_H2_NGHTTPX_BACKEND:-ferry} on a plain listener)"
+  [[ $status_bench != 0 ]] && echo "status page: $status_rounds_done rounds of their own (nobody watching, the status page open, the status and flow pages open; rotated); \
+$(timeout 5 "${CHROMIUM:-chromium}" --version 2>/dev/null | head -n 1) headless for the watched runs"
   (( plain )) || echo "settings: ${secs}s per run (${slow_secs}s for Apache), big file ${big_mb} MiB; \
 load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
   (( plain )) && echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run\

@@ -18,7 +18,9 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
 # python3-requests (~0.5 MB with urllib3, for Debian's /usr/bin/python3) and chromium
 # (headless; with --no-install-recommends ~120 MB to download in ~30 packages, ~300 MB on
 # disk, 20-40 s of CI install time). Each test says so and is skipped when its client is
-# missing.
+# missing. chromium and python3 (its standard library) are also all that the status pages'
+# browser test needs (issue 16, tests/integration/status/: the DevTools protocol over a pipe,
+# so no chromium-driver or python3-selenium).
 # nodejs (Debian 12's is 18; ~25 MB on disk): Node's http2 module is issue 15's HTTP/2 client
 # for CONNECT streams and extended CONNECT (tests/integration/http2_clients_test.cpp).
 # python3-pacparser (with libpacparser1, ~1 MB: a PAC engine on SpiderMonkey, for Debian's
