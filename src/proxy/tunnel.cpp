@@ -206,7 +206,7 @@ void exchange::refuse_tunnel(const peek_refusal& refused, tunnel::pipe_state& st
     rec_.cause = refused.cause;
     rec_.tunnel_refused = true; // relay_tunnel resets both sides once both directions stop
     observe::bump(ctx_.metrics().tunnel_tls.refusals[std::size_t(refused.reason)]);
-    if (refused.reason == observe::tunnel_refusal::acl) observe::bump(ctx_.metrics().acl_denials);
+    if (refused.reason == observe::tunnel_refusal::acl) ctx_.metrics().denied(refused.rule);
     state.stop = true;
     for (auto* d : {&client_.stream.reading, &client_.stream.writing, &up().stream->reading,
                     &up().stream->writing})

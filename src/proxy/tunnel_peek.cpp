@@ -92,7 +92,8 @@ std::optional<peek_refusal> sni_access_refusal(const policy::acl_verdict& verdic
         why = fmt::format("access rule {} asks for credentials the client did not give",
                           verdict.rule);
     return peek_refusal{tunnel_refusal::acl,
-                        fmt::format("ferry: tunnel refused: TLS server name {}: {}", sni, why)};
+                        fmt::format("ferry: tunnel refused: TLS server name {}: {}", sni, why),
+                        verdict.rule};
 }
 
 } // namespace ferry::proxy

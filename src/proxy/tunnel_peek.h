@@ -18,7 +18,8 @@ namespace ferry::proxy {
 
 struct peek_refusal {
     observe::tunnel_refusal reason;
-    std::string cause; // the access log's cause: "ferry: tunnel refused: ..."
+    std::string cause;    // the access log's cause: "ferry: tunnel refused: ..."
+    std::size_t rule = 0; // for an access refusal: the deciding rule (acl_verdict's numbering)
 };
 
 // The held bytes' bound: a hello at the reader's cap, split into small records.
