@@ -248,6 +248,7 @@ void exchange::note_first_bytes(const tls::client_hello_reader& reader) {
 std::optional<peek_refusal> exchange::judge_peek(const tls::client_hello_reader& reader,
                                                  const http::authority& connect) const {
     if (auto r = judge_first_bytes(settings().tunnel_sni, reader, connect.host)) return r;
+    if (auto r = unjudgeable_by_rules(reader, settings().acl)) return r;
     if (!sni_needs_access_check(reader, connect.host, settings().acl)) return std::nullopt;
     // The server name as the host, with the rest of the CONNECT (client, user, port, method)
     // and the address ferry connected to: CIDR rules judge where the bytes really go.

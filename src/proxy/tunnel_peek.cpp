@@ -73,6 +73,29 @@ std::optional<peek_refusal> judge_first_bytes(config::tunnel_sni_policy policy,
     return std::nullopt;
 }
 
+std::optional<peek_refusal> unjudgeable_by_rules(const tls::client_hello_reader& reader,
+                                                 const std::vector<config::acl_rule>& rules) {
+    if (!any_destination_rule(rules)) return std::nullopt;
+    constexpr std::string_view why = "access rules name destinations";
+    switch (reader.verdict()) {
+    case hello_verdict::malformed:
+    case hello_verdict::too_large:
+        return peek_refusal{tunnel_refusal::unreadable,
+                            fmt::format("ferry: tunnel refused: unreadable TLS hello ({}): {} ({})",
+                                        tls::verdict_name(reader.verdict()), reader.problem(),
+                                        why)};
+    case hello_verdict::hello:
+        if (!reader.hello().sni.empty() && !reader.hello().sni_valid)
+            return peek_refusal{
+                tunnel_refusal::acl,
+                fmt::format("ferry: tunnel refused: TLS server name {} is not a DNS name ({})",
+                            reader.hello().sni, why)};
+        return std::nullopt;
+    default:
+        return std::nullopt;
+    }
+}
+
 bool sni_needs_access_check(const tls::client_hello_reader& reader, std::string_view connect_host,
                             const std::vector<config::acl_rule>& rules) {
     if (reader.verdict() != hello_verdict::hello) return false;

@@ -36,6 +36,12 @@ std::optional<peek_refusal> judge_first_bytes(config::tunnel_sni_policy policy,
                                               const tls::client_hello_reader& reader,
                                               std::string_view connect_host);
 
+// When access rules name destinations, a hello they cannot judge is refused whatever
+// --tunnel-sni says: one ferry cannot read (malformed, or past the reader's cap — padding or
+// records split small) or whose server name is not a DNS name could name a denied server.
+std::optional<peek_refusal> unjudgeable_by_rules(const tls::client_hello_reader& reader,
+                                                 const std::vector<config::acl_rule>& rules);
+
 // Whether the access rules must judge the hello's server name: a valid name, other than the
 // CONNECT host (that one was judged before the 200), with rules that name destinations.
 bool sni_needs_access_check(const tls::client_hello_reader& reader, std::string_view connect_host,

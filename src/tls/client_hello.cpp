@@ -10,7 +10,7 @@ namespace {
 constexpr unsigned char handshake_record = 0x16;
 constexpr unsigned char client_hello_type = 1;
 constexpr std::size_t max_record = 1 << 14; // RFC 8446 §5.1: TLSPlaintext.length
-// Room for record headers around a hello split into many small records.
+// Room for record headers around a hello split into many small records: 3,276 records.
 constexpr std::size_t record_slack = 16 * 1024;
 
 constexpr std::uint16_t ext_server_name = 0;
@@ -149,10 +149,6 @@ hello_verdict client_hello_reader::feed(std::string_view bytes) {
         record_left_ -= used;
         if (record_left_ == 0) record_header_have_ = 0; // the next record's header comes next
         if (message_size_ != 0 && message_.size() == message_size_) return parse_message();
-        if (taken_ > max_hello_ + record_slack)
-            return fail(hello_verdict::too_large,
-                        fmt::format("over {} bytes of records before the ClientHello ended",
-                                    max_hello_ + record_slack));
     }
     return verdict_;
 }
@@ -190,6 +186,12 @@ hello_verdict client_hello_reader::take_record_header() {
                         fmt::format("a record of {} bytes (at most {})", length, max_record));
         record_left_ = length;
         ++records_;
+        // Counted by record headers, not bytes taken, so that the verdict does not depend on
+        // how the bytes were split: a hello in many tiny records is too large to hold.
+        if (records_ * sizeof record_header_ > record_slack)
+            return fail(hello_verdict::too_large,
+                        fmt::format("over {} records before the ClientHello ended",
+                                    record_slack / sizeof record_header_));
         return hello_verdict::need_more;
     }
     default:
@@ -223,11 +225,13 @@ std::string read_server_name(cursor c, client_hello& out) {
     bool seen = false;
     while (!list.rest.empty()) {
         const auto type = list.number(1);
-        const auto name = list.vec(2);
+        auto name = list.vec(2);
         if (!list.ok || name.empty()) return "a malformed server_name entry";
         if (type != 0) continue; // only host_name (0) is defined
         if (seen) return "two host_names in server_name";
         seen = true;
+        // One trailing dot (an absolute name) names the same server: judged without it.
+        if (name.size() > 1 && name.back() == '.') name.remove_suffix(1);
         out.sni_valid = is_dns_name(name);
         if (out.sni_valid) {
             out.sni.resize(name.size());

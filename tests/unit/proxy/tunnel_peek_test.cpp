@@ -106,6 +106,32 @@ TEST(TunnelPeek, HoldsOnlyWhenSomethingMayRefuse) {
     EXPECT_TRUE(hold_first_bytes(tunnel_sni_policy::any, with_host));
 }
 
+TEST(TunnelPeek, HellosTheAccessRulesCannotJudgeAreRefusedWhenRulesNameDestinations) {
+    std::vector<config::acl_rule> rules{rule_for("blocked.test", config::acl_rule::verdict::deny)};
+    test::hello_spec padded;
+    padded.padding = 70 * 1024;
+    const auto too_large = read(test::client_hello_bytes(padded));
+    ASSERT_EQ(too_large.verdict(), tls::hello_verdict::too_large);
+    const auto odd_name = hello_naming("blocked.test\x01");
+    const auto malformed = read(std::string("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00", 10));
+    for (const auto* r : {&too_large, &odd_name}) {
+        const auto refusal = unjudgeable_by_rules(*r, rules);
+        ASSERT_TRUE(refusal);
+        EXPECT_TRUE(refusal->cause.starts_with("ferry: tunnel refused: ")) << refusal->cause;
+        EXPECT_NE(refusal->cause.find("access rules name destinations"), std::string::npos);
+    }
+    ASSERT_EQ(malformed.verdict(), tls::hello_verdict::malformed) << malformed.problem();
+    EXPECT_TRUE(unjudgeable_by_rules(malformed, rules));
+    // Without rules naming destinations there is nothing to carry past: --tunnel-sni decides.
+    EXPECT_FALSE(unjudgeable_by_rules(too_large, {}));
+    EXPECT_FALSE(unjudgeable_by_rules(odd_name, {}));
+    // Readable hellos with a DNS name (or none), and bytes that are not TLS, are for the rules
+    // and --tunnel-sni.
+    EXPECT_FALSE(unjudgeable_by_rules(hello_naming("blocked.test"), rules));
+    EXPECT_FALSE(unjudgeable_by_rules(hello_naming(""), rules));
+    EXPECT_FALSE(unjudgeable_by_rules(read("GET / HTTP/1.1\r\n"), rules));
+}
+
 TEST(TunnelPeek, AccessRulesJudgeAServerNameOtherThanTheHost) {
     std::vector<config::acl_rule> rules{rule_for("blocked.test", config::acl_rule::verdict::deny)};
     EXPECT_TRUE(sni_needs_access_check(hello_naming("blocked.test"), "example.test", rules));

@@ -254,7 +254,7 @@ TEST(ClientHello, UnknownServerNameTypesAreSkipped) {
 
 TEST(ClientHello, InvalidServerNamesAreReportedAndEscaped) {
     const std::vector<std::string> names{
-        "bad name.test", "1.2.3.4", "trailing.dot.", "-lead.test", std::string("nul\0.test", 9),
+        "bad name.test", "1.2.3.4", "two.dots..", "-lead.test", std::string("nul\0.test", 9),
         "a..b"};
     for (const auto& name : names) {
         hello_spec s;
@@ -268,6 +268,26 @@ TEST(ClientHello, InvalidServerNamesAreReportedAndEscaped) {
     hello_spec s;
     s.sni = "bad name.test";
     EXPECT_EQ(read_all(client_hello_bytes(s)).hello().sni, "bad\\x20name.test");
+}
+
+TEST(ClientHello, OneTrailingDotNamesTheSameServer) {
+    hello_spec s;
+    s.sni = "Blocked.Test.";
+    const auto r = read_all(client_hello_bytes(s));
+    ASSERT_EQ(r.verdict(), hello_verdict::hello);
+    EXPECT_TRUE(r.hello().sni_valid);
+    EXPECT_EQ(r.hello().sni, "blocked.test");
+}
+
+TEST(ClientHello, TooManyRecordsIsTheSameVerdictHoweverSplit) {
+    hello_spec s;
+    s.padding = 3200; // about 3,300 one-byte records: just past the bound
+    const auto bytes = client_hello_bytes(s, 1);
+    const auto whole = read_all(bytes);
+    const auto bytewise = read_bytewise(bytes);
+    EXPECT_EQ(whole.verdict(), hello_verdict::too_large);
+    EXPECT_EQ(bytewise.verdict(), whole.verdict());
+    EXPECT_EQ(bytewise.taken(), whole.taken());
 }
 
 TEST(ClientHello, AlpnNamesAreLogSafe) {
