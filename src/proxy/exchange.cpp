@@ -113,7 +113,11 @@ asio::awaitable<next> exchange::serve_decided(const decision& d) {
     case action::reject:
         co_return co_await fail(d.problem, true);
     case action::status_page: {
-        if (settings().status_on_proxy_port) {
+        // The admin pages on a proxy port only for a client the access rules (or the default
+        // policy) would let use ferry: the port may face clients the admin listener never sees.
+        using kind = policy::acl_verdict::kind;
+        if (settings().status_on_proxy_port &&
+            access_verdict(d.target, client_.identity).what == kind::allow) {
             const std::string_view path = d.target.path.empty() ? "/" : d.target.path;
             auto admin = co_await ctx_.admin_page(req_, path);
             if (admin) {

@@ -148,9 +148,9 @@ TEST(StatusApi, StreamsDeliverTicksAndExchanges) {
     ASSERT_GT(admin, 0) << ferry.out();
 
     auto ticks = tcp_stream::connect_to(admin);
-    ASSERT_TRUE(ticks.send_all("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(ticks.send_all("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     auto flow = tcp_stream::connect_to(admin);
-    ASSERT_TRUE(flow.send_all("GET /api/flow/events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(flow.send_all("GET /api/flow/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     auto head = flow.read_until("retry: 2000\n\n", 3s);
     EXPECT_NE(head.find("Content-Type: text/event-stream"), std::string::npos) << head;
     EXPECT_EQ(head.find("Content-Length"), std::string::npos) << head;
@@ -175,7 +175,7 @@ TEST(StatusApi, StreamsDeliverTicksAndExchanges) {
     through(ferry, request_to(origin, "/size/6"));
     auto again = tcp_stream::connect_to(admin);
     ASSERT_TRUE(
-        again.send_all("GET /api/flow/events HTTP/1.1\r\nHost: x\r\nLast-Event-ID: 1\r\n\r\n"));
+        again.send_all("GET /api/flow/events HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: 1\r\n\r\n"));
     auto replay = again.read_until("id: 2\n", 3s);
     replay += again.read_until("\n\n", 3s);
     EXPECT_NE(replay.find("/size/6"), std::string::npos) << replay;
@@ -226,7 +226,7 @@ TEST(StatusApi, TokenAuth) {
     EXPECT_EQ(status_of(get(admin, "/flow", "Authorization: Bearer s3cr3t-token\r\n")), 200);
     EXPECT_EQ(status_of(get(admin, "/healthz")), 200) << "monitoring stays open";
     auto stream = tcp_stream::connect_to(admin);
-    ASSERT_TRUE(stream.send_all("GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(stream.send_all("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
     EXPECT_EQ(status_of(stream.read_response(3s)), 401);
 }
 
@@ -364,4 +364,19 @@ TEST(StatusApi, PagesOnTheProxyPortOnlyWhenAskedFor) {
     auto page = ask("/", bearer);
     EXPECT_NE(page.find("<table id=\"hosts\">"), std::string::npos) << printable(page);
     EXPECT_EQ(status_of(ask("/api/events", bearer)), 404) << "no stream on a proxy port";
+
+    // A client the access rules refuse gets the short page, credentials or not: the proxy
+    // port may face clients the admin listener never sees.
+    temp_file config("admin_listen = \"127.0.0.1:0\"\nstatus_on_proxy_port = true\n"
+                     "[[acl]]\naction = \"deny\"\nclient = [\"127.0.0.1/32\"]\n");
+    ferry_process refused({"--config", config.path()});
+    ASSERT_TRUE(refused.started()) << refused.err();
+    auto s = tcp_stream::connect_to(refused.port());
+    s.send_all(
+        fmt::format("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+                    refused.port()));
+    auto hint = s.read_until_close(5s);
+    EXPECT_EQ(status_of(hint), 200) << hint;
+    EXPECT_NE(hint.find("forward proxy"), std::string::npos) << "the short page" << hint;
+    EXPECT_EQ(hint.find("\"totals\""), std::string::npos) << "no figures" << hint;
 }
