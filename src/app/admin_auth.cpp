@@ -4,6 +4,7 @@
 #include "auth/verify.h"
 #include "http/chars.h"
 
+#include <boost/asio/ip/address_v4.hpp>
 #include <openssl/sha.h>
 
 namespace ferry::app {
@@ -35,6 +36,20 @@ bool same_token(std::string_view offered, std::string_view token) {
                                      std::string_view(reinterpret_cast<char*>(b), sizeof b));
 }
 
+// A Host a DNS-rebinding page cannot send: an IP literal, localhost (RFC 6761), or none.
+bool rebinding_safe_host(std::string_view host) {
+    if (host.empty() || host.front() == '[') return true;
+    const auto colon = host.rfind(':');
+    const auto name = host.substr(0, colon);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address_v4(std::string(name), ec);
+    if (!ec) return true;
+    constexpr std::string_view local = "localhost", dot_local = ".localhost";
+    return http::iequals(name, local) ||
+           (name.size() > dot_local.size() &&
+            http::iequals(name.substr(name.size() - dot_local.size()), dot_local));
+}
+
 } // namespace
 
 http::local_reply admin_unauthorized(std::string_view mode, std::string_view why) {
@@ -49,8 +64,19 @@ admin_gate gate_admin(std::string_view mode, std::string_view token, std::string
     admin_gate gate;
     // The PAC file too: browsers fetch it without credentials, and it says only which hosts go
     // direct and where the proxy is (what a WPAD deployment publishes anyway).
-    if (mode == "none" || path == "/healthz" || path == "/proxy.pac" || path == "/wpad.dat")
+    if (path == "/healthz" || path == "/proxy.pac" || path == "/wpad.dat") return gate;
+    if (mode == "none") {
+        // Without credentials, a page whose name was rebound to this address could read the
+        // admin pages as its own origin: answer only to addresses and localhost.
+        if (!rebinding_safe_host(http::find_field(request, "host"))) {
+            gate.what = admin_gate::kind::refuse;
+            gate.refusal = {421,
+                            "ferry: without admin_auth the admin pages answer only to an IP "
+                            "address or localhost in Host (DNS rebinding)\n",
+                            true};
+        }
         return gate;
+    }
     const int fields = http::count_fields(request, "authorization");
     const auto value = http::find_field(request, "authorization");
     gate.what = admin_gate::kind::refuse;

@@ -4,6 +4,7 @@
 #include "app/status_page.h"
 #include "http/head_parser.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace ferry::app {
@@ -31,10 +32,30 @@ TEST(AdminAuth, Token) {
     EXPECT_EQ(gate_admin("token", "t0k", "/", wrong.head).what, admin_gate::kind::refuse);
     parsed basic("GET / HTTP/1.1\r\nAuthorization: Basic YW55OnQwaw==\r\n\r\n"); // any:t0k
     EXPECT_EQ(gate_admin("token", "t0k", "/", basic.head).what, admin_gate::kind::pass);
-    EXPECT_EQ(gate_admin("none", "", "/", none.head).what, admin_gate::kind::pass);
+    parsed local("GET / HTTP/1.1\r\nHost: 127.0.0.1:9090\r\n\r\n");
+    EXPECT_EQ(gate_admin("none", "", "/", local.head).what, admin_gate::kind::pass);
     auto b = gate_admin("basic", "", "/", basic.head);
     EXPECT_EQ(b.what, admin_gate::kind::check_basic);
     EXPECT_EQ(b.credentials, "Basic YW55OnQwaw==");
+}
+
+TEST(AdminAuth, WithoutCredentialsOnlyAddressesAndLocalhostInHost) {
+    // A DNS-rebinding page sends its own name as Host: refused (421) without admin_auth.
+    for (const char* host : {"127.0.0.1:9090", "127.0.0.1", "[::1]:9090", "localhost:9090",
+                             "LocalHost", "ferry.localhost:1", "10.1.2.3:80"}) {
+        parsed r(fmt::format("GET /api/flow HTTP/1.1\r\nHost: {}\r\n\r\n", host));
+        EXPECT_EQ(gate_admin("none", "", "/api/flow", r.head).what, admin_gate::kind::pass) << host;
+    }
+    for (const char* host :
+         {"evil.test:9090", "evil.test", "localhost.evil.test", "127.0.0.1.evil"}) {
+        parsed r(fmt::format("GET /api/flow HTTP/1.1\r\nHost: {}\r\n\r\n", host));
+        const auto g = gate_admin("none", "", "/api/flow", r.head);
+        EXPECT_EQ(g.what, admin_gate::kind::refuse) << host;
+        EXPECT_EQ(g.refusal.status, 421) << host;
+        // The probe and the PAC file answer to any name; credentials make any name fine.
+        EXPECT_EQ(gate_admin("none", "", "/healthz", r.head).what, admin_gate::kind::pass);
+        EXPECT_EQ(gate_admin("none", "", "/proxy.pac", r.head).what, admin_gate::kind::pass);
+    }
 }
 
 TEST(AdminAuth, TokenFile) {
