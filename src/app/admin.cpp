@@ -6,6 +6,7 @@
 #include "net/tcp_stream.h"
 #include "observe/clock.h"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <charconv>
@@ -96,6 +97,23 @@ void queue_flow(admin_connection& c, const std::vector<observe::flow_entry>& ent
     }
 }
 
+// A reconnecting stream's replay after its Last-Event-ID: the newest entries that fit in half
+// the stream's bound, so that a long replay never closes the stream before its head is out
+// (the page catches up on older ones from /api/flow?after=).
+void queue_replay(admin_connection& c, const std::vector<observe::flow_entry>& entries) {
+    std::vector<std::string> events;
+    std::size_t bytes = 0;
+    for (auto it = entries.rbegin(); it != entries.rend() && it->seq > c.after; ++it) {
+        auto event = flow_event(*it);
+        if (bytes + event.size() > most_pending / 2) break;
+        bytes += event.size();
+        events.push_back(std::move(event));
+    }
+    for (auto it = events.rbegin(); it != events.rend(); ++it)
+        queue(c, *it);
+    if (!entries.empty()) c.after = std::max(c.after, entries.back().seq);
+}
+
 // Until the client closes (or sends too much, or the stream ends): then the writer stops.
 asio::awaitable<void> watch_for_close(std::shared_ptr<admin_connection> c) {
     net::byte_buffer in(256);
@@ -154,7 +172,7 @@ asio::awaitable<void> open_stream(std::shared_ptr<admin_connection> c, const adm
         if (a.flow_after) {
             // A sequence number from before a restart (beyond the ring's newest) starts over.
             c->after = *a.flow_after <= ring.last() ? *a.flow_after : 0;
-            queue_flow(*c, ring.since(c->after, ring.capacity()));
+            queue_replay(*c, ring.since(c->after, ring.capacity()));
         }
     }
     co_await run_stream(c);

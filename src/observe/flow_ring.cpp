@@ -4,6 +4,7 @@
 #include "observe/host_table.h"
 #include "observe/log_escape.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace ferry::observe {
@@ -56,21 +57,35 @@ std::vector<flow_entry> flow_ring::since(std::uint64_t after, std::size_t limit)
     return out;
 }
 
+namespace {
+
+// Masks the userinfo of the authority that starts at `begin` in `s` ("user:pw@host" →
+// "***@host"); the position after what it looked at.
+std::size_t mask_authority(std::string& s, std::size_t begin) {
+    const auto end = std::min(s.find_first_of("/?# \t", begin), s.size());
+    if (end <= begin) return begin;
+    const auto at = s.rfind('@', end - 1);
+    if (at == std::string::npos || at < begin) return end;
+    s.replace(begin, at - begin, "***");
+    return begin + 3;
+}
+
+} // namespace
+
 std::string mask_userinfo(std::string_view line) {
-    const auto target_begin = line.find(' ');
-    if (target_begin == std::string_view::npos) return std::string(line);
-    auto target_end = line.find(' ', target_begin + 1);
-    if (target_end == std::string_view::npos) target_end = line.size();
-    const auto target = line.substr(target_begin + 1, target_end - target_begin - 1);
-    const auto scheme = target.find("://");
-    const auto authority_begin = scheme == std::string_view::npos ? 0 : scheme + 3;
-    const auto authority_end = target.find_first_of("/?#", authority_begin);
-    const auto authority = target.substr(authority_begin, authority_end - authority_begin);
-    const auto at = authority.rfind('@');
-    if (at == std::string_view::npos) return std::string(line);
-    std::string out(line.substr(0, target_begin + 1 + authority_begin));
-    out += "***";
-    out += line.substr(target_begin + 1 + authority_begin + at);
+    std::string out(line);
+    // Every absolute URL in the line: a refused line may put its target anywhere (two spaces,
+    // a tab), and it is shown all the same.
+    for (auto s = out.find("://"); s != std::string::npos; s = out.find("://", s))
+        s = mask_authority(out, s + 3);
+    // An authority-form target (CONNECT user:pw@host:443): the first word after the method.
+    const auto method_end = out.find_first_of(" \t");
+    if (method_end == std::string::npos) return out;
+    const auto target = out.find_first_not_of(" \t", method_end);
+    if (target == std::string::npos) return out;
+    const auto target_end = std::min(out.find_first_of(" \t", target), out.size());
+    if (out.substr(target, target_end - target).find("://") == std::string::npos)
+        mask_authority(out, target);
     return out;
 }
 

@@ -49,6 +49,14 @@ TEST(FlowRing, MasksUserinfo) {
               "CONNECT ***@example.test:443 HTTP/1.1");
     EXPECT_EQ(mask_userinfo("GET http://example.test/a@b HTTP/1.1"),
               "GET http://example.test/a@b HTTP/1.1");
+    // Refused lines, shown as they came: spacing does not hide the credentials.
+    EXPECT_EQ(mask_userinfo("GET  http://alice:s3cret@h/ HTTP/1.1"), "GET  http://***@h/ HTTP/1.1");
+    EXPECT_EQ(mask_userinfo("GET\thttp://a:b@h/ HTTP/1.1"), "GET\thttp://***@h/ HTTP/1.1");
+    EXPECT_EQ(mask_userinfo("CONNECT \t u:p@h:443 HTTP/1.1"), "CONNECT \t ***@h:443 HTTP/1.1");
+    EXPECT_EQ(mask_userinfo("GET x http://a:b@h/ http://c:d@i/"),
+              "GET x http://***@h/ http://***@i/");
+    EXPECT_EQ(mask_userinfo("GET /a@b HTTP/1.1"), "GET /a@b HTTP/1.1");
+    EXPECT_EQ(mask_userinfo("GET http://h/?u=a@b HTTP/1.1"), "GET http://h/?u=a@b HTTP/1.1");
     flow_ring ring(2);
     auto r = exchange(1);
     r.request_line = "GET http://alice:s3cret@example.test/ HTTP/1.1";
