@@ -174,8 +174,8 @@ TEST(StatusApi, StreamsDeliverTicksAndExchanges) {
     // Reconnecting with Last-Event-ID replays what came after it.
     through(ferry, request_to(origin, "/size/6"));
     auto again = tcp_stream::connect_to(admin);
-    ASSERT_TRUE(
-        again.send_all("GET /api/flow/events HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: 1\r\n\r\n"));
+    ASSERT_TRUE(again.send_all(
+        "GET /api/flow/events HTTP/1.1\r\nHost: 127.0.0.1\r\nLast-Event-ID: 1\r\n\r\n"));
     auto replay = again.read_until("id: 2\n", 3s);
     replay += again.read_until("\n\n", 3s);
     EXPECT_NE(replay.find("/size/6"), std::string::npos) << replay;
