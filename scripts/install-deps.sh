@@ -13,7 +13,8 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
           libtomlplusplus-dev libcrypt-dev libssl-dev libnghttp2-dev apache2-utils man-db groff-base
           tinyproxy squid libyaml-cpp-dev
           dpkg-dev adduser logrotate systemd
-          git python3-requests python3-h2 chromium nodejs python3-pacparser)
+          git python3-requests python3-h2 chromium nodejs python3-pacparser
+          haproxy python3-socks openssh-server openssh-client netcat-openbsd)
 # The HTTPS proxy's clients (issue 14, tests/integration/https_*): git (in the base image),
 # python3-requests (~0.5 MB with urllib3, for Debian's /usr/bin/python3) and chromium
 # (headless; with --no-install-recommends ~120 MB to download in ~30 packages, ~300 MB on
@@ -25,6 +26,11 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
 # for CONNECT streams and extended CONNECT (tests/integration/http2_clients_test.cpp).
 # python3-pacparser (with libpacparser1, ~1 MB: a PAC engine on SpiderMonkey, for Debian's
 # /usr/bin/python3): tests/integration/pac_test.cpp evaluates ferry's /proxy.pac with it.
+# Issue 17 (SOCKS5, the PROXY protocol): haproxy (~4 MB) is the load balancer that sends PROXY
+# headers in front of ferry (tests/integration/proxy_protocol_*, fleet_test; the benchmark uses
+# it too); python3-socks is PySocks; openssh-server, openssh-client and netcat-openbsd (nc -X 5)
+# are ssh through ferry's SOCKS5 listener to an sshd the test starts on loopback. Their
+# packaged services are kept from starting (policy-rc.d below) and no test uses them.
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark;
@@ -33,7 +39,8 @@ if [[ "${1:-}" == "--bench" ]]; then
   # config, never as the packaged service. Issue 15's HTTP/2 rows (bench/h2/phase.sh): nghttp2-proxy
   # (nghttpx, an h2 front end for a forward proxy; apache2's mod_http2 and haproxy are the other
   # peers); the load generator bench/h2/h2load_proxy.c builds on libnghttp2-dev, above.
-  packages+=(wrk haproxy nginx-light privoxy slowhttptest apache2 nghttp2-proxy)
+  # Issue 17's SOCKS5 rows (bench/socks/): dante-server (danted) and microsocks.
+  packages+=(wrk nginx-light privoxy slowhttptest apache2 nghttp2-proxy dante-server microsocks)
 fi
 
 missing=()
