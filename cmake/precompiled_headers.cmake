@@ -28,9 +28,12 @@ set(FERRY_PCH_INTEGRATION
     <fmt/format.h> <gtest/gtest.h>)
 
 # ferry_pch(TARGET HEADERS...): precompile HEADERS for TARGET's C++ files.
+# -Winvalid-pch (an error under -Werror): GCC otherwise ignores a precompiled header whose
+# flags do not match the file's and parses the headers again, silently slow.
 function(ferry_pch target)
   if(FERRY_PCH)
     target_precompile_headers(${target} PRIVATE ${ARGN})
+    target_compile_options(${target} PRIVATE -Winvalid-pch)
   endif()
 endfunction()
 
@@ -38,5 +41,6 @@ endfunction()
 function(ferry_pch_reuse target from)
   if(FERRY_PCH)
     target_precompile_headers(${target} REUSE_FROM ${from})
+    target_compile_options(${target} PRIVATE -Winvalid-pch)
   endif()
 endfunction()
