@@ -3,6 +3,9 @@
 BUILD_TYPE ?= Release
 PORT ?= 9001
 JOBS ?= $(shell nproc)
+# ctest's parallelism in make test (the tests wait on sockets and timers more than they compute:
+# try CTEST_JOBS=3 on 2 cores); JOBS by default.
+CTEST_JOBS ?= $(JOBS)
 # make fuzz: seconds per fuzz target. make test runs each for FUZZ_SECONDS (CI's time budget),
 # passed on every configure so that a build-asan configured earlier does not keep another value.
 SECONDS ?= 60
@@ -58,7 +61,7 @@ test: deps fuzz-build
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=ON \
 		-DFERRY_FUZZ_DIR=$(CURDIR)/build-fuzz -DFERRY_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	@cd build-asan && ctest --output-on-failure -j $(JOBS) --timeout 600
+	@cd build-asan && ctest --output-on-failure -j $(CTEST_JOBS) --timeout 600
 
 # Every proxy of the comparison. A second ferry joins in every scenario of the same rounds as
 # ferry-old with FERRY_BASELINE=<git rev> (built once into build-baseline/ by bench/baseline.sh)
