@@ -106,6 +106,25 @@ TEST_F(Socks5, TheSuccessReplyCarriesTheUpstreamSocketsAddress) {
     EXPECT_EQ(std::string(body_of(response)), pattern(5));
 }
 
+TEST_F(Socks5, AnIPv6DestinationGetsAnIPv6Bound) {
+    if (!ipv6_loopback_available()) GTEST_SKIP() << "no usable ::1 on this machine";
+    test_origin origin({}, true);
+    auto s = tcp_stream::connect_to(ferry_->port());
+    const int p = origin.port();
+    ASSERT_TRUE(s.send_all(no_auth + bytes({5, 1, 0, 4, 0, 0, 0, 0, 0, 0,      0,
+                                            0, 0, 0, 0, 0, 0, 0, 0, 1, p >> 8, p & 0xff})));
+    ASSERT_EQ(s.read_exact(2), bytes({5, 0}));
+    const auto reply = s.read_exact(22);
+    ASSERT_EQ(reply.size(), 22u) << printable(reply);
+    EXPECT_EQ(reply.substr(0, 20),
+              bytes({5, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+    ASSERT_TRUE(s.send_all("GET /size/3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_EQ(std::string(body_of(s.read_response())), pattern(3));
+    s.close();
+    EXPECT_FALSE(wait_for_line(*ferry_, {fmt::format("SOCKS5 [::1]:{}", p), " 200 "}).empty())
+        << ferry_->out();
+}
+
 TEST_F(Socks5, FailuresGetTheirReplyCodes) {
     const int closed = unused_port();
     EXPECT_EQ(reply_to(ferry_->port(), connect_v4(closed)), failure(5)) << "connection refused";
