@@ -111,7 +111,9 @@ asio::awaitable<bool> socks5_connection::read_message(socks5::parsed<T> (*parse)
         if (!draining_ && left.count() > 0)
             ec = co_await client_->read_some(in_, message_limit, left, got);
         if (!ec) continue;
-        failed(ec == asio::error::timed_out ? socks5_failure::timeout : socks5_failure::closed);
+        // Shutting down is not the client's stall: counted as a close.
+        const bool stalled = ec == asio::error::timed_out && !draining_;
+        failed(stalled ? socks5_failure::timeout : socks5_failure::closed);
         co_return false;
     }
 }
