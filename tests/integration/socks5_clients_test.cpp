@@ -187,7 +187,8 @@ protected:
             << ferry->out();
     }
     virtual std::vector<std::string> args() { return socks_args(dns); }
-    std::string proxy() const { return fmt::format("127.0.0.1:{}", ferry->port()); }
+    int proxy_port() const { return ferry->port(); }
+    std::string proxy() const { return fmt::format("127.0.0.1:{}", proxy_port()); }
 
     // curl with `args`, every proxy variable of the environment unset.
     command_result curl(const std::vector<std::string>& args) const {
@@ -463,7 +464,7 @@ TEST_F(Socks5Clients, PySocksRawSocketWithRemoteNames) {
         GTEST_SKIP() << "PySocks missing (Debian package python3-socks)";
     test_origin origin;
     temp_file script(pysocks_script);
-    const auto r = run_program({python, script.path(), std::to_string(ferry->port()), origin_name,
+    const auto r = run_program({python, script.path(), std::to_string(proxy_port()), origin_name,
                                 std::to_string(origin.port()), "/size/3000"},
                                20s);
     ASSERT_EQ(r.exit_code(), 0) << r.out << r.err << "\nferry:\n" << ferry->err();
@@ -520,7 +521,7 @@ TEST_F(Socks5ClientsWithUsers, PySocksWithCredentials) {
     temp_file script(pysocks_script);
     const std::vector<std::string> base{python,
                                         script.path(),
-                                        std::to_string(ferry->port()),
+                                        std::to_string(proxy_port()),
                                         "127.0.0.1",
                                         std::to_string(origin.port()),
                                         "/size/700"};
