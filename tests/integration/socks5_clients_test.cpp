@@ -89,7 +89,7 @@ handler = functools.partial(Handler, directory=root)
 http.server.ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
 )PY";
 
-// PySocks: a raw socket through the proxy, one HTTP/1.0 GET, read to the end. argv: proxy
+// PySocks: a raw socket through the proxy, one HTTP/1.0 GET, its response read whole. argv: proxy
 // port, host, port, path, then optionally user and password. Prints "sent received status".
 constexpr const char* pysocks_script = R"PY(import sys, socks
 
@@ -102,11 +102,19 @@ s.connect((host, port))
 request = ("GET %s HTTP/1.0\r\nHost: %s:%d\r\n\r\n" % (path, host, port)).encode()
 s.sendall(request)
 response = b""
-while True:
+while b"\r\n\r\n" not in response:
     block = s.recv(65536)
     if not block:
-        break
+        sys.exit("closed before the response head")
     response += block
+head = response[:response.index(b"\r\n\r\n") + 4].decode("latin-1")
+length = [int(l.split(":")[1]) for l in head.split("\r\n") if l.lower().startswith("content-length:")]
+while len(response) < len(head) + length[0]:
+    block = s.recv(65536)
+    if not block:
+        sys.exit("closed in the body")
+    response += block
+s.close()
 print(len(request), len(response), response.split(b"\r\n")[0].decode())
 )PY";
 
@@ -215,15 +223,18 @@ protected:
     }
 };
 
-// curl's output split on '|' (its -w fields).
-std::vector<std::string> fields(const std::string& s) {
-    std::vector<std::string> out;
-    std::size_t from = 0;
-    for (auto bar = s.find('|'); bar != std::string::npos; bar = s.find('|', from)) {
-        out.push_back(s.substr(from, bar - from));
-        from = bar + 1;
+// curl's output: the body, then its -w fields after '|' (the body may hold '|' too).
+std::vector<std::string> fields(const std::string& s, std::size_t n) {
+    std::vector<std::string> out(n + 1);
+    std::size_t end = s.size();
+    for (std::size_t i = n; i > 0; --i) {
+        if (end == 0) return {};
+        const auto bar = s.rfind('|', end - 1);
+        if (bar == std::string::npos) return {};
+        out[i] = s.substr(bar + 1, end - bar - 1);
+        end = bar;
     }
-    out.push_back(s.substr(from));
+    out[0] = s.substr(0, end);
     return out;
 }
 
@@ -236,7 +247,7 @@ struct curl_counts {
     std::uint64_t read = 0, written = 0;
 };
 curl_counts counts_of(const std::string& out) {
-    const auto f = fields(out);
+    const auto f = fields(out, 5);
     curl_counts c;
     if (f.size() < 6) return c;
     c.body = f[0];
