@@ -267,8 +267,8 @@ void expect_curl_greeting(const log_line& l, std::uint64_t tunnel_up, std::uint6
 
 } // namespace
 
-// --socks5: curl resolves and sends ferry an IPv4 address; --socks5-hostname: curl sends the
-// name, which only ferry's resolver (the test DNS) can answer.
+// --socks5: curl resolves and sends ferry an address (IPv4, and IPv6 where ::1 works);
+// --socks5-hostname: curl sends the name, which only ferry's resolver (the test DNS) knows.
 TEST_F(Socks5Clients, CurlGetsThroughWithAnAddressAndWithAName) {
     test_origin origin;
     auto r = curl({"--socks5", proxy(), "-w", counts, origin.url("/size/1000")});
@@ -286,9 +286,9 @@ TEST_F(Socks5Clients, CurlGetsThroughWithAnAddressAndWithAName) {
     EXPECT_GE(dns.queries(origin_name), 1) << "ferry did not resolve the name";
 
     // Each tunnel's line: SOCKS5, its target, 200, every byte each way.
-    const auto target = origin.authority();
-    const auto a = socks_line(*ferry, target);
+    const auto a = socks_line(*ferry, origin.authority());
     ASSERT_FALSE(a.line.empty()) << ferry->out();
+    EXPECT_EQ(a.method, "SOCKS5") << a.line;
     EXPECT_EQ(a.status, 200) << a.line;
     EXPECT_EQ(a.to_client, server_handshake(false) + by_address.read) << a.line;
     expect_curl_greeting(a, by_address.written, request_size("127.0.0.1"));
@@ -297,6 +297,21 @@ TEST_F(Socks5Clients, CurlGetsThroughWithAnAddressAndWithAName) {
     EXPECT_EQ(n.status, 200) << n.line;
     EXPECT_EQ(n.to_client, server_handshake(false) + by_name.read) << n.line;
     expect_curl_greeting(n, by_name.written, request_size(origin_name));
+
+    if (!ipv6_loopback_available()) return; // the rest needs ::1
+    test_origin v6(test_origin::handler{}, true);
+    r = curl(
+        {"--socks5", proxy(), "-w", counts, fmt::format("http://[::1]:{}/size/500", v6.port())});
+    ASSERT_EQ(r.exit_code(), 0) << r.err << "\nferry:\n" << ferry->err();
+    const auto by_v6 = counts_of(r.out);
+    EXPECT_EQ(by_v6.body, pattern(500));
+    // The target in brackets; the reply's BND an IPv6 address (22 bytes, not 10); the
+    // request's DST one too (22).
+    const auto six = socks_line(*ferry, fmt::format("[::1]:{}", v6.port()));
+    ASSERT_FALSE(six.line.empty()) << ferry->out();
+    EXPECT_EQ(six.status, 200) << six.line;
+    EXPECT_EQ(six.to_client, server_handshake(false) + 12 + by_v6.read) << six.line;
+    expect_curl_greeting(six, by_v6.written, 22);
 }
 
 // HTTPS through the tunnel: curl verifies the origin's certificate (for localhost) against the
@@ -522,6 +537,11 @@ TEST_F(Socks5ClientsWithUsers, CurlWithAWrongPasswordOrNoneIsRefused) {
     EXPECT_EQ(r.exit_code(), 97) << r.out << r.err;
     EXPECT_NE(r.err.find("No authentication method was acceptable"), std::string::npos) << r.err;
     EXPECT_EQ(origin.connections(), 0);
+    // The wrong password leaves the line fail2ban reads, as a wrong Basic credential does.
+    EXPECT_TRUE(eventually([&] {
+        return ferry->err().find("ferry: auth failed for user \"alice\" from 127.0.0.1:") !=
+               std::string::npos;
+    })) << ferry->err();
 }
 
 // PySocks with credentials (RFC 1929): through, and the log counts its messages exactly.
