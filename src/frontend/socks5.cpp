@@ -120,6 +120,7 @@ asio::awaitable<bool> socks5_connection::read_message(socks5::parsed<T> (*parse)
 
 asio::awaitable<bool> socks5_connection::send() {
     const auto ec = co_await client_->write(asio::buffer(out_), settings().send_timeout);
+    if (!ec) handshake_sent_ += out_.size();
     co_return !ec;
 }
 
@@ -203,6 +204,7 @@ asio::awaitable<void> socks5_connection::serve(const socks5::request& r) {
                                   proxy::front_kind::socks5};
     proxy::exchange ex(host_, side, *storage_, cfg);
     handshaking_ = false;
+    ex.count_sent_before(handshake_sent_);
     co_await ex.run(handshake_bytes_);
     if (const auto reply = answers_.sent()) {
         sent(*reply);

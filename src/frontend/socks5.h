@@ -67,6 +67,7 @@ private:
     std::string out_;
     std::string user_;                // the RFC 1929 user, once verified
     std::size_t handshake_bytes_ = 0; // received before the request's exchange
+    std::size_t handshake_sent_ = 0;  // sent before it (method choice, RFC 1929 status)
     bool handshaking_ = true;         // no exchange yet
     bool draining_ = false;
     socks5::answers answers_;

@@ -37,6 +37,7 @@
 #include "upstream/http1_client.h"
 #include "upstream/route.h"
 
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <memory>
@@ -108,6 +109,10 @@ public:
     // A whole request head arrived: its bytes are storage.request_store, and `head_bytes`
     // of them came off the wire. Serves it, and says what the connection does next.
     boost::asio::awaitable<next> run(std::size_t head_bytes);
+    // `n` bytes ferry wrote to the client before this exchange belong to it (a SOCKS5
+    // handshake's method choice and RFC 1929 status): its record counts them, as it counts
+    // the handshake's received bytes through `head_bytes`.
+    void count_sent_before(std::uint64_t n) { sent_at_start_ -= std::min(sent_at_start_, n); }
     // No request head could be read: answer `e` if it has a status, and close.
     boost::asio::awaitable<next> refuse(const error& e, std::size_t bytes_received);
     // The client closed in the middle of a head: nothing to answer.
