@@ -175,7 +175,7 @@ void worker::record_status(const observe::exchange_record& r,
     const auto ended = r.started + duration_cast<system_clock::duration>(took);
     const auto ms = duration_cast<milliseconds>(ended.time_since_epoch()).count();
     // A tunnel's duration is how long it stayed open, not how fast ferry answered: untimed.
-    const bool tunnel = r.status == 101 || (r.method == "CONNECT" && r.status / 100 == 2);
+    const bool tunnel = r.status == 101 || (r.connect_like() && r.status / 100 == 2);
     std::optional<std::uint64_t> latency;
     if (!tunnel)
         latency =

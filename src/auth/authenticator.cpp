@@ -105,21 +105,28 @@ bool authenticator::prepare(std::string_view value, int fields, result& r, pendi
                     fmt::format("malformed credentials: {}", creds.problem));
         return true;
     }
+    return prepare_user(std::move(creds.user), std::move(creds.password), r, p);
+}
+
+bool authenticator::prepare_user(std::string user, std::string password, result& r,
+                                 pending& p) const {
+    using outcome = result::outcome;
     const auto users = shared_->users();
-    const user_entry* entry = users->find(creds.user);
+    const user_entry* entry = users->find(user);
     if (entry == nullptr) {
-        r = refusal(outcome::unknown_user, std::move(creds.user), "unknown user");
+        OPENSSL_cleanse(password.data(), password.size());
+        r = refusal(outcome::unknown_user, std::move(user), "unknown user");
         return true;
     }
-    p.key = cache_key(creds.user, creds.password, entry->hash);
+    p.key = cache_key(user, password, entry->hash);
     if (cache_.contains(p.key)) {
-        OPENSSL_cleanse(creds.password.data(), creds.password.size());
+        OPENSSL_cleanse(password.data(), password.size());
         r.what = outcome::ok;
-        r.user = std::move(creds.user);
+        r.user = std::move(user);
         return true;
     }
-    p.user = std::move(creds.user);
-    p.password = std::move(creds.password);
+    p.user = std::move(user);
+    p.password = std::move(password);
     p.hash = entry->hash; // a copy: nothing shared is used once the check suspends
     p.slow = is_slow(entry->kind);
     return false;
@@ -129,6 +136,20 @@ asio::awaitable<result> authenticator::check(std::string_view value, int fields)
     result r;
     pending p;
     if (prepare(value, fields, r, p)) co_return r;
+    auto task = verify(std::move(p)); // named: GCC 12 and temporaries in co_await
+    co_return co_await std::move(task);
+}
+
+asio::awaitable<result> authenticator::check_password(std::string user, std::string password) {
+    result r;
+    pending p;
+    if (prepare_user(std::move(user), std::move(password), r, p)) co_return r;
+    auto task = verify(std::move(p)); // named: GCC 12 and temporaries in co_await
+    co_return co_await std::move(task);
+}
+
+asio::awaitable<result> authenticator::verify(pending p) {
+    result r;
     bool ok = false;
     if (p.slow) {
         auto task = verify_on_pool(p.password, p.hash);

@@ -67,6 +67,9 @@ public:
     // many it had (none is `missing`, several are `malformed`). Resumes on the caller's
     // executor. `value` must stay valid until it completes.
     boost::asio::awaitable<result> check(std::string_view value, int fields);
+    // Checks a user and password received otherwise (SOCKS5's RFC 1929 sub-negotiation):
+    // the same users, cache and pool as `check`.
+    boost::asio::awaitable<result> check_password(std::string user, std::string password);
 
     std::size_t cached() const { return cache_.size(); }
 
@@ -77,6 +80,9 @@ private:
     };
     // Decides what needs no hashing (true, `r` set); else fills `p` for verification.
     bool prepare(std::string_view value, int fields, result& r, pending& p) const;
+    // The same, for a user and password already read.
+    bool prepare_user(std::string user, std::string password, result& r, pending& p) const;
+    boost::asio::awaitable<result> verify(pending p);
     std::string cache_key(std::string_view user, std::string_view password,
                           std::string_view hash) const;
     void remember(std::string key);

@@ -217,6 +217,12 @@ std::vector<option> request_options() {
         row({"--connect-ports", 0, "connect_ports", k::port_list, "LIST|any",
              "Ports CONNECT may reach: a comma-separated list, or any", live},
             &settings::connect_ports, read_connect_ports),
+        row({"--socks-ports", 0, "socks_ports", k::port_list, "LIST|any",
+             "Ports a SOCKS5 CONNECT may reach: a comma-separated list, or any", live},
+            &settings::socks_ports, read_connect_ports),
+        row({"--socks5-on-http", 0, "socks5_on_http", k::on_off, "on|off",
+             "Serve SOCKS5 on http:// listeners to a connection whose first byte is 0x05", live},
+            &settings::socks5_on_http, read_on_off),
         row({"--tunnel-sni", 0, "tunnel_sni", k::text, "any|match|require",
              "What a CONNECT tunnel's TLS ClientHello must name: any server, the CONNECT host "
              "(match), or that and a TLS hello at all (require)",

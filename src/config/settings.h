@@ -120,6 +120,10 @@ struct settings {
 
     // Ports CONNECT may reach; empty means any port.
     std::vector<std::uint16_t> connect_ports{443};
+    // SOCKS5 (frontend/socks5): ports a SOCKS5 CONNECT may reach (empty: any), and whether an
+    // http:// listener serves a connection whose first byte is 0x05 as SOCKS5.
+    std::vector<std::uint16_t> socks_ports;
+    bool socks5_on_http = false;
     tunnel_sni_policy tunnel_sni = tunnel_sni_policy::any;
 
     duration header_timeout{10'000};       // whole request head, from its first byte

@@ -20,7 +20,7 @@ bool parse_listen_address(std::string_view text, listen_address& out);
 
 // The schemes a listen address may name: one per front end in frontend/registry, which
 // config/ cannot see (it is a layer below); a unit test checks that the two lists agree.
-inline constexpr std::string_view listen_schemes[] = {"http", "https"};
+inline constexpr std::string_view listen_schemes[] = {"http", "https", "socks5"};
 
 // "" when ferry serves `scheme`, else `unknown scheme "socks5" (ferry serves: http)`.
 std::string listen_scheme_problem(std::string_view scheme);

@@ -43,6 +43,9 @@ int to_status(errc e);
 struct error {
     errc code = errc::none;
     std::string cause; // "ferry: cannot resolve no-such-host.test"
+    // The OS error (errno) behind a connect_failed, 0 when there is none: a SOCKS5 reply
+    // tells refused, network and host unreachable apart (frontend/socks5_answers).
+    int system_error = 0;
 
     explicit operator bool() const { return code != errc::none; }
 };

@@ -3,6 +3,7 @@
 #include "frontend/http1_answers.h"
 #include "frontend/http2.h"
 #include "frontend/https.h"
+#include "frontend/socks5.h"
 #include "http/read_head.h"
 #include "observe/counter.h"
 
@@ -51,19 +52,19 @@ asio::awaitable<void> serve_http1_stream(host& h, std::unique_ptr<net::stream> c
 
 namespace {
 
-// With --http2-cleartext: whether the client's first bytes are HTTP/2's preface. An
-// HTTP/1 request never starts with "PRI " (RFC 9113 §3.4 chose the method so); nghttp2
-// checks the rest of the preface.
-asio::awaitable<bool> sends_h2_preface(host& h, net::stream& client) {
+// With --http2-cleartext or --socks5-on-http: the client's first bytes (up to 4), peeked,
+// not consumed. An HTTP/1 request never starts with "PRI " (RFC 9113 §3.4 chose the method
+// so; nghttp2 checks the rest of the preface) nor with the byte 0x05 (SOCKS5's version).
+asio::awaitable<std::string> first_bytes(host& h, net::stream& client) {
     auto* socket = client.tcp();
-    if (!socket) co_return false;
+    if (!socket) co_return std::string();
     client.reading.arm(h.now(), h.settings()->header_timeout);
     auto [ec] = co_await socket->async_wait(tcp::socket::wait_read, client.reading.bind());
     client.reading.disarm();
-    if (ec) co_return false;
+    if (ec) co_return std::string();
     char first[4];
     const auto n = ::recv(socket->native_handle(), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
-    co_return n == 4 && std::string_view(first, 4) == h2_preface.substr(0, 4);
+    co_return std::string(first, n > 0 ? std::size_t(n) : 0);
 }
 
 } // namespace
@@ -73,9 +74,17 @@ asio::awaitable<void> serve_http1(host& h, tcp::socket socket, tcp::endpoint pee
     socket.set_option(tcp::no_delay(true), ignored);
     const auto id = h.next_connection_id();
     auto client = h.client_stream(std::move(socket));
-    if (h.settings()->http2.cleartext && co_await sends_h2_preface(h, *client)) {
-        co_await serve_http2_stream(h, std::move(client), peer, id, {}, {});
-        co_return;
+    const bool h2c = h.settings()->http2.cleartext, socks5 = h.settings()->socks5_on_http;
+    if (h2c || socks5) {
+        const auto first = co_await first_bytes(h, *client);
+        if (socks5 && !first.empty() && first[0] == char(socks5::version)) {
+            co_await serve_socks5_stream(h, std::move(client), peer, id);
+            co_return;
+        }
+        if (h2c && first == h2_preface.substr(0, 4)) {
+            co_await serve_http2_stream(h, std::move(client), peer, id, {}, {});
+            co_return;
+        }
     }
     co_await serve_http1_stream(h, std::move(client), peer, id, false);
 }

@@ -39,7 +39,8 @@ public:
         http::write_switch_response(response, pseudonym, out);
     }
 
-    void tunnel_established(std::string& out) const override {
+    void tunnel_established(const boost::asio::ip::tcp::endpoint&,
+                            std::string& out) const override {
         out.append("HTTP/1.1 200 Connection established\r\n\r\n");
     }
 

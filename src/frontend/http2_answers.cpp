@@ -122,7 +122,7 @@ void h2_answers::switch_head(const http::response_head& response, std::string_vi
     stream_.submit_response(b.list(), false, std::nullopt);
 }
 
-void h2_answers::tunnel_established(std::string&) const {
+void h2_answers::tunnel_established(const boost::asio::ip::tcp::endpoint&, std::string&) const {
     head_builder b(stream_.scratch);
     b.status(200);
     stream_.submit_response(b.list(), false, std::nullopt);

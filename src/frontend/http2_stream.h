@@ -174,7 +174,8 @@ public:
                       std::string_view pseudonym, std::string& out) const override;
     void switch_head(const http::response_head& response, std::string_view pseudonym,
                      std::string& out) const override;
-    void tunnel_established(std::string& out) const override;
+    void tunnel_established(const boost::asio::ip::tcp::endpoint& bound,
+                            std::string& out) const override;
     bool local_reply(const http::request_head& request, const http::local_reply& reply,
                      const proxy::answer_context& ctx, std::string& out) const override;
 

@@ -14,7 +14,7 @@ struct exchange_record {
     std::chrono::system_clock::time_point started;
     std::chrono::steady_clock::time_point started_steady;
 
-    std::string method; // "-" when the head could not be parsed
+    std::string method; // "-" when the head could not be parsed; "SOCKS5" for a SOCKS request
     std::string target;
     std::string request_line;
     std::string user_agent;
@@ -36,6 +36,9 @@ struct exchange_record {
     std::uint64_t bytes_to_client = 0;
     std::uint64_t bytes_from_client = 0;
     std::string cause; // why it failed, empty on success
+
+    // A CONNECT, or a SOCKS5 request (its tunnel is a CONNECT's): the target is host:port.
+    bool connect_like() const { return method == "CONNECT" || method == "SOCKS5"; }
 
     // What the client of a CONNECT tunnel sent first (tls/client_hello; issue 16): unknown
     // for every other exchange, and for a tunnel whose client sent nothing.

@@ -22,7 +22,7 @@ bool exchange_host(const exchange_record& r, std::string& out) {
     // parse_request_target costs several times more, per exchange.
     std::string_view authority = r.target;
     std::uint16_t default_port = 0;
-    if (r.method != "CONNECT") {
+    if (!r.connect_like()) {
         const auto scheme_end = authority.find("://");
         if (scheme_end == std::string_view::npos) return false;
         const auto scheme = authority.substr(0, scheme_end);

@@ -184,6 +184,26 @@ void render_tls(std::string& out, const shard_list& shards) {
     }
 }
 
+void render_socks5(std::string& out, const shard_list& shards) {
+    family(out, "ferry_socks5_handshake_failures_total", "counter",
+           "SOCKS5 handshakes that failed before a request was served, by reason.");
+    for (std::size_t i = 0; i < socks5_failure_names.size(); ++i) {
+        const auto n = sum(shards, [&](const metrics_shard& s) -> const counter& {
+            return s.socks5.handshake_failures[i];
+        });
+        fmt::format_to(std::back_inserter(out),
+                       "ferry_socks5_handshake_failures_total{{reason=\"{}\"}} {}\n",
+                       socks5_failure_names[i], n);
+    }
+    family(out, "ferry_socks5_replies_total", "counter", "SOCKS5 replies sent, by reply code.");
+    for (std::size_t i = 0; i < socks5_reply_names.size(); ++i) {
+        const auto n = sum(
+            shards, [&](const metrics_shard& s) -> const counter& { return s.socks5.replies[i]; });
+        fmt::format_to(std::back_inserter(out), "ferry_socks5_replies_total{{reply=\"{}\"}} {}\n",
+                       socks5_reply_names[i], n);
+    }
+}
+
 void render_durations(std::string& out, const shard_list& shards) {
     auto it = std::back_inserter(out);
     family(out, "ferry_request_duration_seconds", "histogram",
@@ -296,6 +316,7 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
            "Live views (Server-Sent Events streams) open on the admin listener.", up.admin_clients);
     render_tls(out, shards);
     render_http2(out, shards);
+    render_socks5(out, shards);
     render_durations(out, shards);
     return out;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "observe/exchange_record.h"
+#include "observe/socks5_metrics.h"
 #include "observe/tunnel_metrics.h"
 
 #include <array>
@@ -103,6 +104,7 @@ struct metrics_shard {
     counter tls_resumed{0};    // of those, resumed with a session ticket
     std::array<counter, tls_failure_names.size()> tls_failures{};
     http2_counters http2;
+    socks5_counters socks5;
     counter http1_exchanges{0}; // exchanges by protocol: the rest came over HTTP/2
     counter http2_exchanges{0};
     // Exchanges by the first bucket they fit in (one store per exchange); the page adds

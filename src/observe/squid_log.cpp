@@ -32,7 +32,7 @@ std::string squid_result_code(const exchange_record& r) {
         code = "TCP_DENIED";
     else if (ferry_answered && r.status >= 400 && r.status < 500)
         code = "NONE_NONE"; // an invalid request, refused before going anywhere
-    else if (r.method == "CONNECT")
+    else if (r.connect_like())
         code = "TCP_TUNNEL";
     else
         code = "TCP_MISS"; // ferry caches nothing

@@ -7,11 +7,13 @@
 // exchange. One virtual call per answer; no allocation beyond the bytes written.
 #pragma once
 
+#include "core/error.h"
 #include "http/framing.h"
 #include "http/head.h"
 #include "http/local_reply.h"
 #include "http/response_plan.h"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,11 @@ struct answer_context {
     std::string_view date;      // IMF-fixdate, for a Date field the answer lacks
     bool must_close = false;    // ferry ends the connection after this exchange (it drains,
                                 // or a request body was left unread)
+    // For a failure's local reply: what failed (none for a page or a 407), and the OS error
+    // behind a failed connect (0: none). HTTP says it all in the status; SOCKS5 tells a
+    // refused connection from an unreachable host (frontend/socks5_answers).
+    core::errc problem = core::errc::none;
+    int system_error = 0;
 };
 
 class client_protocol {
@@ -43,8 +50,10 @@ public:
     // The origin accepted the client's Upgrade offer: what turns the exchange into a tunnel.
     virtual void switch_head(const http::response_head& response, std::string_view pseudonym,
                              std::string& out) const = 0;
-    // A CONNECT's tunnel is open.
-    virtual void tunnel_established(std::string& out) const = 0;
+    // A CONNECT's tunnel is open; `bound` is the upstream socket's local address and port
+    // (unspecified when there is no TCP socket), which a SOCKS5 reply carries.
+    virtual void tunnel_established(const boost::asio::ip::tcp::endpoint& bound,
+                                    std::string& out) const = 0;
     // ferry's own reply (an error, a page): appends it; true when the connection ends after.
     virtual bool local_reply(const http::request_head& request, const http::local_reply& reply,
                              const answer_context& ctx, std::string& out) const = 0;

@@ -48,7 +48,8 @@ bool is_connect_port_allowed(std::uint16_t port, std::span<const std::uint16_t> 
 
 // CONNECT host:port (RFC 9110 §9.3.6, RFC 9112 §3.2.3): authority-form only, port required.
 decision decide_connect(const http::request_head& head, std::span<const tcp::endpoint> self,
-                        std::span<const std::uint16_t> connect_ports, decision d) {
+                        std::span<const std::uint16_t> connect_ports, std::string_view ports_option,
+                        decision d) {
     if (d.framing.kind != http::body_kind::none &&
         !(d.framing.kind == http::body_kind::length && d.framing.length == 0))
         return reject(errc::bad_request, "ferry: a CONNECT request cannot carry a body");
@@ -61,9 +62,8 @@ decision decide_connect(const http::request_head& head, std::span<const tcp::end
         return reject(errc::bad_request,
                       fmt::format("ferry: invalid CONNECT target: {}", http::describe(e)));
     if (!is_connect_port_allowed(d.target.where.port, connect_ports))
-        return reject(errc::forbidden,
-                      fmt::format("ferry: CONNECT to port {} is not allowed (--connect-ports)",
-                                  d.target.where.port));
+        return reject(errc::forbidden, fmt::format("ferry: CONNECT to port {} is not allowed ({})",
+                                                   d.target.where.port, ports_option));
     if (targets_self(d.target.where, self))
         return reject(errc::loop_detected, "ferry: CONNECT addressed to the proxy itself");
     d.kind = action::tunnel;
@@ -90,7 +90,7 @@ bool is_self_endpoint(const tcp::endpoint& endpoint, std::span<const tcp::endpoi
 }
 
 decision decide(const http::request_head& head, std::span<const tcp::endpoint> self,
-                std::span<const std::uint16_t> connect_ports) {
+                std::span<const std::uint16_t> connect_ports, std::string_view ports_option) {
     // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with several → 400.
     const int hosts = http::count_fields(head, "host");
     if (hosts > 1) return reject(errc::bad_request, "ferry: more than one Host header");
@@ -109,7 +109,8 @@ decision decide(const http::request_head& head, std::span<const tcp::endpoint> s
             e == http::framing_error::unknown_coding ? errc::not_implemented : errc::bad_request;
         return reject(code, fmt::format("ferry: {}", http::describe(e)));
     }
-    if (head.method == "CONNECT") return decide_connect(head, self, connect_ports, std::move(d));
+    if (head.method == "CONNECT")
+        return decide_connect(head, self, connect_ports, ports_option, std::move(d));
 
     if (auto e = http::parse_request_target(head.method, head.target, host_field, d.target);
         e != http::target_error::none)

@@ -37,9 +37,11 @@ bool is_self_endpoint(const boost::asio::ip::tcp::endpoint& endpoint,
 
 inline constexpr std::uint16_t default_connect_ports[] = {443};
 
-// connect_ports: where CONNECT may go; empty means any port.
+// connect_ports: where CONNECT may go; empty means any port. `ports_option`: the option
+// that set them, named in a refusal (--socks-ports for a SOCKS5 request).
 decision decide(const http::request_head& head,
                 std::span<const boost::asio::ip::tcp::endpoint> self,
-                std::span<const std::uint16_t> connect_ports = default_connect_ports);
+                std::span<const std::uint16_t> connect_ports = default_connect_ports,
+                std::string_view ports_option = "--connect-ports");
 
 } // namespace ferry::proxy

@@ -76,6 +76,11 @@ decision exchange::parse_and_decide() {
         d.problem.cause = fmt::format("ferry: {}", http::describe(e));
         return d;
     }
+    if (client_.front == front_kind::socks5) {
+        rec_.method = "SOCKS5";
+        rec_.request_line = fmt::format("SOCKS5 {}", req_.target);
+        return decide(req_, ctx_.self(), cfg.socks_ports, "--socks-ports");
+    }
     rec_.user_agent = http::find_field(req_, "user-agent");
     rec_.referer = http::find_field(req_, "referer");
     return decide(req_, ctx_.self(), cfg.connect_ports);
@@ -147,13 +152,18 @@ asio::awaitable<next> exchange::serve_decided(const decision& d) {
     co_return next::close;
 }
 
-asio::awaitable<next> exchange::reply(const http::local_reply& answer) {
+asio::awaitable<next> exchange::reply(const http::local_reply& answer, const error* failure) {
     const auto& cfg = settings();
     http::local_reply r = answer;
     r.head_only = rec_.method == "HEAD";
     auto& out = store_.out;
     out.clear();
-    const bool close = client_.protocol.local_reply(req_, r, answers(draining()), out);
+    auto ctx = answers(draining());
+    if (failure) {
+        ctx.problem = failure->code;
+        ctx.system_error = failure->system_error;
+    }
+    const bool close = client_.protocol.local_reply(req_, r, ctx, out);
     rec_.status = r.status;
     rec_.content_type = r.content_type;
     auto ec = co_await net::write_all(client_out(), asio::buffer(out), cfg.send_timeout);
@@ -169,7 +179,7 @@ asio::awaitable<next> exchange::fail(const error& e, bool force_close) {
     const int status = core::to_status(e.code);
     if (status == 0 || !client_.stream.is_open()) co_return next::close;
     const http::local_reply r{status, e.cause + "\n", force_close};
-    co_return co_await reply(r);
+    co_return co_await reply(r, &e);
 }
 
 http::local_reply exchange::status_page() const {
@@ -231,7 +241,7 @@ void exchange::settle_record() {
     // Only ferry's force-close (shutdown) closes the client's stream under an exchange: an
     // exchange cut by it failed because of it, whatever its reads and writes then saw.
     if (client_.stream.is_open() || !draining()) return;
-    const bool tunnel = rec_.method == "CONNECT" || rec_.status == 101;
+    const bool tunnel = rec_.connect_like() || rec_.status == 101;
     if (tunnel)
         rec_.cause = causes::shutdown(settings().shutdown_timeout, "the tunnel");
     else if (!rec_.cause.empty() || rec_.status == 0)

@@ -51,6 +51,11 @@ using core::error;
 // What the client connection does after an exchange.
 enum class next { keep_alive, close };
 
+// The protocol a request came in. A SOCKS5 request (frontend/socks5) reaches the exchange
+// as a synthesised `CONNECT host:port` head: judged as a CONNECT by the access rules, held
+// to --socks-ports instead of --connect-ports, and logged with the method SOCKS5.
+enum class front_kind { http, socks5 };
+
 // The client side of an exchange, as its front end holds it.
 struct client_side {
     net::stream& stream;
@@ -70,6 +75,7 @@ struct client_side {
     const std::string* identity = nullptr;
     // The HTTP/2 stream this exchange is (0: an HTTP/1 connection's exchange), for the logs.
     std::uint32_t stream_id = 0;
+    front_kind front = front_kind::http;
 };
 
 // Storage a connection lends to each of its exchanges in turn: capacity is kept, so a
@@ -131,7 +137,9 @@ private:
     // exchange.cpp: parse, decide, dispatch, local replies, fail, log
     decision parse_and_decide();
     boost::asio::awaitable<next> serve_decided(const decision& d);
-    boost::asio::awaitable<next> reply(const http::local_reply& answer);
+    // `failure`: what failed, when the reply says so (the client's protocol may need it).
+    boost::asio::awaitable<next> reply(const http::local_reply& answer,
+                                       const error* failure = nullptr);
     boost::asio::awaitable<next> fail(const error& e, bool force_close);
     http::local_reply status_page() const;
     http::local_reply trace_reply() const;
@@ -186,6 +194,8 @@ private:
 
     // tunnel.cpp
     boost::asio::awaitable<next> tunnel(const http::target& dest);
+    // The upstream socket's local address and port (a SOCKS5 reply's BND), or unspecified.
+    boost::asio::ip::tcp::endpoint upstream_local_endpoint();
     // `connect`: the CONNECT request's authority, whose client's first bytes are read as a
     // TLS ClientHello (null for a switched Upgrade: its bytes are not looked at).
     boost::asio::awaitable<next> relay_tunnel(const http::authority* connect = nullptr);

@@ -1,6 +1,7 @@
 // The tunnel phase (RFC 9110 §9.3.6): connect, answer 200, then relay bytes
 // both ways unchanged until both directions have ended. An accepted Upgrade (101, see
 // forward.cpp) ends in the same relay.
+#include "net/tls_stream.h"
 #include "observe/counter.h"
 #include "proxy/causes.h"
 #include "proxy/exchange.h"
@@ -38,6 +39,18 @@ asio::awaitable<void> exchange::tunnel_direction(bool toward_origin, tunnel::pip
     }
 }
 
+asio::ip::tcp::endpoint exchange::upstream_local_endpoint() {
+    auto* socket = up().stream->tcp();
+    if (auto* secure = dynamic_cast<net::tls_stream*>(up().stream)) // TLS to a parent
+        socket = &secure->socket();
+    boost::system::error_code ec;
+    if (socket) {
+        auto bound = socket->local_endpoint(ec);
+        if (!ec) return bound;
+    }
+    return {};
+}
+
 asio::awaitable<next> exchange::tunnel(const http::target& dest) {
     const auto& cfg = settings();
     // A tunnel gets a connection of its own, never a pooled HTTP one.
@@ -58,7 +71,7 @@ asio::awaitable<next> exchange::tunnel(const http::target& dest) {
     rec_.status = 200;
     rec_.status_line = "HTTP/1.1 200 Connection established";
     store_.out.clear();
-    client_.protocol.tunnel_established(store_.out);
+    client_.protocol.tunnel_established(upstream_local_endpoint(), store_.out);
     if (auto ec =
             co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout)) {
         rec_.cause = client_write_problem(ec, "200 response").cause;

@@ -72,8 +72,10 @@ core::error connect_failure(std::string_view where, bool timed_out,
                             const boost::system::error_code& last) {
     if (timed_out)
         return {errc::connect_timeout, fmt::format("ferry: timed out connecting to {}", where)};
-    return {errc::connect_failed,
-            fmt::format("ferry: cannot connect to {} ({})", where, last.message())};
+    core::error e{errc::connect_failed,
+                  fmt::format("ferry: cannot connect to {} ({})", where, last.message())};
+    if (last.category() == boost::system::system_category()) e.system_error = last.value();
+    return e;
 }
 } // namespace
 

@@ -1,6 +1,6 @@
 // Listeners are bound to a front end by their scheme: `--listen http://HOST:PORT` and the
 // file's `listen = ["http://..."]` serve the HTTP/1.1 proxy as `HOST:PORT` always did; a scheme
-// ferry does not serve (socks5, https) is refused by name at start (exit 2), in the file with
+// ferry does not serve (socks4, ftp) is refused by name at start (exit 2), in the file with
 // its line, and on reload, where the running listeners carry on.
 #include "support/command.h"
 #include "support/curl_client.h"
@@ -92,7 +92,7 @@ TEST(Listen, TheFileTakesSchemesAndBareAddressesTogether) {
 
 TEST(Listen, ASchemeFerryDoesNotServeIsAUsageError) {
     const int port = unused_port();
-    for (std::string scheme : {"socks5", "ftp", "SOCKS5"}) {
+    for (std::string scheme : {"socks4", "ftp", "SOCKS4"}) {
         const auto address = fmt::format("{}://127.0.0.1:{}", scheme, port);
         auto r = run_ferry({"--listen", address}, 5s);
         ASSERT_TRUE(r.exited()) << address << " did not exit (it ran as a server?)";
@@ -102,7 +102,7 @@ TEST(Listen, ASchemeFerryDoesNotServeIsAUsageError) {
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         EXPECT_EQ(
             r.err,
-            fmt::format("ferry: --listen {}: unknown scheme \"{}\" (ferry serves: http, https)\n",
+            fmt::format("ferry: --listen {}: unknown scheme \"{}\" (ferry serves: http, https, socks5)\n",
                         address, lowered));
         EXPECT_EQ(r.out, "");
         EXPECT_TRUE(port_is_free(port)) << "nothing may listen for " << address;
@@ -122,9 +122,9 @@ TEST(Listen, TheAdminListenerTakesNoOtherScheme) {
 
 TEST(Listen, ABadSchemeInTheFileNamesFileAndLine) {
     config_file file(
-        "via = \"x\"\nlisten = [\n  \"127.0.0.1:0\",\n  \"socks5://127.0.0.1:1080\",\n]\n");
+        "via = \"x\"\nlisten = [\n  \"127.0.0.1:0\",\n  \"socks4://127.0.0.1:1080\",\n]\n");
     const auto expected =
-        fmt::format("ferry: {}:4: listen: unknown scheme \"socks5\" (ferry serves: http, https)\n",
+        fmt::format("ferry: {}:4: listen: unknown scheme \"socks4\" (ferry serves: http, https, socks5)\n",
                     file.path());
     auto started = run_ferry({"--config", file.path()}, 5s);
     ASSERT_TRUE(started.exited()) << "ferry ran with a listener it cannot serve";
@@ -142,7 +142,7 @@ TEST(Listen, ABadSchemeOnReloadKeepsTheRunningListeners) {
     ferry_process ferry({"--config", file.path()}, false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const int other = unused_port();
-    file.write(fmt::format("listen = [\"socks5://127.0.0.1:{}\"]\n", other));
+    file.write(fmt::format("listen = [\"socks4://127.0.0.1:{}\"]\n", other));
     ASSERT_EQ(::kill(ferry.pid(), SIGHUP), 0);
     const std::string failed = "ferry: reload failed: keeping the running configuration\n";
     const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -150,7 +150,7 @@ TEST(Listen, ABadSchemeOnReloadKeepsTheRunningListeners) {
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(10ms);
     EXPECT_NE(ferry.err().find(fmt::format(
-                  "ferry: {}:1: listen: unknown scheme \"socks5\" (ferry serves: http, https)\n",
+                  "ferry: {}:1: listen: unknown scheme \"socks4\" (ferry serves: http, https, socks5)\n",
                   file.path())),
               std::string::npos)
         << ferry.err();

@@ -44,8 +44,8 @@ TEST(ListenAddress, RefusesMalformedOnes) {
 TEST(ListenAddress, OnlyServedSchemesPass) {
     EXPECT_EQ(listen_scheme_problem("http"), "");
     EXPECT_EQ(listen_scheme_problem("https"), "");
-    EXPECT_EQ(listen_scheme_problem("socks5"),
-              R"(unknown scheme "socks5" (ferry serves: http, https))");
+    EXPECT_EQ(listen_scheme_problem("socks4"),
+              R"(unknown scheme "socks4" (ferry serves: http, https, socks5))");
 }
 
 TEST(ListenAddress, IsWrittenBackWithItsSchemeWhenNotHttp) {
@@ -60,8 +60,8 @@ TEST(ListenOption, RefusesASchemeFerryDoesNotServe) {
     settings s;
     s.listen.clear();
     EXPECT_EQ(listen->apply(s, "http://127.0.0.1:8080"), "");
-    EXPECT_EQ(listen->apply(s, "socks5://127.0.0.1:1080"),
-              R"(unknown scheme "socks5" (ferry serves: http, https))");
+    EXPECT_EQ(listen->apply(s, "socks4://127.0.0.1:1080"),
+              R"(unknown scheme "socks4" (ferry serves: http, https, socks5))");
     EXPECT_EQ(listen->apply(s, "https://127.0.0.1:8443"), "");
     EXPECT_EQ(s.listen, (std::vector<listen_address>{{"127.0.0.1", 8080, "http"},
                                                      {"127.0.0.1", 8443, "https"}}));
@@ -85,11 +85,11 @@ TEST(ListenOption, TheFileTakesSchemesAndNamesTheLineOfABadOne) {
     EXPECT_EQ(ok.parsed->listen,
               (std::vector<listen_address>{{"::1", 8080, "http"}, {"127.0.0.1", 9001, "http"}}));
     auto bad = parse_config("via = \"x\"\nlisten = [\n  \"127.0.0.1:3128\",\n"
-                            "  \"socks5://127.0.0.1:1080\",\n]\n",
+                            "  \"socks4://127.0.0.1:1080\",\n]\n",
                             "t.toml");
     EXPECT_FALSE(bad.parsed);
     EXPECT_EQ(bad.error,
-              R"(t.toml:4: listen: unknown scheme "socks5" (ferry serves: http, https))");
+              R"(t.toml:4: listen: unknown scheme "socks4" (ferry serves: http, https, socks5))");
     auto admin = parse_config("\nadmin_listen = \"https://127.0.0.1:9090\"\n", "t.toml");
     EXPECT_EQ(
         admin.error,

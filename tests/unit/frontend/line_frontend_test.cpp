@@ -35,7 +35,9 @@ public:
                      std::string& out) const override {
         out += "SWITCHED\n";
     }
-    void tunnel_established(std::string& out) const override { out += "OPEN\n"; }
+    void tunnel_established(const tcp::endpoint&, std::string& out) const override {
+        out += "OPEN\n";
+    }
     bool local_reply(const http::request_head&, const http::local_reply& reply,
                      const proxy::answer_context& ctx, std::string& out) const override {
         out += std::to_string(reply.status) + " " + reply.body;

@@ -30,7 +30,8 @@ TEST(ListenSchemes, EachHasItsFrontEnd) {
         EXPECT_EQ(f->scheme, scheme);
         EXPECT_NE(f->serve, nullptr) << scheme;
     }
-    EXPECT_EQ(frontend::front_end_for("socks5"), nullptr);
+    EXPECT_EQ(frontend::front_end_for("socks4"), nullptr);
+    EXPECT_NE(frontend::front_end_for("socks5"), nullptr);
     EXPECT_NE(frontend::front_end_for("https"), nullptr);
 }
 

@@ -1,6 +1,7 @@
 #include "test_host.h"
 
 #include "frontend/http1.h"
+#include "frontend/socks5.h"
 
 #include <boost/asio/ip/address.hpp>
 #include <cstdlib>
@@ -123,6 +124,20 @@ test_host::client test_host::connect_client() {
                        *this, std::move(ferrys),
                        tcp::endpoint(asio::ip::make_address("127.0.0.1"), 40000 + unsigned(ids_)),
                        next_connection_id(), false),
+                   [done = c.done](std::exception_ptr) { *done = true; });
+    return c;
+}
+
+test_host::client test_host::connect_socks5_client() {
+    auto [ours, ferrys] = net::memory_stream::pair(io, clock_, &deadlines_);
+    client c;
+    c.io = &io;
+    c.end = std::move(ours);
+    asio::co_spawn(io,
+                   frontend::serve_socks5_stream(
+                       *this, std::move(ferrys),
+                       tcp::endpoint(asio::ip::make_address("127.0.0.1"), 40000 + unsigned(ids_)),
+                       next_connection_id()),
                    [done = c.done](std::exception_ptr) { *done = true; });
     return c;
 }

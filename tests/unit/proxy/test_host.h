@@ -71,6 +71,8 @@ public:
         bool read();
     };
     client connect_client();
+    // The same, served by the SOCKS5 front end (frontend/socks5).
+    client connect_socks5_client();
 
     // --- frontend::host
     const std::shared_ptr<const config::settings>& settings() const override { return cfg_; }
