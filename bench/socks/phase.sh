@@ -10,8 +10,10 @@
 # All three are started with the open-files limit raised to BENCH_CONNS + 500 (as the load
 # generators are), so that 2,000 tunnels fit whatever the machine's soft limit is. The client is
 # bench/socks/socks_load.c, built here with cc -O2: one thread, epoll, the same for every server
-# (RFC 1928, no authentication, CONNECT with ATYP IPv4); the origin of the small exchanges is its
-# echo mode on a free port (one thread, epoll). In interleaved rounds (BENCH_ROUNDS), the order
+# (RFC 1928, no authentication, CONNECT with ATYP IPv4), connecting from 127.0.0.2 so that its
+# TIME_WAITs leave 127.0.0.1's ephemeral ports to the servers; the origin of the small exchanges
+# is its echo mode (one thread, epoll). The servers and the echo origin listen on free ports
+# below the ephemeral range. In interleaved rounds (BENCH_ROUNDS), the order
 # rotated each round:
 #   1. new SOCKS5 connections per second: BENCH_SOCKS_CONNS (50) clients in flight, each doing
 #      connect, greeting, CONNECT to the echo origin, 64 bytes there and back, close, over and
@@ -47,6 +49,30 @@ socks_exec() {  # start_bg TAG socks_exec COMMAND...: COMMAND, exec'd in start_b
   [[ $h != unlimited ]] && (( h < gen_files )) && ulimit -Hn "$gen_files" 2>/dev/null
   ulimit -n "$(ulimit -Hn)" 2>/dev/null
   exec "$@"
+}
+
+socks_free_ports() {  # socks_free_ports N: N free ports below the ephemeral range (free_ports'
+  # come from inside it, and under this churn of connections one was taken as a source port
+  # between the pick and the server's bind: the server exited at start)
+  python3 - "$1" <<'PY'
+import random, socket, sys
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+want, found = int(sys.argv[1]), []
+candidates = list(range(max(1024, low - 12000), low))
+random.shuffle(candidates)
+for p in candidates:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        found.append(p)
+    except OSError:
+        pass
+    finally:
+        s.close()
+    if len(found) == want:
+        break
+print(" ".join(map(str, found)))
+PY
 }
 
 socks_per_unit() {  # socks_per_unit TICKS COUNT SCALE: CPU time per unit (SCALE 1e6: µs)
@@ -148,7 +174,7 @@ socks_download() {  # scenario 2
 socks_idle() {  # scenario 3, on a fresh process: socks_idle NAME ROUND
   local name=$1 r=$2 tag=$1-socks-idle outf=$tmp/socks-idle-$1-$2.txt line kv n=${BENCH_SOCKS_IDLE:-2000} rc
   local -A f
-  port[$tag]=$(free_ports 1)
+  port[$tag]=$(socks_free_ports 1)
   socks_start "$name" "$tag"
   if [[ -n ${status[$tag]:-} ]] || ! wait_ready "$tag"; then
     rec "$r" "$name-socks" socks_idle "${status[$tag]:-failed}"
@@ -187,7 +213,7 @@ socks_phase() {
   done
   mkdir -p "$socks_dir"
   socks_build || return
-  read -ra ports_socks <<<"$(free_ports $((${#socks_names[@]} + 1)))"
+  read -ra ports_socks <<<"$(socks_free_ports $((${#socks_names[@]} + 1)))"
   port[socks-echo]=${ports_socks[0]}
   start_bg socks-echo socks_exec "$socks_load" echo "${port[socks-echo]}"
   wait_ready socks-echo || { note "SOCKS5 rows: the echo origin did not start: $(tail -n 2 "$tmp/socks-echo.out")"; return; }

@@ -1,7 +1,7 @@
 /* SOCKS5 load for issue 17's benchmark rows (bench/socks/phase.sh builds it with cc -O2).
 
    usage: socks_load echo PORT
-          socks_load rate PROXY_PORT ECHO_PORT [--seconds S] [--conns N] [--bytes B]
+          socks_load rate PROXY_PORT ECHO_PORT [--seconds S] [--conns N] [--bytes B] [--from ADDR]
           socks_load idle PROXY_PORT ECHO_PORT --tunnels N --pids PID[,PID...] [--concurrency N]
                           [--hold S] [--settle S] [--time-limit S]
 
@@ -24,6 +24,9 @@
          RSS is VmRSS summed over the processes (as bench/idle_conns.py); PSS (smaps_rollup)
          splits shared pages among the processes that share them, the fairer sum for a forking
          server. Everything is bounded by --time-limit (default 60 s).
+   Both client modes connect from 127.0.0.2 (--from ADDR: another source address), so that the
+   client's own TIME_WAITs do not use up 127.0.0.1's ephemeral ports, which the servers need
+   for their connections to the origin.
    When something failed, one line "errors: ..." goes to stderr. Exit status 1 when nothing
    completed, 2 on bad usage. One thread, one epoll set: the same client for every proxy. */
 #define _GNU_SOURCE
@@ -58,6 +61,7 @@ static struct {
 } st = {.first_code = -1};
 
 static int g_proxy_port, g_echo_port, g_bytes = 64;
+static struct in_addr g_from;
 static unsigned char g_payload[4096];
 
 static double now(void) {
@@ -86,6 +90,14 @@ static void start(int ep, struct slot *s) {
   if (s->fd >= 0) {
     int one = 1;
     setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (g_from.s_addr != htonl(INADDR_LOOPBACK)) {
+      /* from another loopback address: this client's TIME_WAITs do not take 127.0.0.1's
+         ephemeral ports from the server under test (dante binds its external address before
+         each connect, and failed with 0x03 once they ran short) */
+      setsockopt(s->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      struct sockaddr_in src = {.sin_family = AF_INET, .sin_addr = g_from};
+      bind(s->fd, (struct sockaddr *)&src, sizeof src);
+    }
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(g_proxy_port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(s->fd, (struct sockaddr *)&a, sizeof a) == 0 || errno == EINPROGRESS) {
@@ -298,9 +310,9 @@ static void report_errors(void) {
 
 static void usage(void) {
   fprintf(stderr, "usage: socks_load echo PORT\n"
-                  "       socks_load rate PROXY_PORT ECHO_PORT [--seconds S] [--conns N] [--bytes B]\n"
+                  "       socks_load rate PROXY_PORT ECHO_PORT [--seconds S] [--conns N] [--bytes B] [--from ADDR]\n"
                   "       socks_load idle PROXY_PORT ECHO_PORT --tunnels N --pids PID[,PID...] [--concurrency N]\n"
-                  "                       [--hold S] [--settle S] [--time-limit S] [--bytes B]\n");
+                  "                       [--hold S] [--settle S] [--time-limit S] [--bytes B] [--from ADDR]\n");
   exit(2);
 }
 
@@ -426,6 +438,7 @@ int main(int argc, char **argv) {
   if (argc < 4 || (strcmp(argv[1], "rate") && strcmp(argv[1], "idle"))) usage();
   g_proxy_port = atoi(argv[2]);
   g_echo_port = atoi(argv[3]);
+  inet_pton(AF_INET, "127.0.0.2", &g_from);
   int conns = 50, tunnels = 0, concurrency = 100, roots[64], nroots = 0;
   double seconds = 5, hold = 1, settle = 0, limit = 60;
   for (int i = 4; i < argc; i++) {
@@ -436,7 +449,9 @@ int main(int argc, char **argv) {
       seconds = atof(v);
     else if (!strcmp(a, "--conns"))
       conns = atoi(v);
-    else if (!strcmp(a, "--bytes"))
+    else if (!strcmp(a, "--from")) {
+      if (inet_pton(AF_INET, v, &g_from) != 1) usage();
+    } else if (!strcmp(a, "--bytes"))
       g_bytes = atoi(v);
     else if (!strcmp(a, "--tunnels"))
       tunnels = atoi(v);
