@@ -38,7 +38,7 @@ TEST(Socks5Exchange, TunnelsBytesBothWaysAndLogsSocks5) {
     c.read();
     // BND is 0.0.0.0:0 here: an in-memory upstream has no socket address.
     EXPECT_EQ(c.received, bytes({5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0}) + "early bytes|more bytes");
-    EXPECT_EQ(h.connects, std::vector<std::string>{"Origin.test:443"});
+    EXPECT_EQ(h.connects, std::vector<std::string>{"origin.test:443"}); // lower-cased
     c.end->shutdown_send();
     h.settle();
     ASSERT_EQ(h.records.size(), 1u);

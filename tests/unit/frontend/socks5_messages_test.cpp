@@ -58,7 +58,7 @@ TEST(Socks5Greeting, TakesAll255Methods) {
 }
 
 TEST(Socks5Greeting, RefusesAnotherVersionAndAnEmptyList) {
-    for (int v : {0, 4, 6, 'G', 0x16}) {
+    for (int v : {0, 4, 6, int('G'), 0x16}) {
         const auto g = read_greeting(bytes({v}));
         EXPECT_EQ(g.status, read_status::failed) << v;
         EXPECT_EQ(g.why, problem::bad_version);
