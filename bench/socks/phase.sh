@@ -16,8 +16,9 @@
 # below the ephemeral range. In interleaved rounds (BENCH_ROUNDS), the order
 # rotated each round:
 #   1. new SOCKS5 connections per second: BENCH_SOCKS_CONNS (50) clients in flight, each doing
-#      connect, greeting, CONNECT to the echo origin, 64 bytes there and back, close, over and
-#      over for BENCH_SECONDS; and the server's CPU µs per connection (/proc, user + system, the
+#      connect, greeting, CONNECT to the echo origin, 64 bytes there and back, close (the origin
+#      closes first after its 64 bytes: see socks_load.c's echo --close-after), over and over
+#      for BENCH_SECONDS; and the server's CPU µs per connection (/proc, user + system, the
 #      process and its children: dante's are processes)
 #   2. 1 GiB (BENCH_BIG_MB) through one SOCKS5 tunnel: curl --socks5 of the big file from the
 #      nginx origin (HTTP/1.1 inside the tunnel, as the plain rows' CONNECT download): MB/s and
@@ -183,7 +184,7 @@ socks_idle() {  # scenario 3, on a fresh process: socks_idle NAME ROUND
   fi
   socks_rate "$tag" -1 1 "$tmp/socks-warmup-$tag.txt"
   sleep 0.5
-  for_generator timeout -k 2 90 "$socks_load" idle "${port[$tag]}" "${port[socks-echo]}" --tunnels "$n" \
+  for_generator timeout -k 2 90 "$socks_load" idle "${port[$tag]}" "${port[socks-echo-idle]}" --tunnels "$n" \
     --pids "${pid[$tag]}" --concurrency 100 --hold 1 --settle 1 --time-limit 60 >"$outf" 2>&1; rc=$?
   retire "$tag"
   line=$(grep -m1 '^ok=' "$outf")
@@ -213,12 +214,18 @@ socks_phase() {
   done
   mkdir -p "$socks_dir"
   socks_build || return
-  read -ra ports_socks <<<"$(socks_free_ports $((${#socks_names[@]} + 1)))"
+  read -ra ports_socks <<<"$(socks_free_ports $((${#socks_names[@]} + 2)))"
+  # Two echo origins: one closes after its 64 bytes (scenario 1: the origin closes first and
+  # keeps the TIME_WAIT), one keeps its connections (scenario 3).
   port[socks-echo]=${ports_socks[0]}
-  start_bg socks-echo socks_exec "$socks_load" echo "${port[socks-echo]}"
-  wait_ready socks-echo || { note "SOCKS5 rows: the echo origin did not start: $(tail -n 2 "$tmp/socks-echo.out")"; return; }
+  port[socks-echo-idle]=${ports_socks[1]}
+  start_bg socks-echo socks_exec "$socks_load" echo "${port[socks-echo]}" --close-after 64
+  start_bg socks-echo-idle socks_exec "$socks_load" echo "${port[socks-echo-idle]}"
+  for tag in socks-echo socks-echo-idle; do
+    wait_ready "$tag" || { note "SOCKS5 rows: the echo origin did not start: $(tail -n 2 "$tmp/$tag.out")"; return; }
+  done
   for ((i = 0; i < ${#socks_names[@]}; i++)); do
-    port[${socks_names[i]}-socks]=${ports_socks[i + 1]}
+    port[${socks_names[i]}-socks]=${ports_socks[i + 2]}
     socks_start "${socks_names[i]}" "${socks_names[i]}-socks"
   done
   for name in "${socks_names[@]}"; do socks_check "$name-socks" && socks_rate "$name-socks" -1 1 "$tmp/socks-warmup-$name.txt"; done

@@ -1,12 +1,15 @@
 /* SOCKS5 load for issue 17's benchmark rows (bench/socks/phase.sh builds it with cc -O2).
 
-   usage: socks_load echo PORT
+   usage: socks_load echo PORT [--close-after B]
           socks_load rate PROXY_PORT ECHO_PORT [--seconds S] [--conns N] [--bytes B] [--from ADDR]
           socks_load idle PROXY_PORT ECHO_PORT --tunnels N --pids PID[,PID...] [--concurrency N]
                           [--hold S] [--settle S] [--time-limit S]
 
    echo  a loopback TCP echo origin on 127.0.0.1:PORT (epoll, one thread): sends back what it
-         reads, closes when its client does. Runs until killed.
+         reads, closes when its client does, or with --close-after once it has sent B bytes back
+         (then the origin closes first and its side keeps the TIME_WAIT: a server's own
+         ephemeral ports are not used up by thousands of closed tunnels, which starved the next
+         server in the order when it binds before each connect, as dante does). Runs until killed.
    rate  keeps N connections (default 50) to the proxy on 127.0.0.1:PROXY_PORT in flight, each:
          TCP connect; greeting 05 01 00 (one method: no authentication), wait for 05 00; CONNECT
          request 05 01 00 01 127.0.0.1 ECHO_PORT (ATYP IPv4), wait for the whole reply (any ATYP)
@@ -199,7 +202,9 @@ static int step(int ep, struct slot *s) {
 }
 
 /* ---- echo origin ---- */
-static int run_echo(int port) {
+static int run_echo(int port, long close_after) {
+  enum { MAXFD = 1 << 16 };
+  static long echoed[MAXFD];
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -223,13 +228,16 @@ static int run_echo(int port) {
           setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
           epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+          if (c < MAXFD) echoed[c] = 0;
         }
         continue;
       }
       ssize_t got = recv(fd, buf, sizeof buf, 0);
       if (got > 0) {
         /* small exchanges: a full send buffer would drop the rest, which the client reports */
-        if (send(fd, buf, got, MSG_NOSIGNAL) == got) continue;
+        if (send(fd, buf, got, MSG_NOSIGNAL) == got) {
+          if (!close_after || fd >= MAXFD || (echoed[fd] += got) < close_after) continue;
+        }
       } else if (got < 0 && errno == EAGAIN) {
         continue;
       }
@@ -309,7 +317,7 @@ static void report_errors(void) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: socks_load echo PORT\n"
+  fprintf(stderr, "usage: socks_load echo PORT [--close-after B]\n"
                   "       socks_load rate PROXY_PORT ECHO_PORT [--seconds S] [--conns N] [--bytes B] [--from ADDR]\n"
                   "       socks_load idle PROXY_PORT ECHO_PORT --tunnels N --pids PID[,PID...] [--concurrency N]\n"
                   "                       [--hold S] [--settle S] [--time-limit S] [--bytes B] [--from ADDR]\n");
@@ -434,7 +442,8 @@ static int run_idle(int tunnels, int concurrency, const int *roots, int nroots, 
 
 int main(int argc, char **argv) {
   if (argc < 3) usage();
-  if (!strcmp(argv[1], "echo")) return run_echo(atoi(argv[2]));
+  if (!strcmp(argv[1], "echo"))
+    return run_echo(atoi(argv[2]), argc == 5 && !strcmp(argv[3], "--close-after") ? atol(argv[4]) : 0);
   if (argc < 4 || (strcmp(argv[1], "rate") && strcmp(argv[1], "idle"))) usage();
   g_proxy_port = atoi(argv[2]);
   g_echo_port = atoi(argv[3]);

@@ -94,7 +94,8 @@ def socks_section(data, big_mb):
     for metric, text, ok in targets:
         med = ratios[metric][1]
         verdict = "not measured" if med is None else ("met" if ok(med) else "missed")
-        lines.append(f"- {text}: {ratios[metric][0]} → **{verdict}**")
+        shown = "—" if med is None else f"{med:.3f} (range {ratios[metric][0].partition(' ')[2].strip('()') or '—'})"
+        lines.append(f"- {text}: {shown} → **{verdict}**")
     other = data.get(("machine", "socks_other"), {})
     if other:
         lines += ["", "Other processes' CPU per round: " + ", ".join(f"{other[r]}%" for r in sorted(other)) + "."]
