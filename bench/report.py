@@ -69,7 +69,7 @@ def load(path):
                 continue
             rnd, proxy, metric, value = parts
             data[(proxy, metric)][int(rnd)] = value
-            if not metric.startswith(("tls_", "h2_", "h1_", "status_")):  # TLS, HTTP/2, status: rounds of their own
+            if not metric.startswith(("tls_", "h2_", "h1_", "status_", "socks_")):  # TLS, HTTP/2, status, SOCKS5: rounds of their own
                 rounds.add(int(rnd))
     return data, sorted(rounds)
 
@@ -670,7 +670,7 @@ def main():
                          "included, are noisy; rerun on a quiet machine)")
     plain_metrics = {m for m, _, _ in cols} | {"many_rps"}
     if not any(metric in plain_metrics for _, metric in data):
-        lines += ["", "No plain rows in this run (BENCH_H2=only or BENCH_STATUS=only)."]
+        lines += ["", "No plain rows in this run (BENCH_H2=only, BENCH_STATUS=only or BENCH_SOCKS=only)."]
     else:
         lines += plain_section(data, rounds, cols, proxies, present, once_done, old_label, conns)
     lines += tls_section(data, big_mb, conns)
@@ -678,6 +678,9 @@ def main():
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "status"))
     from report_section import status_section  # bench/status/report_section.py (issue 16)
     lines += status_section(data)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "socks"))
+    from socks_report import socks_section  # bench/socks/socks_report.py (issue 17)
+    lines += socks_section(data, big_mb)
 
     with open(notes_path, encoding="utf-8") as f:
         notes = [line.strip() for line in f if line.strip()]

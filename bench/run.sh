@@ -31,6 +31,12 @@
 # nobody watching, with headless Chromium holding the status page open, and with the status
 # and flow pages open (SSE live), rotated, BENCH_STATUS_ROUNDS (5) rounds; req/s, ferry's CPU
 # per request, watched ÷ unwatched; about 4 more minutes.
+# Then the SOCKS5 rows (issue 17; bench/socks/phase.sh, BENCH_SOCKS=0 skips them, BENCH_SOCKS=only
+# runs them alone): ferry's socks5:// listener, dante-server and microsocks, in rounds of their
+# own: new SOCKS5 connections per second (bench/socks/socks_load.c: handshake, CONNECT to an echo
+# origin, 64 bytes there and back, close; 50 in flight) and CPU per connection, the big file
+# through one SOCKS5 tunnel (MB/s, CPU s per GiB), and RSS per idle tunnel (2,000 on fresh
+# processes); about 3 more minutes.
 # The table (medians over rounds, and ferry's ratios as medians of per-round ratios) is printed
 # and written to bench/out/latest.md; raw values go to bench/out/latest.tsv.
 #
@@ -74,8 +80,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 mode=${BENCH_MODE:-full}
 case $mode in
-  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 d_tls=1 d_h2=1 d_status=1 ;;
-  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 d_tls=0 d_h2=0 d_status=0 ;;
+  full) d_peers="ferry-log haproxy nginx squid privoxy tinyproxy direct" d_rounds=3 d_secs=5 d_deadline=480 d_stop=580 d_tls=1 d_h2=1 d_status=1 d_socks=1 ;;
+  compare) d_peers=ferry-old d_rounds=20 d_secs=3 d_deadline=900 d_stop=1000 d_tls=0 d_h2=0 d_status=0 d_socks=0 ;;
   *) echo "bench: BENCH_MODE is full or compare (got '$mode')" >&2; exit 1 ;;
 esac
 secs=${BENCH_SECONDS:-$d_secs}
@@ -91,14 +97,16 @@ h2=${BENCH_H2:-$d_h2}
 [[ $h2 == [01] || $h2 == only ]] || { echo "bench: BENCH_H2 is 0, 1 or only (got '$h2')" >&2; exit 1; }
 status_bench=${BENCH_STATUS:-$d_status}
 [[ $status_bench == [01] || $status_bench == only ]] || { echo "bench: BENCH_STATUS is 0, 1 or only (got '$status_bench')" >&2; exit 1; }
+socks_bench=${BENCH_SOCKS:-$d_socks}
+[[ $socks_bench == [01] || $socks_bench == only ]] || { echo "bench: BENCH_SOCKS is 0, 1 or only (got '$socks_bench')" >&2; exit 1; }
 plain=1
-if [[ $h2 == only ]]; then   # the HTTP/2 rows alone: no plain or TLS rows, no plain peers
-  plain=0 tls=0 d_peers=""
-  [[ $status_bench == only ]] || status_bench=0
-fi
-if [[ $status_bench == only ]]; then   # the status-page rows alone
+if [[ $h2 == only || $status_bench == only || $socks_bench == only ]]; then
+  # the rows that say "only" alone (one or more of HTTP/2, status page, SOCKS5): no plain or
+  # TLS rows, no plain peers
   plain=0 tls=0 d_peers=""
   [[ $h2 == only ]] || h2=0
+  [[ $status_bench == only ]] || status_bench=0
+  [[ $socks_bench == only ]] || socks_bench=0
 fi
 ferry_bin=${FERRY_BIN:-$root/build/ferry}
 old_bin=${FERRY_OLD_BIN:-}
@@ -650,6 +658,15 @@ if [[ $status_bench != 0 ]]; then
   status_phase
 fi
 
+# ---------------------------------------------------------------------------------------------
+# SOCKS5 rows (issue 17): bench/socks/phase.sh.
+socks_rounds_done=0
+if [[ $socks_bench != 0 ]]; then
+  # shellcheck source=bench/socks/phase.sh
+  source "$here/socks/phase.sh"
+  socks_phase
+fi
+
 if [[ -s $tmp/ferry-access.log ]]; then
   read -r lines bytes < <(wc -lc <"$tmp/ferry-access.log")
   note "ferry's access log: $lines lines, $((bytes / (lines > 0 ? lines : 1))) bytes a line"
@@ -686,6 +703,9 @@ $(timeout 5 "${CHROMIUM:-chromium}" --version 2>/dev/null | head -n 1); \
 peers: ${BENCH_H2_PEERS:-haproxy apache nghttpx} (nghttpx's backend: ${BENCH_H2_NGHTTPX_BACKEND:-ferry} on a plain listener)"
   [[ $status_bench != 0 ]] && echo "status page: $status_rounds_done rounds of their own (nobody watching, the status page open, the status and flow pages open; rotated); \
 $(timeout 5 "${CHROMIUM:-chromium}" --version 2>/dev/null | head -n 1) headless for the watched runs"
+  [[ $socks_bench != 0 ]] && echo "socks5: $socks_rounds_done of $rounds rounds of their own; \
+$(timeout 5 danted -v 2>&1 | head -n 1 | cut -d' ' -f1-2 | sed 's/\.$//'); microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null); \
+peers: ${BENCH_SOCKS_PEERS:-dante microsocks}; ${BENCH_SOCKS_CONNS:-50} clients in flight, ${BENCH_SOCKS_IDLE:-2000} idle tunnels"
   (( plain )) || echo "settings: ${secs}s per run (${slow_secs}s for Apache), big file ${big_mb} MiB; \
 load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
   (( plain )) && echo "settings: $rounds_done of $rounds rounds, ${secs}s per wrk run\
