@@ -84,7 +84,7 @@ std::string v2_ipv6_with_tlvs(int port) {
     block[32] = char(443 >> 8), block[33] = char(443 & 0xff);
     block[34] = char(port >> 8), block[35] = char(port & 0xff);
     block += std::string("\x01\x00\x02h2", 5);
-    block += std::string("\x02\x00\x0bexample.org", 14);
+    block += std::string("\x02\x00\x0b", 3) + "example.org";
     block += std::string("\xE0\x01\x00", 3) + std::string(256, 'x');
     return v2(1, 0x21, block);
 }
