@@ -22,7 +22,7 @@ bool parse_listen_address(std::string_view text, listen_address& out);
 // config/ cannot see (it is a layer below); a unit test checks that the two lists agree.
 inline constexpr std::string_view listen_schemes[] = {"http", "https", "socks5"};
 
-// "" when ferry serves `scheme`, else `unknown scheme "socks5" (ferry serves: http)`.
+// "" when ferry serves `scheme`, else `unknown scheme "socks4" (ferry serves: http, https, socks5)`.
 std::string listen_scheme_problem(std::string_view scheme);
 
 // A listen address as it is written: "127.0.0.1:8080", "[::1]:8080", and with its scheme

@@ -177,9 +177,9 @@ TEST(Messages, RangesAndShapesAreSaid) {
         {{"--access-log-format", "apache"},
          "ferry: --access-log-format apache: expected \"ferry\", \"squid\", \"combined\" or "
          "\"json\"\n"},
-        {{"--listen", "socks5://127.0.0.1:1080"},
-         "ferry: --listen socks5://127.0.0.1:1080: unknown scheme \"socks5\" (ferry serves: "
-         "http, https)\n"},
+        {{"--listen", "socks4://127.0.0.1:1080"},
+         "ferry: --listen socks4://127.0.0.1:1080: unknown scheme \"socks4\" (ferry serves: "
+         "http, https, socks5)\n"},
     };
     for (const auto& [args, says] : cases) {
         const auto s = parse(args);
