@@ -56,8 +56,7 @@ client = ["127.0.0.0/8"]
 // them, an HTTP check of /healthz on each admin port every 100 ms (one failure takes a
 // server out, two successes bring it back), and a refused connection retried on the other
 // server (retries + redispatch on every retry). A stats page for the test to read states.
-std::string haproxy_config(int front, int stats, int a_port, int a_admin, int b_port,
-                           int b_admin) {
+std::string haproxy_config(int front, int stats, int a_port, int a_admin, int b_port, int b_admin) {
     return fmt::format(R"(global
     maxconn 512
 
@@ -102,8 +101,7 @@ struct fleet {
         if (!a.started() || !b.started()) return "ferry did not start: " + a.err() + b.err();
         if (front == stats) stats = unused_port();
         balancer.emplace(
-            haproxy_config(front, stats, a.port(), admin_port(a), b.port(), admin_port(b)),
-            front);
+            haproxy_config(front, stats, a.port(), admin_port(a), b.port(), admin_port(b)), front);
         if (!balancer->ready()) return balancer->problem();
         const bool up = eventually([&] {
             return haproxy_server_status(stats, "ferry", "a") == "UP" &&

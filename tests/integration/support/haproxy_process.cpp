@@ -87,8 +87,7 @@ bool haproxy_process::wait_listening(int port, std::chrono::milliseconds timeout
         if (tcp_stream::connect_to(port).ok()) return true;
         std::this_thread::sleep_for(20ms);
     }
-    problem_ = "haproxy did not listen within " + std::to_string(timeout.count()) +
-               " ms: " + log();
+    problem_ = "haproxy did not listen within " + std::to_string(timeout.count()) + " ms: " + log();
     return false;
 }
 
