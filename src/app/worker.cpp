@@ -60,16 +60,18 @@ void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const frontend::front_
     // HTTPS client over the limit is closed (a TLS handshake would spend what is short).
     const bool plain_http = front_end.scheme == "http";
     asio::co_spawn(io_,
-                   net::accept_loop(acceptor,
-                                    [this, serve, plain_http](asio::ip::tcp::socket socket) {
-                                        if (draining_) return;
-                                        boost::system::error_code ec;
-                                        const auto peer = socket.remote_endpoint(ec);
-                                        if (ec || !admit(socket, peer, plain_http))
-                                            return; // gone, or over
-                                        asio::co_spawn(io_, serve(*this, std::move(socket), peer),
-                                                       asio::detached);
-                                    }),
+                   net::accept_loop(
+                       acceptor,
+                       [this, serve, plain_http](asio::ip::tcp::socket socket) {
+                           // Accepted, even while draining (net/listener.h):
+                           // its client's connect has succeeded.
+                           boost::system::error_code ec;
+                           const auto peer = socket.remote_endpoint(ec);
+                           if (ec || !admit(socket, peer, plain_http)) return; // gone, or over
+                           asio::co_spawn(io_, serve(*this, std::move(socket), peer),
+                                          asio::detached);
+                       },
+                       [this] { return draining_; }),
                    asio::detached);
 }
 
@@ -338,9 +340,13 @@ void worker::drain() {
     if (draining_) return;
     draining_ = true;
     pool_.clear();
+    // Each accept loop wakes, serves the connections already queued and closes its
+    // acceptor (net::accept_loop): those clients' connects have succeeded.
+    bool accepting = false;
     for (auto& acceptor : acceptors_) {
         boost::system::error_code ignored;
-        acceptor.close(ignored);
+        if (acceptor.is_open()) accepting = true;
+        acceptor.cancel(ignored);
     }
     parked_.close_all();
     for (auto* w = head_; w != nullptr;) {
@@ -348,7 +354,8 @@ void worker::drain() {
         w->drain();
         w = next;
     }
-    if (count_ == 0) {
+    // With accept loops still to run, the ticker ends the loop once nothing is left.
+    if (count_ == 0 && !accepting) {
         ticker_.cancel();
         flush_timer_.cancel(); // its handler writes what is gathered
         resolver_.shutdown();

@@ -20,9 +20,13 @@ boost::asio::ip::tcp::endpoint claim_endpoint(const boost::asio::ip::tcp::endpoi
                                               boost::system::error_code& ec);
 
 // Accepts until the acceptor is closed. Out of file descriptors or memory, it backs off
-// briefly and tries again instead of spinning or giving up.
+// briefly and tries again instead of spinning or giving up. Once `stopping` says so (a
+// drain: the owner then cancels the acceptor to wake the loop), it hands on the connections
+// the kernel has already completed, then closes the acceptor: a close alone would reset them
+// after their client's connect succeeded, which no client or balancer retries.
 boost::asio::awaitable<void>
 accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
-            std::function<void(boost::asio::ip::tcp::socket)> on_accept);
+            std::function<void(boost::asio::ip::tcp::socket)> on_accept,
+            std::function<bool()> stopping = {});
 
 } // namespace ferry::net
