@@ -43,7 +43,9 @@ bool resolve_listeners(const std::vector<config::listen_address>& addresses,
         }
         std::vector<tcp::endpoint> endpoints;
         if (!resolve_listen(a, endpoints)) return false;
-        out.push_back({endpoints.front(), front_end});
+        out.push_back(
+            {endpoints.front(), front_end,
+             a.proxy_protocol ? a.proxy_protocol_from : std::vector<config::direct_rule>{}});
     }
     return true;
 }
@@ -51,7 +53,8 @@ bool resolve_listeners(const std::vector<config::listen_address>& addresses,
 bool plan_listeners(const std::vector<listener>& wanted, const listener_list& running,
                     const claim_fn& claim, listener_change& change, std::string& why) {
     auto same = [](const running_listener& r, const listener& w) {
-        return r.wanted == w.endpoint && r.bound.front_end == w.front_end;
+        return r.wanted == w.endpoint && r.bound.front_end == w.front_end &&
+               r.bound.proxy_protocol_from == w.proxy_protocol_from;
     };
     for (const auto& w : wanted) {
         auto kept =
@@ -60,8 +63,8 @@ bool plan_listeners(const std::vector<listener>& wanted, const listener_list& ru
             change.next.push_back(*kept);
             continue;
         }
-        // The same endpoint under another scheme: the port is ferry's already, and its old
-        // acceptors close before the new ones open.
+        // The same endpoint under another scheme or PROXY protocol setting: the port is
+        // ferry's already, and its old acceptors close before the new ones open.
         auto rescheme = std::find_if(running.begin(), running.end(),
                                      [&](const auto& r) { return r.wanted == w.endpoint; });
         tcp::endpoint bound;
@@ -76,12 +79,13 @@ bool plan_listeners(const std::vector<listener>& wanted, const listener_list& ru
                 return false;
             }
         }
-        change.next.push_back({w.endpoint, {bound, w.front_end}});
-        change.open.push_back({bound, w.front_end});
+        change.next.push_back({w.endpoint, {bound, w.front_end, w.proxy_protocol_from}});
+        change.open.push_back({bound, w.front_end, w.proxy_protocol_from});
     }
     for (const auto& r : running)
         if (std::none_of(change.next.begin(), change.next.end(), [&](const auto& n) {
-                return n.wanted == r.wanted && n.bound.front_end == r.bound.front_end;
+                return n.wanted == r.wanted && n.bound.front_end == r.bound.front_end &&
+                       n.bound.proxy_protocol_from == r.bound.proxy_protocol_from;
             }))
             change.close.push_back(r.bound);
     return true;

@@ -18,6 +18,9 @@ namespace ferry::app {
 struct listener {
     boost::asio::ip::tcp::endpoint endpoint;
     const frontend::front_end* front_end = nullptr;
+    // The PROXY protocol (issue 17): the balancers whose headers this listener believes; empty:
+    // no header is read. Part of the listener's identity, as its front end is.
+    std::vector<config::direct_rule> proxy_protocol_from{};
 };
 
 // A running listener: its endpoint as configured (port 0 stays 0, which keeps the port
@@ -52,8 +55,9 @@ bool resolve_listen(const config::listen_address& a,
                     std::vector<boost::asio::ip::tcp::endpoint>& out);
 
 // The change from `running` to `wanted`. A listener is the same one when its configured
-// endpoint and its front end are; one whose endpoint runs under another front end (its scheme
-// changed) keeps the bound port and reopens under the new front end; any other is claimed
+// endpoint, its front end and its PROXY protocol balancers are; one whose endpoint runs under
+// another front end or other balancers (its scheme or proxy_protocol changed) keeps the bound
+// port and reopens so; any other is claimed
 // (a port in use fails the whole plan). Empty `running`: start-up. False, with `why`, when a
 // claim fails.
 bool plan_listeners(const std::vector<listener>& wanted, const listener_list& running,

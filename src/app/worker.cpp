@@ -54,25 +54,81 @@ void worker::refresh_clock() {
     }
 }
 
-void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end) {
-    const auto serve = front_end.serve;
+void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const listener& l) {
+    const auto serve = l.front_end->serve;
     // Only a plain HTTP listener's client can read a 503 before anything else is said; an
     // HTTPS client over the limit is closed (a TLS handshake would spend what is short).
-    const bool plain_http = front_end.scheme == "http";
+    const bool plain_http = l.front_end->scheme == "http";
+    auto on_accept = [this, serve, plain_http,
+                      from = l.proxy_protocol_from](asio::ip::tcp::socket socket) {
+        // Accepted, even while draining (net/listener.h): its client's connect has succeeded.
+        boost::system::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        if (ec) return; // gone
+        if (!from.empty()) {
+            const auto local = socket.local_endpoint(ec);
+            if (ec) return;
+            if (!trusted_balancer(peer.address(), from)) // closed before reading anything
+                return refuse_proxied(socket, proxy_refusal::untrusted, peer, local,
+                                      "not in proxy_protocol_from");
+            asio::co_spawn(io_, serve_proxied(std::move(socket), peer, local, serve, plain_http),
+                           asio::detached);
+            return;
+        }
+        if (!admit(socket, peer, plain_http)) return; // over the limits
+        asio::co_spawn(io_, serve(*this, std::move(socket), peer), asio::detached);
+    };
     asio::co_spawn(io_,
-                   net::accept_loop(
-                       acceptor,
-                       [this, serve, plain_http](asio::ip::tcp::socket socket) {
-                           // Accepted, even while draining (net/listener.h):
-                           // its client's connect has succeeded.
-                           boost::system::error_code ec;
-                           const auto peer = socket.remote_endpoint(ec);
-                           if (ec || !admit(socket, peer, plain_http)) return; // gone, or over
-                           asio::co_spawn(io_, serve(*this, std::move(socket), peer),
-                                          asio::detached);
-                       },
-                       [this] { return draining_; }),
+                   net::accept_loop(acceptor, std::move(on_accept), [this] { return draining_; }),
                    asio::detached);
+}
+
+namespace {
+
+// A connection waiting for its PROXY protocol header, for the worker's drain. A drain lets
+// the header arrive (the balancer's connect has succeeded: the exchange behind it is served,
+// with Connection: close), within proxy_protocol_timeout; only the drain's end cuts it.
+struct pending_header final : net::drainable {
+    header_wait& wait;
+    explicit pending_header(header_wait& w) : wait(w) {}
+    void drain() override {}
+    void force_close() override { wait.cancel(); }
+};
+
+} // namespace
+
+asio::awaitable<void> worker::serve_proxied(asio::ip::tcp::socket socket,
+                                            asio::ip::tcp::endpoint balancer,
+                                            asio::ip::tcp::endpoint local, frontend::serve_fn serve,
+                                            bool plain_http) {
+    header_wait wait;
+    wait.deadline.attach(&deadlines_);
+    wait.deadline.arm(now_, settings_->proxy_protocol_timeout);
+    pending_header pending(wait);
+    add(&pending);
+    auto result = co_await read_proxy_header(socket, balancer, wait);
+    remove(&pending);
+    wait.deadline.detach();
+    if (const auto* no = std::get_if<header_refusal>(&result)) {
+        refuse_proxied(socket, no->reason, balancer, local, no->why);
+        co_return;
+    }
+    const auto client = std::get<asio::ip::tcp::endpoint>(result);
+    if (!admit(socket, client, plain_http)) co_return;
+    // Spawned, not awaited: no temporary socket inside a co_await expression (GCC 12).
+    asio::co_spawn(io_, serve(*this, std::move(socket), client), asio::detached);
+}
+
+void worker::refuse_proxied(asio::ip::tcp::socket& socket, proxy_refusal reason,
+                            const asio::ip::tcp::endpoint& peer,
+                            const asio::ip::tcp::endpoint& local, std::string_view why) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    if (draining_) return; // shutting down: not the balancer's fault
+    observe::bump(metrics_.proxy_protocol_refused[static_cast<std::size_t>(reason)]);
+    const auto line =
+        shared_.proxy_refusals.line(reason, peer, local, why, std::chrono::steady_clock::now());
+    if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
@@ -109,7 +165,7 @@ bool worker::admit(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint&
 boost::system::error_code worker::listen_on(const listener& l) {
     boost::system::error_code ec;
     auto acceptor = net::open_acceptor(io_, l.endpoint, ec);
-    if (!ec) accept_on(acceptors_.emplace_back(std::move(acceptor)), *l.front_end);
+    if (!ec) accept_on(acceptors_.emplace_back(std::move(acceptor)), l);
     return ec;
 }
 
@@ -307,7 +363,14 @@ void worker::resume_parked(int fd, const parked_client& client,
                            std::unique_ptr<frontend::parked_session> extra) {
     asio::ip::tcp::socket socket(io_);
     boost::system::error_code ec;
-    socket.assign(client.peer.protocol(), fd, ec);
+    // The socket's own family: behind a PROXY protocol balancer the client's address (the
+    // peer kept) may be IPv4 on an IPv6 connection, or the other way round.
+    sockaddr_storage own{};
+    socklen_t length = sizeof own;
+    const bool v6 = ::getsockname(fd, reinterpret_cast<sockaddr*>(&own), &length) == 0
+                        ? own.ss_family == AF_INET6
+                        : client.peer.address().is_v6();
+    socket.assign(v6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd, ec);
     if (ec) {
         ::close(fd);
         closed_parked(client);

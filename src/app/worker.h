@@ -5,6 +5,7 @@
 #include "app/admission.h"
 #include "app/listeners.h"
 #include "app/parking.h"
+#include "app/proxy_protocol.h"
 #include "auth/authenticator.h"
 #include "config/settings.h"
 #include "frontend/host.h"
@@ -52,6 +53,8 @@ struct shared_state {
     std::shared_ptr<const tls::client_context> tls_parent{};
     // The last exchanges, for the admin listener's live flow view; null: none kept.
     observe::flow_ring* flow_ring = nullptr;
+    // stderr lines for connections a PROXY protocol listener closed (rate-limited).
+    refusal_log proxy_refusals{};
     // The admin listener's answer for a proxy port (--status-on-proxy-port); empty: none.
     std::function<boost::asio::awaitable<http::local_reply>(const http::request_head&,
                                                             std::string_view target)>
@@ -178,8 +181,19 @@ private:
     observe::host_table hosts_;
     boost::asio::io_context io_{1};
     upstream::resolver resolver_; // declared after io_: destroyed before it, after the rest
-    // Accepts on `acceptor` and has `front_end` serve each admitted connection.
-    void accept_on(boost::asio::ip::tcp::acceptor& acceptor, const frontend::front_end& front_end);
+    // Accepts on `acceptor` and has the listener's front end serve each admitted connection,
+    // after its PROXY protocol header when the listener reads one.
+    void accept_on(boost::asio::ip::tcp::acceptor& acceptor, const listener& l);
+    // A connection on a PROXY protocol listener from a balancer it believes: the header, then
+    // admission under the client's address it carries, then the front end.
+    boost::asio::awaitable<void> serve_proxied(boost::asio::ip::tcp::socket socket,
+                                               boost::asio::ip::tcp::endpoint balancer,
+                                               boost::asio::ip::tcp::endpoint local,
+                                               frontend::serve_fn serve, bool plain_http);
+    // Closes a connection a PROXY protocol listener refuses: counted, and said on stderr.
+    void refuse_proxied(boost::asio::ip::tcp::socket& socket, proxy_refusal reason,
+                        const boost::asio::ip::tcp::endpoint& peer,
+                        const boost::asio::ip::tcp::endpoint& local, std::string_view why);
 
     std::shared_ptr<const config::settings> settings_;
     std::shared_ptr<const tls::server_context> tls_;

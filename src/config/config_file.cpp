@@ -1,5 +1,6 @@
 #include "config/config_file.h"
 
+#include "config/field_text.h"
 #include "config/options.h"
 #include "config/values.h"
 
@@ -148,7 +149,7 @@ problem apply_option(const option& o, const toml::node& n, settings& s) {
 }
 
 std::vector<std::string_view> top_level_keys() {
-    std::vector<std::string_view> keys{"acl"};
+    std::vector<std::string_view> keys{"acl", "listener"};
     for (const auto& o : options())
         if (!o.about.key.empty()) keys.push_back(o.about.key);
     return keys;
@@ -214,6 +215,61 @@ problem read_acl_key(std::string_view name, const toml::node& n, acl_rule& rule)
     return wrong("unknown key");
 }
 
+// ---- [[listener]] (issue 17) ----
+
+// One listener table as it is read: the keys seen, for the checks that need them all.
+struct listener_table {
+    listen_address address;
+    bool has_address = false;
+    bool has_proxy_protocol = false;
+    bool has_from = false;
+};
+
+problem read_listener_key(std::string_view name, const toml::node& n, listener_table& t) {
+    if (name == "address") {
+        if (!n.is_string()) return wrong("expected a string");
+        const std::string_view text = n.as_string()->get();
+        // The table says it with its own keys; two ways at once could disagree.
+        if (text.find('?') != std::string_view::npos)
+            return wrong("use the proxy_protocol and proxy_protocol_from keys, not \"?\"");
+        std::vector<listen_address> one;
+        if (auto p = field_text::read_listen(text, one); !p.empty()) return wrong(p);
+        const bool on = t.address.proxy_protocol;
+        auto from = std::move(t.address.proxy_protocol_from);
+        t.address = one.front();
+        t.address.proxy_protocol = on;
+        t.address.proxy_protocol_from = std::move(from);
+        t.has_address = true;
+        return fine();
+    }
+    if (name == "proxy_protocol") {
+        if (!n.is_boolean()) return wrong("expected true or false");
+        t.address.proxy_protocol = n.as_boolean()->get();
+        t.has_proxy_protocol = true;
+        return fine();
+    }
+    if (name == "proxy_protocol_from") {
+        t.has_from = true;
+        return read_string_list(n, t.address.proxy_protocol_from, false, "an IP or CIDR",
+                                [](std::string_view text, direct_rule& r) {
+                                    return parse_direct_rule(text, r) &&
+                                           r.what == direct_rule::kind::cidr;
+                                });
+    }
+    return wrong("unknown key");
+}
+
+// What the keys of a whole table say together: "" or the problem, with the key it is about.
+std::pair<std::string_view, std::string> listener_problem(const listener_table& t) {
+    if (!t.has_address) return {"listener.address", "missing: every listener needs an address"};
+    if (t.address.proxy_protocol && t.address.proxy_protocol_from.empty())
+        return {"listener.proxy_protocol_from",
+                "missing: a PROXY protocol listener needs the balancers it believes"};
+    if (t.has_from && !t.has_proxy_protocol)
+        return {"listener.proxy_protocol_from", "set proxy_protocol = true to use it"};
+    return {};
+}
+
 // ---- the parse ----
 
 struct parser {
@@ -250,6 +306,8 @@ struct parser {
                 if (auto p = apply_option(*o, node, s); !p.ok()) fail(node, dotted, p);
             } else if (prefix.empty() && dotted == "acl") {
                 acl(node, s);
+            } else if (prefix.empty() && dotted == "listener") {
+                listeners(node, s);
             } else if (is_table_prefix(dotted)) {
                 if (const auto* inner = node.as_table())
                     table(*inner, dotted + ".", s);
@@ -288,6 +346,35 @@ struct parser {
                 return;
             }
             s.acl.push_back(std::move(rule));
+        }
+    }
+
+    // `[[listener]]` tables: each adds a listener, after those of `listen`.
+    void listeners(const toml::node& n, settings& s) {
+        const auto* tables = n.as_array();
+        if (!tables || !tables->is_array_of_tables()) {
+            fail(line_of(n), "listener", "expected [[listener]] tables");
+            return;
+        }
+        for (const auto& element : *tables) {
+            const auto& t = *element.as_table();
+            listener_table read;
+            for (auto&& [k, node] : t) {
+                std::string dotted = "listener." + std::string(k.str());
+                if (auto p = read_listener_key(k.str(), node, read); !p.ok()) {
+                    if (p.what == "unknown key")
+                        unknown(k, dotted, listener_keys());
+                    else
+                        fail(node, dotted, p);
+                    return;
+                }
+            }
+            if (auto [key, what] = listener_problem(read); !what.empty()) {
+                fail(line_of(t), key, what);
+                return;
+            }
+            if (!read.address.proxy_protocol) read.address.proxy_protocol_from.clear();
+            s.listen.push_back(std::move(read.address));
         }
     }
 };
@@ -368,6 +455,12 @@ const std::vector<std::string_view>& acl_keys() {
     static const std::vector<std::string_view> keys{"acl.action", "acl.name",  "acl.client",
                                                     "acl.dest",   "acl.ports", "acl.methods",
                                                     "acl.users"};
+    return keys;
+}
+
+const std::vector<std::string_view>& listener_keys() {
+    static const std::vector<std::string_view> keys{"listener.address", "listener.proxy_protocol",
+                                                    "listener.proxy_protocol_from"};
     return keys;
 }
 

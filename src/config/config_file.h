@@ -43,4 +43,7 @@ std::vector<std::string_view> config_keys();
 // The keys of an [[acl]] rule, as messages name them: "acl.action", "acl.client", ...
 const std::vector<std::string_view>& acl_keys();
 
+// The keys of a [[listener]] table: "listener.address", "listener.proxy_protocol", ...
+const std::vector<std::string_view>& listener_keys();
+
 } // namespace ferry::config

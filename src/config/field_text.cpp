@@ -88,10 +88,23 @@ std::string read_connect_ports(std::string_view v, std::vector<std::uint16_t>& o
 
 // The scheme picks the front end (frontend/registry): one ferry does not serve is refused
 // here, from the command line and the file alike, rather than served as something else.
+// "?proxy_protocol_from=CIDR,..." after the address turns the PROXY protocol on (issue 17).
 std::string read_listen(std::string_view v, std::vector<listen_address>& out) {
     listen_address a;
-    if (!parse_listen_address(v, a)) return fmt::format("expected {}", address_shape);
+    const auto query = v.find('?');
+    if (!parse_listen_address(v.substr(0, query), a))
+        return fmt::format("expected {}", address_shape);
     if (auto problem = listen_scheme_problem(a.scheme); !problem.empty()) return problem;
+    if (query != std::string_view::npos) {
+        constexpr std::string_view key = "proxy_protocol_from=";
+        const auto rest = v.substr(query + 1);
+        if (!rest.starts_with(key))
+            return R"(expected "?proxy_protocol_from=CIDR[,CIDR...]" after the address)";
+        if (auto p = parse_proxy_protocol_from(rest.substr(key.size()), a.proxy_protocol_from);
+            !p.empty())
+            return "proxy_protocol_from: " + p;
+        a.proxy_protocol = true;
+    }
     out.push_back(a);
     return {};
 }

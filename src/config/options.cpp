@@ -264,6 +264,9 @@ std::vector<option> timeout_options() {
         row({"--tunnel-idle-timeout", 0, "tunnel_idle_timeout", k::seconds, "S",
              "Seconds a CONNECT tunnel may carry no bytes either way", live},
             &settings::tunnel_idle_timeout, seconds(false)),
+        row({"--proxy-protocol-timeout", 0, "proxy_protocol_timeout", k::seconds, "S",
+             "Seconds a PROXY protocol listener waits for the balancer's header", live},
+            &settings::proxy_protocol_timeout, seconds(false)),
     };
 }
 

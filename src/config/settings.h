@@ -15,6 +15,15 @@ namespace ferry::config {
 
 using duration = std::chrono::milliseconds;
 
+// One --direct rule: a host, a domain with its subdomains (".example.com"), or a CIDR.
+struct direct_rule {
+    enum class kind { host, suffix, cidr } what = kind::host;
+    std::string name;    // host or suffix (lower-case, suffix without the leading dot)
+    std::string network; // CIDR: the address as text
+    unsigned prefix = 0; // CIDR: prefix length
+    bool operator==(const direct_rule&) const = default;
+};
+
 // Where ferry listens, and for what: the scheme names the front end that serves the
 // listener's connections (frontend/registry); `http://127.0.0.1:8080`, or without a scheme
 // `127.0.0.1:8080`, is the HTTP/1.1 forward proxy.
@@ -22,6 +31,12 @@ struct listen_address {
     std::string host; // IP literal or a name from /etc/hosts ("localhost")
     std::uint16_t port = 0;
     std::string scheme = "http"; // lower case
+    // HAProxy's PROXY protocol (issue 17): every connection starts with a header from a
+    // load balancer in `proxy_protocol_from` (kind::cidr rules, never empty when on), whose
+    // source address is then the client's. `[[listener]]` tables, or the listen address
+    // followed by `?proxy_protocol_from=CIDR,...`.
+    bool proxy_protocol = false;
+    std::vector<direct_rule> proxy_protocol_from{};
     bool operator==(const listen_address&) const = default;
 };
 
@@ -73,15 +88,6 @@ struct http2_settings {
     bool operator==(const http2_settings&) const = default;
 };
 
-// One --direct rule: a host, a domain with its subdomains (".example.com"), or a CIDR.
-struct direct_rule {
-    enum class kind { host, suffix, cidr } what = kind::host;
-    std::string name;    // host or suffix (lower-case, suffix without the leading dot)
-    std::string network; // CIDR: the address as text
-    unsigned prefix = 0; // CIDR: prefix length
-    bool operator==(const direct_rule&) const = default;
-};
-
 // One access rule (issue 4). Rules are tried in order; the first that matches decides.
 // An empty list means "any" for that condition.
 struct acl_rule {
@@ -122,14 +128,15 @@ struct settings {
     std::vector<std::uint16_t> connect_ports{443};
     tunnel_sni_policy tunnel_sni = tunnel_sni_policy::any;
 
-    duration header_timeout{10'000};       // whole request head, from its first byte
-    duration idle_timeout{60'000};         // keep-alive wait for the next request
-    duration connect_timeout{10'000};      // resolve + connect
-    duration response_timeout{60'000};     // upstream silence while a response is due or streaming
-    duration send_timeout{60'000};         // a peer that does not read what ferry writes
-    duration shutdown_timeout{10'000};     // in-flight exchanges on SIGINT/SIGTERM
-    duration tunnel_idle_timeout{300'000}; // a CONNECT tunnel with no bytes either way
-    duration log_flush_interval{100};      // an access-log line is written within this; 0: at once
+    duration header_timeout{10'000};        // whole request head, from its first byte
+    duration idle_timeout{60'000};          // keep-alive wait for the next request
+    duration connect_timeout{10'000};       // resolve + connect
+    duration response_timeout{60'000};      // upstream silence while a response is due or streaming
+    duration send_timeout{60'000};          // a peer that does not read what ferry writes
+    duration shutdown_timeout{10'000};      // in-flight exchanges on SIGINT/SIGTERM
+    duration tunnel_idle_timeout{300'000};  // a CONNECT tunnel with no bytes either way
+    duration log_flush_interval{100};       // an access-log line is written within this; 0: at once
+    duration proxy_protocol_timeout{5'000}; // a PROXY protocol header, from the connection's start
 
     // Upstream DNS and connections.
     std::vector<dns_server> dns_servers;     // empty: the system's (/etc/resolv.conf)

@@ -137,8 +137,34 @@ std::string listen_scheme_problem(std::string_view scheme) {
 std::string format_listen_address(const listen_address& a) {
     const bool v6 = a.host.find(':') != std::string::npos;
     const std::string_view scheme = a.scheme == "http" ? "" : std::string_view(a.scheme);
-    return fmt::format("{}{}{}{}{}:{}", scheme, scheme.empty() ? "" : "://", v6 ? "[" : "", a.host,
-                       v6 ? "]" : "", a.port);
+    auto out = fmt::format("{}{}{}{}{}:{}", scheme, scheme.empty() ? "" : "://", v6 ? "[" : "",
+                           a.host, v6 ? "]" : "", a.port);
+    if (!a.proxy_protocol) return out;
+    out += "?proxy_protocol_from=";
+    for (std::size_t i = 0; i < a.proxy_protocol_from.size(); ++i) {
+        if (i > 0) out += ',';
+        out += format_cidr(a.proxy_protocol_from[i]);
+    }
+    return out;
+}
+
+std::string format_cidr(const direct_rule& r) {
+    return fmt::format("{}/{}", r.network, r.prefix);
+}
+
+std::string parse_proxy_protocol_from(std::string_view text, std::vector<direct_rule>& out) {
+    out.clear();
+    if (text.empty()) return "expected at least one IP or CIDR";
+    for (;;) {
+        const auto comma = text.find(',');
+        const auto item = text.substr(0, comma);
+        direct_rule r;
+        if (!parse_direct_rule(item, r) || r.what != direct_rule::kind::cidr)
+            return fmt::format("expected an IP or CIDR, not \"{}\"", item);
+        out.push_back(std::move(r));
+        if (comma == std::string_view::npos) return {};
+        text.remove_prefix(comma + 1);
+    }
 }
 
 bool parse_dns_server(std::string_view text, dns_server& out) {

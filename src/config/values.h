@@ -26,8 +26,16 @@ inline constexpr std::string_view listen_schemes[] = {"http", "https"};
 std::string listen_scheme_problem(std::string_view scheme);
 
 // A listen address as it is written: "127.0.0.1:8080", "[::1]:8080", and with its scheme
-// when it is not http ("socks5://127.0.0.1:1080").
+// when it is not http ("socks5://127.0.0.1:1080"); with the PROXY protocol, followed by
+// "?proxy_protocol_from=CIDR,..." as --listen takes it.
 std::string format_listen_address(const listen_address& a);
+
+// The load balancers a PROXY protocol listener believes: "CIDR[,CIDR...]" (an IP alone is
+// its /32 or /128). "" or what is wrong, naming the element.
+std::string parse_proxy_protocol_from(std::string_view text, std::vector<direct_rule>& out);
+
+// A CIDR rule as written: "10.0.0.0/8".
+std::string format_cidr(const direct_rule& r);
 
 // "IP", "IP:PORT" or "[IPv6]:PORT" (port 53 when absent); false when malformed.
 bool parse_dns_server(std::string_view text, dns_server& out);

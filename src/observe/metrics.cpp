@@ -184,6 +184,19 @@ void render_tls(std::string& out, const shard_list& shards) {
     }
 }
 
+void render_proxy_protocol(std::string& out, const shard_list& shards) {
+    family(out, "ferry_proxy_protocol_refused_total", "counter",
+           "Connections to PROXY protocol listeners closed before their header, by reason.");
+    for (std::size_t i = 0; i < proxy_protocol_refusal_names.size(); ++i) {
+        const auto n = sum(shards, [&](const metrics_shard& s) -> const counter& {
+            return s.proxy_protocol_refused[i];
+        });
+        fmt::format_to(std::back_inserter(out),
+                       "ferry_proxy_protocol_refused_total{{reason=\"{}\"}} {}\n",
+                       proxy_protocol_refusal_names[i], n);
+    }
+}
+
 void render_durations(std::string& out, const shard_list& shards) {
     auto it = std::back_inserter(out);
     family(out, "ferry_request_duration_seconds", "histogram",
@@ -295,6 +308,7 @@ std::string render_metrics(const std::vector<const metrics_shard*>& shards,
     single(out, "ferry_admin_clients", "gauge",
            "Live views (Server-Sent Events streams) open on the admin listener.", up.admin_clients);
     render_tls(out, shards);
+    render_proxy_protocol(out, shards);
     render_http2(out, shards);
     render_durations(out, shards);
     return out;

@@ -51,6 +51,18 @@ inline constexpr std::array<std::string_view, 9> tls_failure_names{
     "timeout",        "plain_http",      "not_tls", "version", "protocol",
     "no_certificate", "bad_certificate", "revoked", "closed"};
 
+// Why a connection on a PROXY protocol listener was closed before its header was read
+// (issue 17), as /metrics names it (reason="...").
+enum class proxy_protocol_refusal {
+    untrusted, // the peer is not in the listener's proxy_protocol_from
+    malformed, // not a PROXY header, or one that breaks the specification
+    timeout,   // no whole header within proxy_protocol_timeout
+    closed,    // the peer closed or reset the connection before the header was whole
+    too_large, // a v1 line over 107 bytes, a v2 header over the bound
+};
+inline constexpr std::array<std::string_view, 5> proxy_protocol_refusal_names{
+    "untrusted", "malformed", "timeout", "closed", "too_large"};
+
 // HTTP/2 error codes (RFC 9113 §7) as /metrics names them; a code beyond these is "other".
 inline constexpr std::array<std::string_view, 15> http2_error_names{"no_error",
                                                                     "protocol_error",
@@ -102,6 +114,7 @@ struct metrics_shard {
     counter tls_handshakes{0}; // completed with clients
     counter tls_resumed{0};    // of those, resumed with a session ticket
     std::array<counter, tls_failure_names.size()> tls_failures{};
+    std::array<counter, proxy_protocol_refusal_names.size()> proxy_protocol_refused{};
     http2_counters http2;
     counter http1_exchanges{0}; // exchanges by protocol: the rest came over HTTP/2
     counter http2_exchanges{0};

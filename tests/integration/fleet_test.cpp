@@ -8,7 +8,7 @@
 #include "support/curl_client.h"
 #include "support/eventually.h"
 #include "support/ferry_process.h"
-#include "support/haproxy_process.h"
+#include "support/haproxy.h"
 #include "support/log_lines.h"
 #include "support/origin.h"
 #include "support/ports.h"
@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 
@@ -35,11 +36,14 @@ namespace {
 // The balancer (127.0.0.1) is trusted to send the PROXY header; client rules then judge the
 // address it carries.
 const std::string shared_config = R"(# ferry fleet (fleet_test.cpp)
-listen = ["127.0.0.1:0"]
-
 admin_listen = "127.0.0.1:0"
 shutdown_timeout = 5
 log_flush_interval = 0
+
+[[listener]]
+address = "http://127.0.0.1:0"
+proxy_protocol = true
+proxy_protocol_from = ["127.0.0.1/32"]
 
 [[acl]]
 action = "deny"
@@ -73,7 +77,7 @@ listen ferry
     balance roundrobin
     option httpchk GET /healthz
     http-check expect status 200
-    default-server inter 100ms fastinter 100ms downinter 100ms fall 1 rise 2
+    default-server inter 100ms fastinter 100ms downinter 100ms fall 1 rise 2 send-proxy-v2
     server a 127.0.0.1:{} check port {}
     server b 127.0.0.1:{} check port {}
 
@@ -84,6 +88,32 @@ listen stats
     stats uri /
 )",
                        front, a_port, a_admin, b_port, b_admin, stats);
+}
+
+// The status HAProxy's stats page (`stats uri /` on 127.0.0.1:`stats_port`) gives `server` of
+// `proxy`, as its CSV says it: "UP", "DOWN", "no check"...; "" when not found.
+std::string server_status(int stats_port, const std::string& proxy, const std::string& server) {
+    auto s = tcp_stream::connect_to(stats_port);
+    if (!s.ok()) return {};
+    s.send_all("GET /;csv HTTP/1.0\r\n\r\n");
+    const auto reply = s.read_until_close(2s);
+    // "# pxname,svname,...,status,...": the status column found by its name.
+    std::size_t column = 0;
+    std::stringstream lines{std::string(body_of(reply))};
+    for (std::string line; std::getline(lines, line);) {
+        const bool header = line.rfind("# ", 0) == 0;
+        std::vector<std::string> fields;
+        std::stringstream in(header ? line.substr(2) : line);
+        for (std::string field; std::getline(in, field, ',');)
+            fields.push_back(field);
+        if (header) {
+            for (std::size_t i = 0; i < fields.size(); ++i)
+                if (fields[i] == "status") column = i;
+        } else if (fields.size() > column && fields[0] == proxy && fields[1] == server) {
+            return fields[column];
+        }
+    }
+    return {};
 }
 
 // Two ferries on the shared file, HAProxy in front, an origin behind.
@@ -105,19 +135,19 @@ struct fleet {
             while (front == stats)
                 stats = unused_port();
             balancer.emplace(
-                haproxy_config(front, stats, a.port(), admin_port(a), b.port(), admin_port(b)),
-                front);
-            if (balancer->ready()) break;
-            if (balancer->problem().find("Address already in use") == std::string::npos)
-                return balancer->problem();
+                haproxy_config(front, stats, a.port(), admin_port(a), b.port(), admin_port(b)));
+            if (balancer->ready({front, stats})) break;
+            const auto log = balancer->log();
+            if (log.find("Address already in use") == std::string::npos)
+                return "HAProxy did not start: " + log;
             balancer.reset();
             front = unused_port();
             stats = unused_port();
         }
         if (!balancer) return "HAProxy found no free port";
         const bool up = eventually([&] {
-            return haproxy_server_status(stats, "ferry", "a") == "UP" &&
-                   haproxy_server_status(stats, "ferry", "b") == "UP";
+            return server_status(stats, "ferry", "a") == "UP" &&
+                   server_status(stats, "ferry", "b") == "UP";
         });
         return up ? "" : "HAProxy does not see both ferries UP: " + balancer->log();
     }
@@ -244,9 +274,9 @@ TEST(Fleet, DrainingOneInstanceFailsNoRequest) {
     EXPECT_EQ(status_of(health), 503) << printable(health);
     EXPECT_EQ(body_of(health), "draining\n");
     // ...and the balancer takes the instance out.
-    EXPECT_TRUE(eventually(
-        [&] { return haproxy_server_status(f.stats, "ferry", "a").rfind("DOWN", 0) == 0; }, 3s))
-        << haproxy_server_status(f.stats, "ferry", "a") << "\n"
+    EXPECT_TRUE(
+        eventually([&] { return server_status(f.stats, "ferry", "a").rfind("DOWN", 0) == 0; }, 3s))
+        << server_status(f.stats, "ferry", "a") << "\n"
         << f.balancer->log();
     // Signal 0: wait for the exit without a second SIGTERM (which would cut the drain short).
     const int status = f.a.stop(0, 8s);

@@ -91,5 +91,55 @@ TEST(ListenersPlan, APortInUseFailsTheWholePlan) {
     EXPECT_NE(why.find("cannot listen on 127.0.0.1:3129"), std::string::npos) << why;
 }
 
+config::direct_rule cidr(std::string network, unsigned prefix) {
+    config::direct_rule r;
+    r.what = config::direct_rule::kind::cidr;
+    r.network = std::move(network);
+    r.prefix = prefix;
+    return r;
+}
+
+// The PROXY protocol's balancers are part of a listener's identity: a reload that turns it on
+// or off, or changes whom it believes, reopens the listener on its port; one that does not
+// keeps it (and the connections it accepted) as it was.
+TEST(ListenersPlan, AChangedProxyProtocolReopensOnTheSamePort) {
+    const std::vector<config::direct_rule> lb{cidr("10.0.0.0", 8)};
+    const listener_list running{{at(0), {at(40000), &http, lb}}, {at(3128), {at(3128), &http}}};
+    fake_claims claims;
+    listener_change change;
+    std::string why;
+    const std::vector<config::direct_rule> other_lb{cidr("10.0.0.0", 8), cidr("192.0.2.1", 32)};
+    ASSERT_TRUE(plan_listeners({{at(0), &http, other_lb}, {at(3128), &http, lb}}, running,
+                               claims.fn(), change, why));
+    EXPECT_TRUE(claims.claimed.empty()) << "both ports are ferry's already";
+    ASSERT_EQ(change.close.size(), 2u);
+    ASSERT_EQ(change.open.size(), 2u);
+    EXPECT_EQ(change.open[0].endpoint, at(40000));
+    EXPECT_EQ(change.open[0].proxy_protocol_from, other_lb);
+    EXPECT_EQ(change.open[1].endpoint, at(3128));
+    EXPECT_EQ(change.open[1].proxy_protocol_from, lb);
+    EXPECT_EQ(change.close[0].proxy_protocol_from, lb);
+    EXPECT_TRUE(change.close[1].proxy_protocol_from.empty());
+
+    listener_change again;
+    ASSERT_TRUE(plan_listeners({{at(0), &http, other_lb}, {at(3128), &http, lb}}, change.next,
+                               claims.fn(), again, why));
+    EXPECT_TRUE(again.open.empty()) << "the same balancers: kept";
+    EXPECT_TRUE(again.close.empty());
+}
+
+TEST(ListenersPlan, ResolvingCarriesTheBalancersOnlyWhenTheProtocolIsOn) {
+    config::listen_address on{"127.0.0.1", 3128, "http"};
+    on.proxy_protocol = true;
+    on.proxy_protocol_from = {cidr("10.0.0.0", 8)};
+    config::listen_address off{"127.0.0.1", 3129, "http"};
+    off.proxy_protocol_from = {cidr("10.0.0.0", 8)};
+    std::vector<listener> out;
+    ASSERT_TRUE(resolve_listeners({on, off}, out, ""));
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].proxy_protocol_from, on.proxy_protocol_from);
+    EXPECT_TRUE(out[1].proxy_protocol_from.empty());
+}
+
 } // namespace
 } // namespace ferry::app

@@ -276,6 +276,15 @@ TEST_F(ManPage, EveryAclKeyAndNoOther) {
     EXPECT_EQ(documented, keys);
 }
 
+TEST_F(ManPage, EveryListenerKeyAndNoOther) {
+    std::set<std::string> keys, documented;
+    for (auto k : listener_keys())
+        keys.emplace(last_part(k));
+    for (const auto* e : in("CONFIGURATION FILE", "[[listener]] TABLES"))
+        documented.insert(e->tag.substr(0, e->tag.find(" = ")));
+    EXPECT_EQ(documented, keys);
+}
+
 TEST_F(ManPage, EveryAccessLogFormatAndNoOther) {
     const auto* o = find_flag("--access-log-format");
     ASSERT_NE(o, nullptr);
@@ -443,6 +452,17 @@ TEST(ConfigurationMd, TheAclTableHasEveryAclKeyAndNoOther) {
         table_after(source_file("docs/configuration.md"), "## `[[acl]]`: access control");
     std::set<std::string> keys, documented;
     for (auto k : acl_keys())
+        keys.insert(fmt::format("`{}`", last_part(k)));
+    for (const auto& [key, row] : rows)
+        documented.insert(key);
+    EXPECT_EQ(documented, keys);
+}
+
+TEST(ConfigurationMd, TheListenerTableHasEveryListenerKeyAndNoOther) {
+    const auto rows = table_after(source_file("docs/configuration.md"),
+                                  "## `[[listener]]`: listeners and the PROXY protocol");
+    std::set<std::string> keys, documented;
+    for (auto k : listener_keys())
         keys.insert(fmt::format("`{}`", last_part(k)));
     for (const auto& [key, row] : rows)
         documented.insert(key);
