@@ -61,7 +61,9 @@ void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const listener& l) {
     const bool plain_http = l.front_end->scheme == "http";
     auto on_accept = [this, serve, plain_http,
                       from = l.proxy_protocol_from](asio::ip::tcp::socket socket) {
-        // Accepted, even while draining (net/listener.h): its client's connect has succeeded.
+        // While draining (an accept completed just before): served if its client has sent
+        // something, as the queued ones are (net::accept_loop); closed if not.
+        if (draining_ && !net::has_unread_bytes(socket)) return;
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         if (ec) return; // gone
@@ -86,12 +88,16 @@ void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const listener& l) {
 namespace {
 
 // A connection waiting for its PROXY protocol header, for the worker's drain. A drain lets
-// the header arrive (the balancer's connect has succeeded: the exchange behind it is served,
-// with Connection: close), within proxy_protocol_timeout; only the drain's end cuts it.
+// a header that has begun to arrive finish (within proxy_protocol_timeout: the exchange
+// behind it is served, with Connection: close); a connection that has sent nothing is
+// closed, as an idle keep-alive one is.
 struct pending_header final : net::drainable {
     header_wait& wait;
-    explicit pending_header(header_wait& w) : wait(w) {}
-    void drain() override {}
+    asio::ip::tcp::socket& socket;
+    pending_header(header_wait& w, asio::ip::tcp::socket& s) : wait(w), socket(s) {}
+    void drain() override {
+        if (!net::has_unread_bytes(socket)) wait.cancel();
+    }
     void force_close() override { wait.cancel(); }
 };
 
@@ -104,7 +110,7 @@ asio::awaitable<void> worker::serve_proxied(asio::ip::tcp::socket socket,
     header_wait wait;
     wait.deadline.attach(&deadlines_);
     wait.deadline.arm(now_, settings_->proxy_protocol_timeout);
-    pending_header pending(wait);
+    pending_header pending(wait, socket);
     add(&pending);
     auto result = co_await read_proxy_header(socket, balancer, wait);
     remove(&pending);

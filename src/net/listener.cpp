@@ -5,6 +5,7 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 namespace ferry::net {
@@ -36,6 +37,11 @@ tcp::endpoint claim_endpoint(const tcp::endpoint& endpoint, boost::system::error
     return probe.local_endpoint(ec);
 }
 
+bool has_unread_bytes(tcp::socket& socket) {
+    int n = 0;
+    return ::ioctl(socket.native_handle(), FIONREAD, &n) == 0 && n > 0;
+}
+
 namespace {
 
 // The connections in the acceptor's queue, handed on without waiting; then the acceptor is
@@ -46,7 +52,7 @@ void accept_queued_then_close(tcp::acceptor& acceptor,
     acceptor.non_blocking(true, ec);
     for (int i = 0; !ec && i < asio::socket_base::max_listen_connections; ++i) {
         auto socket = acceptor.accept(ec);
-        if (!ec) on_accept(std::move(socket));
+        if (!ec && has_unread_bytes(socket)) on_accept(std::move(socket));
     }
     acceptor.close(ec);
 }
