@@ -21,6 +21,8 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <csignal>
+#include <fstream>
 #include <netinet/in.h>
 #include <regex>
 #include <sys/socket.h>
@@ -84,7 +86,7 @@ std::string v2_ipv6_with_tlvs(int port) {
     block[32] = char(443 >> 8), block[33] = char(443 & 0xff);
     block[34] = char(port >> 8), block[35] = char(port & 0xff);
     block += std::string("\x01\x00\x02h2", 5);
-    block += std::string("\x02\x00\x0bexample.org", 14);
+    block += std::string("\x02\x00\x0b", 3) + "example.org";
     block += std::string("\xE0\x01\x00", 3) + std::string(256, 'x');
     return v2(1, 0x21, block);
 }
@@ -310,6 +312,41 @@ TEST_F(ProxyProtocol, StderrSaysOneLineASecondPerReason) {
         return ferry_->err().find("; 4 more closed for this reason since the last line") !=
                std::string::npos;
     })) << ferry_->err();
+}
+
+// A reload that turns the PROXY protocol on reopens the listener on its port: new connections
+// must send a header; one accepted before goes on without.
+TEST(ProxyProtocolReload, TurningItOnReopensTheListenerOnItsPort) {
+    test_origin origin;
+    const std::string plain = "[[listener]]\naddress = \"127.0.0.1:0\"\n";
+    temp_file config(plain);
+    ferry_process ferry({"--config", config.path()}, false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto before = tcp_stream::connect_to(ferry.port());
+    ASSERT_TRUE(before.send_all(get(origin, 20)));
+    ASSERT_EQ(status_of(before.read_response(5s)), 200);
+
+    std::ofstream(config.path())
+        << plain << "proxy_protocol = true\nproxy_protocol_from = [\"127.0.0.1\"]\n";
+    const auto said = [&] {
+        return ferry.err().find("ferry: configuration reloaded") != std::string::npos;
+    };
+    ASSERT_EQ(::kill(ferry.pid(), SIGHUP), 0);
+    ASSERT_TRUE(eventually(said)) << ferry.err();
+
+    // The new acceptors read a header; without one the connection is closed unanswered.
+    EXPECT_TRUE(eventually([&] {
+        auto s = tcp_stream::connect_to(ferry.port());
+        s.send_all(get(origin, 21));
+        return s.read_until_close(2s).empty();
+    })) << ferry.err();
+    auto proxied = tcp_stream::connect_to(ferry.port());
+    ASSERT_TRUE(proxied.send_all(v1("192.0.2.30", 3000, ferry.port()) + get(origin, 22)));
+    EXPECT_EQ(status_of(proxied.read_response(5s)), 403) << "192.0.2.30 is not loopback";
+    EXPECT_FALSE(wait_for_line(ferry, {" 192.0.2.30:3000 GET ", " 403 "}).empty()) << ferry.out();
+    // The connection accepted before the reload carries on as it was.
+    ASSERT_TRUE(before.send_all(get(origin, 23)));
+    EXPECT_EQ(status_of(before.read_response(5s)), 200);
 }
 
 // ---- HAProxy in front ----
