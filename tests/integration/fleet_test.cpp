@@ -179,13 +179,13 @@ std::size_t count_with(const std::vector<std::string>& lines, const std::string&
 } // namespace
 
 // (1) The [[acl]] client rule and the access log see the client, not the balancer: 127.0.0.7
-// is served and 127.0.0.8 refused by rule "not-from-8" on both instances, and each ferry's
-// log names the client's address on every line.
+// is served and 127.0.0.8 refused by rule "not-from-8", by whichever instance gets the
+// connection, and both ferries' logs name the client's address on every line.
 TEST(Fleet, ClientRulesAndLogsSeeTheRealClientThroughTheBalancer) {
     if (!haproxy_process::installed()) GTEST_SKIP() << "haproxy is not installed";
     fleet f;
     ASSERT_EQ(f.start(), "");
-    // Round robin: four requests from each address, two to each ferry.
+    // Four requests from each address, a new connection each.
     for (const std::string from : {"127.0.0.7", "127.0.0.8"}) {
         for (int i = 0; i < 4; ++i) {
             curl_client client;
@@ -200,15 +200,26 @@ TEST(Fleet, ClientRulesAndLogsSeeTheRealClientThroughTheBalancer) {
             }
         }
     }
+    // Round robin spreads them (not always exactly two and two: HAProxy's weights move while
+    // the checks settle); every line names the client, with the rule's verdict for it.
+    ASSERT_TRUE(eventually([&] {
+        return access_lines(f.a).size() + access_lines(f.b).size() == 8;
+    })) << f.a.out()
+        << f.b.out();
+    std::size_t allowed = 0, denied = 0;
     for (const auto* ferry : {&f.a, &f.b}) {
-        ASSERT_FALSE(wait_for_line(*ferry, {"127.0.0.8", " 403 "}).empty()) << ferry->out();
         const auto lines = access_lines(*ferry);
-        EXPECT_EQ(lines.size(), 4u) << ferry->out();
-        EXPECT_EQ(count_with(lines, "127.0.0.7"), 2u) << ferry->out();
-        EXPECT_EQ(count_with(lines, "127.0.0.8"), 2u) << ferry->out();
-        EXPECT_EQ(count_with(lines, "127.0.0.1 "), 0u) << "the balancer's address\n"
-                                                       << ferry->out();
+        EXPECT_GE(lines.size(), 2u) << "round robin\n" << ferry->out();
+        for (const auto& line : lines) {
+            const bool from_7 = line.find(" 127.0.0.7:") != std::string::npos;
+            const bool from_8 = line.find(" 127.0.0.8:") != std::string::npos;
+            EXPECT_TRUE(from_7 || from_8) << "not the client's address: " << line;
+            if (from_7) allowed += line.find(" 200 ") != std::string::npos;
+            if (from_8) denied += line.find(" 403 ") != std::string::npos;
+        }
     }
+    EXPECT_EQ(allowed, 4u) << f.a.out() << f.b.out();
+    EXPECT_EQ(denied, 4u) << f.a.out() << f.b.out();
 }
 
 // (2) Draining one instance loses nothing. Two clients send a steady stream of requests
