@@ -53,6 +53,7 @@ void accept_queued_then_close(tcp::acceptor& acceptor,
     for (int i = 0; !ec && i < asio::socket_base::max_listen_connections; ++i) {
         auto socket = acceptor.accept(ec);
         if (!ec && has_unread_bytes(socket)) on_accept(std::move(socket));
+        if (ec == asio::error::connection_aborted) ec = {}; // that client only
     }
     acceptor.close(ec);
 }
