@@ -37,6 +37,9 @@ public:
     virtual std::shared_ptr<const config::settings> running() = 0;
     virtual const std::string& admin_token() = 0; // "" unless --admin-auth token
     virtual auth::service* users() = 0;           // the htpasswd users; null: none
+    // SIGTERM/SIGINT has begun the drain: /healthz answers 503 so that balancers stop
+    // sending new clients while the exchanges in flight finish.
+    virtual bool draining() = 0;
 };
 
 // One request, as a handler sees it.

@@ -110,8 +110,15 @@ asio::awaitable<admin_answer> metrics(const admin_request& r) {
     co_return page(r.source.metrics_page(), "text/plain; version=0.0.4; charset=utf-8", "no-store");
 }
 
-asio::awaitable<admin_answer> healthz(const admin_request&) {
-    co_return page("ok\n", "text/plain; charset=utf-8", "no-store");
+// 200 while serving; 503 from the moment a drain begins (SIGTERM), for the rest of it: a
+// balancer's health check takes the instance out while its exchanges in flight finish.
+asio::awaitable<admin_answer> healthz(const admin_request& r) {
+    auto a = page("ok\n", "text/plain; charset=utf-8", "no-store");
+    if (r.source.draining()) {
+        a.reply.status = 503;
+        a.reply.body = "draining\n";
+    }
+    co_return a;
 }
 
 } // namespace

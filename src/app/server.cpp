@@ -107,6 +107,7 @@ public:
     std::shared_ptr<const config::settings> running() override { return running_; }
     const std::string& admin_token() override { return admin_token_; }
     auth::service* users() override { return auth_service_.get(); }
+    bool draining() override { return stopping_; }
 
     int run();
 

@@ -61,7 +61,9 @@ void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const listener& l) {
     const bool plain_http = l.front_end->scheme == "http";
     auto on_accept = [this, serve, plain_http,
                       from = l.proxy_protocol_from](asio::ip::tcp::socket socket) {
-        if (draining_) return;
+        // While draining (an accept completed just before): served if its client has sent
+        // something, as the queued ones are (net::accept_loop); closed if not.
+        if (draining_ && !net::has_unread_bytes(socket)) return;
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         if (ec) return; // gone
@@ -78,16 +80,24 @@ void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const listener& l) {
         if (!admit(socket, peer, plain_http)) return; // over the limits
         asio::co_spawn(io_, serve(*this, std::move(socket), peer), asio::detached);
     };
-    asio::co_spawn(io_, net::accept_loop(acceptor, std::move(on_accept)), asio::detached);
+    asio::co_spawn(io_,
+                   net::accept_loop(acceptor, std::move(on_accept), [this] { return draining_; }),
+                   asio::detached);
 }
 
 namespace {
 
-// A connection waiting for its PROXY protocol header, for the worker's drain.
+// A connection waiting for its PROXY protocol header, for the worker's drain. A drain lets
+// a header that has begun to arrive finish (within proxy_protocol_timeout: the exchange
+// behind it is served, with Connection: close); a connection that has sent nothing is
+// closed, as an idle keep-alive one is.
 struct pending_header final : net::drainable {
     header_wait& wait;
-    explicit pending_header(header_wait& w) : wait(w) {}
-    void drain() override { wait.cancel(); }
+    asio::ip::tcp::socket& socket;
+    pending_header(header_wait& w, asio::ip::tcp::socket& s) : wait(w), socket(s) {}
+    void drain() override {
+        if (!net::has_unread_bytes(socket)) wait.cancel();
+    }
     void force_close() override { wait.cancel(); }
 };
 
@@ -100,7 +110,7 @@ asio::awaitable<void> worker::serve_proxied(asio::ip::tcp::socket socket,
     header_wait wait;
     wait.deadline.attach(&deadlines_);
     wait.deadline.arm(now_, settings_->proxy_protocol_timeout);
-    pending_header pending(wait);
+    pending_header pending(wait, socket);
     add(&pending);
     auto result = co_await read_proxy_header(socket, balancer, wait);
     remove(&pending);
@@ -110,7 +120,7 @@ asio::awaitable<void> worker::serve_proxied(asio::ip::tcp::socket socket,
         co_return;
     }
     const auto client = std::get<asio::ip::tcp::endpoint>(result);
-    if (draining_ || !admit(socket, client, plain_http)) co_return;
+    if (!admit(socket, client, plain_http)) co_return;
     // Spawned, not awaited: no temporary socket inside a co_await expression (GCC 12).
     asio::co_spawn(io_, serve(*this, std::move(socket), client), asio::detached);
 }
@@ -399,9 +409,13 @@ void worker::drain() {
     if (draining_) return;
     draining_ = true;
     pool_.clear();
+    // Each accept loop wakes, serves the connections already queued and closes its
+    // acceptor (net::accept_loop): those clients' connects have succeeded.
+    bool accepting = false;
     for (auto& acceptor : acceptors_) {
         boost::system::error_code ignored;
-        acceptor.close(ignored);
+        if (acceptor.is_open()) accepting = true;
+        acceptor.cancel(ignored);
     }
     parked_.close_all();
     for (auto* w = head_; w != nullptr;) {
@@ -409,7 +423,8 @@ void worker::drain() {
         w->drain();
         w = next;
     }
-    if (count_ == 0) {
+    // With accept loops still to run, the ticker ends the loop once nothing is left.
+    if (count_ == 0 && !accepting) {
         ticker_.cancel();
         flush_timer_.cancel(); // its handler writes what is gathered
         resolver_.shutdown();

@@ -64,6 +64,7 @@ curl_response curl_client::perform(const curl_request& r) {
         curl_easy_setopt(easy_, CURLOPT_PROXYUSERPWD, r.proxy_user.c_str());
         curl_easy_setopt(easy_, CURLOPT_PROXYAUTH, long(CURLAUTH_BASIC));
     }
+    if (!r.interface.empty()) curl_easy_setopt(easy_, CURLOPT_INTERFACE, r.interface.c_str());
     curl_easy_setopt(easy_, CURLOPT_HTTPPROXYTUNNEL, r.tunnel ? 1L : 0L);
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, r.insecure ? 0L : 1L);
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, r.insecure ? 0L : 2L);

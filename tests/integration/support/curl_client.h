@@ -23,6 +23,7 @@ struct curl_request {
     bool keep_body = true; // false: only hash and count the response body
     long timeout_ms = 30000;
     std::string proxy_user; // "user:password": Basic credentials for the proxy (curl -U)
+    std::string interface;  // the local address to connect from (curl --interface 127.0.0.7)
 };
 
 struct curl_response {
