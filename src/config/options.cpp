@@ -145,7 +145,8 @@ std::vector<option> listen_options() {
                               "Port to listen on at 127.0.0.1 (default 9001)", live},
                              &settings::listen, read_port)),
         row({"--listen", 'l', "listen", k::list, "ADDR",
-             "Listen on HOST:PORT, [IPv6]:PORT or PORT, after http:// or https://; repeatable",
+             "Listen on HOST:PORT, [IPv6]:PORT or PORT, after http://, https:// or socks5://, "
+             "then ?proxy_protocol_from=CIDR,... for the PROXY protocol; repeatable",
              live},
             &settings::listen, read_listen),
         no_default_shown(row({"--workers", 'w', "workers", k::integer, "N",
