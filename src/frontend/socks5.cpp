@@ -210,6 +210,9 @@ asio::awaitable<void> socks5_connection::serve(const socks5::request& r) {
         sent(*reply);
         auto& rec = storage_->record;
         if (*reply != socks5::reply::succeeded) rec.cause = failure_cause(*reply, rec.cause);
+        // Both sides ended their streams (no cause): the client has sent all it will.
+        tunnel_ended_ =
+            *reply == socks5::reply::succeeded && rec.cause.empty() && !rec.tunnel_refused;
     }
     ex.log();
 }
@@ -240,6 +243,10 @@ asio::awaitable<void> socks5_connection::run() {
 
 asio::awaitable<void> socks5_connection::close_gracefully() {
     if (!client_->is_open()) co_return;
+    if (tunnel_ended_) { // its end was read and ours sent: nothing is left to drain
+        client_->close();
+        co_return;
+    }
     client_->shutdown_send();
     // Read and drop what the client still sends for a moment, so that closing with unread
     // bytes does not reset the connection before it has read ferry's last reply. Bounded in

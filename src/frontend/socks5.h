@@ -70,6 +70,7 @@ private:
     std::size_t handshake_sent_ = 0;  // sent before it (method choice, RFC 1929 status)
     bool handshaking_ = true;         // no exchange yet
     bool draining_ = false;
+    bool tunnel_ended_ = false; // a tunnel both sides ended cleanly: close without draining
     socks5::answers answers_;
     std::unique_ptr<upstream::connection> upstream_;
     std::unique_ptr<proxy::exchange_storage> storage_; // made for the request

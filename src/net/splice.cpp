@@ -60,6 +60,7 @@ bool splice_pipe::acquire() {
     if (buffer_) {
         if (held_ > 0) return false; // bytes wait in the stand-in: it stays until empty
         buffer_.reset();
+        buffer_size_ = 0;
     }
     auto& c = cache();
     if (!c.free.empty()) {
@@ -81,6 +82,7 @@ bool splice_pipe::acquire() {
 
 void splice_pipe::release() {
     buffer_.reset();
+    buffer_size_ = 0;
     start_ = 0;
     if (read_ >= 0) {
         auto& c = cache();
@@ -96,8 +98,11 @@ void splice_pipe::release() {
     held_ = 0;
 }
 
-char* splice_pipe::buffer_space() {
-    if (!buffer_) buffer_ = std::make_unique<char[]>(buffer_capacity);
+char* splice_pipe::buffer_space(std::size_t size) {
+    if (!buffer_ || buffer_size_ < size) {
+        buffer_ = std::make_unique_for_overwrite<char[]>(size);
+        buffer_size_ = size;
+    }
     start_ = 0;
     return buffer_.get();
 }
@@ -129,13 +134,17 @@ asio::awaitable<error_code> splice_in(inbound from, splice_pipe& pipe, std::size
     timer.arm(from.now(), timeout);
     error_code ec;
     for (;;) {
-        auto n = pipe.acquire() ? ::splice(socket.native_handle(), nullptr, pipe.write_end(),
-                                           nullptr, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
-                                : ::recv(socket.native_handle(), pipe.buffer_space(),
-                                         std::min(max, splice_pipe::buffer_capacity), MSG_DONTWAIT);
+        const bool copy = pipe.copying();
+        const std::size_t room =
+            std::min(max, copy ? splice_pipe::copy_capacity : splice_pipe::buffer_capacity);
+        auto n = !copy && pipe.acquire()
+                     ? ::splice(socket.native_handle(), nullptr, pipe.write_end(), nullptr, max,
+                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+                     : ::recv(socket.native_handle(), pipe.buffer_space(room), room, MSG_DONTWAIT);
         if (n > 0) {
             got = std::size_t(n);
             pipe.added(got);
+            if (copy && got == room) pipe.stop_copying(); // a bulk transfer: splice from now
             break;
         }
         if (n == 0) {

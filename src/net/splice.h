@@ -49,15 +49,27 @@ public:
     // The stand-in: when no pipe can be had, bytes read from the socket wait here instead.
     static constexpr std::size_t buffer_capacity = 64 * 1024;
     bool buffered() const { return buffer_ != nullptr; }
-    char* buffer_space(); // the stand-in, allocated if need be; only while held() == 0
+    // The stand-in, at least `size` bytes, allocated if need be; only while held() == 0.
+    char* buffer_space(std::size_t size = buffer_capacity);
     const char* buffered_bytes() const { return buffer_.get() + start_; }
+
+    // Copy first: splice_in reads into a small stand-in (read and write, no pipe) until one
+    // read fills it, then splices from there on. Small exchanges (a request and its answer,
+    // an interactive session) cost two system calls per message instead of a pipe's four
+    // steps; bulk transfers splice after their first copy_capacity bytes.
+    static constexpr std::size_t copy_capacity = 16 * 1024;
+    void copy_first() { copying_ = true; }
+    bool copying() const { return copying_; }
+    void stop_copying() { copying_ = false; }
 
 private:
     int read_ = -1;
     int write_ = -1;
     std::size_t held_ = 0;
     std::unique_ptr<char[]> buffer_;
+    std::size_t buffer_size_ = 0;
     std::size_t start_ = 0; // where the held bytes begin in buffer_
+    bool copying_ = false;
 };
 
 // Moves up to `max` bytes from the socket into the pipe (which must be empty), waiting for

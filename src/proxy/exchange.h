@@ -199,6 +199,9 @@ private:
 
     // tunnel.cpp
     boost::asio::awaitable<next> tunnel(const http::target& dest);
+    // Connects (through the parent's CONNECT when routed so) and answers the client: no value
+    // once the tunnel is established, else how the exchange ended.
+    boost::asio::awaitable<std::optional<next>> establish_tunnel(const http::target& dest);
     // The upstream socket's local address and port (a SOCKS5 reply's BND), or unspecified.
     boost::asio::ip::tcp::endpoint upstream_local_endpoint();
     // `connect`: the CONNECT request's authority, whose client's first bytes are read as a

@@ -12,6 +12,7 @@ asio::awaitable<void> pipe(net::inbound from, net::outbound to, std::chrono::mil
                            pipe_state& state, bool splice, pipe_end& end) {
     splice = splice && net::can_splice(from.source) && net::can_splice(to.sink);
     net::splice_pipe kernel_pipe; // held only while bytes are in it
+    kernel_pipe.copy_first();     // small messages copied, bulk spliced (net/splice.h)
     for (;;) {
         if (state.stop) {
             end.error = asio::error::operation_aborted;
