@@ -150,8 +150,15 @@ asio::awaitable<void> worker::counted(asio::awaitable<void> serving) {
     stop_if_done();
 }
 
+bool worker::nothing_left() const {
+    // An acceptor still open while draining: its accept loop has yet to take the queue.
+    return count_ == 0 && serving_ == 0 &&
+           std::none_of(acceptors_.begin(), acceptors_.end(),
+                        [](const asio::ip::tcp::acceptor& a) { return a.is_open(); });
+}
+
 void worker::stop_if_done() {
-    if (!draining_ || count_ != 0 || serving_ != 0) return;
+    if (!draining_ || !nothing_left()) return;
     ticker_.cancel();
     flush_timer_.cancel(); // its handler writes what is gathered
     resolver_.shutdown();
@@ -340,7 +347,7 @@ void worker::tick() {
     parked_.close_expired(now_);
     trim_memory();
     deadlines_.expire_passed(now_);
-    if (draining_ && count_ == 0 && serving_ == 0) {
+    if (draining_ && nothing_left()) {
         flush_timer_.cancel();
         resolver_.shutdown(); // nothing left: let the loop run out
         return;
@@ -441,10 +448,8 @@ void worker::drain() {
     pool_.clear();
     // Each accept loop wakes, serves the connections already queued and closes its
     // acceptor (net::accept_loop): those clients' connects have succeeded.
-    bool accepting = false;
     for (auto& acceptor : acceptors_) {
         boost::system::error_code ignored;
-        if (acceptor.is_open()) accepting = true;
         acceptor.cancel(ignored);
     }
     parked_.close_all();
@@ -454,7 +459,7 @@ void worker::drain() {
         w = next;
     }
     // With accept loops still to run, the ticker ends the loop once nothing is left.
-    if (!accepting) stop_if_done();
+    stop_if_done();
 }
 
 void worker::force_close() {

@@ -198,6 +198,8 @@ private:
     // Draining, and nothing is left to serve: the ticker and the resolver stop, and the
     // loop runs out.
     void stop_if_done();
+    // Nothing registered, nothing being served, no acceptor left open.
+    bool nothing_left() const;
     // Closes a connection a PROXY protocol listener refuses: counted, and said on stderr.
     void refuse_proxied(boost::asio::ip::tcp::socket& socket, proxy_refusal reason,
                         const boost::asio::ip::tcp::endpoint& peer,
