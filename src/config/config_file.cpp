@@ -254,7 +254,8 @@ problem read_listener_key(std::string_view name, const toml::node& n, listener_t
         return for_each_element(n, false, "an IP or CIDR", [&](const toml::node& e) {
             if (!e.is_string()) return wrong("expected an IP or CIDR");
             direct_rule r;
-            if (auto why = parse_balancer(e.as_string()->get(), r); !why.empty()) return wrong(why);
+            if (auto why = parse_balancer(e.as_string()->get(), r); !why.empty())
+                return wrong(why.starts_with("expected") ? "expected an IP or CIDR" : why);
             t.address.proxy_protocol_from.push_back(std::move(r));
             return fine();
         });
