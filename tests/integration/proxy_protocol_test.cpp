@@ -17,6 +17,7 @@
 #include "support/requests.h"
 #include "support/socket_io.h"
 #include "support/temp_file.h"
+#include "support/test_dns.h"
 #include "support/tls_files.h"
 
 #include <gtest/gtest.h>
@@ -486,7 +487,7 @@ TEST(ProxyProtocolDrain, AHeaderFinishedDuringTheDrainStillReachesANamedOrigin) 
     std::this_thread::sleep_for(100ms);
     ASSERT_EQ(::kill(ferry.pid(), SIGTERM), 0);
     std::this_thread::sleep_for(300ms); // the drain has begun, and the ticker has run
-    const auto authority = "localhost:" + std::to_string(origin.port());
+    const auto authority = "origin.test:" + std::to_string(origin.port());
     ASSERT_TRUE(s.send_all(header.substr(6) + "GET http://" + authority +
                            "/size/10 HTTP/1.1\r\nHost: " + authority + "\r\n\r\n"));
     const auto response = s.read_until_close(4s);
