@@ -475,9 +475,12 @@ TEST_F(ProxyProtocolFirstBytes, AnHttp2PrefaceWithTheHeaderIsServedAsHttp2) {
 // accepted connection is done, not only the ones a front end has registered yet.
 TEST(ProxyProtocolDrain, AHeaderFinishedDuringTheDrainStillReachesANamedOrigin) {
     test_origin origin;
-    ferry_process ferry(
-        {"--listen", "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1", "--shutdown-timeout", "5"},
-        false);
+    test_dns dns; // a name the resolver must look up (localhost is answered without it)
+    ASSERT_TRUE(dns.ok());
+    dns.set("origin.test", {"127.0.0.1"});
+    ferry_process ferry({"--listen", "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1",
+                         "--shutdown-timeout", "5", "--dns-server", dns.server_arg()},
+                        false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const auto port = listener_ports(ferry).at(0);
     auto s = connect_from("127.0.0.1", port);
