@@ -434,7 +434,7 @@ protected:
     tcp_stream header_with(int port, const std::string& first) {
         auto s = connect_from("127.0.0.1", port);
         std::this_thread::sleep_for(50ms);
-        EXPECT_TRUE(s.send_all(v1("198.51.100.7", 5555, port) + first));
+        EXPECT_TRUE(s.send_all(v1("127.0.0.9", 5555, port) + first));
         return s;
     }
     static tls_files* tls_;
@@ -485,7 +485,7 @@ TEST(ProxyProtocolDrain, AHeaderFinishedDuringTheDrainStillReachesANamedOrigin) 
     const auto port = listener_ports(ferry).at(0);
     auto s = connect_from("127.0.0.1", port);
     ASSERT_TRUE(s.ok());
-    const auto header = v1("192.0.2.9", 4444, port);
+    const auto header = v1("127.0.0.9", 4444, port);
     ASSERT_TRUE(s.send_all(header.substr(0, 6)));
     std::this_thread::sleep_for(100ms);
     ASSERT_EQ(::kill(ferry.pid(), SIGTERM), 0);
@@ -517,7 +517,7 @@ TEST(ProxyProtocolDrain, AHeaderThatBeginsJustAfterTheDrainIsServed) {
     ASSERT_TRUE(eventually([&] {
         return admin_get(admin, "GET /healthz HTTP/1.1").find("draining") != std::string::npos;
     })) << "the drain did not begin";
-    ASSERT_TRUE(s.send_all(v1("192.0.2.9", 4444, port) + "GET " + origin.url("/size/10") +
+    ASSERT_TRUE(s.send_all(v1("127.0.0.9", 4444, port) + "GET " + origin.url("/size/10") +
                            " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n"));
     const auto response = s.read_until_close(4s);
     EXPECT_EQ(status_of(response), 200) << response;
