@@ -202,7 +202,10 @@ TEST_F(Socks5, AnOversizedNameIsAFailureReplyNotAStall) {
     // The name's length is one byte: 255 is the most a client can say, longer than any DNS
     // name (253), with a label over 63. It gets a failure reply at once (".invalid": ferry
     // asks no DNS server about it).
-    const std::string name = std::string(200, 'a') + "." + std::string(46, 'b') + ".invalid";
+    std::string name(200, 'a'); // appended, not added: GCC 12 -O3 warns falsely on the sum
+    name += '.';
+    name.append(46, 'b');
+    name += ".invalid";
     ASSERT_EQ(name.size(), 255u);
     const auto reply = reply_to(ferry_->port(), connect_name(name, 80));
     ASSERT_EQ(reply.size(), 10u) << printable(reply);
