@@ -145,8 +145,9 @@ TEST(ProxyProtocolListenerTables, MistakesNameTheFileLineAndKey) {
         "t.toml:1: listener.proxy_protocol_from: set proxy_protocol = true to use it");
     EXPECT_EQ(load("[[listener]]\naddress = \"127.0.0.1:2\"\nproxy_protocol = \"yes\"\n").error,
               "t.toml:3: listener.proxy_protocol: expected true or false");
-    EXPECT_EQ(load("[[listener]]\naddress = \"gopher://127.0.0.1:2\"\n").error,
-              R"(t.toml:2: listener.address: unknown scheme "gopher" (ferry serves: http, https, socks5))");
+    EXPECT_EQ(
+        load("[[listener]]\naddress = \"gopher://127.0.0.1:2\"\n").error,
+        R"(t.toml:2: listener.address: unknown scheme "gopher" (ferry serves: http, https, socks5))");
     EXPECT_EQ(
         load("[[listener]]\naddress = \"127.0.0.1:2?proxy_protocol_from=10.0.0.1\"\n").error,
         R"(t.toml:2: listener.address: use the proxy_protocol and proxy_protocol_from keys, not "?")");
