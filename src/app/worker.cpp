@@ -26,7 +26,11 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr auto tick_interval = 200ms;
-}
+// Draining, a PROXY protocol connection whose header has not begun to arrive gets this long
+// (give or take a tick) rather than being closed at once: a balancer always speaks first, and
+// does not retry a connection closed after its connect succeeded.
+constexpr auto drain_header_grace = 200ms;
+} // namespace
 
 worker::worker(shared_state& shared, unsigned index)
     : shared_(shared), index_(index), resolver_(io_, shared.settings),
@@ -61,9 +65,10 @@ void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const listener& l) {
     const bool plain_http = l.front_end->scheme == "http";
     auto on_accept = [this, serve, plain_http,
                       from = l.proxy_protocol_from](asio::ip::tcp::socket socket) {
-        // While draining (an accept completed just before): served if its client has sent
-        // something, as the queued ones are (net::accept_loop); closed if not.
-        if (draining_ && !net::has_unread_bytes(socket)) return;
+        // While draining (queued, or an accept completed just before): served if its client
+        // has sent something; closed if not, but a balancer's gets a grace for its header.
+        const bool silent = draining_ && !net::has_unread_bytes(socket);
+        if (silent && from.empty()) return;
         boost::system::error_code ec;
         const auto peer = socket.remote_endpoint(ec);
         if (ec) return; // gone
@@ -73,12 +78,16 @@ void worker::accept_on(asio::ip::tcp::acceptor& acceptor, const listener& l) {
             if (!trusted_balancer(peer.address(), from)) // closed before reading anything
                 return refuse_proxied(socket, proxy_refusal::untrusted, peer, local,
                                       "not in proxy_protocol_from");
-            asio::co_spawn(io_, serve_proxied(std::move(socket), peer, local, serve, plain_http),
-                           asio::detached);
+            ++serving_;
+            asio::co_spawn(
+                io_,
+                counted(serve_proxied(std::move(socket), peer, local, serve, plain_http, silent)),
+                asio::detached);
             return;
         }
         if (!admit(socket, peer, plain_http)) return; // over the limits
-        asio::co_spawn(io_, serve(*this, std::move(socket), peer), asio::detached);
+        ++serving_;
+        asio::co_spawn(io_, counted(serve(*this, std::move(socket), peer)), asio::detached);
     };
     asio::co_spawn(io_,
                    net::accept_loop(acceptor, std::move(on_accept), [this] { return draining_; }),
@@ -89,14 +98,17 @@ namespace {
 
 // A connection waiting for its PROXY protocol header, for the worker's drain. A drain lets
 // a header that has begun to arrive finish (within proxy_protocol_timeout: the exchange
-// behind it is served, with Connection: close); a connection that has sent nothing is
-// closed, as an idle keep-alive one is.
+// behind it is served, with Connection: close); a connection that has sent nothing yet has
+// drain_header_grace for its header to begin.
 struct pending_header final : net::drainable {
     header_wait& wait;
     asio::ip::tcp::socket& socket;
-    pending_header(header_wait& w, asio::ip::tcp::socket& s) : wait(w), socket(s) {}
+    const net::steady_time& now;
+    pending_header(header_wait& w, asio::ip::tcp::socket& s, const net::steady_time& n)
+        : wait(w), socket(s), now(n) {}
     void drain() override {
-        if (!net::has_unread_bytes(socket)) wait.cancel();
+        if (!net::has_unread_bytes(socket))
+            wait.deadline.arm_at(std::min(wait.deadline.at, now + drain_header_grace));
     }
     void force_close() override { wait.cancel(); }
 };
@@ -106,11 +118,13 @@ struct pending_header final : net::drainable {
 asio::awaitable<void> worker::serve_proxied(asio::ip::tcp::socket socket,
                                             asio::ip::tcp::endpoint balancer,
                                             asio::ip::tcp::endpoint local, frontend::serve_fn serve,
-                                            bool plain_http) {
+                                            bool plain_http, bool grace_only) {
     header_wait wait;
     wait.deadline.attach(&deadlines_);
-    wait.deadline.arm(now_, settings_->proxy_protocol_timeout);
-    pending_header pending(wait, socket);
+    wait.deadline.arm(now_, grace_only ? std::min<std::chrono::milliseconds>(
+                                             drain_header_grace, settings_->proxy_protocol_timeout)
+                                       : settings_->proxy_protocol_timeout);
+    pending_header pending(wait, socket, now_);
     add(&pending);
     auto result = co_await read_proxy_header(socket, balancer, wait);
     remove(&pending);
@@ -122,7 +136,32 @@ asio::awaitable<void> worker::serve_proxied(asio::ip::tcp::socket socket,
     const auto client = std::get<asio::ip::tcp::endpoint>(result);
     if (!admit(socket, client, plain_http)) co_return;
     // Spawned, not awaited: no temporary socket inside a co_await expression (GCC 12).
-    asio::co_spawn(io_, serve(*this, std::move(socket), client), asio::detached);
+    ++serving_;
+    asio::co_spawn(io_, counted(serve(*this, std::move(socket), client)), asio::detached);
+}
+
+asio::awaitable<void> worker::counted(asio::awaitable<void> serving) {
+    try {
+        co_await std::move(serving);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ferry: internal error in a connection: %s\n", e.what());
+    }
+    --serving_;
+    stop_if_done();
+}
+
+bool worker::nothing_left() const {
+    // An acceptor still open while draining: its accept loop has yet to take the queue.
+    return count_ == 0 && serving_ == 0 &&
+           std::none_of(acceptors_.begin(), acceptors_.end(),
+                        [](const asio::ip::tcp::acceptor& a) { return a.is_open(); });
+}
+
+void worker::stop_if_done() {
+    if (!draining_ || !nothing_left()) return;
+    ticker_.cancel();
+    flush_timer_.cancel(); // its handler writes what is gathered
+    resolver_.shutdown();
 }
 
 void worker::refuse_proxied(asio::ip::tcp::socket& socket, proxy_refusal reason,
@@ -308,7 +347,7 @@ void worker::tick() {
     parked_.close_expired(now_);
     trim_memory();
     deadlines_.expire_passed(now_);
-    if (draining_ && count_ == 0) {
+    if (draining_ && nothing_left()) {
         flush_timer_.cancel();
         resolver_.shutdown(); // nothing left: let the loop run out
         return;
@@ -349,11 +388,7 @@ void worker::remove(net::drainable* w) {
     if (w->next_) w->next_->prev_ = w->prev_;
     w->prev_ = w->next_ = nullptr;
     --count_;
-    if (draining_ && count_ == 0) {
-        ticker_.cancel();
-        flush_timer_.cancel(); // its handler writes what is gathered
-        resolver_.shutdown();
-    }
+    stop_if_done();
 }
 
 bool worker::park(asio::ip::tcp::socket& socket, const asio::ip::tcp::endpoint& peer,
@@ -385,9 +420,11 @@ void worker::resume_parked(int fd, const parked_client& client,
     // The session counts the connection again.
     observe::decrement(metrics_.client_connections);
     observe::set(metrics_.client_connections_parked, parked_.size());
-    asio::co_spawn(
-        io_, frontend::resume(*this, std::move(socket), client.peer, client.id, std::move(extra)),
-        asio::detached);
+    ++serving_;
+    asio::co_spawn(io_,
+                   counted(frontend::resume(*this, std::move(socket), client.peer, client.id,
+                                            std::move(extra))),
+                   asio::detached);
 }
 
 void worker::closed_parked(const parked_client& client) {
@@ -411,10 +448,8 @@ void worker::drain() {
     pool_.clear();
     // Each accept loop wakes, serves the connections already queued and closes its
     // acceptor (net::accept_loop): those clients' connects have succeeded.
-    bool accepting = false;
     for (auto& acceptor : acceptors_) {
         boost::system::error_code ignored;
-        if (acceptor.is_open()) accepting = true;
         acceptor.cancel(ignored);
     }
     parked_.close_all();
@@ -424,11 +459,7 @@ void worker::drain() {
         w = next;
     }
     // With accept loops still to run, the ticker ends the loop once nothing is left.
-    if (count_ == 0 && !accepting) {
-        ticker_.cancel();
-        flush_timer_.cancel(); // its handler writes what is gathered
-        resolver_.shutdown();
-    }
+    stop_if_done();
 }
 
 void worker::force_close() {

@@ -185,11 +185,21 @@ private:
     // after its PROXY protocol header when the listener reads one.
     void accept_on(boost::asio::ip::tcp::acceptor& acceptor, const listener& l);
     // A connection on a PROXY protocol listener from a balancer it believes: the header, then
-    // admission under the client's address it carries, then the front end.
+    // admission under the client's address it carries, then the front end. `grace_only`:
+    // accepted while draining before the balancer said anything, it has drain_header_grace.
     boost::asio::awaitable<void> serve_proxied(boost::asio::ip::tcp::socket socket,
                                                boost::asio::ip::tcp::endpoint balancer,
                                                boost::asio::ip::tcp::endpoint local,
-                                               frontend::serve_fn serve, bool plain_http);
+                                               frontend::serve_fn serve, bool plain_http,
+                                               bool grace_only);
+    // Runs a connection's serving coroutine, counted in serving_ (raised by the caller, at
+    // once, before the coroutine's start is posted) until it ends.
+    boost::asio::awaitable<void> counted(boost::asio::awaitable<void> serving);
+    // Draining, and nothing is left to serve: the ticker and the resolver stop, and the
+    // loop runs out.
+    void stop_if_done();
+    // Nothing registered, nothing being served, no acceptor left open.
+    bool nothing_left() const;
     // Closes a connection a PROXY protocol listener refuses: counted, and said on stderr.
     void refuse_proxied(boost::asio::ip::tcp::socket& socket, proxy_refusal reason,
                         const boost::asio::ip::tcp::endpoint& peer,
@@ -215,6 +225,10 @@ private:
     net::deadline_list deadlines_;
     net::drainable* head_ = nullptr;
     std::size_t count_ = 0;
+    // Connections accepted (or resumed) whose serving coroutine has not ended: between the
+    // accept and the front end's registration (a PROXY header, a sniff, the hand-over from
+    // a TLS handshake to HTTP/1) one is in no list, yet will need the resolver and the ticker.
+    std::size_t serving_ = 0;
     std::size_t peak_since_trim_ = 0; // most sessions at once since memory was last trimmed
     bool draining_ = false;
 };

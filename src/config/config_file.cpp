@@ -250,11 +250,15 @@ problem read_listener_key(std::string_view name, const toml::node& n, listener_t
     }
     if (name == "proxy_protocol_from") {
         t.has_from = true;
-        return read_string_list(n, t.address.proxy_protocol_from, false, "an IP or CIDR",
-                                [](std::string_view text, direct_rule& r) {
-                                    return parse_direct_rule(text, r) &&
-                                           r.what == direct_rule::kind::cidr;
-                                });
+        t.address.proxy_protocol_from.clear();
+        return for_each_element(n, false, "an IP or CIDR", [&](const toml::node& e) {
+            if (!e.is_string()) return wrong("expected an IP or CIDR");
+            direct_rule r;
+            if (auto why = parse_balancer(e.as_string()->get(), r); !why.empty())
+                return wrong(why.starts_with("expected") ? "expected an IP or CIDR" : why);
+            t.address.proxy_protocol_from.push_back(std::move(r));
+            return fine();
+        });
     }
     return wrong("unknown key");
 }

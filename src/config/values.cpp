@@ -152,6 +152,22 @@ std::string format_cidr(const direct_rule& r) {
     return fmt::format("{}/{}", r.network, r.prefix);
 }
 
+std::string parse_balancer(std::string_view text, direct_rule& out) {
+    if (!parse_direct_rule(text, out) || out.what != direct_rule::kind::cidr)
+        return fmt::format("expected an IP or CIDR, not \"{}\"", text);
+    boost::system::error_code ec;
+    const auto network = boost::asio::ip::make_address(out.network, ec);
+    if (!ec && network.is_v6() && network.to_v6().is_v4_mapped())
+        return fmt::format(
+            "\"{}\" is an IPv4-mapped IPv6 network, which never matches: "
+            "IPv4 balancers are matched as IPv4, write it as {}/{}",
+            text,
+            boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, network.to_v6())
+                .to_string(),
+            out.prefix >= 96 ? out.prefix - 96 : 0);
+    return {};
+}
+
 std::string parse_proxy_protocol_from(std::string_view text, std::vector<direct_rule>& out) {
     out.clear();
     if (text.empty()) return "expected at least one IP or CIDR";
@@ -159,8 +175,7 @@ std::string parse_proxy_protocol_from(std::string_view text, std::vector<direct_
         const auto comma = text.find(',');
         const auto item = text.substr(0, comma);
         direct_rule r;
-        if (!parse_direct_rule(item, r) || r.what != direct_rule::kind::cidr)
-            return fmt::format("expected an IP or CIDR, not \"{}\"", item);
+        if (auto problem = parse_balancer(item, r); !problem.empty()) return problem;
         out.push_back(std::move(r));
         if (comma == std::string_view::npos) return {};
         text.remove_prefix(comma + 1);

@@ -22,7 +22,8 @@ bool parse_listen_address(std::string_view text, listen_address& out);
 // config/ cannot see (it is a layer below); a unit test checks that the two lists agree.
 inline constexpr std::string_view listen_schemes[] = {"http", "https", "socks5"};
 
-// "" when ferry serves `scheme`, else `unknown scheme "socks4" (ferry serves: http, https, socks5)`.
+// "" when ferry serves `scheme`, else `unknown scheme "socks4" (ferry serves: http, https,
+// socks5)`.
 std::string listen_scheme_problem(std::string_view scheme);
 
 // A listen address as it is written: "127.0.0.1:8080", "[::1]:8080", and with its scheme
@@ -33,6 +34,10 @@ std::string format_listen_address(const listen_address& a);
 // The load balancers a PROXY protocol listener believes: "CIDR[,CIDR...]" (an IP alone is
 // its /32 or /128). "" or what is wrong, naming the element.
 std::string parse_proxy_protocol_from(std::string_view text, std::vector<direct_rule>& out);
+
+// One balancer of proxy_protocol_from: "" or what is wrong. An IPv4-mapped IPv6 network
+// (::ffff:10.0.0.0/104) is refused: peers are matched as IPv4, so it could never match.
+std::string parse_balancer(std::string_view text, direct_rule& out);
 
 // A CIDR rule as written: "10.0.0.0/8".
 std::string format_cidr(const direct_rule& r);

@@ -5,10 +5,13 @@
 #include "frontend/https.h"
 #include "frontend/socks5.h"
 #include "http/read_head.h"
+#include "net/listener.h"
 #include "observe/counter.h"
 
 #include <boost/asio/buffer.hpp>
+#include <cerrno>
 #include <fmt/format.h>
+#include <optional>
 #include <sys/socket.h>
 
 namespace ferry::frontend {
@@ -52,18 +55,49 @@ asio::awaitable<void> serve_http1_stream(host& h, std::unique_ptr<net::stream> c
 
 namespace {
 
+// Holds a connection in the worker's list while its first bytes are awaited (before it is
+// an HTTP/1, HTTP/2 or SOCKS5 connection): a drain closes it if its client has sent nothing
+// (as an idle keep-alive connection is), a forced shutdown in any case.
+class sniffing final : public net::drainable {
+public:
+    sniffing(host& h, net::stream& client) : host_(h), client_(client) { host_.add(this); }
+    ~sniffing() override { host_.remove(this); }
+    sniffing(const sniffing&) = delete;
+    sniffing& operator=(const sniffing&) = delete;
+    bool closed = false;
+    void drain() override {
+        if (!net::has_unread_bytes(*client_.tcp())) force_close();
+    }
+    void force_close() override {
+        closed = true;
+        client_.reading.cancel();
+    }
+
+private:
+    host& host_;
+    net::stream& client_;
+};
+
 // With --http2-cleartext or --socks5-on-http: the client's first bytes (up to 4), peeked,
-// not consumed. An HTTP/1 request never starts with "PRI " (RFC 9113 §3.4 chose the method
-// so; nghttp2 checks the rest of the preface) nor with the byte 0x05 (SOCKS5's version).
-asio::awaitable<std::string> first_bytes(host& h, net::stream& client) {
+// not consumed; nullopt when a shutdown closed the connection first. An HTTP/1 request never
+// starts with "PRI " (RFC 9113 §3.4 chose the method so; nghttp2 checks the rest of the
+// preface) nor with the byte 0x05 (SOCKS5's version). Peeked before waiting: behind a PROXY
+// protocol header they may have come with the header, and the reactor's edge with them
+// (epoll is edge-triggered: a wait would sit until header_timeout).
+asio::awaitable<std::optional<std::string>> first_bytes(host& h, net::stream& client) {
     auto* socket = client.tcp();
     if (!socket) co_return std::string();
-    client.reading.arm(h.now(), h.settings()->header_timeout);
-    auto [ec] = co_await socket->async_wait(tcp::socket::wait_read, client.reading.bind());
-    client.reading.disarm();
-    if (ec) co_return std::string();
     char first[4];
-    const auto n = ::recv(socket->native_handle(), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+    auto n = ::recv(socket->native_handle(), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        sniffing guard(h, client);
+        client.reading.arm(h.now(), h.settings()->header_timeout);
+        auto [ec] = co_await socket->async_wait(tcp::socket::wait_read, client.reading.bind());
+        client.reading.disarm();
+        if (guard.closed) co_return std::nullopt;
+        if (ec) co_return std::string();
+        n = ::recv(socket->native_handle(), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+    }
     co_return std::string(first, n > 0 ? std::size_t(n) : 0);
 }
 
@@ -76,7 +110,13 @@ asio::awaitable<void> serve_http1(host& h, tcp::socket socket, tcp::endpoint pee
     auto client = h.client_stream(std::move(socket));
     const bool h2c = h.settings()->http2.cleartext, socks5 = h.settings()->socks5_on_http;
     if (h2c || socks5) {
-        const auto first = co_await first_bytes(h, *client);
+        const auto sniffed = co_await first_bytes(h, *client);
+        if (!sniffed) { // shutting down, and this client had sent nothing
+            client->close();
+            h.connection_closed(peer.address());
+            co_return;
+        }
+        const auto& first = *sniffed;
         if (socks5 && !first.empty() && first[0] == char(socks5::version)) {
             co_await serve_socks5_stream(h, std::move(client), peer, id);
             co_return;

@@ -145,12 +145,17 @@ asio::awaitable<void> serve_https(host& h, tcp::socket socket, tcp::endpoint pee
     {
         auto plain = h.client_stream(std::move(socket));
         handshaking guard(h, *plain->tcp());
-        // The first byte, within the handshake's time.
-        plain->reading.arm(h.now(), timeout);
-        auto [ec] =
-            co_await plain->tcp()->async_wait(tcp::socket::wait_read, plain->reading.bind());
-        plain->reading.disarm();
-        const auto kind = ec ? first_byte::nothing : sniff(*plain->tcp());
+        // The first byte, within the handshake's time. Peeked before waiting: behind a PROXY
+        // protocol header it may have come with the header, and the reactor's edge with it
+        // (epoll is edge-triggered: a wait would sit until the handshake timeout).
+        auto kind = sniff(*plain->tcp());
+        if (kind == first_byte::nothing) {
+            plain->reading.arm(h.now(), timeout);
+            auto [ec] =
+                co_await plain->tcp()->async_wait(tcp::socket::wait_read, plain->reading.bind());
+            plain->reading.disarm();
+            if (!ec) kind = sniff(*plain->tcp());
+        }
         if (kind != first_byte::tls || !context) {
             if (kind == first_byte::plain_http) {
                 failed(h, peer, observe::tls_failure::plain_http, {});

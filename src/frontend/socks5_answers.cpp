@@ -53,6 +53,8 @@ reply reply_for_failure(core::errc problem, int system_error, int status) {
             return reply::network_unreachable;
         case EHOSTUNREACH:
             return reply::host_unreachable;
+        case ETIMEDOUT: // the kernel gave up on the SYN: a timeout, as ferry's own is
+            return reply::ttl_expired;
         default:
             return reply::general_failure;
         }

@@ -44,7 +44,8 @@ bool has_unread_bytes(tcp::socket& socket) {
 
 namespace {
 
-// The connections in the acceptor's queue, handed on without waiting; then the acceptor is
+// The connections in the acceptor's queue, handed on without waiting (the owner, draining,
+// decides what to do with one whose client has said nothing yet); then the acceptor is
 // closed. Bounded by the largest backlog.
 void accept_queued_then_close(tcp::acceptor& acceptor,
                               const std::function<void(tcp::socket)>& on_accept) {
@@ -52,7 +53,7 @@ void accept_queued_then_close(tcp::acceptor& acceptor,
     acceptor.non_blocking(true, ec);
     for (int i = 0; !ec && i < asio::socket_base::max_listen_connections; ++i) {
         auto socket = acceptor.accept(ec);
-        if (!ec && has_unread_bytes(socket)) on_accept(std::move(socket));
+        if (!ec) on_accept(std::move(socket));
         if (ec == asio::error::connection_aborted) ec = {}; // that client only
     }
     acceptor.close(ec);

@@ -25,10 +25,10 @@ bool has_unread_bytes(boost::asio::ip::tcp::socket& socket);
 // Accepts until the acceptor is closed. Out of file descriptors or memory, it backs off
 // briefly and tries again instead of spinning or giving up. Once `stopping` says so (a
 // drain: the owner then cancels the acceptor to wake the loop), it hands on the connections
-// the kernel has already completed whose client has sent something, then closes the
-// acceptor: a close alone would reset them after their client's connect succeeded, which no
-// client or balancer retries. One whose client has said nothing is closed, as a drain closes
-// an idle keep-alive connection.
+// the kernel has already completed, then closes the acceptor: a close alone would reset them
+// after their client's connect succeeded, which no client or balancer retries. The owner
+// closes one whose client has said nothing (has_unread_bytes), as a drain closes an idle
+// keep-alive connection, or gives it a moment when its client always speaks first.
 boost::asio::awaitable<void>
 accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
             std::function<void(boost::asio::ip::tcp::socket)> on_accept,

@@ -18,8 +18,8 @@
 namespace ferry::observe {
 
 // Methods counted by name; anything else is "other".
-inline constexpr std::array<std::string_view, 9> metric_methods{
-    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "PATCH", "TRACE"};
+inline constexpr std::array<std::string_view, 10> metric_methods{
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "PATCH", "TRACE", "SOCKS5"};
 inline constexpr std::size_t method_slots = metric_methods.size() + 1;
 // Status classes 1xx..5xx, and slot 0 for "no answer" (000 in the access log).
 inline constexpr std::size_t status_slots = 6;

@@ -6,6 +6,7 @@
 // HAProxy in TCP mode with send-proxy and send-proxy-v2 in front of an http:// and an
 // https:// listener, curl's source address in ferry's log.
 #include "support/admin_client.h"
+#include "support/client_hello_bytes.h"
 #include "support/command.h"
 #include "support/eventually.h"
 #include "support/ferry_process.h"
@@ -16,6 +17,7 @@
 #include "support/requests.h"
 #include "support/socket_io.h"
 #include "support/temp_file.h"
+#include "support/test_dns.h"
 #include "support/tls_files.h"
 
 #include <gtest/gtest.h>
@@ -26,6 +28,7 @@
 #include <netinet/in.h>
 #include <regex>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -401,6 +404,134 @@ TEST(ProxyProtocolHaproxy, SendProxyAndSendProxyV2ShowTheClientHaproxySaw) {
     })) << ferry.out();
     for (const auto& line : lines_of(ferry.out()))
         EXPECT_EQ(line.find(" 127.0.0.1:"), std::string::npos) << line;
+}
+
+// The header and the client's first bytes in one segment, after ferry is already waiting for
+// the header: the front end's sniff that follows must look at what is already there, not
+// wait for another wake (epoll is edge-triggered: none would come).
+class ProxyProtocolFirstBytes : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        tls_ = new tls_files();
+        ferry_ = new ferry_process(
+            {"--listen", "https://127.0.0.1:0?proxy_protocol_from=127.0.0.0/8", "--listen",
+             "http://127.0.0.1:0?proxy_protocol_from=127.0.0.0/8", "--socks5-on-http", "on",
+             "--http2-cleartext", "on", "--tls-cert", tls_->proxy_cert(), "--tls-key",
+             tls_->proxy_key(), "--tls-handshake-timeout", "8", "--header-timeout", "8"},
+            false);
+    }
+    static void TearDownTestSuite() {
+        delete ferry_;
+        delete tls_;
+    }
+    void SetUp() override {
+        ASSERT_TRUE(tls_->ok()) << tls_->error();
+        ASSERT_TRUE(ferry_->started()) << ferry_->err();
+        ports_ = listener_ports(*ferry_);
+        ASSERT_EQ(ports_.size(), 2u) << ferry_->out();
+    }
+    // Connected, ferry waiting for the header; then the header and `first` in one write.
+    tcp_stream header_with(int port, const std::string& first) {
+        auto s = connect_from("127.0.0.1", port);
+        std::this_thread::sleep_for(50ms);
+        EXPECT_TRUE(s.send_all(v1("127.0.0.9", 5555, port) + first));
+        return s;
+    }
+    static tls_files* tls_;
+    static ferry_process* ferry_;
+    std::vector<int> ports_;
+};
+
+tls_files* ProxyProtocolFirstBytes::tls_ = nullptr;
+ferry_process* ProxyProtocolFirstBytes::ferry_ = nullptr;
+
+TEST_F(ProxyProtocolFirstBytes, AClientHelloWithTheHeaderIsAnsweredAtOnce) {
+    auto s = header_with(ports_[0], ferry::test::client_hello_bytes(ferry::test::hello_spec{}));
+    ASSERT_TRUE(s.ok());
+    // A handshake record (ServerHello or HelloRetryRequest) or an alert: an answer, not the
+    // handshake timeout's silence.
+    const auto got = s.read_exact(1, 3s);
+    ASSERT_EQ(got.size(), 1u) << "no answer to the ClientHello within 3 s";
+    EXPECT_TRUE(got[0] == '\x16' || got[0] == '\x15') << int(got[0]);
+}
+
+TEST_F(ProxyProtocolFirstBytes, ASocksGreetingWithTheHeaderIsServedAsSocks) {
+    auto s = header_with(ports_[1], std::string("\x05\x01\x00", 3));
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s.read_exact(2, 3s), std::string("\x05\x00", 2)) << "no SOCKS5 method reply";
+}
+
+TEST_F(ProxyProtocolFirstBytes, AnHttp2PrefaceWithTheHeaderIsServedAsHttp2) {
+    auto s = header_with(ports_[1], "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    ASSERT_TRUE(s.ok());
+    // The server's connection preface: a SETTINGS frame (type 4) first, not a 400.
+    const auto frame = s.read_exact(9, 3s);
+    ASSERT_EQ(frame.size(), 9u) << "no HTTP/2 SETTINGS within 3 s: " << frame;
+    EXPECT_EQ(frame[3], '\x04');
+}
+
+// A connection whose PROXY header completes during a drain is served (the header had begun
+// to arrive), and its request to a name still resolves: the resolver stays up until every
+// accepted connection is done, not only the ones a front end has registered yet.
+TEST(ProxyProtocolDrain, AHeaderFinishedDuringTheDrainStillReachesANamedOrigin) {
+    test_origin origin;
+    test_dns dns; // a name the resolver must look up (localhost is answered without it)
+    ASSERT_TRUE(dns.ok());
+    dns.set("origin.test", {"127.0.0.1"});
+    ferry_process ferry({"--listen", "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1",
+                         "--shutdown-timeout", "5", "--dns-server", dns.server_arg()},
+                        false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto port = listener_ports(ferry).at(0);
+    auto s = connect_from("127.0.0.1", port);
+    ASSERT_TRUE(s.ok());
+    const auto header = v1("127.0.0.9", 4444, port);
+    ASSERT_TRUE(s.send_all(header.substr(0, 6)));
+    std::this_thread::sleep_for(100ms);
+    ASSERT_EQ(::kill(ferry.pid(), SIGTERM), 0);
+    std::this_thread::sleep_for(300ms); // the drain has begun, and the ticker has run
+    const auto authority = "origin.test:" + std::to_string(origin.port());
+    ASSERT_TRUE(s.send_all(header.substr(6) + "GET http://" + authority +
+                           "/size/10 HTTP/1.1\r\nHost: " + authority + "\r\n\r\n"));
+    const auto response = s.read_until_close(4s);
+    EXPECT_EQ(status_of(response), 200) << response;
+    const int status = ferry.stop(SIGTERM, 5s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << ferry.err();
+}
+
+// A balancer's connection accepted just before a drain, whose header is still on its way, is
+// not closed under it (the balancer would not retry): its header gets a moment to begin.
+TEST(ProxyProtocolDrain, AHeaderThatBeginsJustAfterTheDrainIsServed) {
+    test_origin origin;
+    ferry_process ferry({"--listen", "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1",
+                         "--admin-listen", "127.0.0.1:0", "--shutdown-timeout", "5"},
+                        false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto port = listener_ports(ferry).at(0);
+    const int admin = admin_port(ferry);
+    ASSERT_NE(admin, 0) << ferry.out();
+    auto s = connect_from("127.0.0.1", port);
+    ASSERT_TRUE(s.ok());
+    std::this_thread::sleep_for(100ms); // accepted, waiting for its header
+    ASSERT_EQ(::kill(ferry.pid(), SIGTERM), 0);
+    ASSERT_TRUE(eventually([&] {
+        return admin_get(admin, "GET /healthz HTTP/1.1").find("draining") != std::string::npos;
+    })) << "the drain did not begin";
+    ASSERT_TRUE(s.send_all(v1("127.0.0.9", 4444, port) + "GET " + origin.url("/size/10") +
+                           " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n"));
+    const auto response = s.read_until_close(4s);
+    EXPECT_EQ(status_of(response), 200) << response;
+    const int status = ferry.stop(SIGTERM, 5s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << ferry.err();
+}
+
+TEST(ProxyProtocolConfig, AnIpv4MappedBalancerNetworkIsRefused) {
+    // Refused where it is read, before anything listens (an option's mistake: exit 2).
+    const auto r =
+        run_ferry({"--listen", "http://127.0.0.1:0?proxy_protocol_from=::ffff:10.0.0.0/104"});
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
+    EXPECT_NE(r.err.find("IPv4-mapped"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("write it as 10.0.0.0/8"), std::string::npos) << r.err;
 }
 
 } // namespace

@@ -75,3 +75,22 @@ TEST(Shutdown, ATunnelPastTheShutdownTimeoutIsCut) {
               std::string::npos)
         << ferry.out();
 }
+
+// An idle client connected to a listener that sniffs its first bytes (SOCKS5 or HTTP/2 on an
+// http:// listener; Chromium preconnects so): SIGTERM closes it, and ferry exits at once,
+// not after the shutdown timeout, nor never.
+TEST(Shutdown, AnIdleClientBeingSniffedDoesNotHoldTheExit) {
+    for (const char* option : {"--socks5-on-http", "--http2-cleartext"}) {
+        SCOPED_TRACE(option);
+        ferry_process ferry({option, "on", "--shutdown-timeout", "2", "--header-timeout", "30"});
+        ASSERT_TRUE(ferry.started()) << ferry.err();
+        auto s = tcp_stream::connect_to(ferry.port());
+        ASSERT_TRUE(s.ok());
+        std::this_thread::sleep_for(100ms); // accepted, its first bytes awaited
+        const auto started = std::chrono::steady_clock::now();
+        const int status = ferry.stop(SIGTERM, 4s);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << "\n" << ferry.err();
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 1500ms);
+        EXPECT_TRUE(s.peer_closed(1s));
+    }
+}

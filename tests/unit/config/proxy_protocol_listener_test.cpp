@@ -69,6 +69,10 @@ TEST(ProxyProtocolListen, TheCommandLineSaysWhatIsWrong) {
               R"(proxy_protocol_from: expected an IP or CIDR, not "")");
     EXPECT_EQ(apply_listen(s, "127.0.0.1:3128?proxy_protocol_from=lb.example"),
               R"(proxy_protocol_from: expected an IP or CIDR, not "lb.example")");
+    // Peers are matched as IPv4 (::ffff:a.b.c.d unmapped): a mapped network never matches.
+    EXPECT_EQ(apply_listen(s, "127.0.0.1:3128?proxy_protocol_from=::ffff:10.0.0.0/104"),
+              R"(proxy_protocol_from: "::ffff:10.0.0.0/104" is an IPv4-mapped IPv6 network, )"
+              R"(which never matches: IPv4 balancers are matched as IPv4, write it as 10.0.0.0/8)");
     EXPECT_EQ(apply_listen(s, "127.0.0.1:3128?proxy=1"),
               R"(expected "?proxy_protocol_from=CIDR[,CIDR...]" after the address)");
     EXPECT_EQ(apply_listen(s, "127.0.0.1:?proxy_protocol_from=10.0.0.1"),
@@ -129,14 +133,21 @@ TEST(ProxyProtocolListenerTables, MistakesNameTheFileLineAndKey) {
                    "proxy_protocol_from = [\n  \"10.0.0.0/8\",\n  \"balancer\",\n]\n")
                   .error,
               "t.toml:6: listener.proxy_protocol_from: expected an IP or CIDR");
+    EXPECT_EQ(load("[[listener]]\naddress = \"127.0.0.1:2\"\nproxy_protocol = true\n"
+                   "proxy_protocol_from = [\"::ffff:192.0.2.1\"]\n")
+                  .error,
+              "t.toml:4: listener.proxy_protocol_from: \"::ffff:192.0.2.1\" is an IPv4-mapped "
+              "IPv6 network, which never matches: IPv4 balancers are matched as IPv4, write it "
+              "as 192.0.2.1/32");
     EXPECT_EQ(
         load("[[listener]]\naddress = \"127.0.0.1:2\"\nproxy_protocol_from = [\"10.0.0.1\"]\n")
             .error,
         "t.toml:1: listener.proxy_protocol_from: set proxy_protocol = true to use it");
     EXPECT_EQ(load("[[listener]]\naddress = \"127.0.0.1:2\"\nproxy_protocol = \"yes\"\n").error,
               "t.toml:3: listener.proxy_protocol: expected true or false");
-    EXPECT_EQ(load("[[listener]]\naddress = \"gopher://127.0.0.1:2\"\n").error,
-              R"(t.toml:2: listener.address: unknown scheme "gopher" (ferry serves: http, https))");
+    EXPECT_EQ(
+        load("[[listener]]\naddress = \"gopher://127.0.0.1:2\"\n").error,
+        R"(t.toml:2: listener.address: unknown scheme "gopher" (ferry serves: http, https, socks5))");
     EXPECT_EQ(
         load("[[listener]]\naddress = \"127.0.0.1:2?proxy_protocol_from=10.0.0.1\"\n").error,
         R"(t.toml:2: listener.address: use the proxy_protocol and proxy_protocol_from keys, not "?")");

@@ -258,6 +258,7 @@ TEST(Socks5Replies, EachFailureGetsItsCode) {
     EXPECT_EQ(reply_for_failure(errc::connect_failed, ENETUNREACH, 502),
               reply::network_unreachable);
     EXPECT_EQ(reply_for_failure(errc::connect_failed, EHOSTUNREACH, 502), reply::host_unreachable);
+    EXPECT_EQ(reply_for_failure(errc::connect_failed, ETIMEDOUT, 504), reply::ttl_expired);
     EXPECT_EQ(reply_for_failure(errc::connect_failed, 0, 502), reply::general_failure);
     EXPECT_EQ(reply_for_failure(errc::bad_response, 0, 502), reply::general_failure);
     EXPECT_EQ(reply_for_failure(errc::internal, 0, 500), reply::general_failure);
