@@ -102,8 +102,9 @@ TEST(Listen, ASchemeFerryDoesNotServeIsAUsageError) {
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         EXPECT_EQ(
             r.err,
-            fmt::format("ferry: --listen {}: unknown scheme \"{}\" (ferry serves: http, https, socks5)\n",
-                        address, lowered));
+            fmt::format(
+                "ferry: --listen {}: unknown scheme \"{}\" (ferry serves: http, https, socks5)\n",
+                address, lowered));
         EXPECT_EQ(r.out, "");
         EXPECT_TRUE(port_is_free(port)) << "nothing may listen for " << address;
     }
@@ -123,9 +124,9 @@ TEST(Listen, TheAdminListenerTakesNoOtherScheme) {
 TEST(Listen, ABadSchemeInTheFileNamesFileAndLine) {
     config_file file(
         "via = \"x\"\nlisten = [\n  \"127.0.0.1:0\",\n  \"socks4://127.0.0.1:1080\",\n]\n");
-    const auto expected =
-        fmt::format("ferry: {}:4: listen: unknown scheme \"socks4\" (ferry serves: http, https, socks5)\n",
-                    file.path());
+    const auto expected = fmt::format(
+        "ferry: {}:4: listen: unknown scheme \"socks4\" (ferry serves: http, https, socks5)\n",
+        file.path());
     auto started = run_ferry({"--config", file.path()}, 5s);
     ASSERT_TRUE(started.exited()) << "ferry ran with a listener it cannot serve";
     EXPECT_EQ(started.exit_code(), 2);
@@ -149,10 +150,11 @@ TEST(Listen, ABadSchemeOnReloadKeepsTheRunningListeners) {
     while (ferry.err().find(failed) == std::string::npos &&
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(10ms);
-    EXPECT_NE(ferry.err().find(fmt::format(
-                  "ferry: {}:1: listen: unknown scheme \"socks4\" (ferry serves: http, https, socks5)\n",
-                  file.path())),
-              std::string::npos)
+    EXPECT_NE(
+        ferry.err().find(fmt::format(
+            "ferry: {}:1: listen: unknown scheme \"socks4\" (ferry serves: http, https, socks5)\n",
+            file.path())),
+        std::string::npos)
         << ferry.err();
     EXPECT_NE(ferry.err().find(failed), std::string::npos) << ferry.err();
     EXPECT_TRUE(port_is_free(other));
