@@ -7,6 +7,7 @@
 #include "support/admin_client.h"
 #include "support/command.h"
 #include "support/curl_client.h"
+#include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/log_lines.h"
 #include "support/origin.h"
@@ -287,8 +288,10 @@ TEST(Socks5Auth, TheRightPasswordOpensTheTunnelAndNamesTheUser) {
     auto n = tcp_stream::connect_to(f.process.port());
     ASSERT_TRUE(n.send_all(no_auth));
     EXPECT_EQ(n.read_until_close(3s), bytes({5, 0xff}));
-    EXPECT_NE(f.process.err().find("ferry: auth failed for user \"alice\""), std::string::npos)
-        << f.process.err();
+    // The line is written after the reply: wait for it rather than read stderr at once.
+    EXPECT_TRUE(eventually([&] {
+        return f.process.err().find("ferry: auth failed for user \"alice\"") != std::string::npos;
+    })) << f.process.err();
 }
 
 TEST(Socks5Auth, RulesDenyPortsAndDestinationsWithReply2) {
