@@ -5,6 +5,7 @@
 #include "http/head_parser.h"
 #include "observe/counter.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 namespace ferry::proxy {
@@ -53,6 +54,58 @@ policy::acl_verdict exchange::access_verdict_at(std::string_view host, std::uint
     request.address = address;
     request.auth_available = ctx_.auth().enabled();
     return policy::evaluate(settings().acl, ctx_.default_policy(), request);
+}
+
+bool exchange::safe_destinations() const {
+    return policy::safe_destinations_apply(settings().safe_destinations, ctx_.default_policy());
+}
+
+policy::destination_category exchange::destination_category_of(const asio::ip::address& a,
+                                                               std::uint16_t port) const {
+    const auto admin = ctx_.admin_endpoint();
+    if (admin && is_self_endpoint({policy::reached_address(a), port}, std::span(&*admin, 1)))
+        return policy::destination_category::admin_listener;
+    return policy::classify(a, settings().private_destinations == "deny");
+}
+
+bool exchange::egress_checked(const upstream::route& where) const {
+    return !where.parent &&
+           (safe_destinations() || policy::needs_address(settings().acl, where.host));
+}
+
+std::string exchange::egress_refusal(const upstream::route& where, const asio::ip::address& a,
+                                     bool count) {
+    const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
+    const auto verdict = access_verdict_at(where.host, where.port, user, &a);
+    if (verdict.what != policy::acl_verdict::kind::allow) {
+        if (count) ctx_.metrics().denied(verdict.rule);
+        if (verdict.reason.empty())
+            return fmt::format("ferry: {} ({}) needs authentication for its address", where.label,
+                               a.to_string());
+        return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
+    }
+    if (!safe_destinations()) return {};
+    const auto category = destination_category_of(a, where.port);
+    if (category == policy::destination_category::none ||
+        policy::explicitly_allowed(settings().acl, verdict))
+        return {};
+    if (count) ctx_.metrics().destination_denied(policy::category_label(category));
+    return policy::destination_refusal(a, where.port, category);
+}
+
+std::string exchange::parent_literal_refusal(const upstream::route& where) {
+    if (!where.parent || !safe_destinations()) return {};
+    boost::system::error_code ec;
+    const auto a = asio::ip::make_address(where.origin, ec);
+    if (ec) return {}; // a name: the parent resolves it, ferry never sees the address
+    const auto category = policy::classify(a, settings().private_destinations == "deny");
+    if (category == policy::destination_category::none) return {};
+    const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
+    if (policy::explicitly_allowed(settings().acl,
+                                   access_verdict_at(where.origin, where.origin_port, user, &a)))
+        return {};
+    ctx_.metrics().destination_denied(policy::category_label(category));
+    return policy::destination_refusal(a, where.origin_port, category);
 }
 
 void exchange::note_auth_failure(const auth::result& verdict) {

@@ -64,9 +64,36 @@ void exchange::note_upstream(const upstream::route& where) {
     rec_.upstream_parent = where.parent;
 }
 
+bool exchange::pooled_still_allowed(const upstream::route& where, const upstream::connection& c) {
+    if (!egress_checked(where)) return true;
+    boost::system::error_code ec;
+    const auto a = asio::ip::make_address(c.address, ec);
+    return !ec && egress_refusal(where, a, false).empty();
+}
+
+upstream::connect_request exchange::connect_request_for(const upstream::route& where) {
+    const auto self = ctx_.self();
+    upstream::connect_request request;
+    request.host = where.host;
+    request.port = where.port;
+    request.timeout = settings().connect_timeout;
+    request.is_self = [self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
+    request.attempt_timeout = settings().connect_attempt_timeout;
+    // The one egress check, on every address a direct connection may go to, before any
+    // attempt: the access rules with the address (a name cannot reach a range an IP literal
+    // could not) and safe destinations. A parent is trusted: it resolves the names itself.
+    if (egress_checked(where))
+        request.denied = [this, &where](const asio::ip::address& a) {
+            return egress_refusal(where, a, true);
+        };
+    return request;
+}
+
 asio::awaitable<error> exchange::open_upstream(const upstream::route& where, upstream_choice choice,
                                                bool& reused) {
     rec_.upstream_new = false;
+    if (auto refused = parent_literal_refusal(where); !refused.empty())
+        co_return error{errc::forbidden, std::move(refused)};
     // A connection pinned to this client by connection-bound authentication serves its next
     // requests to the same place (a retry or a tunnel excepted); it is never shared.
     if (client_.upstream && up().pinned && choice != upstream_choice::fresh &&
@@ -81,6 +108,8 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
         // A TLS connection verified against CAs a reload has replaced since is not reused.
         if (pooled && where.tls && !upstream::under_current_context(*pooled, ctx_.parent_tls()))
             pooled.reset();
+        // Pooled under another client's request: judged again for this one.
+        if (pooled && !pooled_still_allowed(where, *pooled)) pooled.reset();
         if (pooled) {
             client_.upstream = std::move(pooled);
             reused = true;
@@ -89,27 +118,7 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
         }
     }
     client_.upstream = ctx_.new_connection();
-    const auto self = ctx_.self();
-    upstream::connect_request request;
-    request.host = where.host;
-    request.port = where.port;
-    request.timeout = settings().connect_timeout;
-    request.is_self = [self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
-    request.attempt_timeout = settings().connect_attempt_timeout;
-    // Rules with CIDR destinations judge the address a name resolves to as well, so that a
-    // name cannot reach a range an IP literal could not (through a parent, the parent
-    // resolves: only names and literals are judged).
-    if (!where.parent && policy::needs_address(settings().acl, where.host))
-        request.denied = [this, &where](const asio::ip::address& a) {
-            const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
-            auto verdict = access_verdict_at(where.host, where.port, user, &a);
-            if (verdict.what == policy::acl_verdict::kind::allow) return std::string();
-            ctx_.metrics().denied(verdict.rule);
-            if (verdict.reason.empty())
-                return fmt::format("ferry: {} ({}) needs authentication for its address",
-                                   where.label, a.to_string());
-            return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
-        };
+    const auto request = connect_request_for(where);
     const auto started = ctx_.now();
     auto e = co_await ctx_.connect(up(), request);
     if (e) {

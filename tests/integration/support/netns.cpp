@@ -79,18 +79,20 @@ bool network_namespace::add_address(const std::string& cidr) {
     return ip({"addr", "add", cidr, "dev", "lo"});
 }
 
-address_origin::address_origin(const std::string& address) : address_(address) {
+address_origin::address_origin(const std::string& address, int port) : address_(address) {
     sockaddr_storage ss{};
     socklen_t len = 0;
     const bool v6 = address.find(':') != std::string::npos;
     if (v6) {
         auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
         s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(std::uint16_t(port));
         if (::inet_pton(AF_INET6, address.c_str(), &s6->sin6_addr) != 1) return;
         len = sizeof(sockaddr_in6);
     } else {
         auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
         s4->sin_family = AF_INET;
+        s4->sin_port = htons(std::uint16_t(port));
         if (::inet_pton(AF_INET, address.c_str(), &s4->sin_addr) != 1) return;
         len = sizeof(sockaddr_in);
     }

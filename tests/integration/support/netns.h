@@ -42,12 +42,13 @@ private:
     std::string problem_;
 };
 
-// A minimal HTTP origin on one address of the namespace (any address added to lo, or
-// 127.0.0.1), port chosen by the kernel: counts the connections it accepts and answers every
-// request `200` with the body "origin ADDRESS\n", then closes.
+// A minimal HTTP origin on one address (127.0.0.2 on the host, or any address added to lo in
+// a namespace), on `port` or one the kernel chooses: counts the connections it accepts and
+// answers every request `200` with the body "origin ADDRESS\n", then closes. ok() is false
+// when it could not listen there.
 class address_origin {
 public:
-    explicit address_origin(const std::string& address);
+    explicit address_origin(const std::string& address, int port = 0);
     ~address_origin();
     address_origin(const address_origin&) = delete;
     address_origin& operator=(const address_origin&) = delete;

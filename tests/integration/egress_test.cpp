@@ -1,0 +1,243 @@
+// Safe destinations (issue 18) on loopback, with --safe-destinations on: 127.0.0.1 is a
+// protected destination, refused through every path that reaches an origin — absolute-form,
+// CONNECT, an Upgrade (WebSocket), SOCKS5, a name resolving there, a name rebinding there —
+// before any connection (the origin bound there sees none), unless an access rule names it.
+// (Link-local, metadata and private destinations: egress_netns_test.cpp, in a namespace.)
+#include "support/admin_client.h"
+#include "support/eventually.h"
+#include "support/ferry_process.h"
+#include "support/netns.h"
+#include "support/origin.h"
+#include "support/socket_io.h"
+#include "support/temp_file.h"
+#include "support/test_dns.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+using namespace ferry_test;
+
+namespace {
+
+const std::string loopback_refusal =
+    "ferry: destination 127.0.0.1 is loopback; allow it with an access rule";
+
+std::vector<std::string> safe(std::vector<std::string> more = {}) {
+    std::vector<std::string> a{"--safe-destinations", "on"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+}
+
+// One raw request on a new connection to ferry; the whole response.
+std::string ask(const ferry_process& ferry, const std::string& request) {
+    auto s = tcp_stream::connect_to(ferry.port());
+    if (!s.send_all(request)) return {};
+    return s.read_response();
+}
+
+std::string get(const std::string& authority, const std::string& extra = {}) {
+    return fmt::format("GET http://{}/ HTTP/1.1\r\nHost: {}\r\n{}\r\n", authority, authority,
+                       extra);
+}
+
+std::string bytes(std::initializer_list<int> list) {
+    std::string s;
+    for (int b : list)
+        s += char(b);
+    return s;
+}
+
+} // namespace
+
+TEST(Egress, AbsoluteFormToLoopbackIsRefusedBeforeConnecting) {
+    test_origin origin;
+    ferry_process ferry(safe({"--admin-listen", "127.0.0.1:0"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    EXPECT_TRUE(eventually([&] {
+        return ferry.err().find("ferry: safe destinations on (safe_destinations = on)") !=
+               std::string::npos;
+    })) << ferry.err();
+    const auto r = ask(ferry, get(origin.authority()));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(origin.connections(), 0);
+    // The access log's cause is the 403's body; the metric counts it by category.
+    EXPECT_TRUE(eventually([&] { return ferry.out().find(loopback_refusal) != std::string::npos; }))
+        << ferry.out();
+    ASSERT_TRUE(ferry.wait_for_out("Admin listener on port"));
+    EXPECT_EQ(
+        fetch_metric(admin_port(ferry), R"(ferry_destination_denials_total{category="loopback"})"),
+        1);
+}
+
+TEST(Egress, WithoutTheOptionLoopbackListenersReachLoopback) {
+    test_origin origin;
+    ferry_process ferry; // auto: every listener on loopback
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    EXPECT_EQ(ferry.err().find("safe destinations"), std::string::npos) << ferry.err();
+    const auto r = ask(ferry, get(origin.authority()));
+    EXPECT_EQ(status_of(r), 200) << r;
+    EXPECT_EQ(origin.connections(), 1);
+}
+
+TEST(Egress, ConnectToLoopbackIsRefused) {
+    test_origin origin;
+    ferry_process ferry(safe({"--connect-ports", "any"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto r =
+        ask(ferry, fmt::format("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", origin.authority()));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(origin.connections(), 0);
+}
+
+TEST(Egress, WebSocketUpgradeToLoopbackIsRefused) {
+    test_origin origin;
+    ferry_process ferry(safe());
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto r =
+        ask(ferry, get(origin.authority(), "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                           "Sec-WebSocket-Version: 13\r\n"));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(origin.connections(), 0);
+}
+
+TEST(Egress, Socks5ToLoopbackIsNotAllowedByTheRuleset) {
+    test_origin origin;
+    ferry_process ferry(safe({"--socks5-on-http", "on"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto s = tcp_stream::connect_to(ferry.port());
+    const int p = origin.port();
+    ASSERT_TRUE(s.send_all(bytes({5, 1, 0}) + bytes({5, 1, 0, 1, 127, 0, 0, 1, p >> 8, p & 0xff})));
+    // Method "no authentication", then reply 0x02: connection not allowed by ruleset.
+    EXPECT_EQ(s.read_exact(4), bytes({5, 0, 5, 2}));
+    EXPECT_EQ(origin.connections(), 0);
+    // The access log: the SOCKS5 reply, then the cause.
+    EXPECT_TRUE(eventually([&] {
+        return ferry.out().find("(reply 0x02): destination 127.0.0.1 is loopback; allow it with "
+                                "an access rule") != std::string::npos;
+    })) << ferry.out();
+}
+
+TEST(Egress, ANameResolvingToLoopbackIsRefused) {
+    test_dns dns;
+    ASSERT_TRUE(dns.ok());
+    test_origin origin;
+    dns.set("inside.test", {"127.0.0.1"});
+    ferry_process ferry(safe({"--dns-server", dns.server_arg()}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto r = ask(ferry, get(fmt::format("inside.test:{}", origin.port())));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(origin.connections(), 0);
+}
+
+TEST(Egress, NumericFormsOfLoopbackAreRefusedOrJudgedAsLoopback) {
+    test_origin origin;
+    ferry_process ferry(safe());
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const int p = origin.port();
+    // Numbers a resolver would read as 127.0.0.1 (inet_aton) are not hosts: 400.
+    for (const char* host : {"2130706433", "0x7f.1", "0177.0.0.1", "127.1"}) {
+        const auto r = ask(ferry, get(fmt::format("{}:{}", host, p)));
+        EXPECT_EQ(status_of(r), 400) << host << "\n" << r;
+    }
+    // IPv6 forms that reach 127.0.0.1 are judged as 127.0.0.1.
+    for (const char* host : {"::ffff:127.0.0.1", "::ffff:7f00:1"}) {
+        const auto r = ask(ferry, get(fmt::format("[{}]:{}", host, p)));
+        EXPECT_EQ(status_of(r), 403) << host << "\n" << r;
+        EXPECT_EQ(body_of(r), loopback_refusal + "\n") << host;
+    }
+    const auto r = ask(ferry, get(fmt::format("[64:ff9b::7f00:1]:{}", p)));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), "ferry: destination 64:ff9b::7f00:1 (127.0.0.1) is loopback; allow it "
+                          "with an access rule\n");
+    EXPECT_EQ(origin.connections(), 0);
+}
+
+TEST(Egress, AnAllowRuleReopensOneAddressAndPortOnly) {
+    test_origin origin, other;
+    temp_file config(fmt::format(R"(
+[[acl]]
+name = "local app"
+action = "allow"
+dest = ["127.0.0.1/32"]
+ports = [{}]
+
+[[acl]]
+action = "allow"
+)",
+                                 origin.port()));
+    ferry_process ferry(safe({"--config", config.path()}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto r = ask(ferry, get(origin.authority()));
+    EXPECT_EQ(status_of(r), 200) << r;
+    EXPECT_EQ(origin.connections(), 1);
+    // Another port falls to the catch-all rule, which re-opens nothing.
+    r = ask(ferry, get(other.authority()));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(other.connections(), 0);
+}
+
+// DNS rebinding: the name first answers an address a rule allows (127.0.0.2), then, with a
+// TTL of 0, a protected one (127.0.0.1) on the same port. ferry resolves once per connection
+// and connects only to the addresses it judged: the origin on 127.0.0.1 never sees a
+// connection.
+TEST(Egress, ANameRebindingToLoopbackNeverReachesIt) {
+    test_dns dns;
+    ASSERT_TRUE(dns.ok());
+    address_origin allowed("127.0.0.2");
+    ASSERT_TRUE(allowed.ok());
+    address_origin target("127.0.0.1", allowed.port());
+    ASSERT_TRUE(target.ok()) << "port " << allowed.port() << " is taken on 127.0.0.1";
+    temp_file config(R"(
+[[acl]]
+action = "allow"
+dest = ["127.0.0.2/32"]
+
+[[acl]]
+action = "allow"
+)");
+    ferry_process ferry(safe({"--config", config.path(), "--dns-server", dns.server_arg()}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto authority = fmt::format("rebind.test:{}", allowed.port());
+    dns.set("rebind.test", {"127.0.0.2"}, 0);
+    auto r = ask(ferry, get(authority));
+    EXPECT_EQ(status_of(r), 200) << r;
+    EXPECT_EQ(body_of(r), "origin 127.0.0.2\n");
+    const int one_resolution = dns.queries("rebind.test");
+    EXPECT_GT(one_resolution, 0);
+    dns.set("rebind.test", {"127.0.0.1"}, 0);
+    for (int i = 0; i < 3; ++i) {
+        r = ask(ferry, get(authority));
+        EXPECT_EQ(status_of(r), 403) << r;
+        EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    }
+    // One resolution per request: no second look-up between the check and the connect.
+    EXPECT_EQ(dns.queries("rebind.test"), 4 * one_resolution);
+    EXPECT_EQ(target.connections(), 0);
+    EXPECT_EQ(allowed.connections(), 1);
+}
+
+// A parent proxy is trusted (it is on loopback here, and reached); through it ferry never
+// learns the address a name reaches, but an IP-literal host is judged before anything is sent.
+TEST(Egress, ThroughAParentLiteralsAreJudgedAndTheParentIsTrusted) {
+    test_origin parent; // answers "hello" to whatever request reaches it
+    ferry_process ferry(safe({"--parent", "http://" + parent.authority()}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto r = ask(ferry, get("127.0.0.1:8080"));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    r = ask(ferry, get("[::ffff:169.254.169.254]:80"));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), "ferry: destination 169.254.169.254 is link-local (cloud metadata); "
+                          "allow it with an access rule\n");
+    EXPECT_EQ(parent.connections(), 0);
+    r = ask(ferry, get("www.example.test"));
+    EXPECT_EQ(status_of(r), 200) << r;
+    EXPECT_EQ(parent.connections(), 1);
+}
