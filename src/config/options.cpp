@@ -230,14 +230,11 @@ std::vector<option> request_options() {
              live},
             &settings::tunnel_sni, read_tunnel_sni),
         row({"--private-destinations", 0, "private_destinations", k::text, "allow|deny",
-             "deny: private destinations (RFC 1918, 100.64/10, fc00::/7) are refused as loopback "
-             "is, unless an access rule names them",
-             live},
+             "deny: refuse private destinations too, unless an access rule names them", live},
             &settings::private_destinations,
             one_of({"allow", "deny"}, R"(expected "allow" or "deny")")),
         row({"--safe-destinations", 0, "safe_destinations", k::text, "auto|on|off",
-             "Refuse loopback, link-local, metadata, multicast and admin destinations unless an "
-             "access rule names them (auto: when a listener is not on loopback)",
+             "Deny loopback/link-local/metadata destinations (auto: a listener off loopback)",
              live},
             &settings::safe_destinations,
             one_of({"auto", "on", "off"}, R"(expected "auto", "on" or "off")")),
