@@ -4,6 +4,7 @@
 // before any connection (the origin bound there sees none), unless an access rule names it.
 // (Link-local, metadata and private destinations: egress_netns_test.cpp, in a namespace.)
 #include "support/admin_client.h"
+#include "support/curl_client.h"
 #include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/netns.h"
@@ -14,7 +15,9 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fmt/format.h>
+#include <fstream>
 
 using namespace ferry_test;
 
@@ -240,4 +243,58 @@ TEST(Egress, ThroughAParentLiteralsAreJudgedAndTheParentIsTrusted) {
     r = ask(ferry, get("www.example.test"));
     EXPECT_EQ(status_of(r), 200) << r;
     EXPECT_EQ(parent.connections(), 1);
+}
+
+// The options are read again on SIGHUP, like the access rules; turning them back on is said.
+TEST(Egress, AReloadTurnsThemOffAndOn) {
+    test_origin origin;
+    temp_file config("safe_destinations = \"on\"\n");
+    ferry_process ferry({"--config", config.path()});
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    EXPECT_EQ(status_of(ask(ferry, get(origin.authority()))), 403);
+    const auto reload = [&](const std::string& text) {
+        std::ofstream(config.path()) << text;
+        const auto before = ferry.err().size();
+        if (::kill(ferry.pid(), SIGHUP) != 0) return false;
+        return eventually([&] {
+            return ferry.err().find("ferry: configuration reloaded", before) != std::string::npos;
+        });
+    };
+    ASSERT_TRUE(reload("safe_destinations = \"off\"\n")) << ferry.err();
+    EXPECT_EQ(status_of(ask(ferry, get(origin.authority()))), 200);
+    EXPECT_EQ(origin.connections(), 1);
+    const auto before = ferry.err().size();
+    ASSERT_TRUE(reload("safe_destinations = \"on\"\n")) << ferry.err();
+    EXPECT_NE(ferry.err().find("ferry: safe destinations on", before), std::string::npos)
+        << ferry.err();
+    EXPECT_EQ(status_of(ask(ferry, get(origin.authority()))), 403);
+    EXPECT_EQ(origin.connections(), 1);
+}
+
+// An origin connection pooled for a client a rule lets reach 127.0.0.1 is not handed to a
+// client the rule does not name: it is judged again, and stays in the pool for the first.
+TEST(Egress, APooledConnectionIsJudgedAgainForAnotherClient) {
+    test_origin origin;
+    temp_file config(R"(
+[[acl]]
+action = "allow"
+client = ["127.0.0.2/32"]
+dest = ["127.0.0.1/32"]
+
+[[acl]]
+action = "allow"
+)");
+    ferry_process ferry(safe({"--config", config.path(), "--workers", "1"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    curl_client allowed;
+    const curl_request from_127_0_0_2{
+        .url = origin.url("/"), .proxy = ferry.proxy_url(), .interface = "127.0.0.2"};
+    auto r = allowed.perform(from_127_0_0_2);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const auto other = ask(ferry, get(origin.authority()));
+    EXPECT_EQ(status_of(other), 403) << other;
+    EXPECT_EQ(body_of(other), loopback_refusal + "\n");
+    r = allowed.perform(from_127_0_0_2);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(origin.connections(), 1) << "the pooled connection serves the allowed client";
 }
