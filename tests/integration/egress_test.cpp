@@ -4,6 +4,7 @@
 // before any connection (the origin bound there sees none), unless an access rule names it.
 // (Link-local, metadata and private destinations: egress_netns_test.cpp, in a namespace.)
 #include "support/admin_client.h"
+#include "support/command.h"
 #include "support/curl_client.h"
 #include "support/eventually.h"
 #include "support/ferry_process.h"
@@ -297,4 +298,33 @@ action = "allow"
     r = allowed.perform(from_127_0_0_2);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(origin.connections(), 1) << "the pooled connection serves the allowed client";
+}
+
+// `ferry explain` judges every address as the connector would, without connecting: the
+// metadata address a name resolves to, and the admin listener's own endpoint.
+TEST(Egress, ExplainShowsTheVerdictOnEveryAddress) {
+    test_dns dns;
+    ASSERT_TRUE(dns.ok());
+    dns.set("meta.test", {"169.254.169.254"});
+    auto r = run_ferry({"explain", "--safe-destinations", "on", "--dns-server", dns.server_arg(),
+                        "http://meta.test/latest/meta-data/"});
+    EXPECT_EQ(r.exit_code(), 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("169.254.169.254: refused before connecting: ferry: destination "
+                         "169.254.169.254 is link-local (cloud metadata); allow it with an access "
+                         "rule"),
+              std::string::npos)
+        << r.out;
+    r = run_ferry({"explain", "--safe-destinations", "on", "--admin-listen", "127.0.0.1:9999",
+                   "http://127.0.0.1:9999/metrics"});
+    EXPECT_EQ(r.exit_code(), 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("Verdict: refused: 403 ferry: destination 127.0.0.1:9999 is ferry's "
+                         "admin listener; allow it with an access rule"),
+              std::string::npos)
+        << r.out;
+    r = run_ferry({"explain", "--safe-destinations", "off", "--dns-server", dns.server_arg(),
+                   "http://meta.test/"});
+    EXPECT_EQ(r.exit_code(), 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("Destinations: safe destinations off (safe_destinations = off)"),
+              std::string::npos)
+        << r.out;
 }
