@@ -181,3 +181,21 @@ TEST_F(EgressNetns, SafeDestinationsOffLetsThemThrough) {
     EXPECT_EQ(status_of(r), 200) << r;
     EXPECT_EQ(link.connections(), 1);
 }
+
+// A name with an allowed and a protected address: the allowed one is connected to, the
+// protected one never (every address is judged before the first attempt).
+TEST_F(EgressNetns, ANameWithAnAllowedAndAProtectedAddressReachesOnlyTheAllowedOne) {
+    test_dns dns;
+    ASSERT_TRUE(dns.ok());
+    address_origin lan("10.9.9.9");
+    ASSERT_TRUE(lan.ok());
+    address_origin metadata("169.254.169.254", lan.port());
+    ASSERT_TRUE(metadata.ok());
+    dns.set("mixed.test", {"10.9.9.9", "169.254.169.254"});
+    ferry_process ferry(on_10_1_2_3({"--dns-server", dns.server_arg()}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto r = fetch(ferry, fmt::format("mixed.test:{}", lan.port()));
+    EXPECT_EQ(status_of(r), 200) << r;
+    EXPECT_EQ(body_of(r), "origin 10.9.9.9\n");
+    EXPECT_EQ(metadata.connections(), 0);
+}
