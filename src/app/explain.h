@@ -36,9 +36,10 @@ struct explain_args {
 struct explain_env {
     const config::settings& settings;
     policy::default_policy fallback = policy::default_policy::loopback_only;
-    const auth::user_table* users = nullptr;               // the htpasswd users; null: none
-    std::span<const boost::asio::ip::tcp::endpoint> self;  // ferry's listeners (loop detection)
-    std::optional<boost::asio::ip::tcp::endpoint> admin{}; // the admin listener, if any
+    const auth::user_table* users = nullptr;              // the htpasswd users; null: none
+    std::span<const boost::asio::ip::tcp::endpoint> self; // ferry's listeners (loop detection)
+    // The admin listener, if any (safe destinations refuse it).
+    std::optional<boost::asio::ip::tcp::endpoint> admin{};
 };
 
 // Exit status: 0 allowed, 1 denied or refused, 2 a usage error (the text is then one line).

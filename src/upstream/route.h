@@ -27,9 +27,10 @@ struct route {
     bool tls = false; // TLS to the parent (--parent https://)
     std::string host; // to connect to (lower-case)
     std::uint16_t port = 0;
-    std::string key;    // pool key
-    std::string label;  // for logs: "host:port", "[v6]:port" (+ " (parent proxy)")
-    std::string origin; // the request's host (lower-case) and port, through the parent or not
+    std::string key;   // pool key
+    std::string label; // for logs: "host:port", "[v6]:port" (+ " (parent proxy)")
+    // The request's host (lower-case) and port, through the parent or not.
+    std::string origin;
     std::uint16_t origin_port = 0;
 };
 route route_for(const config::settings& s, std::string_view host, std::uint16_t port);
