@@ -89,11 +89,11 @@ TEST(ForwardedFor, TheConfigurationFileSaysTheSame) {
 
 TEST(ForwardedFor, BadValuesAreRefusedAtStart) {
     auto r = run_ferry({"--forwarded-for", "transparent"});
-    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
     EXPECT_NE(r.err.find(R"(expected "on", "off", "truncate" or "delete")"), std::string::npos)
         << r.err;
     r = run_ferry({"--trusted-forwarders", "10.0.0.0/99"});
-    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_EQ(r.exit_code(), 2) << r.err;
     EXPECT_NE(r.err.find("--trusted-forwarders"), std::string::npos) << r.err;
 }
 
@@ -192,10 +192,10 @@ while not done:
 sys.stdout.write(body.decode())
 )";
     auto r = run_program(
-        {"python3", "-c", script, std::to_string(ferry.port()), origin.authority()}, 20s);
-    if (r.status != 0 && r.err.find("No module named") != std::string::npos)
+        {"/usr/bin/python3", "-c", script, std::to_string(ferry.port()), origin.authority()}, 20s);
+    if (r.exit_code() != 0 && r.err.find("No module named") != std::string::npos)
         GTEST_SKIP() << "python3-h2 is not installed";
-    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_EQ(r.exit_code(), 0) << r.err;
     EXPECT_NE(r.out.find("H :status: 200"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("H via:"), std::string::npos) << r.out;
     const auto sent = r.out.substr(r.out.find("GET /headers"));

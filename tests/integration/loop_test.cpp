@@ -16,11 +16,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <regex>
-#include <csignal>
 #include <sched.h>
 #include <unistd.h>
 
@@ -31,17 +31,17 @@ namespace {
 constexpr std::string_view loop_cause =
     "ferry: forwarding loop: this request has already passed through this proxy";
 
-std::string exchange(int port, const std::string& request) {
+std::string round_trip(int port, const std::string& request) {
     auto s = tcp_stream::connect_to(port);
     if (!s.ok() || !s.send_all(request)) return {};
     return s.read_response(10s);
 }
 
-std::string get(const std::string& authority, const std::string& path = "/") {
+std::string get_request(const std::string& authority, const std::string& path = "/") {
     return "GET http://" + authority + path + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
 }
 
-std::string connect(const std::string& authority) {
+std::string connect_request(const std::string& authority) {
     return "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n";
 }
 
@@ -82,12 +82,12 @@ TEST(Loop, TwoFerriesEachTheOthersParentAnswer508Quickly) {
 
     for (int port : {a_port, b_port}) {
         const auto started = std::chrono::steady_clock::now();
-        expect_loop(exchange(port, get(origin.authority(), "/size/10")));
+        expect_loop(round_trip(port, get_request(origin.authority(), "/size/10")));
         EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << "port " << port;
     }
     // A CONNECT goes round the same way; each ferry on the way answers 508.
     const auto started = std::chrono::steady_clock::now();
-    const auto tunnel = exchange(a_port, connect("127.0.0.1:443"));
+    const auto tunnel = round_trip(a_port, connect_request("127.0.0.1:443"));
     EXPECT_EQ(status_of(tunnel), 508) << printable(tunnel);
     EXPECT_NE(tunnel.find("forwarding loop"), std::string::npos) << printable(tunnel);
     EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
@@ -117,27 +117,27 @@ TEST(Loop, TheTokenGoesToParentsOnlyAndExtendsTheIncomingList) {
     ASSERT_TRUE(child.started()) << child.err();
     const auto request = "GET http://origin.test/ HTTP/1.1\r\nHost: origin.test\r\n"
                          "X-Ferry-Loop: 0123456789abcdef\r\n\r\n";
-    const auto first = exchange(child.port(), request);
+    const auto first = round_trip(child.port(), request);
     ASSERT_EQ(status_of(first), 200) << printable(first);
     const auto list = header_values(body_of(first), "x-ferry-loop");
     ASSERT_EQ(list.size(), 1u) << printable(first);
     EXPECT_TRUE(std::regex_match(list[0], std::regex("0123456789abcdef, [0-9a-f]{16}"))) << list[0];
     // The same token on every request of this process, a reload (SIGHUP) included.
-    const auto again = header_values(body_of(exchange(child.port(), request)), "x-ferry-loop");
+    const auto again = header_values(body_of(round_trip(child.port(), request)), "x-ferry-loop");
     EXPECT_EQ(again, list);
     ASSERT_EQ(::kill(child.pid(), SIGHUP), 0);
-    ASSERT_TRUE(eventually([&] { return child.err().find("configuration reloaded") !=
-                                        std::string::npos; }))
-        << child.err();
-    const auto reloaded = header_values(body_of(exchange(child.port(), request)), "x-ferry-loop");
+    ASSERT_TRUE(eventually([&] {
+        return child.err().find("configuration reloaded") != std::string::npos;
+    })) << child.err();
+    const auto reloaded = header_values(body_of(round_trip(child.port(), request)), "x-ferry-loop");
     EXPECT_EQ(reloaded, list);
 
     ferry_process direct({"--via", "off"});
     ASSERT_TRUE(direct.started()) << direct.err();
     const auto at_origin =
-        exchange(direct.port(), "GET " + origin.url("/headers") +
-                                    " HTTP/1.1\r\nHost: " + origin.authority() +
-                                    "\r\nX-Ferry-Loop: 0123456789abcdef\r\n\r\n");
+        round_trip(direct.port(), "GET " + origin.url("/headers") +
+                                      " HTTP/1.1\r\nHost: " + origin.authority() +
+                                      "\r\nX-Ferry-Loop: 0123456789abcdef\r\n\r\n");
     ASSERT_EQ(status_of(at_origin), 200) << printable(at_origin);
     EXPECT_TRUE(header_values(body_of(at_origin), "x-ferry-loop").empty()) << printable(at_origin);
 }
@@ -157,8 +157,8 @@ TEST(Loop, AFerryWhoseParentLeadsBackToItselfAnswers508) {
     ASSERT_TRUE(a.started()) << a.err();
     test_origin origin;
     const auto started = std::chrono::steady_clock::now();
-    expect_loop(exchange(port, get(origin.authority())));
-    const auto tunnel = exchange(port, connect("127.0.0.1:443"));
+    expect_loop(round_trip(port, get_request(origin.authority())));
+    const auto tunnel = round_trip(port, connect_request("127.0.0.1:443"));
     EXPECT_EQ(status_of(tunnel), 508) << printable(tunnel);
     EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
     EXPECT_EQ(origin.connections(), 0);
@@ -169,7 +169,7 @@ TEST(Loop, AParentNamingFerrysOwnListenerIsRefusedWithoutSendingAnything) {
     const int port = unused_port();
     ferry_process a(listening_on(port, fmt::format("http://localhost:{}", port)), false);
     ASSERT_TRUE(a.started()) << a.err();
-    const auto r = exchange(port, get("origin.test"));
+    const auto r = round_trip(port, get_request("origin.test"));
     EXPECT_EQ(status_of(r), 502) << printable(r);
     EXPECT_EQ(body_of(r),
               fmt::format("ferry: parent proxy localhost:{} is this proxy itself\n", port))
@@ -225,11 +225,11 @@ TEST(Loop, AWildcardListenerKnowsTheHostsAddressesAsItself) {
     ferry_process ferry({"--listen", fmt::format("0.0.0.0:{}", port), "--via", "off"}, false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
     // Addressed to ferry by an interface address: its own page, not a request to itself.
-    const auto page = exchange(port, get(self));
+    const auto page = round_trip(port, get_request(self));
     EXPECT_EQ(status_of(page), 200) << printable(page);
     EXPECT_EQ(header_value(head_of(page), "server"), "ferry");
-    const auto post = exchange(port, "POST http://" + self + "/ HTTP/1.1\r\nHost: " + self +
-                                         "\r\nContent-Length: 0\r\n\r\n");
+    const auto post = round_trip(port, "POST http://" + self + "/ HTTP/1.1\r\nHost: " + self +
+                                           "\r\nContent-Length: 0\r\n\r\n");
     EXPECT_EQ(status_of(post), 400) << printable(post);
     EXPECT_EQ(body_of(post), "ferry: request addressed to the proxy itself\n");
 }
@@ -242,7 +242,7 @@ TEST(Loop, AWildcardListenersParentOnAHostAddressIsItself) {
                          fmt::format("http://10.18.0.1:{}", port)},
                         false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
-    const auto r = exchange(port, get("origin.test"));
+    const auto r = round_trip(port, get_request("origin.test"));
     EXPECT_EQ(status_of(r), 502) << printable(r);
     EXPECT_EQ(body_of(r),
               fmt::format("ferry: parent proxy 10.18.0.1:{} is this proxy itself\n", port))

@@ -83,7 +83,7 @@ TEST(ForwardedFor, DeleteSendsNone) {
 TEST(ForwardedFor, PassLeavesTheFieldsWhereTheyWere) {
     EXPECT_EQ(forward(std::string(with_xff), request_options("ferry")).origin,
               "GET / HTTP/1.1\r\nHost: o.example\r\nX-Forwarded-For: 198.51.100.7\r\n"
-              "X-Forwarded-For: 203.0.113.9 \r\nAccept: */*\r\nVia: 1.1 ferry\r\n\r\n");
+              "X-Forwarded-For: 203.0.113.9\r\nAccept: */*\r\nVia: 1.1 ferry\r\n\r\n");
 }
 
 TEST(ForwardedFor, AFieldTheClientNamedInConnectionIsNotExtended) {
