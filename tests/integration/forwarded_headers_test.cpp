@@ -205,3 +205,31 @@ sys.stdout.write(body.decode())
     ASSERT_EQ(f.size(), 1u) << printable(sent);
     EXPECT_EQ(f[0], fmt::format("for=127.0.0.1;by=\"127.0.0.1:{}\";proto=http", ferry.port()));
 }
+
+// Behind a load balancer, the client is the address its PROXY protocol header carries.
+TEST(ForwardedFor, TheClientIsThePROXYProtocolsAddress) {
+    test_origin origin;
+    // The documentation addresses the headers carry are not loopback: a rule lets them in.
+    temp_file rules(
+        "[[acl]]\naction = \"allow\"\nclient = [\"192.0.2.0/24\", \"2001:db8::/32\"]\n");
+    ferry_process ferry({"--listen", "127.0.0.1:0?proxy_protocol_from=127.0.0.1", "--forwarded",
+                         "on", "--config", rules.path()},
+                        false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto ask = [&](const std::string& header) {
+        auto s = tcp_stream::connect_to(ferry.port());
+        EXPECT_TRUE(s.send_all(header + "GET " + origin.url("/headers") +
+                               " HTTP/1.1\r\nHost: " + origin.authority() + "\r\n\r\n"));
+        const auto response = s.read_response(10s);
+        EXPECT_EQ(status_of(response), 200) << printable(response);
+        return std::string(body_of(response));
+    };
+    const auto by = fmt::format("by=\"127.0.0.1:{}\";proto=http", ferry.port());
+    auto head = ask(fmt::format("PROXY TCP4 192.0.2.7 127.0.0.1 5000 {}\r\n", ferry.port()));
+    EXPECT_EQ(header_values(head, "x-forwarded-for"), values{"192.0.2.7"}) << printable(head);
+    EXPECT_EQ(header_values(head, "forwarded"), values{"for=192.0.2.7;" + by});
+    head = ask(fmt::format("PROXY TCP6 2001:db8::5 ::1 5000 {}\r\n", ferry.port()));
+    EXPECT_EQ(header_values(head, "x-forwarded-for"), values{"2001:db8::5"}) << printable(head);
+    EXPECT_EQ(header_values(head, "forwarded"), values{"for=\"[2001:db8::5]\";" + by})
+        << printable(head);
+}
