@@ -1,6 +1,7 @@
 #include "app/admin_explain.h"
 
 #include "app/explain_run.h"
+#include "app/self_addresses.h"
 #include "config/values.h"
 
 #include <fmt/format.h>
@@ -76,6 +77,7 @@ asio::awaitable<http::local_reply> explain_pages::explain(std::string_view query
     std::vector<asio::ip::tcp::endpoint> self;
     for (const auto& l : sources_.listeners())
         self.push_back(l.endpoint);
+    self = self_endpoints(self); // a wildcard listener's interface addresses too
     explain_env env{*settings, sources_.fallback(), users.get(), self};
     if (sources_.admin) env.admin = sources_.admin();
     auto out = co_await app::explain(env, resolver_, args);

@@ -1,6 +1,7 @@
 #include "app/explain_run.h"
 
 #include "app/listeners.h"
+#include "app/self_addresses.h"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -73,6 +74,7 @@ int run_explain(const config::settings& settings, const explain_args& args) {
         self.push_back(l.endpoint);
         addresses.push_back(l.endpoint.address());
     }
+    self = self_endpoints(self); // a wildcard listener's interface addresses too
     auth::user_table users;
     if (!settings.auth.htpasswd.empty())
         if (auto problem = auth::load_htpasswd(settings.auth.htpasswd, users); !problem.empty()) {

@@ -6,6 +6,7 @@
 #include "app/listeners.h"
 #include "app/privileges.h"
 #include "app/reload.h"
+#include "app/self_addresses.h"
 #include "app/server_inputs.h"
 #include "app/status_page.h"
 #include "app/worker.h"
@@ -96,6 +97,7 @@ public:
           reload_(std::move(reload)), shared_{settings, access_log_, flow_log_, {}},
           flow_ring_(settings.admin_listen ? settings.admin_flow_entries : 1) {
         if (settings.admin_listen) shared_.flow_ring = &flow_ring_;
+        shared_.loop_token = make_loop_token(); // kept for the process's life, reloads included
     }
 
     // admin_source (app/admin.h), on the main thread's loop.
@@ -292,8 +294,10 @@ bool server::bind_listeners() {
         return false;
     }
     listeners_ = std::move(startup.next);
+    std::vector<tcp::endpoint> bound;
     for (const auto& l : listeners_)
-        shared_.self.push_back(l.bound.endpoint);
+        bound.push_back(l.bound.endpoint);
+    shared_.self = self_endpoints(bound);
     set_default_policy(listeners_);
     if (settings_.acl.empty() &&
         shared_.acl_default.load() == policy::default_policy::loopback_and_private)
@@ -468,9 +472,10 @@ bool server::reload_users(const config::settings& next, std::shared_ptr<auth::us
 
 void server::apply_reload(config::settings next, std::shared_ptr<auth::user_table> users,
                           tls_contexts tls, listener_change change) {
-    std::vector<tcp::endpoint> self, close;
+    std::vector<tcp::endpoint> bound, close;
     for (const auto& l : change.next)
-        self.push_back(l.bound.endpoint);
+        bound.push_back(l.bound.endpoint);
+    auto self = self_endpoints(bound); // interfaces may have changed since the start
     for (const auto& l : change.close)
         close.push_back(l.endpoint);
     const auto safe_before = policy::safe_destinations_notice(*running_, shared_.acl_default);

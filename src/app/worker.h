@@ -42,6 +42,7 @@ struct shared_state {
     observe::log_sink& access_log;
     observe::log_sink& flow_log;
     std::vector<boost::asio::ip::tcp::endpoint> self; // bound listeners, for loop detection
+    std::string loop_token{}; // X-Ferry-Loop: this instance's token (app/self_addresses.h)
     // Who may use ferry when no access rule is configured (from the listen addresses).
     std::atomic<policy::default_policy> acl_default{policy::default_policy::loopback_only};
     std::atomic<std::uint64_t> next_connection{1};
@@ -90,6 +91,7 @@ public:
     net::deadline_list& deadlines() override { return deadlines_; }
     // This worker's copy of the bound listeners, for loop detection.
     std::span<const boost::asio::ip::tcp::endpoint> self() const override { return self_; }
+    std::string_view loop_token() const override { return shared_.loop_token; }
     policy::default_policy default_policy() const override {
         return shared_.acl_default.load(std::memory_order_relaxed);
     }

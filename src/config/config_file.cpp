@@ -133,6 +133,9 @@ problem apply_option(const option& o, const toml::node& n, settings& s) {
         if (!n.is_boolean()) return wrong("expected true or false");
         return as_problem(o.apply(s, n.as_boolean()->get() ? "on" : "off"));
     case value_kind::text:
+        // A text option that takes the words on and off (via) takes true and false too.
+        if (n.is_boolean() && o.about.value_name.ends_with("|on|off"))
+            return as_problem(o.apply(s, n.as_boolean()->get() ? "on" : "off"));
         if (!n.is_string()) return wrong("expected a string");
         return as_problem(o.apply(s, n.as_string()->get()));
     case value_kind::integer:

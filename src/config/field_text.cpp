@@ -157,6 +157,14 @@ std::string read_direct(std::string_view v, std::vector<direct_rule>& out) {
     return {};
 }
 
+// --trusted-forwarders: IPs or CIDRs, one or a comma-separated list, appended.
+std::string read_trusted_forwarders(std::string_view v, std::vector<direct_rule>& out) {
+    std::vector<direct_rule> more;
+    if (auto problem = parse_proxy_protocol_from(v, more); !problem.empty()) return problem;
+    out.insert(out.end(), more.begin(), more.end());
+    return {};
+}
+
 // "http://user:***@host": a --parent value as a message may show it.
 std::string mask_password(std::string_view value) {
     std::string shown(value);

@@ -40,6 +40,7 @@ std::string read_dns_server(std::string_view v, std::vector<dns_server>& out);
 // The message never repeats the URL: it may hold a password.
 std::string read_parent(std::string_view v, std::optional<parent_proxy>& out);
 std::string read_direct(std::string_view v, std::vector<direct_rule>& out);
+std::string read_trusted_forwarders(std::string_view v, std::vector<direct_rule>& out);
 // "http://user:***@host": a --parent value as a message may show it.
 std::string mask_password(std::string_view value);
 std::string read_file_list(std::string_view v, std::vector<std::string>& out);

@@ -107,6 +107,30 @@ option on_off_needs_restart(option o) {
     return o;
 }
 
+// --via off (via = false in the file) removes Via; on puts ferry's own name back; any other
+// value is the pseudonym.
+option via_switch(option o) {
+    o.apply = [apply = o.apply](settings& s, std::string_view v) -> std::string {
+        if (v == "off" || v == "false") {
+            s.via = false;
+            return {};
+        }
+        if (v == "on" || v == "true") v = "ferry";
+        auto problem = apply(s, v);
+        if (problem.empty()) s.via = true;
+        return problem;
+    };
+    o.copy = [copy = o.copy](const settings& from, settings& to) {
+        copy(from, to);
+        to.via = from.via;
+    };
+    o.same = [same = o.same](const settings& a, const settings& b) {
+        return same(a, b) && a.via == b.via;
+    };
+    o.show = [](const settings& s) { return s.via ? s.pseudonym : std::string("off"); };
+    return o;
+}
+
 option masked(option o) {
     o.shown = [](std::string_view v) { return mask_password(v); };
     return o;
@@ -213,8 +237,24 @@ std::vector<option> process_options() {
 // What a request may be, and how many clients at once.
 std::vector<option> request_options() {
     return {
-        row({"--via", 0, "via", k::text, "NAME", "Pseudonym in Via and Server fields", live},
-            &settings::pseudonym, read_pseudonym),
+        via_switch(row({"--via", 0, "via", k::text, "NAME|on|off",
+                        "Pseudonym in Via and Server fields; off: no Via (Server stays)", live},
+                       &settings::pseudonym, read_pseudonym)),
+        row({"--forwarded-for", 0, "forwarded_for", k::text, "on|off|truncate|delete",
+             "X-Forwarded-For: the client's IP (on), \"unknown\" (off), appended for a trusted "
+             "forwarder and replacing otherwise; the IP alone (truncate); none (delete)",
+             live},
+            &settings::forwarded_for,
+            one_of({"on", "off", "truncate", "delete"},
+                   R"(expected "on", "off", "truncate" or "delete")")),
+        row({"--forwarded", 0, "forwarded", k::on_off, "on|off",
+             "Add an RFC 7239 Forwarded field (for=, by=, proto=)", live},
+            &settings::forwarded, read_on_off),
+        row({"--trusted-forwarders", 0, "trusted_forwarders", k::list, "CIDR",
+             "Clients whose X-Forwarded-For and Forwarded are extended, not replaced; "
+             "repeatable or comma-separated",
+             live},
+            &settings::trusted_forwarders, read_trusted_forwarders),
         row({"--connect-ports", 0, "connect_ports", k::port_list, "LIST|any",
              "Ports CONNECT may reach: a comma-separated list, or any", live},
             &settings::connect_ports, read_connect_ports),

@@ -123,6 +123,13 @@ struct settings {
     std::string access_log = "-"; // "-" stdout, "stderr", "off", or a file path
     observe::access_log_format access_log_format = observe::access_log_format::ferry;
     std::string pseudonym = "ferry"; // in Via and Server
+    // Forwarding headers (issue 18): Via at all (via = false / --via off: none), Squid's
+    // forwarded_for ("on", "off", "truncate", "delete"), RFC 7239 Forwarded, and the clients
+    // whose incoming X-Forwarded-For / Forwarded are extended rather than replaced (CIDRs).
+    bool via = true;
+    std::string forwarded_for = "on";
+    bool forwarded = false;
+    std::vector<direct_rule> trusted_forwarders;
 
     // Ports CONNECT may reach; empty means any port.
     std::vector<std::uint16_t> connect_ports{443};

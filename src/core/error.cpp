@@ -44,6 +44,8 @@ int to_status(errc e) {
         return 0;
     case errc::loop_detected:
         return 400;
+    case errc::forwarding_loop:
+        return 508; // RFC 5842 §7.2
     case errc::forbidden:
         return 403;
     case errc::auth_required:

@@ -20,6 +20,7 @@ enum class errc {
     client_closed,         // client went away: no reply possible
     client_timeout,        // client stalled mid-body or while reading: close, no reply
     loop_detected,         // request addressed to ferry itself
+    forwarding_loop,       // 508: the request carries this instance's X-Ferry-Loop token
     // policy
     forbidden,     // 403: CONNECT to a port that is not allowed
     auth_required, // 407: missing, malformed or wrong proxy credentials

@@ -6,6 +6,7 @@
 #include "frontend/socks5.h"
 #include "http/read_head.h"
 #include "net/listener.h"
+#include "net/tls_stream.h"
 #include "observe/counter.h"
 
 #include <boost/asio/buffer.hpp>
@@ -34,6 +35,17 @@ double seconds(std::chrono::milliseconds d) {
 }
 
 } // namespace
+
+tcp::endpoint local_endpoint_of(net::stream& client) {
+    auto* socket = client.tcp();
+    if (auto* secure = dynamic_cast<net::tls_stream*>(&client)) socket = &secure->socket();
+    boost::system::error_code ec;
+    if (socket) {
+        auto local = socket->local_endpoint(ec);
+        if (!ec) return local;
+    }
+    return {};
+}
 
 std::string peer_label(const tcp::endpoint& peer) {
     if (peer.address().is_v6())
@@ -236,7 +248,10 @@ asio::awaitable<proxy::next> http1_connection::serve(const http::head_read_resul
                                   upstream_,
                                   draining_,
                                   http1_answers(),
-                                  identity_.empty() ? nullptr : &identity_};
+                                  identity_.empty() ? nullptr : &identity_,
+                                  0,
+                                  proxy::front_kind::http,
+                                  cfg.forwarded ? local_endpoint_of(*client_) : tcp::endpoint()};
     proxy::exchange ex(host_, side, storage_, cfg);
     // GCC 12 destroys class temporaries inside a co_await expression twice: every argument
     // of an awaited call here is a named object.

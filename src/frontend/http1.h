@@ -33,6 +33,10 @@ boost::asio::awaitable<void> serve_http1_stream(host& h, std::unique_ptr<net::st
                                                 std::uint64_t id, bool resumed,
                                                 std::string identity = {});
 
+// The address a client connection came in on (TCP or TLS; unspecified for any other stream):
+// Forwarded's by=.
+boost::asio::ip::tcp::endpoint local_endpoint_of(net::stream& client);
+
 // "192.0.2.1:4711", "[2001:db8::1]:4711": how logs name a client.
 std::string peer_label(const boost::asio::ip::tcp::endpoint& peer);
 

@@ -20,7 +20,7 @@ public:
         options.framing = plan.framing;
         options.close = plan.close;
         options.keep_alive_10 = plan.keep_alive_10;
-        options.pseudonym = ctx.pseudonym;
+        options.pseudonym = ctx.via;
         options.date = ctx.date;
         http::write_forward_response(response, options, out);
         return plan;

@@ -305,7 +305,10 @@ asio::awaitable<void> http2_connection::serve_stream(h2_stream* s) {
                                       s->draining,
                                       answers,
                                       identity_.empty() ? nullptr : &identity_,
-                                      std::uint32_t(s->id())};
+                                      std::uint32_t(s->id()),
+                                      proxy::front_kind::http,
+                                      c.forwarded ? local_endpoint_of(*transport_)
+                                                  : asio::ip::tcp::endpoint()};
         proxy::exchange ex(host_, side, store, c);
         if (s->request.too_large) {
             const proxy::error e{core::errc::head_too_large,

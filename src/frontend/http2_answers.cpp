@@ -69,6 +69,7 @@ void relayed_fields(const http::response_head& r, head_builder& b) {
 }
 
 void via(const http::response_head& r, std::string_view pseudonym, head_builder& b) {
+    if (pseudonym.empty()) return; // via = false
     b.add("via", r.minor == 0 ? "1.0 " : "1.1 ");
     b.append_to_value(pseudonym);
 }
@@ -91,7 +92,7 @@ http::response_plan h2_answers::response_head(const http::request_head& request,
         length = in.length;
         b.number("content-length", in.length);
     }
-    via(response, ctx.pseudonym, b);
+    via(response, ctx.via, b);
     stream_.submit_response(b.list(), no_body, no_body ? std::nullopt : length);
     // HTTP/2 frames the body itself: it goes as it comes, never re-chunked, and one
     // stream's answer never closes the connection.

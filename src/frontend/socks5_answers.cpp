@@ -38,6 +38,7 @@ reply reply_for_failure(core::errc problem, int system_error, int status) {
     case errc::forbidden:
     case errc::auth_required:
     case errc::loop_detected:
+    case errc::forwarding_loop:
         return reply::not_allowed;
     case errc::resolve_failed:
         return reply::host_unreachable;

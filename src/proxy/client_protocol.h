@@ -21,7 +21,8 @@ namespace ferry::proxy {
 
 // What every answer is written with.
 struct answer_context {
-    std::string_view pseudonym; // ferry's name in Via
+    std::string_view pseudonym; // ferry's name (Server in its own replies)
+    std::string_view via;       // ferry's name in Via; empty: no Via (via = false)
     std::string_view date;      // IMF-fixdate, for a Date field the answer lacks
     bool must_close = false;    // ferry ends the connection after this exchange (it drains,
                                 // or a request body was left unread)
@@ -43,7 +44,8 @@ public:
                                               const http::body_framing& in,
                                               const answer_context& ctx,
                                               std::string& out) const = 0;
-    // A 1xx other than 101: appends it; false when this client cannot take one.
+    // A 1xx other than 101: appends it; false when this client cannot take one. `pseudonym`
+    // is ferry's name in Via (empty: none).
     virtual bool interim_head(const http::request_head& request,
                               const http::response_head& response, std::string_view pseudonym,
                               std::string& out) const = 0;

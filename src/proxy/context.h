@@ -40,6 +40,9 @@ public:
     virtual net::deadline_list& deadlines() = 0;
     // ferry's own listeners, for loop detection.
     virtual std::span<const boost::asio::ip::tcp::endpoint> self() const = 0;
+    // This instance's loop token (hex, made at start, kept on reload): a request whose
+    // X-Ferry-Loop holds it has come round to ferry again (508). Empty: none.
+    virtual std::string_view loop_token() const { return {}; }
     // Who may use ferry when no access rule is configured.
     virtual policy::default_policy default_policy() const = 0;
     // ferry's admin listener, when there is one: safe destinations refuse it

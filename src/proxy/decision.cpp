@@ -1,5 +1,6 @@
 #include "proxy/decision.h"
 
+#include "http/chars.h"
 #include "upstream/special_names.h"
 
 #include <fmt/format.h>
@@ -87,6 +88,22 @@ bool is_self_endpoint(const tcp::endpoint& endpoint, std::span<const tcp::endpoi
         if (listener.address().is_unspecified() && address.is_loopback()) return true;
     }
     return false;
+}
+
+error forwarding_loop(const http::request_head& head, std::string_view token) {
+    if (token.empty()) return {};
+    bool seen = false;
+    for (const auto& f : head.fields) {
+        if (!http::iequals(f.name, "x-ferry-loop")) continue;
+        http::for_each_list_element(f.value, [&](std::string_view element) {
+            seen = http::iequals(element, token);
+            return !seen;
+        });
+        if (seen)
+            return {errc::forwarding_loop,
+                    "ferry: forwarding loop: this request has already passed through this proxy"};
+    }
+    return {};
 }
 
 decision decide(const http::request_head& head, std::span<const tcp::endpoint> self,

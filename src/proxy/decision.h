@@ -35,6 +35,11 @@ struct decision {
 bool is_self_endpoint(const boost::asio::ip::tcp::endpoint& endpoint,
                       std::span<const boost::asio::ip::tcp::endpoint> self);
 
+// A request whose X-Ferry-Loop list holds this instance's `token` has been through ferry
+// already (a parent that leads back here): errc::forwarding_loop (508). None when the token
+// is empty or absent.
+error forwarding_loop(const http::request_head& head, std::string_view token);
+
 inline constexpr std::uint16_t default_connect_ports[] = {443};
 
 // connect_ports: where CONNECT may go; empty means any port. `ports_option`: the option

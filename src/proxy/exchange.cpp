@@ -80,6 +80,11 @@ decision exchange::parse_and_decide() {
         d.problem.cause = fmt::format("ferry: {}", http::describe(e));
         return d;
     }
+    if (auto loop = forwarding_loop(req_, ctx_.loop_token())) {
+        decision d;
+        d.problem = std::move(loop);
+        return d;
+    }
     if (client_.front == front_kind::socks5) {
         rec_.method = "SOCKS5";
         rec_.request_line = fmt::format("SOCKS5 {}", req_.target);

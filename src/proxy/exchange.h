@@ -78,6 +78,9 @@ struct client_side {
     // The HTTP/2 stream this exchange is (0: an HTTP/1 connection's exchange), for the logs.
     std::uint32_t stream_id = 0;
     front_kind front = front_kind::http;
+    // The listener address the client came in on, for Forwarded's by= (unspecified: not
+    // known, or not asked for: the front end looks only with --forwarded on).
+    boost::asio::ip::tcp::endpoint local{};
 };
 
 // Storage a connection lends to each of its exchanges in turn: capacity is kept, so a
@@ -150,7 +153,11 @@ private:
     http::local_reply status_page() const;
     http::local_reply trace_reply() const;
     answer_context answers(bool must_close) const {
-        return {settings_.pseudonym, ctx_.http_date(), must_close};
+        return {settings_.pseudonym, via_name(), ctx_.http_date(), must_close};
+    }
+    // ferry's name in the Via it adds; empty with via = false.
+    std::string_view via_name() const {
+        return settings_.via ? std::string_view(settings_.pseudonym) : std::string_view();
     }
 
     // admit.cpp: proxy credentials and the access rules
@@ -202,6 +209,10 @@ private:
     bool connection_bound_auth() const;
 
     // forward.cpp
+    // The request head for `where` into store_.request_out, with the forwarding fields the
+    // settings ask for (X-Forwarded-For, Forwarded, Via; X-Ferry-Loop toward a parent).
+    void write_upstream_head(const upstream::route& where, const http::target& dest,
+                             const http::framing_fields& fields);
     boost::asio::awaitable<next> forward(const http::target& dest,
                                          const http::body_framing& framing);
     boost::asio::awaitable<void> send_request(const http::body_framing& framing, relay_state& st);

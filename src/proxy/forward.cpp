@@ -8,8 +8,10 @@
 #include "http/response_plan.h"
 #include "http/rewrite.h"
 #include "http/upgrade.h"
+#include "policy/host_match.h"
 #include "proxy/causes.h"
 
+#include <arpa/inet.h>
 #include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -20,6 +22,30 @@ namespace ferry::proxy {
 namespace asio = boost::asio;
 
 namespace {
+
+http::forwarded_for_mode forwarded_for_mode(std::string_view setting) {
+    using mode = http::forwarded_for_mode;
+    if (setting == "off") return mode::off;
+    if (setting == "truncate") return mode::truncate;
+    if (setting == "delete") return mode::remove;
+    return mode::on;
+}
+
+// An address as X-Forwarded-For and Forwarded write it (IPv4 without the mapped prefix),
+// into `buffer`: nothing allocated on the request's path.
+std::string_view ip_text(asio::ip::address a, std::array<char, INET6_ADDRSTRLEN>& buffer) {
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+        a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    const char* text = nullptr;
+    if (a.is_v4()) {
+        const auto bytes = a.to_v4().to_bytes();
+        text = ::inet_ntop(AF_INET, bytes.data(), buffer.data(), buffer.size());
+    } else {
+        const auto bytes = a.to_v6().to_bytes();
+        text = ::inet_ntop(AF_INET6, bytes.data(), buffer.data(), buffer.size());
+    }
+    return text ? std::string_view(text) : std::string_view();
+}
 
 bool is_idempotent(std::string_view method) {
     // RFC 9110 §9.2.2; only these may be retried automatically.
@@ -52,6 +78,29 @@ error exchange::client_write_problem(const net::error_code& ec, std::string_view
     return {errc::client_closed, causes::client_closed(what)};
 }
 
+void exchange::write_upstream_head(const upstream::route& where, const http::target& dest,
+                                   const http::framing_fields& fields) {
+    const auto& cfg = settings();
+    http::request_options options;
+    options.via = via_name();
+    options.forwarded_for = forwarded_for_mode(cfg.forwarded_for);
+    options.forwarded = cfg.forwarded;
+    std::array<char, INET6_ADDRSTRLEN> client_ip{}, local_ip{};
+    options.client = ip_text(client_.address, client_ip);
+    options.trusted = std::any_of(
+        cfg.trusted_forwarders.begin(), cfg.trusted_forwarders.end(),
+        [&](const config::direct_rule& r) { return policy::matches(r, options.client); });
+    if (cfg.forwarded && client_.local.port() != 0) {
+        options.by = ip_text(client_.local.address(), local_ip);
+        options.by_port = client_.local.port();
+    }
+    options.loop_token = ctx_.loop_token();
+    store_.request_out.clear();
+    upstream::write_request_head(where, req_, dest, fields, options,
+                                 where.parent ? cfg.parent->authorization : std::string_view(),
+                                 store_.request_out);
+}
+
 asio::awaitable<next> exchange::forward(const http::target& dest,
                                         const http::body_framing& framing) {
     using namespace asio::experimental::awaitable_operators;
@@ -62,10 +111,7 @@ asio::awaitable<next> exchange::forward(const http::target& dest,
     if (framing.kind == http::body_kind::chunked) fields.chunked = true;
     const auto& cfg = settings();
     const auto where = upstream::route_for(cfg, dest.where.host, dest.where.port);
-    store_.request_out.clear();
-    upstream::write_request_head(where, req_, dest, fields, cfg.pseudonym,
-                                 where.parent ? cfg.parent->authorization : std::string_view(),
-                                 store_.request_out);
+    write_upstream_head(where, dest, fields);
     const bool upgrade = http::forwards_upgrade(req_, has_body);
 
     // A request that could not be retried (not idempotent, or with a body ferry streams and
@@ -204,7 +250,7 @@ asio::awaitable<bool> exchange::read_final_response(relay_state& st) {
         }
         // Other 1xx go on where the client's protocol takes them.
         store_.out.clear();
-        if (client_.protocol.interim_head(req_, resp_, cfg.pseudonym, store_.out)) {
+        if (client_.protocol.interim_head(req_, resp_, via_name(), store_.out)) {
             auto ec =
                 co_await net::write_all(client_out(), asio::buffer(store_.out), cfg.send_timeout);
             if (ec) {
@@ -335,7 +381,7 @@ void exchange::note_outcome(const http::relay_outcome& outcome, relay_state& st)
 asio::awaitable<void> exchange::switch_protocols(relay_state& st) {
     const auto& cfg = settings();
     store_.out.clear();
-    client_.protocol.switch_head(resp_, cfg.pseudonym, store_.out);
+    client_.protocol.switch_head(resp_, via_name(), store_.out);
     rec_.status = resp_.status;
     rec_.status_line = resp_.status_line;
     st.response_started = true; // from here on the client cannot be answered with an error

@@ -72,9 +72,11 @@ asio::awaitable<std::optional<next>> exchange::establish_tunnel(const http::targ
         co_return co_await fail(e, true);
     if (where.parent) {
         const upstream::tunnel_timeouts timeouts{cfg.send_timeout, cfg.response_timeout};
-        if (auto e = co_await upstream::open_tunnel(up(), dest, cfg.parent->authorization,
-                                                    store_.request_out, response_storage(),
-                                                    cfg.max_header_size, timeouts)) {
+        upstream::tunnel_request connect{req_, dest, cfg.parent->authorization, {}};
+        connect.options.loop_token = ctx_.loop_token();
+        if (auto e =
+                co_await upstream::open_tunnel(up(), connect, store_.request_out,
+                                               response_storage(), cfg.max_header_size, timeouts)) {
             drop_upstream();
             co_return co_await fail(e, true);
         }

@@ -60,12 +60,12 @@ net::inbound body_source(connection& c, std::size_t max_header_size) {
 
 void write_request_head(const route& where, const http::request_head& request,
                         const http::target& dest, const http::framing_fields& framing,
-                        std::string_view pseudonym, std::string_view parent_authorization,
+                        const http::request_options& options, std::string_view parent_authorization,
                         std::string& out) {
     if (where.parent)
-        http::write_parent_request(request, dest, framing, pseudonym, parent_authorization, out);
+        http::write_parent_request(request, dest, framing, options, parent_authorization, out);
     else
-        http::write_forward_request(request, dest, framing, pseudonym, out);
+        http::write_forward_request(request, dest, framing, options, out);
 }
 
 send_result send_outcome(const connection& c, const net::error_code& ec) {
@@ -97,12 +97,12 @@ head_result take_response_head(connection& c, head_storage storage,
     return result;
 }
 
-asio::awaitable<error> open_tunnel(connection& c, const http::target& dest,
-                                   std::string_view authorization, std::string& scratch,
-                                   head_storage storage, std::size_t max_header_size,
-                                   tunnel_timeouts timeouts) {
+asio::awaitable<error> open_tunnel(connection& c, const tunnel_request& request,
+                                   std::string& scratch, head_storage storage,
+                                   std::size_t max_header_size, tunnel_timeouts timeouts) {
+    const auto& dest = request.dest;
     scratch.clear();
-    http::write_parent_connect(dest, authorization, scratch);
+    http::write_parent_connect(request.head, dest, request.authorization, request.options, scratch);
     if (auto ec = co_await net::write_all(body_sink(c), asio::buffer(scratch), timeouts.send))
         co_return error{errc::upstream_closed, fmt::format("ferry: cannot send CONNECT to {} ({})",
                                                            c.label, ec.message())};
@@ -130,6 +130,12 @@ asio::awaitable<error> open_tunnel(connection& c, const http::target& dest,
         co_return error{errc::bad_response,
                         fmt::format("ferry: invalid answer to CONNECT from {}: {}", c.label,
                                     http::describe(e))};
+    // A proxy further on found this CONNECT had been through it already: the client is told
+    // so, not that the parent failed.
+    if (storage.head.status == 508)
+        co_return error{errc::forwarding_loop,
+                        fmt::format("ferry: forwarding loop: {} answered CONNECT to {} with {}",
+                                    c.label, dest.where.text, storage.head.status_line)};
     if (storage.head.status < 200 || storage.head.status > 299)
         co_return error{errc::bad_response,
                         fmt::format("ferry: {} refused CONNECT to {}: {}", c.label, dest.where.text,

@@ -38,11 +38,12 @@ inline net::outbound body_sink(connection& c) {
     return {*c.stream};
 }
 
-// Appends the request head for `where` to `out`. `parent_authorization` goes to a parent
-// only (the client's Proxy-Authorization is for ferry and never forwarded).
+// Appends the request head for `where` to `out`, with the forwarding fields `options` asks
+// for. `parent_authorization` goes to a parent only (the client's Proxy-Authorization is for
+// ferry and never forwarded).
 void write_request_head(const route& where, const http::request_head& request,
                         const http::target& dest, const http::framing_fields& framing,
-                        std::string_view pseudonym, std::string_view parent_authorization,
+                        const http::request_options& options, std::string_view parent_authorization,
                         std::string& out);
 
 // Sending a request head and reading a response head are on every request's path, so
@@ -84,11 +85,18 @@ struct tunnel_timeouts {
     std::chrono::milliseconds send;
     std::chrono::milliseconds answer;
 };
-// Asks the parent proxy on `c` for a tunnel to `dest` (CONNECT). None when it answered 2xx;
-// bytes after its answer are the tunnel's and stay in the connection's buffer. `scratch`
+// The CONNECT ferry sends a parent for the client's `head` (its X-Ferry-Loop goes on,
+// extended with options.loop_token).
+struct tunnel_request {
+    const http::request_head& head;
+    const http::target& dest;
+    std::string_view authorization;
+    http::request_options options;
+};
+// Asks the parent proxy on `c` for a tunnel to request.dest (CONNECT). None when it answered
+// 2xx; bytes after its answer are the tunnel's and stay in the connection's buffer. `scratch`
 // holds the request on its way.
-boost::asio::awaitable<core::error> open_tunnel(connection& c, const http::target& dest,
-                                                std::string_view authorization,
+boost::asio::awaitable<core::error> open_tunnel(connection& c, const tunnel_request& request,
                                                 std::string& scratch, head_storage storage,
                                                 std::size_t max_header_size,
                                                 tunnel_timeouts timeouts);

@@ -102,6 +102,7 @@ TEST(Upgrade, AnOffered101TurnsTheConnectionIntoATunnelWithEarlyBytesBothWays) {
                                      "Sec-WebSocket-Version: 13\r\n"
                                      "Connection: upgrade\r\n"
                                      "Via: 1.1 ferry\r\n"
+                                     "X-Forwarded-For: 127.0.0.1\r\n"
                                      "\r\n"
                                      "from-clientmore");
     // The access log has the 101 and the bytes each way, heads included.
@@ -180,7 +181,7 @@ TEST(Upgrade, A200ToAnUpgradeRequestIsAnOrdinaryResponseAndTheConnectionStaysHtt
     }
     const auto received = origin.received();
     EXPECT_NE(received.find("GET /second HTTP/1.1\r\nHost: " + origin.authority() +
-                            "\r\nVia: 1.1 ferry\r\n\r\n"),
+                            "\r\nVia: 1.1 ferry\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n"),
               std::string::npos)
         << printable(received);
     EXPECT_EQ(received.find("SMUGGLED"), std::string::npos) << printable(received);

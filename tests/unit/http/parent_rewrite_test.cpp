@@ -18,7 +18,7 @@ std::string to_parent(std::string raw, std::string_view authorization,
     EXPECT_EQ(parse_request_target(head.method, head.target, find_field(head, "host"), dest),
               target_error::none);
     std::string out;
-    write_parent_request(head, dest, framing, "ferry", authorization, out);
+    write_parent_request(head, dest, framing, request_options("ferry"), authorization, out);
     return out;
 }
 
@@ -85,11 +85,12 @@ TEST(ParentRequest, FramingIsFerrysOwn) {
 TEST(ParentConnect, AuthorityFormWithHostAndCredentials) {
     target dest;
     ASSERT_EQ(parse_authority("secure.example:443", 0, dest.where), target_error::none);
+    const request_head client; // no X-Ferry-Loop, and no token: nothing added
     std::string out;
-    write_parent_connect(dest, "", out);
+    write_parent_connect(client, dest, "", {}, out);
     EXPECT_EQ(out, "CONNECT secure.example:443 HTTP/1.1\r\nHost: secure.example:443\r\n\r\n");
     out.clear();
-    write_parent_connect(dest, "Basic YTpi", out);
+    write_parent_connect(client, dest, "Basic YTpi", {}, out);
     EXPECT_EQ(out, "CONNECT secure.example:443 HTTP/1.1\r\nHost: secure.example:443\r\n"
                    "Proxy-Authorization: Basic YTpi\r\n\r\n");
 }

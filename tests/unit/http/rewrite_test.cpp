@@ -317,7 +317,7 @@ TEST(ForwardRequest, OutputIsAppended) {
     target t;
     ASSERT_EQ(parse_request_target("GET", "/", "example.test", t), target_error::none);
     std::string out = "previous";
-    write_forward_request(r.head, t, {}, "ferry", out);
+    write_forward_request(r.head, t, {}, request_options("ferry"), out);
     EXPECT_EQ(out, "previousGET / HTTP/1.1\r\nHost: example.test\r\nVia: 1.1 ferry\r\n\r\n");
 }
 

@@ -37,7 +37,7 @@ std::string forwarded_line(std::string_view method, std::string_view raw,
     h.method = method;
     h.target = raw;
     std::string out;
-    write_forward_request(h, t, {}, "ferry", out);
+    write_forward_request(h, t, {}, request_options("ferry"), out);
     return out.substr(0, out.find("\r\n"));
 }
 

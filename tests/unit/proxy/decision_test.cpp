@@ -264,5 +264,20 @@ TEST_F(Decide, MaxForwardsZeroWithLeadingZerosIsAnsweredLocally) {
         action::answer_trace);
 }
 
+// X-Ferry-Loop (issue 18): this instance's token anywhere in the list is a loop (508).
+TEST_F(Decide, OwnLoopTokenIsAForwardingLoop) {
+    request(
+        "GET http://example.test/ HTTP/1.1",
+        "X-Ferry-Loop: 00000000000000aa\r\nx-ferry-loop: 0000000000000001 ,00000000000000BB\r\n");
+    const auto loop = forwarding_loop(head_, "00000000000000bb");
+    EXPECT_EQ(loop.code, errc::forwarding_loop);
+    EXPECT_EQ(to_status(loop.code), 508);
+    EXPECT_EQ(loop.cause,
+              "ferry: forwarding loop: this request has already passed through this proxy");
+    EXPECT_FALSE(forwarding_loop(head_, "00000000000000cc")); // another proxy's tokens
+    EXPECT_FALSE(forwarding_loop(head_, ""));                 // no token: no check
+    EXPECT_FALSE(forwarding_loop(head_, "0000000000000"));    // a prefix is not the token
+}
+
 } // namespace
 } // namespace ferry::proxy

@@ -202,14 +202,16 @@ TEST(Http1Client, WritesOriginFormToAnOriginAndAbsoluteFormWithCredentialsToAPar
     origin.host = "example.test";
     origin.port = 80;
     std::string out;
-    write_request_head(origin, req, dest, {}, "ferry", "Basic cGFyZW50", out);
+    write_request_head(origin, req, dest, {}, http::request_options("ferry"), "Basic cGFyZW50",
+                       out);
     EXPECT_EQ(out.rfind("GET /a?b HTTP/1.1\r\n", 0), 0u) << out;
     EXPECT_EQ(out.find("Proxy-Authorization"), std::string::npos) << out;
 
     route parent = origin;
     parent.parent = true;
     out.clear();
-    write_request_head(parent, req, dest, {}, "ferry", "Basic cGFyZW50", out);
+    write_request_head(parent, req, dest, {}, http::request_options("ferry"), "Basic cGFyZW50",
+                       out);
     EXPECT_EQ(out.rfind("GET http://example.test/a?b HTTP/1.1\r\n", 0), 0u) << out;
     EXPECT_NE(out.find("Proxy-Authorization: Basic cGFyZW50\r\n"), std::string::npos) << out;
     EXPECT_EQ(out.find("dXNlcjpwdw=="), std::string::npos) << out; // the client's stays here
@@ -218,6 +220,7 @@ TEST(Http1Client, WritesOriginFormToAnOriginAndAbsoluteFormWithCredentialsToAPar
 // CONNECT through a parent: what it sends, and each answer it can get.
 struct tunnel_case {
     fixture f;
+    http::request_head client; // the client's CONNECT: no fields
     core::error result;
     bool done = false;
     std::string scratch;
@@ -226,8 +229,9 @@ struct tunnel_case {
             f.io,
             [this]() -> asio::awaitable<void> {
                 const auto dest = authority_of("origin.test:443");
-                result = co_await open_tunnel(*f.conn, dest, "Basic cGFyZW50", scratch, f.storage(),
-                                              8192, {1s, 2s});
+                const tunnel_request connect{client, dest, "Basic cGFyZW50", {}};
+                result =
+                    co_await open_tunnel(*f.conn, connect, scratch, f.storage(), 8192, {1s, 2s});
                 done = true;
             },
             asio::detached);
