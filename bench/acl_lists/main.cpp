@@ -5,6 +5,8 @@
 // start and on SIGHUP.
 #include "config/config_file.h"
 #include "policy/acl.h"
+#include "util/cidr_set.h"
+#include "util/domain_set.h"
 
 #include <algorithm>
 #include <atomic>

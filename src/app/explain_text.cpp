@@ -1,6 +1,7 @@
 #include "app/explain_text.h"
 
 #include "policy/host_match.h"
+#include "util/cidr_set.h"
 
 #include <fmt/format.h>
 

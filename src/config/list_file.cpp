@@ -161,7 +161,7 @@ std::string load(acl_rule::list_files& list, list_kind kind, std::string_view co
             return problem;
     }
     networks->seal();
-    names->shrink();
+    names->seal();
     if (kind == list_kind::destinations) list.names = std::move(names);
     list.networks = std::move(networks);
     return {};
@@ -180,7 +180,16 @@ const acl_rule::list_files* loaded_before(const settings& s, std::size_t rule,
     return nullptr;
 }
 
+template <class T>
+bool same(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) {
+    return a == b || (a && b && *a == *b);
+}
+
 } // namespace
+
+bool acl_rule::list_files::operator==(const list_files& other) const {
+    return files == other.files && same(names, other.names) && same(networks, other.networks);
+}
 
 std::string parse_list(std::string_view text, std::string_view file_name, list_kind kind,
                        util::domain_set& names, util::cidr_set& networks) {

@@ -22,8 +22,8 @@ enum class list_kind {
     clients,      // IP, CIDR
 };
 
-// Parses the text of the list file `file_name` into the sets (without seal()ing
-// `networks`). "" or the first bad line: `FILE:LINE: what is wrong: "the line"`. Pure.
+// Parses the text of the list file `file_name` into the sets (the caller seal()s them once
+// every file is in). "" or the first bad line: `FILE:LINE: what is wrong: "the line"`. Pure.
 std::string parse_list(std::string_view text, std::string_view file_name, list_kind kind,
                        util::domain_set& names, util::cidr_set& networks);
 

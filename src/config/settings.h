@@ -4,8 +4,6 @@
 #pragma once
 
 #include "observe/access_log_format.h"
-#include "util/cidr_set.h"
-#include "util/domain_set.h"
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +11,11 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace ferry::util {
+class domain_set; // util/domain_set.h, util/cidr_set.h: the sets of [[acl]] list files
+class cidr_set;
+} // namespace ferry::util
 
 namespace ferry::config {
 
@@ -108,17 +111,9 @@ struct acl_rule {
         std::shared_ptr<const util::cidr_set> networks; // IPs and CIDRs
 
         bool given() const { return !files.empty(); }
-        // The same files with the same entries (a reload that read them again changed nothing).
-        bool operator==(const list_files& other) const {
-            return files == other.files && same(names, other.names) &&
-                   same(networks, other.networks);
-        }
-
-    private:
-        template <class T>
-        static bool same(const std::shared_ptr<const T>& a, const std::shared_ptr<const T>& b) {
-            return a == b || (a && b && *a == *b);
-        }
+        // The same files with the same entries (a reload that read them again changed
+        // nothing). In config/list_file.cpp, which knows the sets.
+        bool operator==(const list_files& other) const;
     };
 
     enum class verdict { allow, deny } action = verdict::allow;

@@ -1,6 +1,8 @@
 #include "policy/acl.h"
 
 #include "policy/host_match.h"
+#include "util/cidr_set.h"
+#include "util/domain_set.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -43,9 +45,10 @@ bool listed(const config::acl_rule::list_files& list, const asio::ip::address& a
 // or the address it resolved to: the same meaning as the inline `dest` entries.
 bool listed(const config::acl_rule::list_files& list, std::string_view host,
             const asio::ip::address* address) {
-    if (list.names && list.names->contains(host)) return true;
-    if (!list.networks || list.networks->empty()) return false;
-    return list.networks->contains_literal(host) || (address && listed(list, *address));
+    if (list.networks && (list.networks->contains_literal(host) ||
+                          (address && list.networks->contains(bytes_of(*address)))))
+        return true;
+    return list.names && list.names->contains(host);
 }
 
 // The condition holds when the inline list or any of the rule's files matches.

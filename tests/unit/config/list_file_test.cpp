@@ -24,6 +24,7 @@ parsed_list parse(std::string_view text, list_kind kind = list_kind::destination
     parsed_list out;
     out.error = parse_list(text, "block.txt", kind, out.names, out.networks);
     out.networks.seal();
+    out.names.seal();
     return out;
 }
 

@@ -22,6 +22,7 @@ config::acl_rule::list_files from_file(std::string_view text,
     auto networks = std::make_shared<util::cidr_set>();
     EXPECT_EQ(config::parse_list(text, "list.txt", k, *names, *networks), "");
     networks->seal();
+    names->seal();
     config::acl_rule::list_files out;
     out.files.push_back({"list.txt", 1});
     if (k == config::list_kind::destinations) out.names = std::move(names);
