@@ -130,7 +130,8 @@ std::string read_file(const std::string& path, std::string& text) {
     else if (!S_ISREG(st.st_mode))
         problem = "not a regular file";
     text.clear();
-    if (problem.empty()) text.resize(static_cast<std::size_t>(st.st_size));
+    // One byte more than the file: the read that finds its end needs no larger buffer.
+    if (problem.empty()) text.resize(static_cast<std::size_t>(st.st_size) + 1);
     std::size_t have = 0;
     while (problem.empty()) {
         if (have == text.size()) text.resize(have + 65536); // it grew since fstat
@@ -193,6 +194,7 @@ bool acl_rule::list_files::operator==(const list_files& other) const {
 
 std::string parse_list(std::string_view text, std::string_view file_name, list_kind kind,
                        util::domain_set& names, util::cidr_set& networks) {
+    if (text.starts_with("\xef\xbb\xbf")) text.remove_prefix(3); // a UTF-8 byte order mark
     std::size_t number = 0;
     while (!text.empty()) {
         ++number;

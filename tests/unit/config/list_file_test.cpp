@@ -64,6 +64,17 @@ TEST(ListFile, EveryKindOfLine) {
     EXPECT_EQ(p.networks.intervals(), 4u);
 }
 
+TEST(ListFile, AByteOrderMarkAtTheStartIsIgnored) {
+    // Lists saved by Windows editors begin with one.
+    const auto p = parse("\xef\xbb\xbf"
+                         "first.test\n");
+    EXPECT_EQ(p.error, "");
+    EXPECT_TRUE(p.names.contains("first.test"));
+    EXPECT_EQ(error_of("ok.test\n\xef\xbb\xbf"
+                       "second.test\n"),
+              "block.txt:2: expected a host, .domain, IP or CIDR: \"\\xef\\xbb\\xbfsecond.test\"");
+}
+
 TEST(ListFile, AnEmptyFileOrOnlyCommentsHoldsNothing) {
     for (const char* text : {"", "\n\n", "# nothing\n   \n\t\n# yet\n"}) {
         const auto p = parse(text);
