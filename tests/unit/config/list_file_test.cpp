@@ -161,7 +161,7 @@ TEST(ListFile, BadKeyValuesAreNamed) {
               "t.toml:3: unknown key \"acl.dest_files\" (did you mean \"acl.dest_file\"?)");
 }
 
-class list_dir : public ::testing::Test {
+class ListFileOnDisk : public ::testing::Test {
 protected:
     void SetUp() override {
         std::string pattern = ::testing::TempDir() + "ferry-lists-XXXXXX";
@@ -179,7 +179,7 @@ protected:
     std::string dir_;
 };
 
-TEST_F(list_dir, LoadingTheConfigurationReadsEveryRulesFiles) {
+TEST_F(ListFileOnDisk, LoadingTheConfigurationReadsEveryRulesFiles) {
     write("a.txt", "one.test\n10.0.0.0/8\n");
     write("b.txt", ".two.test\n");
     write("clients.txt", "192.0.2.0/24\n");
@@ -211,7 +211,7 @@ TEST_F(list_dir, LoadingTheConfigurationReadsEveryRulesFiles) {
     EXPECT_FALSE(changed.parsed->acl == r.parsed->acl);
 }
 
-TEST_F(list_dir, AMissingFileNamesTheKeyItsLineAndThePath) {
+TEST_F(ListFileOnDisk, AMissingFileNamesTheKeyItsLineAndThePath) {
     const auto config =
         write("ferry.toml", "[[acl]]\naction = \"deny\"\n\ndest_file = \"missing.txt\"\n");
     auto r = load_config_file(config);
@@ -223,7 +223,7 @@ TEST_F(list_dir, AMissingFileNamesTheKeyItsLineAndThePath) {
     EXPECT_EQ(d.error, dir_config + ":3: acl.client_file: " + dir_ + "/.: not a regular file");
 }
 
-TEST_F(list_dir, ABadLineInAFileFailsTheWholeLoad) {
+TEST_F(ListFileOnDisk, ABadLineInAFileFailsTheWholeLoad) {
     write("good.txt", "fine.test\n");
     const auto bad = write("bad.txt", "# header\nfine.test\nnot a host\n");
     const auto config = write("ferry.toml", "[[acl]]\naction = \"deny\"\n"
