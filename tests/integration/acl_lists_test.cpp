@@ -180,6 +180,26 @@ TEST(AclListFiles, ABadLineAtStartStopsFerryNamingFileAndLine) {
               "ferry: " + config + ":6: acl.dest_file: " + list + ": No such file or directory\n");
 }
 
+TEST(AclListFiles, ExplainJudgesByTheFilesAndNamesThem) {
+    list_dir dir;
+    const auto list = dir.write("block.txt", ".ads.localhost\n10.0.0.0/8\n");
+    const auto config = dir.write("ferry.toml", config_with_list("block.txt"));
+    auto denied = run_ferry({"explain", "--config", config, "http://x.ads.localhost/"});
+    EXPECT_EQ(denied.exit_code(), 1) << denied.out << denied.err;
+    EXPECT_NE(denied.out.find("Access: denied by rule 1 (\"blocklist\", line 3)"),
+              std::string::npos)
+        << denied.out;
+    auto literal = run_ferry({"explain", "--config", config, "http://10.9.8.7/"});
+    EXPECT_EQ(literal.exit_code(), 1) << literal.out << literal.err;
+    auto allowed = run_ferry({"explain", "--config", config, "http://fine.localhost/"});
+    EXPECT_EQ(allowed.exit_code(), 0) << allowed.out << allowed.err;
+    EXPECT_NE(allowed.out.find("no match: destination fine.localhost meets none of the entries "
+                               "of " +
+                               list),
+              std::string::npos)
+        << allowed.out;
+}
+
 TEST(AclListFiles, ABadLineOnReloadKeepsTheRunningLists) {
     test_origin origin;
     list_dir dir;
