@@ -31,6 +31,10 @@
 # nobody watching, with headless Chromium holding the status page open, and with the status
 # and flow pages open (SSE live), rotated, BENCH_STATUS_ROUNDS (5) rounds; req/s, ferry's CPU
 # per request, watched ÷ unwatched; about 4 more minutes.
+# BENCH_LISTS=on|only (issue 18): first the access-list benchmark (bench/acl_lists, built with
+# ferry as build/bench/acl_lists/ferry_acl_lists_bench, or FERRY_LISTS_BIN): 1,000,000 domains
+# and 100,000 CIDRs loaded, ns per match, memory; printed and kept in bench/out/acl_lists.txt.
+# "only": that alone. Off by default.
 # Then the SOCKS5 rows (issue 17; bench/socks/phase.sh, BENCH_SOCKS=0 skips them, BENCH_SOCKS=only
 # runs them alone): ferry's socks5:// listener, dante-server and microsocks, in rounds of their
 # own: new SOCKS5 connections per second (bench/socks/socks_load.c: handshake, CONNECT to an echo
@@ -118,6 +122,15 @@ ferry_flags=(--access-log off --connect-ports any)
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
+
+lists_bench=${BENCH_LISTS:-off}
+[[ $lists_bench == off || $lists_bench == on || $lists_bench == only ]] || die "BENCH_LISTS is on, only or off (got '$lists_bench')"
+if [[ $lists_bench != off ]]; then
+  lists_bin=${FERRY_LISTS_BIN:-$(dirname "$ferry_bin")/bench/acl_lists/ferry_acl_lists_bench}
+  [[ -x $lists_bin ]] || die "no list benchmark at $lists_bin; build the target ferry_acl_lists_bench"
+  mkdir -p "$out_dir" && "$lists_bin" | tee "$out_dir/acl_lists.txt" || die "the list benchmark failed"
+  [[ $lists_bench == only ]] && exit 0
+fi
 
 for v in secs slow_secs rounds big_mb deadline many hard_stop; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"

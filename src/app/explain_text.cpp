@@ -1,6 +1,7 @@
 #include "app/explain_text.h"
 
 #include "policy/host_match.h"
+#include "util/cidr_set.h"
 
 #include <fmt/format.h>
 
@@ -39,6 +40,21 @@ std::string rules_text(const std::vector<config::direct_rule>& rules) {
     return joined(items);
 }
 
+namespace {
+
+// A condition's inline entries, then its list files (dest_file, client_file).
+std::string condition_text(const std::vector<config::direct_rule>& rules,
+                           const config::acl_rule::list_files& files) {
+    std::vector<std::string> items;
+    for (const auto& r : rules)
+        items.push_back(rule_text(r));
+    for (const auto& f : files.files)
+        items.push_back(fmt::format("the entries of {}", f.path));
+    return joined(items);
+}
+
+} // namespace
+
 std::string acl_label(const config::acl_rule& rule, std::size_t index) {
     std::vector<std::string> notes;
     if (!rule.name.empty()) notes.push_back(fmt::format("\"{}\"", rule.name));
@@ -59,13 +75,14 @@ std::string outcome_text(const config::acl_rule& rule, policy::rule_outcome outc
                            joined(rule.users));
     case o::client:
         return fmt::format("no match: client {} is not in {}", address_text(request.client),
-                           rules_text(rule.clients));
+                           condition_text(rule.clients, rule.client_files));
     case o::destination:
         if (request.address)
             return fmt::format("no match: neither {} nor its address {} meets {}", request.host,
-                               address_text(*request.address), rules_text(rule.destinations));
+                               address_text(*request.address),
+                               condition_text(rule.destinations, rule.dest_files));
         return fmt::format("no match: destination {} meets none of {}", request.host,
-                           rules_text(rule.destinations));
+                           condition_text(rule.destinations, rule.dest_files));
     case o::port:
         return fmt::format("no match: port {} is not among {}", request.port,
                            fmt::join(rule.ports, ", "));
@@ -87,13 +104,17 @@ std::vector<std::string> cidr_rules_met(const std::vector<config::acl_rule>& rul
                                         const boost::asio::ip::address& address) {
     std::vector<std::string> out;
     const auto text = address_text(address);
-    for (std::size_t i = 0; i < rules.size(); ++i)
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        const auto verdict = rules[i].action == config::acl_rule::verdict::allow ? "allow" : "deny";
         for (const auto& d : rules[i].destinations)
             if (d.what == config::direct_rule::kind::cidr && policy::matches(d, text))
-                out.push_back(fmt::format(
-                    "{} {}: {}", acl_label(rules[i], i + 1),
-                    rules[i].action == config::acl_rule::verdict::allow ? "allow" : "deny",
-                    rule_text(d)));
+                out.push_back(
+                    fmt::format("{} {}: {}", acl_label(rules[i], i + 1), verdict, rule_text(d)));
+        const auto& files = rules[i].dest_files;
+        if (files.networks && files.networks->contains_literal(text))
+            out.push_back(fmt::format("{} {}: {}", acl_label(rules[i], i + 1), verdict,
+                                      condition_text({}, files)));
+    }
     return out;
 }
 

@@ -1,6 +1,7 @@
 #include "config/config_file.h"
 
 #include "config/field_text.h"
+#include "config/list_file.h"
 #include "config/options.h"
 #include "config/values.h"
 
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <vector>
 
@@ -172,7 +174,26 @@ bool is_token_char(char c) {
            std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
 }
 
-problem read_acl_key(std::string_view name, const toml::node& n, acl_rule& rule) {
+// dest_file, client_file: a path or an array of them, relative ones to the configuration
+// file's directory; the files are read by load_lists() (config/list_file), not here.
+problem read_list_files(const toml::node& n, std::string_view config_file,
+                        acl_rule::list_files& out) {
+    out = {};
+    auto one = [&](const toml::node& e) {
+        std::string path;
+        if (auto p = read_string(e, path); !p.ok()) return wrong("expected a file name");
+        if (std::filesystem::path(path).is_relative())
+            path = (std::filesystem::path(config_file).parent_path() / path).string();
+        out.files.push_back({std::move(path), e.source().begin.line});
+        return fine();
+    };
+    if (n.is_string()) return one(n);
+    if (!n.is_array()) return wrong("expected a file name or an array of them");
+    return for_each_element(n, false, "file names", [&](const toml::node& e) { return one(e); });
+}
+
+problem read_acl_key(std::string_view name, const toml::node& n, acl_rule& rule,
+                     std::string_view config_file) {
     if (name == "action") {
         if (!n.is_string() || (n.as_string()->get() != "allow" && n.as_string()->get() != "deny"))
             return wrong("expected \"allow\" or \"deny\"");
@@ -190,6 +211,8 @@ problem read_acl_key(std::string_view name, const toml::node& n, acl_rule& rule)
         return read_string_list(
             n, rule.destinations, false, "a host, \".domain\", IP or CIDR",
             [](std::string_view text, direct_rule& r) { return parse_direct_rule(text, r); });
+    if (name == "dest_file") return read_list_files(n, config_file, rule.dest_files);
+    if (name == "client_file") return read_list_files(n, config_file, rule.client_files);
     if (name == "ports") return read_port_numbers(n, rule.ports);
     if (name == "methods")
         return read_string_list(n, rule.methods, false, "a method name like \"GET\"",
@@ -339,7 +362,7 @@ struct parser {
             bool has_action = false;
             for (auto&& [k, node] : t) {
                 std::string dotted = "acl." + std::string(k.str());
-                if (auto p = read_acl_key(k.str(), node, rule); !p.ok()) {
+                if (auto p = read_acl_key(k.str(), node, rule, file); !p.ok()) {
                     if (p.what == "unknown key")
                         unknown(k, dotted, acl_keys());
                     else
@@ -431,7 +454,14 @@ config_load load_config_file(const std::string& path) {
         failed.error = path + ": larger than 1 MiB: not a configuration file";
         return failed;
     }
-    return parse_config(text, path);
+    auto loaded = parse_config(text, path);
+    // The [[acl]] rules' list files, read with the file that names them (and so on reload).
+    if (loaded.parsed)
+        if (auto problem = load_lists(*loaded.parsed, path); !problem.empty()) {
+            loaded.parsed.reset();
+            loaded.error = std::move(problem);
+        }
+    return loaded;
 }
 
 void apply_command_line(settings& merged, const settings& command_line,
@@ -459,9 +489,9 @@ std::string check_merged(const settings& s, std::string_view file_name) {
 }
 
 const std::vector<std::string_view>& acl_keys() {
-    static const std::vector<std::string_view> keys{"acl.action", "acl.name",  "acl.client",
-                                                    "acl.dest",   "acl.ports", "acl.methods",
-                                                    "acl.users"};
+    static const std::vector<std::string_view> keys{
+        "acl.action",    "acl.name",  "acl.client",  "acl.client_file", "acl.dest",
+        "acl.dest_file", "acl.ports", "acl.methods", "acl.users"};
     return keys;
 }
 

@@ -20,10 +20,13 @@ struct config_load {
     std::set<std::string, std::less<>> given; // keys present: "workers", "auth.realm", "acl"
 };
 
-// Parses `text`, the contents of `file_name` (used in messages only). No file access.
+// Parses `text`, the contents of `file_name` (used in messages, and as the directory that
+// relative list-file paths are joined to). No file access: [[acl]] list files are named,
+// not read (their sets stay empty).
 config_load parse_config(std::string_view text, std::string_view file_name);
 
-// Reads and parses the file at `path`; an unreadable file is an error naming it.
+// Reads and parses the file at `path`, then the [[acl]] rules' list files
+// (config/list_file); an unreadable file is an error naming it.
 config_load load_config_file(const std::string& path);
 
 // Copies into `merged` every setting whose command-line option `given(flag)` says was used

@@ -7,9 +7,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace ferry::util {
+class domain_set; // util/domain_set.h, util/cidr_set.h: the sets of [[acl]] list files
+class cidr_set;
+} // namespace ferry::util
 
 namespace ferry::config {
 
@@ -91,16 +97,40 @@ struct http2_settings {
 // One access rule (issue 4). Rules are tried in order; the first that matches decides.
 // An empty list means "any" for that condition.
 struct acl_rule {
+    // An [[acl]] condition's list files (`dest_file`, `client_file`; issue 18), read by
+    // config/list_file when the configuration file is loaded (and again on reload): every
+    // file's entries in one set per kind, immutable and shared by the settings snapshots.
+    struct list_files {
+        struct source {
+            std::string path;     // as given, a relative one joined to the config file's directory
+            std::size_t line = 0; // where the configuration file names it
+            bool operator==(const source&) const = default;
+        };
+        std::vector<source> files;                      // none: the key was not given
+        std::shared_ptr<const util::domain_set> names;  // hosts and .domains (dest_file only)
+        std::shared_ptr<const util::cidr_set> networks; // IPs and CIDRs
+
+        bool given() const { return !files.empty(); }
+        // The same files with the same entries (a reload that read them again changed
+        // nothing). In config/list_file.cpp, which knows the sets.
+        bool operator==(const list_files& other) const;
+    };
+
     enum class verdict { allow, deny } action = verdict::allow;
     std::string name;                      // optional `name` key; else reported by index
     std::vector<direct_rule> clients;      // client address CIDRs (kind::cidr only)
     std::vector<direct_rule> destinations; // host, .suffix or CIDR (as for --direct)
+    list_files client_files;               // more clients, from files (IPs and CIDRs)
+    list_files dest_files;                 // more destinations, from files
     std::vector<std::uint16_t> ports;      // destination ports
     std::vector<std::string> methods;      // upper-case method names
     std::vector<std::string> users;        // "*" = any authenticated user; empty = no auth
     bool users_given = false;              // `users` present (so authentication is needed)
     std::size_t line = 0;                  // where it was defined, for messages
     bool operator==(const acl_rule&) const = default;
+    // The condition on clients or destinations is there: inline, from files, or both.
+    bool has_clients() const { return !clients.empty() || client_files.given(); }
+    bool has_destinations() const { return !destinations.empty() || dest_files.given(); }
 };
 
 // What a CONNECT tunnel's client must send first (--tunnel-sni; proxy/tunnel_peek.h): any

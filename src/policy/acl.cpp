@@ -1,6 +1,8 @@
 #include "policy/acl.h"
 
 #include "policy/host_match.h"
+#include "util/cidr_set.h"
+#include "util/domain_set.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -21,8 +23,39 @@ std::string display(const asio::ip::address& a) {
     return unmapped(a).to_string();
 }
 
+util::ip_bytes bytes_of(const asio::ip::address& address) {
+    const auto a = unmapped(address);
+    util::ip_bytes out;
+    out.v4 = a.is_v4();
+    if (out.v4) {
+        const auto b = a.to_v4().to_bytes();
+        std::copy(b.begin(), b.end(), out.bytes.begin());
+    } else {
+        out.bytes = a.to_v6().to_bytes();
+    }
+    return out;
+}
+
+// A list file's networks hold the address (unmapped, as the inline CIDRs see it).
+bool listed(const config::acl_rule::list_files& list, const asio::ip::address& address) {
+    return list.networks && list.networks->contains(bytes_of(address));
+}
+
+// A dest_file entry matches the host (a name by its labels, an IP literal by its networks)
+// or the address it resolved to: the same meaning as the inline `dest` entries.
+bool listed(const config::acl_rule::list_files& list, std::string_view host,
+            const asio::ip::address* address) {
+    if (list.networks && (list.networks->contains_literal(host) ||
+                          (address && list.networks->contains(bytes_of(*address)))))
+        return true;
+    return list.names && list.names->contains(host);
+}
+
+// The condition holds when the inline list or any of the rule's files matches.
 bool client_matches(const config::acl_rule& rule, const asio::ip::address& client) {
-    if (rule.clients.empty()) return true;
+    if (!rule.has_clients()) return true;
+    if (listed(rule.client_files, client)) return true;
+    if (rule.clients.empty()) return false;
     const auto text = display(client);
     return std::any_of(rule.clients.begin(), rule.clients.end(),
                        [&](const config::direct_rule& r) { return matches(r, text); });
@@ -30,7 +63,9 @@ bool client_matches(const config::acl_rule& rule, const asio::ip::address& clien
 
 bool destination_matches(const config::acl_rule& rule, std::string_view host,
                          const asio::ip::address* address) {
-    if (rule.destinations.empty()) return true;
+    if (!rule.has_destinations()) return true;
+    if (listed(rule.dest_files, host, address)) return true;
+    if (rule.destinations.empty()) return false;
     const std::string resolved = address ? display(*address) : std::string();
     return std::any_of(
         rule.destinations.begin(), rule.destinations.end(), [&](const config::direct_rule& r) {
@@ -75,9 +110,11 @@ bool needs_address(const std::vector<config::acl_rule>& rules, std::string_view 
     boost::system::error_code ec;
     asio::ip::make_address(std::string(host), ec);
     if (!ec) return false; // a literal: already matched as it is
-    for (const auto& rule : rules)
+    for (const auto& rule : rules) {
         for (const auto& d : rule.destinations)
             if (d.what == config::direct_rule::kind::cidr) return true;
+        if (rule.dest_files.networks && !rule.dest_files.networks->empty()) return true;
+    }
     return false;
 }
 

@@ -28,7 +28,7 @@ peek_refusal refusal(tunnel_refusal reason, policy_kind p, std::string what) {
 
 bool any_destination_rule(const std::vector<config::acl_rule>& rules) {
     return std::any_of(rules.begin(), rules.end(),
-                       [](const config::acl_rule& r) { return !r.destinations.empty(); });
+                       [](const config::acl_rule& r) { return r.has_destinations(); });
 }
 
 } // namespace
