@@ -1,7 +1,6 @@
 #include "config/options.h"
 
-#include "config/field_text.h"
-#include "config/values.h"
+#include "config/option_rows.h"
 
 #include <fmt/format.h>
 
@@ -15,74 +14,7 @@ namespace ferry::config {
 
 namespace {
 
-using namespace field_text;
-
-// An integer lo..hi into any integer field.
-auto count(long long lo, long long hi) {
-    return [lo, hi](std::string_view v, auto& out) -> std::string {
-        long long n = 0;
-        if (!whole_integer(v, n) || n < lo || n > hi)
-            return fmt::format("expected an integer from {} to {}", lo, hi);
-        out = static_cast<std::remove_reference_t<decltype(out)>>(n);
-        return {};
-    };
-}
-
-// Seconds (an integer or a fraction), kept in milliseconds: positive, or zero too when
-// `zero_ok`; a positive value under a millisecond would become 0 (no wait at all), so it is
-// refused, as is one over 10^9 (about 31 years: a typo, not a timeout).
-auto seconds(bool zero_ok) {
-    return [zero_ok](std::string_view v, duration& out) -> std::string {
-        double s = 0;
-        auto r = std::from_chars(v.data(), v.data() + v.size(), s);
-        if (v.empty() || r.ec != std::errc{} || r.ptr != v.data() + v.size() || std::isnan(s))
-            return "expected a number of seconds";
-        if (zero_ok && s == 0) {
-            out = duration(0);
-            return {};
-        }
-        if (!(s > 0))
-            return zero_ok ? "expected zero or more seconds"
-                           : "expected a positive number of seconds";
-        if (s < 0.001) return "expected at least 0.001 seconds (one millisecond)";
-        if (s > 1e9) return "expected at most 1000000000 seconds";
-        out = duration(static_cast<long long>(s * 1000.0));
-        return {};
-    };
-}
-
-// One of a few words.
-auto one_of(std::initializer_list<std::string_view> words, std::string_view expected) {
-    std::vector<std::string_view> allowed(words);
-    return [allowed, expected = std::string(expected)](std::string_view v,
-                                                       std::string& out) -> std::string {
-        if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) return expected;
-        out = std::string(v);
-        return {};
-    };
-}
-
-// A row: `field` is a member pointer or `[](auto& s) -> auto& { return s.x.y; }`; `read`
-// checks a value and stores it there.
-template <class Field, class Read>
-option row(option_about about, Field field, Read read) {
-    return {
-        about,
-        [field, read](settings& s, std::string_view v) { return read(v, std::invoke(field, s)); },
-        [field](const settings& from, settings& to) {
-            std::invoke(field, to) = std::invoke(field, from);
-        },
-        [field](const settings& a, const settings& b) {
-            return std::invoke(field, a) == std::invoke(field, b);
-        },
-        [field](const settings& s) { return to_text(std::invoke(field, s)); },
-        nullptr};
-}
-
-option no_default_shown(option o) {
-    o.show = [](const settings&) { return std::string(); };
-    return o;
-}
+using namespace rows;
 
 // --flow-log also turns the flow log on, wherever it is given.
 option turns_flow_on(option o) {
@@ -104,30 +36,6 @@ option on_off_needs_restart(option o) {
     o.same = [](const settings& a, const settings& b) {
         return a.auth.htpasswd.empty() == b.auth.htpasswd.empty();
     };
-    return o;
-}
-
-// --via off (via = false in the file) removes Via; on puts ferry's own name back; any other
-// value is the pseudonym.
-option via_switch(option o) {
-    o.apply = [apply = o.apply](settings& s, std::string_view v) -> std::string {
-        if (v == "off" || v == "false") {
-            s.via = false;
-            return {};
-        }
-        if (v == "on" || v == "true") v = "ferry";
-        auto problem = apply(s, v);
-        if (problem.empty()) s.via = true;
-        return problem;
-    };
-    o.copy = [copy = o.copy](const settings& from, settings& to) {
-        copy(from, to);
-        to.via = from.via;
-    };
-    o.same = [same = o.same](const settings& a, const settings& b) {
-        return same(a, b) && a.via == b.via;
-    };
-    o.show = [](const settings& s) { return s.via ? s.pseudonym : std::string("off"); };
     return o;
 }
 
@@ -157,10 +65,6 @@ auto tls_key = [](auto& s) -> auto& {
 auto tls_handshake_timeout = [](auto& s) -> auto& {
     return s.tls.handshake_timeout;
 };
-
-using k = value_kind;
-constexpr auto live = reload_class::live;
-constexpr auto restart = reload_class::restart;
 
 // Where ferry listens and how many loops serve it.
 std::vector<option> listen_options() {
@@ -237,24 +141,6 @@ std::vector<option> process_options() {
 // What a request may be, and how many clients at once.
 std::vector<option> request_options() {
     return {
-        via_switch(row({"--via", 0, "via", k::text, "NAME|on|off",
-                        "Pseudonym in Via and Server fields; off: no Via (Server stays)", live},
-                       &settings::pseudonym, read_pseudonym)),
-        row({"--forwarded-for", 0, "forwarded_for", k::text, "on|off|truncate|delete",
-             "X-Forwarded-For: the client's IP (on), \"unknown\" (off), appended for a trusted "
-             "forwarder and replacing otherwise; the IP alone (truncate); none (delete)",
-             live},
-            &settings::forwarded_for,
-            one_of({"on", "off", "truncate", "delete"},
-                   R"(expected "on", "off", "truncate" or "delete")")),
-        row({"--forwarded", 0, "forwarded", k::on_off, "on|off",
-             "Add an RFC 7239 Forwarded field (for=, by=, proto=)", live},
-            &settings::forwarded, read_on_off),
-        row({"--trusted-forwarders", 0, "trusted_forwarders", k::list, "CIDR",
-             "Clients whose X-Forwarded-For and Forwarded are extended, not replaced; "
-             "repeatable or comma-separated",
-             live},
-            &settings::trusted_forwarders, read_trusted_forwarders),
         row({"--connect-ports", 0, "connect_ports", k::port_list, "LIST|any",
              "Ports CONNECT may reach: a comma-separated list, or any", live},
             &settings::connect_ports, read_connect_ports),
@@ -269,15 +155,6 @@ std::vector<option> request_options() {
              "(match), or that and a TLS hello at all (require)",
              live},
             &settings::tunnel_sni, read_tunnel_sni),
-        row({"--private-destinations", 0, "private_destinations", k::text, "allow|deny",
-             "deny: refuse private destinations too, unless an access rule names them", live},
-            &settings::private_destinations,
-            one_of({"allow", "deny"}, R"(expected "allow" or "deny")")),
-        row({"--safe-destinations", 0, "safe_destinations", k::text, "auto|on|off",
-             "Deny loopback/link-local/metadata destinations (auto: a listener off loopback)",
-             live},
-            &settings::safe_destinations,
-            one_of({"auto", "on", "off"}, R"(expected "auto", "on" or "off")")),
         row({"--max-header-size", 0, "max_header_size", k::integer, "BYTES",
              "Largest request or response head", live},
             &settings::max_header_size, count(1024, 1 << 24)),
@@ -466,9 +343,9 @@ std::vector<option> file_options() {
 // Every row, in the order --help and the documents list them.
 std::vector<option> build() {
     std::vector<option> all;
-    for (auto group :
-         {listen_options, log_options, process_options, request_options, timeout_options,
-          upstream_options, auth_options, tls_options, http2_options, file_options}) {
+    for (auto group : {listen_options, log_options, process_options, egress_options,
+                       request_options, timeout_options, upstream_options, auth_options,
+                       tls_options, http2_options, file_options}) {
         auto rows = group();
         all.insert(all.end(), std::make_move_iterator(rows.begin()),
                    std::make_move_iterator(rows.end()));
