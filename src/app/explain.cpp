@@ -279,7 +279,7 @@ std::string address_refusal(const explain_env& env, const explain_state& s,
     const auto category =
         safe_destinations(env) ? category_of(env, s, a) : policy::destination_category::none;
     if (category == policy::destination_category::none) return {};
-    if (!policy::explicitly_allowed(env.settings.acl, v))
+    if (!policy::explicitly_allowed(env.settings.acl, v, s.host, a, category))
         return policy::destination_refusal(a, s.port, category);
     note =
         fmt::format("a protected destination ({}) that {} names", policy::category_label(category),
@@ -296,9 +296,8 @@ bool judge_parent_literal(const explain_env& env, explain_state& s) {
     const auto category = policy::classify(a, deny_private(env));
     if (category == policy::destination_category::none) return true;
     const auto request = acl_request_of(env, s, &a);
-    if (policy::explicitly_allowed(env.settings.acl,
-                                   policy::evaluate(env.settings.acl, env.fallback, request)))
-        return true;
+    const auto v = policy::evaluate(env.settings.acl, env.fallback, request);
+    if (policy::explicitly_allowed(env.settings.acl, v, s.host, a, category)) return true;
     verdict(s, 403, policy::destination_refusal(a, s.port, category));
     return false;
 }

@@ -1,5 +1,7 @@
 #include "policy/destinations.h"
 
+#include "policy/host_match.h"
+
 #include <fmt/format.h>
 
 namespace ferry::policy {
@@ -81,6 +83,37 @@ std::string_view words(category c, const asio::ip::address& reached) {
         return "unique-local (RFC 4193)";
     }
     return "protected";
+}
+
+// The shortest CIDR prefix that names a protected address of category `c`: the category's
+// own range (a rule for 127.0.0.0/8 names loopback; 0.0.0.0/0 names nothing protected).
+unsigned reopening_prefix(category c, const asio::ip::address& reached) {
+    const bool v4 = reached.is_v4();
+    const unsigned exact = v4 ? 32 : 128;
+    switch (c) {
+    case category::loopback:
+    case category::unspecified:
+        return v4 ? 8 : 128;
+    case category::link_local:
+        return v4 ? 16 : 10;
+    case category::multicast:
+        return v4 ? 4 : 8;
+    case category::private_range: {
+        const auto first = v4 ? reached.to_v4().to_bytes()[0] : 0;
+        return first == 10 ? 8 : first == 172 ? 12 : 16;
+    }
+    case category::shared_range:
+        return 10;
+    case category::unique_local:
+        return 7;
+    case category::none:
+        return 0;
+    case category::admin_listener:
+    case category::metadata:
+    case category::broadcast:
+        return exact;
+    }
+    return exact;
 }
 
 } // namespace
@@ -167,8 +200,20 @@ std::string destination_refusal(const asio::ip::address& a, std::uint16_t port,
                        words(c, reached));
 }
 
-bool explicitly_allowed(const std::vector<config::acl_rule>& rules, const acl_verdict& verdict) {
-    return verdict.what == acl_verdict::kind::allow && decided_by_destination(rules, verdict);
+bool explicitly_allowed(const std::vector<config::acl_rule>& rules, const acl_verdict& verdict,
+                        std::string_view host, const asio::ip::address& a, destination_category c) {
+    if (verdict.what != acl_verdict::kind::allow || verdict.rule == 0 ||
+        verdict.rule > rules.size())
+        return false;
+    const auto reached = reached_address(a);
+    const unsigned shortest = reopening_prefix(c, reached);
+    const auto reached_text = reached.to_string();
+    for (const auto& d : rules[verdict.rule - 1].destinations) {
+        if (d.what == config::direct_rule::kind::host && d.name == host) return true;
+        if (d.what != config::direct_rule::kind::cidr || d.prefix < shortest) continue;
+        if (matches(d, reached_text)) return true;
+    }
+    return false;
 }
 
 } // namespace ferry::policy

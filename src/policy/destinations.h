@@ -58,9 +58,16 @@ std::string_view category_label(destination_category c);
 std::string destination_refusal(const boost::asio::ip::address& a, std::uint16_t port,
                                 destination_category c);
 
-// True when the access rules, evaluated with the address (`verdict`), re-open a protected
-// address: decided by an allow rule whose destination condition matched (a rule without
-// destinations, or the default policy, does not).
-bool explicitly_allowed(const std::vector<config::acl_rule>& rules, const acl_verdict& verdict);
+// True when the access rules, evaluated with the address (`verdict`), re-open the protected
+// address `a` (of category `c`) for `host`: the deciding rule is an allow rule with an inline
+// `dest` entry that names it — a CIDR holding the address `a` reaches (the IPv4 one for a
+// mapped, compatible or NAT64 form) whose prefix is at least as long as the category's range
+// (127.0.0.0/8 or longer for loopback, 169.254.0.0/16 for link-local; the exact /32 or /128
+// for a cloud metadata address, broadcast and ferry's admin listener), or a host entry equal
+// to `host` (never a `.domain` suffix). A catch-all rule, `0.0.0.0/0`, a `.domain` or a
+// `dest_file` list re-opens nothing; nor does the default policy.
+bool explicitly_allowed(const std::vector<config::acl_rule>& rules, const acl_verdict& verdict,
+                        std::string_view host, const boost::asio::ip::address& a,
+                        destination_category c);
 
 } // namespace ferry::policy

@@ -87,7 +87,7 @@ std::string exchange::egress_refusal(const upstream::route& where, const asio::i
     if (!safe_destinations()) return {};
     const auto category = destination_category_of(a, where.port);
     if (category == policy::destination_category::none ||
-        policy::explicitly_allowed(settings().acl, verdict))
+        policy::explicitly_allowed(settings().acl, verdict, where.host, a, category))
         return {};
     if (count) ctx_.metrics().destination_denied(policy::category_label(category));
     return policy::destination_refusal(a, where.port, category);
@@ -101,9 +101,8 @@ std::string exchange::parent_literal_refusal(const upstream::route& where) {
     const auto category = policy::classify(a, settings().private_destinations == "deny");
     if (category == policy::destination_category::none) return {};
     const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
-    if (policy::explicitly_allowed(settings().acl,
-                                   access_verdict_at(where.origin, where.origin_port, user, &a)))
-        return {};
+    const auto verdict = access_verdict_at(where.origin, where.origin_port, user, &a);
+    if (policy::explicitly_allowed(settings().acl, verdict, where.origin, a, category)) return {};
     ctx_.metrics().destination_denied(policy::category_label(category));
     return policy::destination_refusal(a, where.origin_port, category);
 }

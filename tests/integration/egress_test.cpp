@@ -187,6 +187,27 @@ action = "allow"
     EXPECT_EQ(other.connections(), 0);
 }
 
+// A rule for every address names no protected one: `0.0.0.0/0` is wider than loopback's
+// 127.0.0.0/8, so 127.0.0.1 stays refused — by the proxy and by `ferry explain` alike.
+TEST(Egress, ACatchAllRangeReopensNothing) {
+    test_origin origin;
+    temp_file config(R"(
+[[acl]]
+action = "allow"
+dest = ["0.0.0.0/0", "::/0"]
+)");
+    ferry_process ferry(safe({"--config", config.path()}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    const auto r = ask(ferry, get(origin.authority()));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(origin.connections(), 0);
+    const auto e = run_ferry(
+        {"explain", "--config", config.path(), "--safe-destinations", "on", origin.url("/")});
+    EXPECT_EQ(e.exit_code(), 1) << e.out << e.err;
+    EXPECT_NE(e.out.find("Verdict: refused: 403 " + loopback_refusal), std::string::npos) << e.out;
+}
+
 // DNS rebinding: the name first answers an address a rule allows (127.0.0.2), then, with a
 // TTL of 0, a protected one (127.0.0.1) on the same port. ferry resolves once per connection
 // and connects only to the addresses it judged: the origin on 127.0.0.1 never sees a

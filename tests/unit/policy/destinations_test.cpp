@@ -163,6 +163,14 @@ config::settings rules(const char* toml) {
     return load.parsed ? *load.parsed : config::settings{};
 }
 
+// Whether `s`'s rules re-open `address` (judged as the connector judges it) for `host`.
+bool reopens(const config::settings& s, const char* host, const char* address,
+             std::uint16_t port = 80) {
+    const auto a = asio::ip::make_address(address);
+    return explicitly_allowed(s.acl, verdict_of(s, host, address, port), host, a,
+                              classify(a, true));
+}
+
 TEST(Destinations, OnlyARuleNamingTheDestinationReopensIt) {
     const auto s = rules(R"(
 [[acl]]
@@ -182,22 +190,22 @@ action = "allow"
 )");
     // By address (a name resolving there, or the literal).
     auto v = verdict_of(s, "meta.test", "169.254.169.254");
-    EXPECT_TRUE(explicitly_allowed(s.acl, v));
+    EXPECT_TRUE(reopens(s, "meta.test", "169.254.169.254"));
     EXPECT_EQ(v.rule, 1u);
-    EXPECT_TRUE(explicitly_allowed(s.acl, verdict_of(s, "169.254.169.254", "169.254.169.254")));
-    EXPECT_TRUE(explicitly_allowed(s.acl, verdict_of(s, "x.test", "::ffff:169.254.169.254")));
+    EXPECT_TRUE(reopens(s, "169.254.169.254", "169.254.169.254"));
+    EXPECT_TRUE(reopens(s, "x.test", "::ffff:169.254.169.254"));
     // The rule's other conditions still hold: another port falls to the catch-all.
     v = verdict_of(s, "meta.test", "169.254.169.254", 8080);
     EXPECT_EQ(v.what, acl_verdict::kind::allow);
-    EXPECT_FALSE(explicitly_allowed(s.acl, v));
+    EXPECT_FALSE(reopens(s, "meta.test", "169.254.169.254", 8080));
     // One address only: the rest of 169.254/16 falls to the catch-all, which re-opens nothing.
     v = verdict_of(s, "meta.test", "169.254.169.253");
     EXPECT_EQ(v.what, acl_verdict::kind::allow);
     EXPECT_EQ(v.rule, 3u);
-    EXPECT_FALSE(explicitly_allowed(s.acl, v));
+    EXPECT_FALSE(reopens(s, "meta.test", "169.254.169.253"));
     // By the host's name.
-    EXPECT_TRUE(explicitly_allowed(s.acl, verdict_of(s, "agent.internal", "127.0.0.1")));
-    EXPECT_FALSE(explicitly_allowed(s.acl, verdict_of(s, "other.internal", "127.0.0.1")));
+    EXPECT_TRUE(reopens(s, "agent.internal", "127.0.0.1"));
+    EXPECT_FALSE(reopens(s, "other.internal", "127.0.0.1"));
 }
 
 TEST(Destinations, DenyRulesAndTheDefaultPolicyReopenNothing) {
@@ -206,14 +214,44 @@ TEST(Destinations, DenyRulesAndTheDefaultPolicyReopenNothing) {
 action = "deny"
 dest = ["127.0.0.1/32"]
 )");
-    EXPECT_FALSE(explicitly_allowed(s.acl, verdict_of(s, "x.test", "127.0.0.1")));
+    EXPECT_FALSE(reopens(s, "x.test", "127.0.0.1"));
     const config::settings none;
     acl_request r;
     r.client = asio::ip::make_address("127.0.0.1");
     r.host = "x.test";
     const auto v = evaluate(none.acl, default_policy::loopback_only, r);
     EXPECT_EQ(v.what, acl_verdict::kind::allow);
-    EXPECT_FALSE(explicitly_allowed(none.acl, v));
+    const auto loopback = asio::ip::make_address("127.0.0.1");
+    EXPECT_FALSE(explicitly_allowed(none.acl, v, "x.test", loopback, category::loopback));
+}
+
+TEST(Destinations, AWideRangeOrADomainReopensNothing) {
+    const auto s = rules(R"(
+[[acl]]
+action = "allow"
+dest = ["0.0.0.0/0", "::/0", "64:ff9b::/96", "127.0.0.0/7", ".example.com", "169.254.0.0/16"]
+)");
+    for (const char* a : {"127.0.0.1", "169.254.169.254", "100.100.100.200", "::1", "fd00:ec2::254",
+                          "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "224.0.0.1"})
+        EXPECT_FALSE(reopens(s, "x.test", a)) << a;
+    // A suffix names no host exactly: the metadata address stays refused under it.
+    EXPECT_FALSE(reopens(s, "meta.example.com", "169.254.169.254"));
+    // 169.254.0.0/16 is as narrow as link-local, not as the metadata address within it.
+    EXPECT_TRUE(reopens(s, "x.test", "169.254.1.1"));
+}
+
+TEST(Destinations, ARangeAsNarrowAsTheCategoryOrTheExactHostReopens) {
+    const auto s = rules(R"(
+[[acl]]
+action = "allow"
+dest = ["127.0.0.0/8", "::1", "10.1.0.0/16", "metadata.internal", "100.100.100.200"]
+)");
+    for (const char* a :
+         {"127.0.0.1", "127.9.9.9", "::ffff:127.0.0.1", "::1", "10.1.2.3", "100.100.100.200"})
+        EXPECT_TRUE(reopens(s, "x.test", a)) << a;
+    EXPECT_TRUE(reopens(s, "metadata.internal", "169.254.169.254"));
+    EXPECT_TRUE(reopens(s, "metadata.internal", "fd00:ec2::254"));
+    EXPECT_FALSE(reopens(s, "x.metadata.internal", "169.254.169.254"));
 }
 
 } // namespace
