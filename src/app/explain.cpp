@@ -227,7 +227,7 @@ std::string dns_source(const config::settings& c) {
 }
 
 bool safe_destinations(const explain_env& env) {
-    return policy::safe_destinations_apply(env.settings.safe_destinations, env.fallback);
+    return policy::safe_destinations_apply(env.settings, env.fallback);
 }
 
 bool deny_private(const explain_env& env) {
@@ -246,7 +246,7 @@ std::string destinations_line(const explain_env& env) {
                        "metadata, unspecified, multicast, broadcast{} and the admin listener are "
                        "refused unless an access rule names them\n",
                        c.safe_destinations == "on" ? "safe_destinations = on"
-                                                   : "a listener is not on loopback",
+                                                   : policy::exposure(c, env.fallback),
                        deny_private(env) ? ", private ranges" : "");
 }
 

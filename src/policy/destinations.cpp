@@ -118,16 +118,23 @@ unsigned reopening_prefix(category c, const asio::ip::address& reached) {
 
 } // namespace
 
-bool safe_destinations_apply(std::string_view mode, default_policy listeners) {
-    if (mode == "on") return true;
-    if (mode == "off") return false;
-    return listeners == default_policy::loopback_and_private;
+std::string_view exposure(const config::settings& s, default_policy listeners) {
+    if (listeners == default_policy::loopback_and_private) return "a listener is not on loopback";
+    for (const auto& l : s.listen)
+        if (l.proxy_protocol) return "a listener takes the PROXY protocol";
+    return {};
+}
+
+bool safe_destinations_apply(const config::settings& s, default_policy listeners) {
+    if (s.safe_destinations == "on") return true;
+    if (s.safe_destinations == "off") return false;
+    return !exposure(s, listeners).empty();
 }
 
 std::string safe_destinations_notice(const config::settings& s, default_policy listeners) {
-    const bool exposed = listeners == default_policy::loopback_and_private;
-    if (!safe_destinations_apply(s.safe_destinations, listeners)) {
-        if (!exposed) return {};
+    const auto why = exposure(s, listeners);
+    if (!safe_destinations_apply(s, listeners)) {
+        if (why.empty()) return {};
         return "ferry: safe destinations off (safe_destinations = off): clients may reach this "
                "host's loopback services and cloud metadata addresses through ferry";
     }
@@ -135,7 +142,7 @@ std::string safe_destinations_notice(const config::settings& s, default_policy l
         "ferry: safe destinations on ({}): loopback, link-local, cloud metadata, unspecified, "
         "multicast and broadcast addresses and the admin listener{} are refused as destinations "
         "unless an [[acl]] rule names them",
-        s.safe_destinations == "on" ? "safe_destinations = on" : "a listener is not on loopback",
+        s.safe_destinations == "on" ? "safe_destinations = on" : why,
         s.private_destinations == "deny" ? ", and private ranges (private_destinations = deny),"
                                          : "");
 }

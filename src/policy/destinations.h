@@ -31,10 +31,15 @@ enum class destination_category {
     unique_local,   // fc00::/7, RFC 4193 (idem)
 };
 
-// Whether safe destinations apply: `mode` is settings::safe_destinations ("on", "off",
-// "auto"); auto is on when some proxy listener is not on loopback — exactly when the
-// default access policy is loopback_and_private.
-bool safe_destinations_apply(std::string_view mode, default_policy listeners);
+// Why auto turns safe destinations on: "a listener is not on loopback" (the default access
+// policy is loopback_and_private), "a listener takes the PROXY protocol" (a loopback listener
+// behind a load balancer serves the load balancer's clients), or "" (every proxy listener is
+// on loopback and takes no PROXY protocol).
+std::string_view exposure(const config::settings& s, default_policy listeners);
+
+// Whether safe destinations apply: settings::safe_destinations "on", "off", or "auto" — on
+// when exposure() says why.
+bool safe_destinations_apply(const config::settings& s, default_policy listeners);
 
 // The start-up line saying that safe destinations apply and why, or that they were turned
 // off on a server that listens beyond loopback; "" when nothing needs saying (auto, every

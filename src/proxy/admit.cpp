@@ -57,7 +57,7 @@ policy::acl_verdict exchange::access_verdict_at(std::string_view host, std::uint
 }
 
 bool exchange::safe_destinations() const {
-    return policy::safe_destinations_apply(settings().safe_destinations, ctx_.default_policy());
+    return policy::safe_destinations_apply(settings(), ctx_.default_policy());
 }
 
 policy::destination_category exchange::destination_category_of(const asio::ip::address& a,

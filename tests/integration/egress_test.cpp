@@ -85,6 +85,29 @@ TEST(Egress, WithoutTheOptionLoopbackListenersReachLoopback) {
     EXPECT_EQ(origin.connections(), 1);
 }
 
+// ferry on 127.0.0.1 behind a load balancer (HAProxy on 0.0.0.0, say) serves whoever the
+// load balancer serves: a listener taking the PROXY protocol turns auto on.
+TEST(Egress, AutoTurnsOnForALoopbackListenerTakingTheProxyProtocol) {
+    test_origin origin;
+    temp_file config(R"(
+[[listener]]
+address = "127.0.0.1:0"
+proxy_protocol = true
+proxy_protocol_from = ["127.0.0.1/32"]
+)");
+    ferry_process ferry({"--config", config.path()}, false);
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    EXPECT_TRUE(eventually([&] {
+        return ferry.err().find("ferry: safe destinations on (a listener takes the PROXY "
+                                "protocol)") != std::string::npos;
+    })) << ferry.err();
+    const auto r =
+        ask(ferry, "PROXY TCP4 127.0.0.9 127.0.0.1 40000 9001\r\n" + get(origin.authority()));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(origin.connections(), 0);
+}
+
 TEST(Egress, ConnectToLoopbackIsRefused) {
     test_origin origin;
     ferry_process ferry(safe({"--connect-ports", "any"}));

@@ -128,11 +128,17 @@ TEST(Destinations, MetricLabels) {
     EXPECT_EQ(category_label(category::none), "");
 }
 
+config::settings mode(const char* m) {
+    config::settings s;
+    s.safe_destinations = m;
+    return s;
+}
+
 TEST(Destinations, AutoAppliesWhenAListenerIsNotOnLoopback) {
-    EXPECT_TRUE(safe_destinations_apply("auto", default_policy::loopback_and_private));
-    EXPECT_FALSE(safe_destinations_apply("auto", default_policy::loopback_only));
-    EXPECT_TRUE(safe_destinations_apply("on", default_policy::loopback_only));
-    EXPECT_FALSE(safe_destinations_apply("off", default_policy::loopback_and_private));
+    EXPECT_TRUE(safe_destinations_apply(mode("auto"), default_policy::loopback_and_private));
+    EXPECT_FALSE(safe_destinations_apply(mode("auto"), default_policy::loopback_only));
+    EXPECT_TRUE(safe_destinations_apply(mode("on"), default_policy::loopback_only));
+    EXPECT_FALSE(safe_destinations_apply(mode("off"), default_policy::loopback_and_private));
     config::settings s;
     EXPECT_EQ(safe_destinations_notice(s, default_policy::loopback_only), "");
     EXPECT_NE(safe_destinations_notice(s, default_policy::loopback_and_private)
@@ -142,6 +148,21 @@ TEST(Destinations, AutoAppliesWhenAListenerIsNotOnLoopback) {
     EXPECT_NE(safe_destinations_notice(s, default_policy::loopback_and_private)
                   .find("safe destinations off"),
               std::string::npos);
+}
+
+// ferry on 127.0.0.1 behind a load balancer on 0.0.0.0 serves the load balancer's clients.
+TEST(Destinations, AutoAppliesWhenALoopbackListenerTakesTheProxyProtocol) {
+    auto s = mode("auto");
+    s.listen.front().proxy_protocol = true;
+    EXPECT_TRUE(safe_destinations_apply(s, default_policy::loopback_only));
+    EXPECT_NE(safe_destinations_notice(s, default_policy::loopback_only)
+                  .find("ferry: safe destinations on (a listener takes the PROXY protocol)"),
+              std::string::npos);
+    s.safe_destinations = "off";
+    EXPECT_FALSE(safe_destinations_apply(s, default_policy::loopback_only));
+    EXPECT_NE(
+        safe_destinations_notice(s, default_policy::loopback_only).find("safe destinations off"),
+        std::string::npos);
 }
 
 // The verdict of `toml`'s rules for a request from 192.0.2.9 to `host` at `address`.
