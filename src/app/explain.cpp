@@ -287,19 +287,20 @@ std::string address_refusal(const explain_env& env, const explain_state& s,
     return {};
 }
 
-// Through the parent ferry never sees a name's addresses: an IP-literal host is judged as it
-// is; false when that refuses the request.
+// Through the parent ferry never sees a name's addresses: what the host says by itself (an
+// IP literal, "localhost") is judged as the proxy judges it; false when that refuses it.
 bool judge_parent_literal(const explain_env& env, explain_state& s) {
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(s.host, ec);
-    if (ec || !safe_destinations(env)) return true;
-    const auto category = policy::classify(a, deny_private(env));
-    if (category == policy::destination_category::none) return true;
-    const auto request = acl_request_of(env, s, &a);
-    const auto v = policy::evaluate(env.settings.acl, env.fallback, request);
-    if (policy::explicitly_allowed(env.settings.acl, v, s.host, a, category)) return true;
-    verdict(s, 403, policy::destination_refusal(a, s.port, category));
-    return false;
+    if (!safe_destinations(env)) return true;
+    for (const auto& a : proxy::parent_known_addresses(s.host)) {
+        const auto category = category_of(env, s, a);
+        if (category == policy::destination_category::none) continue;
+        const auto request = acl_request_of(env, s, &a);
+        const auto v = policy::evaluate(env.settings.acl, env.fallback, request);
+        if (policy::explicitly_allowed(env.settings.acl, v, s.host, a, category)) continue;
+        verdict(s, 403, policy::destination_refusal(a, s.port, category));
+        return false;
+    }
+    return true;
 }
 
 void judge_addresses(const explain_env& env, explain_state& s, const explain_lookup& found) {

@@ -95,16 +95,18 @@ std::string exchange::egress_refusal(const upstream::route& where, const asio::i
 
 std::string exchange::parent_literal_refusal(const upstream::route& where) {
     if (!where.parent || !safe_destinations()) return {};
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(where.origin, ec);
-    if (ec) return {}; // a name: the parent resolves it, ferry never sees the address
-    const auto category = policy::classify(a, settings().private_destinations == "deny");
-    if (category == policy::destination_category::none) return {};
     const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
-    const auto verdict = access_verdict_at(where.origin, where.origin_port, user, &a);
-    if (policy::explicitly_allowed(settings().acl, verdict, where.origin, a, category)) return {};
-    ctx_.metrics().destination_denied(policy::category_label(category));
-    return policy::destination_refusal(a, where.origin_port, category);
+    // Through the parent, only what the host says by itself (a literal, "localhost") is known.
+    for (const auto& a : parent_known_addresses(where.origin)) {
+        const auto category = destination_category_of(a, where.origin_port);
+        if (category == policy::destination_category::none) continue;
+        const auto verdict = access_verdict_at(where.origin, where.origin_port, user, &a);
+        if (policy::explicitly_allowed(settings().acl, verdict, where.origin, a, category))
+            continue;
+        ctx_.metrics().destination_denied(policy::category_label(category));
+        return policy::destination_refusal(a, where.origin_port, category);
+    }
+    return {};
 }
 
 void exchange::note_auth_failure(const auth::result& verdict) {

@@ -275,9 +275,37 @@ action = "allow"
 // learns the address a name reaches, but an IP-literal host is judged before anything is sent.
 TEST(Egress, ThroughAParentLiteralsAreJudgedAndTheParentIsTrusted) {
     test_origin parent; // answers "hello" to whatever request reaches it
-    ferry_process ferry(safe({"--parent", "http://" + parent.authority()}));
+    ferry_process ferry(
+        safe({"--parent", "http://" + parent.authority(), "--admin-listen", "127.0.0.1:0"}));
     ASSERT_TRUE(ferry.started()) << ferry.err();
-    auto r = ask(ferry, get("127.0.0.1:8080"));
+    ASSERT_TRUE(ferry.wait_for_out("Admin listener on port"));
+    // What the host says by itself: a literal with a trailing dot, "localhost" names, the
+    // admin listener's endpoint.
+    auto r = ask(ferry, get("169.254.169.254."));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), "ferry: destination 169.254.169.254 is link-local (cloud metadata); "
+                          "allow it with an access rule\n");
+    for (const char* host : {"localhost:8080", "app.localhost"}) {
+        r = ask(ferry, get(host));
+        EXPECT_EQ(status_of(r), 403) << host << "\n" << r;
+        EXPECT_EQ(body_of(r), "ferry: destination ::1 is loopback; allow it with an access rule\n")
+            << host;
+    }
+    const auto admin = fmt::format("127.0.0.1:{}", admin_port(ferry));
+    r = ask(ferry, get(admin));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), fmt::format("ferry: destination {} is ferry's admin listener; allow it "
+                                      "with an access rule\n",
+                                      admin));
+    // ferry explain says the same.
+    for (const char* url : {"http://169.254.169.254./", "http://localhost/"}) {
+        const auto e = run_ferry({"explain", "--safe-destinations", "on", "--parent",
+                                  "http://" + parent.authority(), url});
+        EXPECT_EQ(e.exit_code(), 1) << url << "\n" << e.out << e.err;
+        EXPECT_NE(e.out.find("Verdict: refused: 403 ferry: destination "), std::string::npos)
+            << e.out;
+    }
+    r = ask(ferry, get("127.0.0.1:8080"));
     EXPECT_EQ(status_of(r), 403) << r;
     EXPECT_EQ(body_of(r), loopback_refusal + "\n");
     r = ask(ferry, get("[::ffff:169.254.169.254]:80"));
