@@ -95,9 +95,12 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
     if (auto refused = parent_literal_refusal(where); !refused.empty())
         co_return error{errc::forbidden, std::move(refused)};
     // A connection pinned to this client by connection-bound authentication serves its next
-    // requests to the same place (a retry or a tunnel excepted); it is never shared.
+    // requests to the same place (a retry or a tunnel excepted); it is never shared. Judged
+    // again like a pooled one: a reload or another user on this client connection may have
+    // closed the address to it.
     if (client_.upstream && up().pinned && choice != upstream_choice::fresh &&
-        up().key == where.key && up().still_usable()) {
+        up().key == where.key && up().still_usable() && pooled_still_allowed(where, up())) {
+
         reused = true;
         note_upstream(where);
         co_return error{};

@@ -21,6 +21,7 @@
 #include <fstream>
 
 using namespace ferry_test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -370,6 +371,54 @@ action = "allow"
     r = allowed.perform(from_127_0_0_2);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(origin.connections(), 1) << "the pooled connection serves the allowed client";
+}
+
+namespace {
+
+// An origin that, like an NTLM server, logs a connection in once a request on it carried
+// `Authorization: NTLM ...` (ferry then pins that connection to the client).
+void ntlm_like(origin_connection& c) {
+    bool logged_in = false;
+    for (int i = 0; i < 20; ++i) {
+        auto head = c.read_head(5s);
+        if (head.empty()) return;
+        if (head.find("\r\nAuthorization: NTLM ") != std::string::npos) logged_in = true;
+        const std::string body = logged_in ? "logged in" : "who are you?";
+        std::string answer = logged_in ? "HTTP/1.1 200 OK\r\n" : "HTTP/1.1 401 Unauthorized\r\n";
+        if (!logged_in) answer += "WWW-Authenticate: NTLM\r\n";
+        answer += fmt::format("Content-Length: {}\r\n\r\n{}", body.size(), body);
+        if (!c.send(answer)) return;
+    }
+}
+
+} // namespace
+
+// A connection pinned to the client by NTLM is judged again too, for each request: the
+// rule that re-opens 127.0.0.1 for GET does not carry the client's POST on it.
+TEST(Egress, APinnedConnectionIsJudgedAgain) {
+    test_origin origin(ntlm_like);
+    temp_file config(R"(
+[[acl]]
+action = "allow"
+dest = ["127.0.0.1/32"]
+methods = ["GET"]
+
+[[acl]]
+action = "allow"
+)");
+    ferry_process ferry(safe({"--config", config.path()}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    auto client = tcp_stream::connect_to(ferry.port());
+    ASSERT_TRUE(client.send_all(get(origin.authority(), "Authorization: NTLM TlRMTVNTUAAB\r\n")));
+    auto r = client.read_response();
+    ASSERT_EQ(status_of(r), 200) << r;
+    ASSERT_TRUE(client.send_all(
+        fmt::format("POST http://{0}/ HTTP/1.1\r\nHost: {0}\r\nContent-Length: 0\r\n\r\n",
+                    origin.authority())));
+    r = client.read_response();
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+    EXPECT_EQ(origin.connections(), 1);
 }
 
 // `ferry explain` judges every address as the connector would, without connecting: the
