@@ -111,10 +111,10 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
         // A TLS connection verified against CAs a reload has replaced since is not reused.
         if (pooled && where.tls && !upstream::under_current_context(*pooled, ctx_.parent_tls()))
             pooled.reset();
-        // Pooled under another client's request: judged again for this one (and left in the
-        // pool for the clients it is allowed to).
-        if (pooled && !pooled_still_allowed(where, *pooled))
-            ctx_.pool().put(std::move(pooled), ctx_.now());
+        // Pooled under another client's request: judged again for this one. Refused, it is
+        // closed: put back it would count as idle from now and go to the front of the pool,
+        // so refused clients would keep it alive for ever (an allowed client opens a new one).
+        if (pooled && !pooled_still_allowed(where, *pooled)) pooled.reset();
         if (pooled) {
             client_.upstream = std::move(pooled);
             reused = true;

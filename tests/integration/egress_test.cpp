@@ -346,7 +346,9 @@ TEST(Egress, AReloadTurnsThemOffAndOn) {
 }
 
 // An origin connection pooled for a client a rule lets reach 127.0.0.1 is not handed to a
-// client the rule does not name: it is judged again, and stays in the pool for the first.
+// client the rule does not name: it is judged again and closed (put back, it would count as
+// idle from then on, and refused clients would keep it alive for ever); the allowed client's
+// next request opens a new one.
 TEST(Egress, APooledConnectionIsJudgedAgainForAnotherClient) {
     test_origin origin;
     temp_file config(R"(
@@ -368,9 +370,10 @@ action = "allow"
     const auto other = ask(ferry, get(origin.authority()));
     EXPECT_EQ(status_of(other), 403) << other;
     EXPECT_EQ(body_of(other), loopback_refusal + "\n");
+    EXPECT_TRUE(origin.wait_closed(1, 3s)) << "the refused pooled connection stays open";
     r = allowed.perform(from_127_0_0_2);
     EXPECT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(origin.connections(), 1) << "the pooled connection serves the allowed client";
+    EXPECT_EQ(origin.connections(), 2);
 }
 
 namespace {
