@@ -281,9 +281,9 @@ std::string address_refusal(const explain_env& env, const explain_state& s,
     if (category == policy::destination_category::none) return {};
     if (!policy::explicitly_allowed(env.settings.acl, v, s.host, a, category))
         return policy::destination_refusal(a, s.port, category);
-    note =
-        fmt::format("a protected destination ({}) that {} names", policy::category_label(category),
-                    acl_label(env.settings.acl[v.rule - 1], v.rule));
+    note = fmt::format("a protected destination, {}, that {} names",
+                       policy::category_words(category, a),
+                       acl_label(env.settings.acl[v.rule - 1], v.rule));
     return {};
 }
 

@@ -166,32 +166,8 @@ destination_category classify(const asio::ip::address& a, bool deny_private) {
     return classify_v6(reached.to_v6(), deny_private);
 }
 
-std::string_view category_label(destination_category c) {
-    switch (c) {
-    case category::none:
-        return "";
-    case category::admin_listener:
-        return "admin";
-    case category::loopback:
-        return "loopback";
-    case category::link_local:
-        return "link-local";
-    case category::metadata:
-        return "metadata";
-    case category::unspecified:
-        return "unspecified";
-    case category::multicast:
-        return "multicast";
-    case category::broadcast:
-        return "broadcast";
-    case category::private_range:
-        return "private";
-    case category::shared_range:
-        return "shared";
-    case category::unique_local:
-        return "unique-local";
-    }
-    return "";
+std::string_view category_words(destination_category c, const asio::ip::address& a) {
+    return words(c, reached_address(a));
 }
 
 std::string destination_refusal(const asio::ip::address& a, std::uint16_t port,

@@ -17,15 +17,17 @@
 
 namespace ferry::policy {
 
+// After `none`, in the order of observe::destination_category_names (the /metrics labels):
+// the category's label is destination_category_names[int(category) - 1].
 enum class destination_category {
     none,           // not protected
-    admin_listener, // ferry's own admin listener (found by the caller: it knows the port)
     loopback,       // 127/8, ::1
     link_local,     // 169.254/16, fe80::/10
     metadata,       // 169.254.169.254, fd00:ec2::254, 100.100.100.200
     unspecified,    // 0/8, ::
     multicast,      // 224/4, ff00::/8
     broadcast,      // 255.255.255.255
+    admin_listener, // ferry's own admin listener (found by the caller: it knows the port)
     private_range,  // 10/8, 172.16/12, 192.168/16 (with private_destinations = "deny")
     shared_range,   // 100.64/10, RFC 6598 (idem)
     unique_local,   // fc00::/7, RFC 4193 (idem)
@@ -52,9 +54,8 @@ boost::asio::ip::address reached_address(const boost::asio::ip::address& a);
 // The category of the address `a` reaches; private ranges only when `deny_private`.
 destination_category classify(const boost::asio::ip::address& a, bool deny_private);
 
-// The /metrics label: "loopback", "link-local", "metadata", "unspecified", "multicast",
-// "broadcast", "admin", "private", "shared", "unique-local" ("" for none).
-std::string_view category_label(destination_category c);
+// What the 403 calls the category of `a`: "loopback", "link-local (cloud metadata)", ...
+std::string_view category_words(destination_category c, const boost::asio::ip::address& a);
 
 // The 403 body: `ferry: destination 169.254.169.254 is link-local (cloud metadata); allow it
 // with an access rule`. An address reached through an IPv6 form is named with the IPv4 one

@@ -4,6 +4,7 @@
 
 #include "http/head_parser.h"
 #include "observe/counter.h"
+#include "observe/metrics.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -73,12 +74,31 @@ bool exchange::egress_checked(const upstream::route& where) const {
            (safe_destinations() || policy::needs_address(settings().acl, where.host));
 }
 
+namespace {
+
+void count_destination(observe::metrics_shard& m, policy::destination_category c) {
+    static_assert(std::size_t(policy::destination_category::unique_local) ==
+                  observe::destination_category_names.size());
+    if (c != policy::destination_category::none) m.destination_denied(std::size_t(c) - 1);
+}
+
+} // namespace
+
+void exchange::count_refusal(const egress_tally& tally) {
+    if (!tally.refused) return;
+    if (tally.category == policy::destination_category::none)
+        ctx_.metrics().denied(tally.rule);
+    else
+        count_destination(ctx_.metrics(), tally.category);
+}
+
 std::string exchange::egress_refusal(const upstream::route& where, const asio::ip::address& a,
-                                     bool count) {
+                                     egress_tally* tally) {
+    const bool first = tally && !tally->refused;
     const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
     const auto verdict = access_verdict_at(where.host, where.port, user, &a);
     if (verdict.what != policy::acl_verdict::kind::allow) {
-        if (count) ctx_.metrics().denied(verdict.rule);
+        if (first) *tally = {true, verdict.rule, policy::destination_category::none};
         if (verdict.reason.empty())
             return fmt::format("ferry: {} ({}) needs authentication for its address", where.label,
                                a.to_string());
@@ -89,7 +109,7 @@ std::string exchange::egress_refusal(const upstream::route& where, const asio::i
     if (category == policy::destination_category::none ||
         policy::explicitly_allowed(settings().acl, verdict, where.host, a, category))
         return {};
-    if (count) ctx_.metrics().destination_denied(policy::category_label(category));
+    if (first) *tally = {true, 0, category};
     return policy::destination_refusal(a, where.port, category);
 }
 
@@ -103,7 +123,7 @@ std::string exchange::parent_literal_refusal(const upstream::route& where) {
         const auto verdict = access_verdict_at(where.origin, where.origin_port, user, &a);
         if (policy::explicitly_allowed(settings().acl, verdict, where.origin, a, category))
             continue;
-        ctx_.metrics().destination_denied(policy::category_label(category));
+        count_destination(ctx_.metrics(), category);
         return policy::destination_refusal(a, where.origin_port, category);
     }
     return {};

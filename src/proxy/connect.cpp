@@ -68,10 +68,11 @@ bool exchange::pooled_still_allowed(const upstream::route& where, const upstream
     if (!egress_checked(where)) return true;
     boost::system::error_code ec;
     const auto a = asio::ip::make_address(c.address, ec);
-    return !ec && egress_refusal(where, a, false).empty();
+    return !ec && egress_refusal(where, a, nullptr).empty();
 }
 
-upstream::connect_request exchange::connect_request_for(const upstream::route& where) {
+upstream::connect_request exchange::connect_request_for(const upstream::route& where,
+                                                        egress_tally& tally) {
     const auto self = ctx_.self();
     upstream::connect_request request;
     request.host = where.host;
@@ -83,8 +84,8 @@ upstream::connect_request exchange::connect_request_for(const upstream::route& w
     // attempt: the access rules with the address (a name cannot reach a range an IP literal
     // could not) and safe destinations. A parent is trusted: it resolves the names itself.
     if (egress_checked(where))
-        request.denied = [this, &where](const asio::ip::address& a) {
-            return egress_refusal(where, a, true);
+        request.denied = [this, &where, &tally](const asio::ip::address& a) {
+            return egress_refusal(where, a, &tally);
         };
     return request;
 }
@@ -100,7 +101,6 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
     // closed the address to it.
     if (client_.upstream && up().pinned && choice != upstream_choice::fresh &&
         up().key == where.key && up().still_usable() && pooled_still_allowed(where, up())) {
-
         reused = true;
         note_upstream(where);
         co_return error{};
@@ -123,11 +123,13 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
         }
     }
     client_.upstream = ctx_.new_connection();
-    const auto request = connect_request_for(where);
+    egress_tally tally;
+    const auto request = connect_request_for(where, tally);
     const auto started = ctx_.now();
     auto e = co_await ctx_.connect(up(), request);
     if (e) {
         client_.upstream.reset();
+        if (e.code == errc::forbidden) count_refusal(tally);
         if (where.parent && e.code == errc::loop_detected) // a misconfiguration, not a bad request
             e = error{errc::connect_failed,
                       fmt::format("ferry: parent proxy {} is this proxy itself",

@@ -424,6 +424,41 @@ action = "allow"
     EXPECT_EQ(origin.connections(), 1);
 }
 
+// A request is one refusal in /metrics, however many addresses it had: "localhost" (::1 and
+// 127.0.0.1) counts one; a name with a refused and an allowed address, reached, counts none.
+TEST(Egress, ARefusedRequestIsCountedOnce) {
+    test_dns dns;
+    ASSERT_TRUE(dns.ok());
+    address_origin allowed("127.0.0.2");
+    ASSERT_TRUE(allowed.ok());
+    dns.set("two.test", {"127.0.0.1", "127.0.0.2"});
+    temp_file config(R"(
+[[acl]]
+action = "allow"
+dest = ["127.0.0.2/32"]
+
+[[acl]]
+action = "allow"
+)");
+    ferry_process ferry(safe({"--config", config.path(), "--dns-server", dns.server_arg(),
+                              "--admin-listen", "127.0.0.1:0"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    ASSERT_TRUE(ferry.wait_for_out("Admin listener on port"));
+    const auto loopback_denials = [&] {
+        return fetch_metric(admin_port(ferry),
+                            R"(ferry_destination_denials_total{category="loopback"})");
+    };
+    auto r = ask(ferry, get(fmt::format("two.test:{}", allowed.port())));
+    EXPECT_EQ(status_of(r), 200) << r;
+    EXPECT_EQ(allowed.connections(), 1);
+    EXPECT_EQ(loopback_denials(), 0);
+    r = ask(ferry, get(fmt::format("localhost:{}", allowed.port())));
+    EXPECT_EQ(status_of(r), 403) << r;
+    EXPECT_EQ(body_of(r), "ferry: destination ::1 is loopback; allow it with an access rule\n");
+    EXPECT_TRUE(eventually([&] { return loopback_denials() == 1; })) << loopback_denials();
+    EXPECT_EQ(loopback_denials(), 1);
+}
+
 // `ferry explain` judges every address as the connector would, without connecting: the
 // metadata address a name resolves to, and the admin listener's own endpoint.
 TEST(Egress, ExplainShowsTheVerdictOnEveryAddress) {

@@ -241,8 +241,8 @@ action = "allow"
 )");
     auto j = run_safe(s, ask("http://meta.test/"), {"169.254.169.254"});
     EXPECT_EQ(j.out.exit_code, 0) << j.out.text;
-    EXPECT_NE(j.out.text.find("169.254.169.254: may be tried; a protected destination (metadata) "
-                              "that rule 1 (\"agent\", line 2) names"),
+    EXPECT_NE(j.out.text.find("169.254.169.254: may be tried; a protected destination, link-local "
+                              "(cloud metadata), that rule 1 (\"agent\", line 2) names"),
               std::string::npos)
         << j.out.text;
     j = run_safe(s, ask("http://meta.test/"), {"169.254.169.253"});

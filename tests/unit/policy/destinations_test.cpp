@@ -3,6 +3,7 @@
 #include "policy/destinations.h"
 
 #include "config/config_file.h"
+#include "observe/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -121,11 +122,21 @@ TEST(Destinations, TheRefusalNamesTheAddressAndWhatItIs) {
               "rule");
 }
 
-TEST(Destinations, MetricLabels) {
-    EXPECT_EQ(category_label(category::metadata), "metadata");
-    EXPECT_EQ(category_label(category::link_local), "link-local");
-    EXPECT_EQ(category_label(category::admin_listener), "admin");
-    EXPECT_EQ(category_label(category::none), "");
+// The categories follow the /metrics labels' order (the proxy counts by that index).
+TEST(Destinations, MetricLabelsFollowTheCategories) {
+    const auto label = [](category c) {
+        return observe::destination_category_names.at(std::size_t(c) - 1);
+    };
+    EXPECT_EQ(label(category::loopback), "loopback");
+    EXPECT_EQ(label(category::link_local), "link-local");
+    EXPECT_EQ(label(category::metadata), "metadata");
+    EXPECT_EQ(label(category::unspecified), "unspecified");
+    EXPECT_EQ(label(category::multicast), "multicast");
+    EXPECT_EQ(label(category::broadcast), "broadcast");
+    EXPECT_EQ(label(category::admin_listener), "admin");
+    EXPECT_EQ(label(category::private_range), "private");
+    EXPECT_EQ(label(category::shared_range), "shared");
+    EXPECT_EQ(label(category::unique_local), "unique-local");
 }
 
 config::settings mode(const char* m) {
