@@ -258,16 +258,20 @@ action = "allow"
     auto r = ask(ferry, get(authority));
     EXPECT_EQ(status_of(r), 200) << r;
     EXPECT_EQ(body_of(r), "origin 127.0.0.2\n");
+    // One resolution: A and AAAA asked once each (a second look-up, between the check and the
+    // connect, would double it).
     const int one_resolution = dns.queries("rebind.test");
     EXPECT_GT(one_resolution, 0);
+    EXPECT_LE(one_resolution, 2);
     dns.set("rebind.test", {"127.0.0.1"}, 0);
     for (int i = 0; i < 3; ++i) {
+        const int before = dns.queries("rebind.test");
         r = ask(ferry, get(authority));
         EXPECT_EQ(status_of(r), 403) << r;
         EXPECT_EQ(body_of(r), loopback_refusal + "\n");
+        // One resolution per request: no second look-up between the check and the connect.
+        EXPECT_EQ(dns.queries("rebind.test") - before, one_resolution);
     }
-    // One resolution per request: no second look-up between the check and the connect.
-    EXPECT_EQ(dns.queries("rebind.test"), 4 * one_resolution);
     EXPECT_EQ(target.connections(), 0);
     EXPECT_EQ(allowed.connections(), 1);
 }
@@ -323,7 +327,8 @@ TEST(Egress, ThroughAParentLiteralsAreJudgedAndTheParentIsTrusted) {
 TEST(Egress, AReloadTurnsThemOffAndOn) {
     test_origin origin;
     temp_file config("safe_destinations = \"on\"\n");
-    ferry_process ferry({"--config", config.path()});
+    // One worker: the connection pooled while off is the one the request after "on" finds.
+    ferry_process ferry({"--config", config.path(), "--workers", "1"});
     ASSERT_TRUE(ferry.started()) << ferry.err();
     EXPECT_EQ(status_of(ask(ferry, get(origin.authority()))), 403);
     const auto reload = [&](const std::string& text) {

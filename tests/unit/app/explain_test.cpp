@@ -229,6 +229,22 @@ TEST(Explain, SafeDestinationsJudgeEveryAddress) {
         << j.out.text;
 }
 
+// A loopback listener behind a load balancer (PROXY protocol): auto applies, as in the proxy.
+TEST(Explain, AProxyProtocolListenerTurnsSafeDestinationsOn) {
+    const auto s = load(R"(
+[[listener]]
+address = "127.0.0.1:9001"
+proxy_protocol = true
+proxy_protocol_from = ["127.0.0.1/32"]
+)");
+    const auto j = run(s, ask("http://meta.test/"), {"169.254.169.254"});
+    EXPECT_EQ(j.out.exit_code, 1) << j.out.text;
+    EXPECT_NE(j.out.text.find("Destinations: safe destinations on (a listener takes the PROXY "
+                              "protocol)"),
+              std::string::npos)
+        << j.out.text;
+}
+
 TEST(Explain, ARuleNamingAProtectedAddressReopensIt) {
     const auto s = load(R"(
 [[acl]]
