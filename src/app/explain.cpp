@@ -227,7 +227,7 @@ std::string dns_source(const config::settings& c) {
 }
 
 bool safe_destinations(const explain_env& env) {
-    return policy::safe_destinations_apply(env.settings.safe_destinations, env.fallback);
+    return policy::safe_destinations_apply(env.settings, env.fallback);
 }
 
 bool deny_private(const explain_env& env) {
@@ -246,7 +246,7 @@ std::string destinations_line(const explain_env& env) {
                        "metadata, unspecified, multicast, broadcast{} and the admin listener are "
                        "refused unless an access rule names them\n",
                        c.safe_destinations == "on" ? "safe_destinations = on"
-                                                   : "a listener is not on loopback",
+                                                   : policy::exposure(c, env.fallback),
                        deny_private(env) ? ", private ranges" : "");
 }
 
@@ -279,28 +279,28 @@ std::string address_refusal(const explain_env& env, const explain_state& s,
     const auto category =
         safe_destinations(env) ? category_of(env, s, a) : policy::destination_category::none;
     if (category == policy::destination_category::none) return {};
-    if (!policy::explicitly_allowed(env.settings.acl, v))
+    if (!policy::explicitly_allowed(env.settings.acl, v, s.host, a, category))
         return policy::destination_refusal(a, s.port, category);
-    note =
-        fmt::format("a protected destination ({}) that {} names", policy::category_label(category),
-                    acl_label(env.settings.acl[v.rule - 1], v.rule));
+    note = fmt::format("a protected destination, {}, that {} names",
+                       policy::category_words(category, a),
+                       acl_label(env.settings.acl[v.rule - 1], v.rule));
     return {};
 }
 
-// Through the parent ferry never sees a name's addresses: an IP-literal host is judged as it
-// is; false when that refuses the request.
+// Through the parent ferry never sees a name's addresses: what the host says by itself (an
+// IP literal, "localhost") is judged as the proxy judges it; false when that refuses it.
 bool judge_parent_literal(const explain_env& env, explain_state& s) {
-    boost::system::error_code ec;
-    const auto a = asio::ip::make_address(s.host, ec);
-    if (ec || !safe_destinations(env)) return true;
-    const auto category = policy::classify(a, deny_private(env));
-    if (category == policy::destination_category::none) return true;
-    const auto request = acl_request_of(env, s, &a);
-    if (policy::explicitly_allowed(env.settings.acl,
-                                   policy::evaluate(env.settings.acl, env.fallback, request)))
-        return true;
-    verdict(s, 403, policy::destination_refusal(a, s.port, category));
-    return false;
+    if (!safe_destinations(env)) return true;
+    for (const auto& a : proxy::parent_known_addresses(s.host)) {
+        const auto category = category_of(env, s, a);
+        if (category == policy::destination_category::none) continue;
+        const auto request = acl_request_of(env, s, &a);
+        const auto v = policy::evaluate(env.settings.acl, env.fallback, request);
+        if (policy::explicitly_allowed(env.settings.acl, v, s.host, a, category)) continue;
+        verdict(s, 403, policy::destination_refusal(a, s.port, category));
+        return false;
+    }
+    return true;
 }
 
 void judge_addresses(const explain_env& env, explain_state& s, const explain_lookup& found) {

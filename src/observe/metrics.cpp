@@ -166,7 +166,8 @@ void render_refusals(std::string& out, const shard_list& shards, const acl_rule_
             "Failed proxy credentials, by the access rule that then decided (0: the default).",
             &metrics_shard::auth_failures_by_rule, rules);
     family(out, "ferry_destination_denials_total", "counter",
-           "Connections to a destination address refused by safe destinations, by category.");
+           "Requests refused by safe destinations (counted once, by the first refused address's "
+           "category).");
     for (std::size_t i = 0; i < destination_category_names.size(); ++i) {
         const auto n = sum(shards, [&](const metrics_shard& s) -> const counter& {
             return s.destination_denials[i];
@@ -320,9 +321,8 @@ void metrics_shard::denied(std::size_t rule) {
     bump(acl_denials_by_rule[acl_rule_slot(rule)]);
 }
 
-void metrics_shard::destination_denied(std::string_view category) {
-    for (std::size_t i = 0; i < destination_category_names.size(); ++i)
-        if (destination_category_names[i] == category) bump(destination_denials[i]);
+void metrics_shard::destination_denied(std::size_t category) {
+    if (category < destination_denials.size()) bump(destination_denials[category]);
 }
 
 void metrics_shard::auth_failed_under(std::size_t rule) {

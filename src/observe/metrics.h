@@ -139,8 +139,9 @@ struct metrics_shard {
     void denied(std::size_t rule);
     // Credentials that failed, on a request `rule` then decided (acl_verdict's numbering).
     void auth_failed_under(std::size_t rule);
-    // A destination address refused by safe destinations, by its category label.
-    void destination_denied(std::string_view category);
+    // A request refused by safe destinations, by its category's index in
+    // destination_category_names.
+    void destination_denied(std::size_t category);
 };
 
 // Values the shards do not hold (pool and DNS counters, read from their own stats).

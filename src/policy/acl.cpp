@@ -176,12 +176,6 @@ acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy 
     return decide(rules, fallback, request, nullptr);
 }
 
-bool decided_by_destination(const std::vector<config::acl_rule>& rules,
-                            const acl_verdict& verdict) {
-    if (verdict.rule == 0 || verdict.rule > rules.size()) return false;
-    return !rules[verdict.rule - 1].destinations.empty();
-}
-
 acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
                      const acl_request& request, std::vector<rule_outcome>& tried) {
     tried.clear();

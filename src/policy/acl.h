@@ -64,10 +64,6 @@ rule_outcome judge_rule(const config::acl_rule& rule, const acl_request& request
 acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,
                      const acl_request& request);
 
-// True when `verdict` was decided by a rule with a destination condition (which therefore
-// matched the host or the address): what re-opens a protected destination (policy/destinations).
-bool decided_by_destination(const std::vector<config::acl_rule>& rules, const acl_verdict& verdict);
-
 // evaluate(), and how each rule tried judged the request (rules after the deciding one are
 // not tried): what `ferry explain` shows. The same loop as evaluate(), so the two never disagree.
 acl_verdict evaluate(const std::vector<config::acl_rule>& rules, default_policy fallback,

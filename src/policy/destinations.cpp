@@ -1,5 +1,7 @@
 #include "policy/destinations.h"
 
+#include "policy/host_match.h"
+
 #include <fmt/format.h>
 
 namespace ferry::policy {
@@ -83,18 +85,56 @@ std::string_view words(category c, const asio::ip::address& reached) {
     return "protected";
 }
 
+// The shortest CIDR prefix that names a protected address of category `c`: the category's
+// own range (a rule for 127.0.0.0/8 names loopback; 0.0.0.0/0 names nothing protected).
+unsigned reopening_prefix(category c, const asio::ip::address& reached) {
+    const bool v4 = reached.is_v4();
+    const unsigned exact = v4 ? 32 : 128;
+    switch (c) {
+    case category::loopback:
+    case category::unspecified:
+        return v4 ? 8 : 128;
+    case category::link_local:
+        return v4 ? 16 : 10;
+    case category::multicast:
+        return v4 ? 4 : 8;
+    case category::private_range: {
+        const auto first = v4 ? reached.to_v4().to_bytes()[0] : 0;
+        return first == 10 ? 8 : first == 172 ? 12 : 16;
+    }
+    case category::shared_range:
+        return 10;
+    case category::unique_local:
+        return 7;
+    case category::none:
+        return 0;
+    case category::admin_listener:
+    case category::metadata:
+    case category::broadcast:
+        return exact;
+    }
+    return exact;
+}
+
 } // namespace
 
-bool safe_destinations_apply(std::string_view mode, default_policy listeners) {
-    if (mode == "on") return true;
-    if (mode == "off") return false;
-    return listeners == default_policy::loopback_and_private;
+std::string_view exposure(const config::settings& s, default_policy listeners) {
+    if (listeners == default_policy::loopback_and_private) return "a listener is not on loopback";
+    for (const auto& l : s.listen)
+        if (l.proxy_protocol) return "a listener takes the PROXY protocol";
+    return {};
+}
+
+bool safe_destinations_apply(const config::settings& s, default_policy listeners) {
+    if (s.safe_destinations == "on") return true;
+    if (s.safe_destinations == "off") return false;
+    return !exposure(s, listeners).empty();
 }
 
 std::string safe_destinations_notice(const config::settings& s, default_policy listeners) {
-    const bool exposed = listeners == default_policy::loopback_and_private;
-    if (!safe_destinations_apply(s.safe_destinations, listeners)) {
-        if (!exposed) return {};
+    const auto why = exposure(s, listeners);
+    if (!safe_destinations_apply(s, listeners)) {
+        if (why.empty()) return {};
         return "ferry: safe destinations off (safe_destinations = off): clients may reach this "
                "host's loopback services and cloud metadata addresses through ferry";
     }
@@ -102,7 +142,7 @@ std::string safe_destinations_notice(const config::settings& s, default_policy l
         "ferry: safe destinations on ({}): loopback, link-local, cloud metadata, unspecified, "
         "multicast and broadcast addresses and the admin listener{} are refused as destinations "
         "unless an [[acl]] rule names them",
-        s.safe_destinations == "on" ? "safe_destinations = on" : "a listener is not on loopback",
+        s.safe_destinations == "on" ? "safe_destinations = on" : why,
         s.private_destinations == "deny" ? ", and private ranges (private_destinations = deny),"
                                          : "");
 }
@@ -126,32 +166,8 @@ destination_category classify(const asio::ip::address& a, bool deny_private) {
     return classify_v6(reached.to_v6(), deny_private);
 }
 
-std::string_view category_label(destination_category c) {
-    switch (c) {
-    case category::none:
-        return "";
-    case category::admin_listener:
-        return "admin";
-    case category::loopback:
-        return "loopback";
-    case category::link_local:
-        return "link-local";
-    case category::metadata:
-        return "metadata";
-    case category::unspecified:
-        return "unspecified";
-    case category::multicast:
-        return "multicast";
-    case category::broadcast:
-        return "broadcast";
-    case category::private_range:
-        return "private";
-    case category::shared_range:
-        return "shared";
-    case category::unique_local:
-        return "unique-local";
-    }
-    return "";
+std::string_view category_words(destination_category c, const asio::ip::address& a) {
+    return words(c, reached_address(a));
 }
 
 std::string destination_refusal(const asio::ip::address& a, std::uint16_t port,
@@ -167,8 +183,20 @@ std::string destination_refusal(const asio::ip::address& a, std::uint16_t port,
                        words(c, reached));
 }
 
-bool explicitly_allowed(const std::vector<config::acl_rule>& rules, const acl_verdict& verdict) {
-    return verdict.what == acl_verdict::kind::allow && decided_by_destination(rules, verdict);
+bool explicitly_allowed(const std::vector<config::acl_rule>& rules, const acl_verdict& verdict,
+                        std::string_view host, const asio::ip::address& a, destination_category c) {
+    if (verdict.what != acl_verdict::kind::allow || verdict.rule == 0 ||
+        verdict.rule > rules.size())
+        return false;
+    const auto reached = reached_address(a);
+    const unsigned shortest = reopening_prefix(c, reached);
+    const auto reached_text = reached.to_string();
+    for (const auto& d : rules[verdict.rule - 1].destinations) {
+        if (d.what == config::direct_rule::kind::host && d.name == host) return true;
+        if (d.what != config::direct_rule::kind::cidr || d.prefix < shortest) continue;
+        if (matches(d, reached_text)) return true;
+    }
+    return false;
 }
 
 } // namespace ferry::policy

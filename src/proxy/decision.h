@@ -9,6 +9,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace ferry::proxy {
 
@@ -39,6 +41,12 @@ bool is_self_endpoint(const boost::asio::ip::tcp::endpoint& endpoint,
 // already (a parent that leads back here): errc::forwarding_loop (508). None when the token
 // is empty or absent.
 error forwarding_loop(const http::request_head& head, std::string_view token);
+
+// What a request for `host` sent through a parent proxy is known to reach without resolving
+// it: an IP literal's address (a trailing dot ignored: "169.254.169.254." is that address),
+// the loopback addresses for "localhost" names (RFC 6761); none for other names, which only
+// the parent resolves. Safe destinations judge these before anything is sent.
+std::vector<boost::asio::ip::address> parent_known_addresses(std::string_view host);
 
 inline constexpr std::uint16_t default_connect_ports[] = {443};
 

@@ -184,13 +184,22 @@ private:
     boost::asio::awaitable<error> open_upstream(const upstream::route& where,
                                                 upstream_choice choice, bool& reused);
     void note_upstream(const upstream::route& where);
+    // The first refusal among a connection's addresses: counted once in the metrics when
+    // no address is left (a request is one refusal, however many addresses its name has).
+    struct egress_tally {
+        bool refused = false;
+        std::size_t rule = 0; // the access rule that refused it (category none)
+        policy::destination_category category = policy::destination_category::none;
+    };
     // The connector's request for a route: its timeouts, loop detection and egress check.
-    upstream::connect_request connect_request_for(const upstream::route& where);
+    upstream::connect_request connect_request_for(const upstream::route& where,
+                                                  egress_tally& tally);
     // The egress check (set for every direct connection): why ferry must not connect to `a`
     // for this route ("" when it may) — the access rules with the address, and safe
-    // destinations. `count`: a refusal is counted in the metrics.
+    // destinations. `tally` (when given) keeps the first refusal.
     std::string egress_refusal(const upstream::route& where, const boost::asio::ip::address& a,
-                               bool count);
+                               egress_tally* tally);
+    void count_refusal(const egress_tally& tally);
     bool egress_checked(const upstream::route& where) const;
     // Through the parent the address of a name is never known here: an IP-literal host is
     // judged as it is, before anything is sent ("" when allowed).

@@ -182,8 +182,9 @@ TEST_F(EgressNetns, SafeDestinationsOffLetsThemThrough) {
     EXPECT_EQ(link.connections(), 1);
 }
 
-// A name with an allowed and a protected address: the allowed one is connected to, the
-// protected one never (every address is judged before the first attempt).
+// A name with a protected and an allowed address, the protected one first (the order ferry
+// would try them in): the allowed one is connected to, the protected one never (every
+// address is judged before the first attempt, not merely tried after a failure).
 TEST_F(EgressNetns, ANameWithAnAllowedAndAProtectedAddressReachesOnlyTheAllowedOne) {
     test_dns dns;
     ASSERT_TRUE(dns.ok());
@@ -191,7 +192,7 @@ TEST_F(EgressNetns, ANameWithAnAllowedAndAProtectedAddressReachesOnlyTheAllowedO
     ASSERT_TRUE(lan.ok());
     address_origin metadata("169.254.169.254", lan.port());
     ASSERT_TRUE(metadata.ok());
-    dns.set("mixed.test", {"10.9.9.9", "169.254.169.254"});
+    dns.set("mixed.test", {"169.254.169.254", "10.9.9.9"});
     ferry_process ferry(on_10_1_2_3({"--dns-server", dns.server_arg()}));
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const auto r = fetch(ferry, fmt::format("mixed.test:{}", lan.port()));

@@ -34,8 +34,10 @@ namespace {
 // What every instance reads: the same file on every machine of a fleet. Each instance's
 // proxy and admin ports are picked by the kernel here (port 0); a real fleet writes fixed ones.
 // The balancer (127.0.0.1) is trusted to send the PROXY header; client rules then judge the
-// address it carries.
+// address it carries. The origins are on loopback, which safe destinations (on behind a
+// PROXY-protocol listener) would refuse.
 const std::string shared_config = R"(# ferry fleet (fleet_test.cpp)
+safe_destinations = "off"
 admin_listen = "127.0.0.1:0"
 shutdown_timeout = 5
 log_flush_interval = 0

@@ -101,7 +101,9 @@ protected:
     // connection per client address, a short header deadline, /metrics.
     static void SetUpTestSuite() {
         origin_ = new test_origin();
+        // The origin is on loopback, and a PROXY-protocol listener turns safe destinations on.
         config_ = new temp_file(R"(
+safe_destinations = "off"
 proxy_protocol_timeout = 0.5
 max_connections_per_client = 1
 admin_listen = "127.0.0.1:0"
@@ -321,7 +323,9 @@ TEST_F(ProxyProtocol, StderrSaysOneLineASecondPerReason) {
 // must send a header; one accepted before goes on without.
 TEST(ProxyProtocolReload, TurningItOnReopensTheListenerOnItsPort) {
     test_origin origin;
-    const std::string plain = "[[listener]]\naddress = \"127.0.0.1:0\"\n";
+    // The origin is on loopback: once the PROXY protocol is on, safe destinations would be.
+    const std::string plain =
+        "safe_destinations = \"off\"\n[[listener]]\naddress = \"127.0.0.1:0\"\n";
     temp_file config(plain);
     ferry_process ferry({"--config", config.path()}, false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
@@ -370,7 +374,8 @@ TEST(ProxyProtocolHaproxy, SendProxyAndSendProxyV2ShowTheClientHaproxySaw) {
     tls_files tls;
     ASSERT_TRUE(tls.ok()) << tls.error();
     test_origin origin;
-    ferry_process ferry({"--listen", "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1", "--listen",
+    ferry_process ferry({"--safe-destinations", "off", "--listen",
+                         "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1", "--listen",
                          "https://127.0.0.1:0?proxy_protocol_from=127.0.0.1/32", "--tls-cert",
                          tls.proxy_cert(), "--tls-key", tls.proxy_key()},
                         false);
@@ -414,7 +419,8 @@ protected:
     static void SetUpTestSuite() {
         tls_ = new tls_files();
         ferry_ = new ferry_process(
-            {"--listen", "https://127.0.0.1:0?proxy_protocol_from=127.0.0.0/8", "--listen",
+            {"--safe-destinations", "off", "--listen",
+             "https://127.0.0.1:0?proxy_protocol_from=127.0.0.0/8", "--listen",
              "http://127.0.0.1:0?proxy_protocol_from=127.0.0.0/8", "--socks5-on-http", "on",
              "--http2-cleartext", "on", "--tls-cert", tls_->proxy_cert(), "--tls-key",
              tls_->proxy_key(), "--tls-handshake-timeout", "8", "--header-timeout", "8"},
@@ -478,8 +484,9 @@ TEST(ProxyProtocolDrain, AHeaderFinishedDuringTheDrainStillReachesANamedOrigin) 
     test_dns dns; // a name the resolver must look up (localhost is answered without it)
     ASSERT_TRUE(dns.ok());
     dns.set("origin.test", {"127.0.0.1"});
-    ferry_process ferry({"--listen", "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1",
-                         "--shutdown-timeout", "5", "--dns-server", dns.server_arg()},
+    ferry_process ferry({"--safe-destinations", "off", "--listen",
+                         "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1", "--shutdown-timeout",
+                         "5", "--dns-server", dns.server_arg()},
                         false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const auto port = listener_ports(ferry).at(0);
@@ -503,8 +510,9 @@ TEST(ProxyProtocolDrain, AHeaderFinishedDuringTheDrainStillReachesANamedOrigin) 
 // not closed under it (the balancer would not retry): its header gets a moment to begin.
 TEST(ProxyProtocolDrain, AHeaderThatBeginsJustAfterTheDrainIsServed) {
     test_origin origin;
-    ferry_process ferry({"--listen", "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1",
-                         "--admin-listen", "127.0.0.1:0", "--shutdown-timeout", "5"},
+    ferry_process ferry({"--safe-destinations", "off", "--listen",
+                         "http://127.0.0.1:0?proxy_protocol_from=127.0.0.1", "--admin-listen",
+                         "127.0.0.1:0", "--shutdown-timeout", "5"},
                         false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const auto port = listener_ports(ferry).at(0);

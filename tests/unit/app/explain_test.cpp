@@ -229,6 +229,22 @@ TEST(Explain, SafeDestinationsJudgeEveryAddress) {
         << j.out.text;
 }
 
+// A loopback listener behind a load balancer (PROXY protocol): auto applies, as in the proxy.
+TEST(Explain, AProxyProtocolListenerTurnsSafeDestinationsOn) {
+    const auto s = load(R"(
+[[listener]]
+address = "127.0.0.1:9001"
+proxy_protocol = true
+proxy_protocol_from = ["127.0.0.1/32"]
+)");
+    const auto j = run(s, ask("http://meta.test/"), {"169.254.169.254"});
+    EXPECT_EQ(j.out.exit_code, 1) << j.out.text;
+    EXPECT_NE(j.out.text.find("Destinations: safe destinations on (a listener takes the PROXY "
+                              "protocol)"),
+              std::string::npos)
+        << j.out.text;
+}
+
 TEST(Explain, ARuleNamingAProtectedAddressReopensIt) {
     const auto s = load(R"(
 [[acl]]
@@ -241,8 +257,8 @@ action = "allow"
 )");
     auto j = run_safe(s, ask("http://meta.test/"), {"169.254.169.254"});
     EXPECT_EQ(j.out.exit_code, 0) << j.out.text;
-    EXPECT_NE(j.out.text.find("169.254.169.254: may be tried; a protected destination (metadata) "
-                              "that rule 1 (\"agent\", line 2) names"),
+    EXPECT_NE(j.out.text.find("169.254.169.254: may be tried; a protected destination, link-local "
+                              "(cloud metadata), that rule 1 (\"agent\", line 2) names"),
               std::string::npos)
         << j.out.text;
     j = run_safe(s, ask("http://meta.test/"), {"169.254.169.253"});

@@ -3,6 +3,7 @@
 #include "policy/destinations.h"
 
 #include "config/config_file.h"
+#include "observe/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -121,18 +122,34 @@ TEST(Destinations, TheRefusalNamesTheAddressAndWhatItIs) {
               "rule");
 }
 
-TEST(Destinations, MetricLabels) {
-    EXPECT_EQ(category_label(category::metadata), "metadata");
-    EXPECT_EQ(category_label(category::link_local), "link-local");
-    EXPECT_EQ(category_label(category::admin_listener), "admin");
-    EXPECT_EQ(category_label(category::none), "");
+// The categories follow the /metrics labels' order (the proxy counts by that index).
+TEST(Destinations, MetricLabelsFollowTheCategories) {
+    const auto label = [](category c) {
+        return observe::destination_category_names.at(std::size_t(c) - 1);
+    };
+    EXPECT_EQ(label(category::loopback), "loopback");
+    EXPECT_EQ(label(category::link_local), "link-local");
+    EXPECT_EQ(label(category::metadata), "metadata");
+    EXPECT_EQ(label(category::unspecified), "unspecified");
+    EXPECT_EQ(label(category::multicast), "multicast");
+    EXPECT_EQ(label(category::broadcast), "broadcast");
+    EXPECT_EQ(label(category::admin_listener), "admin");
+    EXPECT_EQ(label(category::private_range), "private");
+    EXPECT_EQ(label(category::shared_range), "shared");
+    EXPECT_EQ(label(category::unique_local), "unique-local");
+}
+
+config::settings mode(const char* m) {
+    config::settings s;
+    s.safe_destinations = m;
+    return s;
 }
 
 TEST(Destinations, AutoAppliesWhenAListenerIsNotOnLoopback) {
-    EXPECT_TRUE(safe_destinations_apply("auto", default_policy::loopback_and_private));
-    EXPECT_FALSE(safe_destinations_apply("auto", default_policy::loopback_only));
-    EXPECT_TRUE(safe_destinations_apply("on", default_policy::loopback_only));
-    EXPECT_FALSE(safe_destinations_apply("off", default_policy::loopback_and_private));
+    EXPECT_TRUE(safe_destinations_apply(mode("auto"), default_policy::loopback_and_private));
+    EXPECT_FALSE(safe_destinations_apply(mode("auto"), default_policy::loopback_only));
+    EXPECT_TRUE(safe_destinations_apply(mode("on"), default_policy::loopback_only));
+    EXPECT_FALSE(safe_destinations_apply(mode("off"), default_policy::loopback_and_private));
     config::settings s;
     EXPECT_EQ(safe_destinations_notice(s, default_policy::loopback_only), "");
     EXPECT_NE(safe_destinations_notice(s, default_policy::loopback_and_private)
@@ -142,6 +159,21 @@ TEST(Destinations, AutoAppliesWhenAListenerIsNotOnLoopback) {
     EXPECT_NE(safe_destinations_notice(s, default_policy::loopback_and_private)
                   .find("safe destinations off"),
               std::string::npos);
+}
+
+// ferry on 127.0.0.1 behind a load balancer on 0.0.0.0 serves the load balancer's clients.
+TEST(Destinations, AutoAppliesWhenALoopbackListenerTakesTheProxyProtocol) {
+    auto s = mode("auto");
+    s.listen.front().proxy_protocol = true;
+    EXPECT_TRUE(safe_destinations_apply(s, default_policy::loopback_only));
+    EXPECT_NE(safe_destinations_notice(s, default_policy::loopback_only)
+                  .find("ferry: safe destinations on (a listener takes the PROXY protocol)"),
+              std::string::npos);
+    s.safe_destinations = "off";
+    EXPECT_FALSE(safe_destinations_apply(s, default_policy::loopback_only));
+    EXPECT_NE(
+        safe_destinations_notice(s, default_policy::loopback_only).find("safe destinations off"),
+        std::string::npos);
 }
 
 // The verdict of `toml`'s rules for a request from 192.0.2.9 to `host` at `address`.
@@ -163,6 +195,14 @@ config::settings rules(const char* toml) {
     return load.parsed ? *load.parsed : config::settings{};
 }
 
+// Whether `s`'s rules re-open `address` (judged as the connector judges it) for `host`.
+bool reopens(const config::settings& s, const char* host, const char* address,
+             std::uint16_t port = 80) {
+    const auto a = asio::ip::make_address(address);
+    return explicitly_allowed(s.acl, verdict_of(s, host, address, port), host, a,
+                              classify(a, true));
+}
+
 TEST(Destinations, OnlyARuleNamingTheDestinationReopensIt) {
     const auto s = rules(R"(
 [[acl]]
@@ -182,22 +222,22 @@ action = "allow"
 )");
     // By address (a name resolving there, or the literal).
     auto v = verdict_of(s, "meta.test", "169.254.169.254");
-    EXPECT_TRUE(explicitly_allowed(s.acl, v));
+    EXPECT_TRUE(reopens(s, "meta.test", "169.254.169.254"));
     EXPECT_EQ(v.rule, 1u);
-    EXPECT_TRUE(explicitly_allowed(s.acl, verdict_of(s, "169.254.169.254", "169.254.169.254")));
-    EXPECT_TRUE(explicitly_allowed(s.acl, verdict_of(s, "x.test", "::ffff:169.254.169.254")));
+    EXPECT_TRUE(reopens(s, "169.254.169.254", "169.254.169.254"));
+    EXPECT_TRUE(reopens(s, "x.test", "::ffff:169.254.169.254"));
     // The rule's other conditions still hold: another port falls to the catch-all.
     v = verdict_of(s, "meta.test", "169.254.169.254", 8080);
     EXPECT_EQ(v.what, acl_verdict::kind::allow);
-    EXPECT_FALSE(explicitly_allowed(s.acl, v));
+    EXPECT_FALSE(reopens(s, "meta.test", "169.254.169.254", 8080));
     // One address only: the rest of 169.254/16 falls to the catch-all, which re-opens nothing.
     v = verdict_of(s, "meta.test", "169.254.169.253");
     EXPECT_EQ(v.what, acl_verdict::kind::allow);
     EXPECT_EQ(v.rule, 3u);
-    EXPECT_FALSE(explicitly_allowed(s.acl, v));
+    EXPECT_FALSE(reopens(s, "meta.test", "169.254.169.253"));
     // By the host's name.
-    EXPECT_TRUE(explicitly_allowed(s.acl, verdict_of(s, "agent.internal", "127.0.0.1")));
-    EXPECT_FALSE(explicitly_allowed(s.acl, verdict_of(s, "other.internal", "127.0.0.1")));
+    EXPECT_TRUE(reopens(s, "agent.internal", "127.0.0.1"));
+    EXPECT_FALSE(reopens(s, "other.internal", "127.0.0.1"));
 }
 
 TEST(Destinations, DenyRulesAndTheDefaultPolicyReopenNothing) {
@@ -206,14 +246,44 @@ TEST(Destinations, DenyRulesAndTheDefaultPolicyReopenNothing) {
 action = "deny"
 dest = ["127.0.0.1/32"]
 )");
-    EXPECT_FALSE(explicitly_allowed(s.acl, verdict_of(s, "x.test", "127.0.0.1")));
+    EXPECT_FALSE(reopens(s, "x.test", "127.0.0.1"));
     const config::settings none;
     acl_request r;
     r.client = asio::ip::make_address("127.0.0.1");
     r.host = "x.test";
     const auto v = evaluate(none.acl, default_policy::loopback_only, r);
     EXPECT_EQ(v.what, acl_verdict::kind::allow);
-    EXPECT_FALSE(explicitly_allowed(none.acl, v));
+    const auto loopback = asio::ip::make_address("127.0.0.1");
+    EXPECT_FALSE(explicitly_allowed(none.acl, v, "x.test", loopback, category::loopback));
+}
+
+TEST(Destinations, AWideRangeOrADomainReopensNothing) {
+    const auto s = rules(R"(
+[[acl]]
+action = "allow"
+dest = ["0.0.0.0/0", "::/0", "64:ff9b::/96", "127.0.0.0/7", ".example.com", "169.254.0.0/16"]
+)");
+    for (const char* a : {"127.0.0.1", "169.254.169.254", "100.100.100.200", "::1", "fd00:ec2::254",
+                          "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "224.0.0.1"})
+        EXPECT_FALSE(reopens(s, "x.test", a)) << a;
+    // A suffix names no host exactly: the metadata address stays refused under it.
+    EXPECT_FALSE(reopens(s, "meta.example.com", "169.254.169.254"));
+    // 169.254.0.0/16 is as narrow as link-local, not as the metadata address within it.
+    EXPECT_TRUE(reopens(s, "x.test", "169.254.1.1"));
+}
+
+TEST(Destinations, ARangeAsNarrowAsTheCategoryOrTheExactHostReopens) {
+    const auto s = rules(R"(
+[[acl]]
+action = "allow"
+dest = ["127.0.0.0/8", "::1", "10.1.0.0/16", "metadata.internal", "100.100.100.200"]
+)");
+    for (const char* a :
+         {"127.0.0.1", "127.9.9.9", "::ffff:127.0.0.1", "::1", "10.1.2.3", "100.100.100.200"})
+        EXPECT_TRUE(reopens(s, "x.test", a)) << a;
+    EXPECT_TRUE(reopens(s, "metadata.internal", "169.254.169.254"));
+    EXPECT_TRUE(reopens(s, "metadata.internal", "fd00:ec2::254"));
+    EXPECT_FALSE(reopens(s, "x.metadata.internal", "169.254.169.254"));
 }
 
 } // namespace
