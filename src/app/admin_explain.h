@@ -28,8 +28,8 @@ struct explain_sources {
     std::function<policy::default_policy()> fallback;
     std::function<std::shared_ptr<const auth::user_table>()> users; // null: no htpasswd
     std::function<std::vector<pac_listener>()> listeners;           // as bound
-    // The admin listener's bound endpoint (safe destinations refuse it).
-    std::function<std::optional<boost::asio::ip::tcp::endpoint>()> admin{};
+    // The endpoints that reach the admin listener (safe destinations refuse them).
+    std::function<std::vector<boost::asio::ip::tcp::endpoint>()> admin{};
 };
 
 class explain_pages {

@@ -253,8 +253,7 @@ std::string destinations_line(const explain_env& env) {
 // The protected category of `a` for this request, ferry's admin listener included.
 policy::destination_category category_of(const explain_env& env, const explain_state& s,
                                          const asio::ip::address& a) {
-    if (env.admin &&
-        proxy::is_self_endpoint({policy::reached_address(a), s.port}, std::span(&*env.admin, 1)))
+    if (proxy::is_self_endpoint({policy::reached_address(a), s.port}, env.admin))
         return policy::destination_category::admin_listener;
     return policy::classify(a, deny_private(env));
 }

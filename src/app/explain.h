@@ -39,7 +39,7 @@ struct explain_env {
     const auth::user_table* users = nullptr;              // the htpasswd users; null: none
     std::span<const boost::asio::ip::tcp::endpoint> self; // ferry's listeners (loop detection)
     // The admin listener, if any (safe destinations refuse it).
-    std::optional<boost::asio::ip::tcp::endpoint> admin{};
+    std::vector<boost::asio::ip::tcp::endpoint> admin{};
 };
 
 // Exit status: 0 allowed, 1 denied or refused, 2 a usage error (the text is then one line).

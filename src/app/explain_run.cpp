@@ -86,7 +86,7 @@ int run_explain(const config::settings& settings, const explain_args& args) {
     // The admin listener as configured (a running ferry's /explain knows the bound port).
     std::vector<asio::ip::tcp::endpoint> admin;
     if (settings.admin_listen && resolve_listen(*settings.admin_listen, admin) && !admin.empty())
-        env.admin = admin.front();
+        env.admin = self_endpoints({admin.front()}); // a wildcard one: every local address
     asio::io_context io;
     std::optional<upstream::resolver> names;
     try {

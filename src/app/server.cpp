@@ -517,7 +517,7 @@ bool server::start_admin() {
                      "admin_auth)\n",
                      bound.address().to_string().c_str());
     admin_.emplace(main_io_, std::move(acceptor), *this);
-    shared_.admin = tcp::endpoint(bound.address(), admin_->port());
+    shared_.admin = self_endpoints({tcp::endpoint(bound.address(), admin_->port())});
     explain_pages_.emplace(main_io_, settings_, explain_sources_of());
     explain_pages_->add_routes(admin_->routes());
     admin_->start();

@@ -61,9 +61,9 @@ struct shared_state {
     std::function<boost::asio::awaitable<http::local_reply>(const http::request_head&,
                                                             std::string_view target)>
         admin_page{};
-    // The admin listener's bound endpoint (safe destinations refuse it); set before the
-    // worker threads start.
-    std::optional<boost::asio::ip::tcp::endpoint> admin{};
+    // The endpoints that reach the admin listener (safe destinations refuse them): the bound
+    // one, and for a wildcard address every local address; set before the workers start.
+    std::vector<boost::asio::ip::tcp::endpoint> admin{};
 };
 
 // What a reload hands the workers besides the settings: the https:// listeners' TLS and the
@@ -95,7 +95,7 @@ public:
     policy::default_policy default_policy() const override {
         return shared_.acl_default.load(std::memory_order_relaxed);
     }
-    std::optional<boost::asio::ip::tcp::endpoint> admin_endpoint() const override {
+    std::span<const boost::asio::ip::tcp::endpoint> admin_endpoints() const override {
         return shared_.admin;
     }
     unsigned index() const override { return index_; }

@@ -63,8 +63,7 @@ bool exchange::safe_destinations() const {
 
 policy::destination_category exchange::destination_category_of(const asio::ip::address& a,
                                                                std::uint16_t port) const {
-    const auto admin = ctx_.admin_endpoint();
-    if (admin && is_self_endpoint({policy::reached_address(a), port}, std::span(&*admin, 1)))
+    if (is_self_endpoint({policy::reached_address(a), port}, ctx_.admin_endpoints()))
         return policy::destination_category::admin_listener;
     return policy::classify(a, settings().private_destinations == "deny");
 }

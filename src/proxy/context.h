@@ -45,11 +45,9 @@ public:
     virtual std::string_view loop_token() const { return {}; }
     // Who may use ferry when no access rule is configured.
     virtual policy::default_policy default_policy() const = 0;
-    // ferry's admin listener, when there is one: safe destinations refuse it
-    // (policy/destinations).
-    virtual std::optional<boost::asio::ip::tcp::endpoint> admin_endpoint() const {
-        return std::nullopt;
-    }
+    // The endpoints that reach ferry's admin listener (a wildcard one: every local address),
+    // none when there is none: safe destinations refuse them (policy/destinations).
+    virtual std::span<const boost::asio::ip::tcp::endpoint> admin_endpoints() const { return {}; }
     // Which loop this is (the status page names it).
     virtual unsigned index() const = 0;
     // Shutting down: finish what is in flight, keep nothing for later.

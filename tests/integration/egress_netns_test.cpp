@@ -126,6 +126,22 @@ TEST_F(EgressNetns, TheAdminListenerIsRefusedOnItsOwnAddress) {
     EXPECT_EQ(body_of(r), refusal("10.1.2.3:" + m.str(1), "ferry's admin listener"));
 }
 
+// An admin listener on the wildcard address answers on every local address: each of them is
+// the admin listener (10.1.2.3 here is the host's interface address, not a listen address).
+TEST_F(EgressNetns, AWildcardAdminListenerIsRefusedOnEveryLocalAddress) {
+    ferry_process ferry(on_10_1_2_3({"--admin-listen", "0.0.0.0:0"}));
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+    ASSERT_TRUE(ferry.wait_for_out("Admin listener on port")) << ferry.out();
+    std::smatch m;
+    const auto out = ferry.out();
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(Admin listener on port (\d+))")));
+    for (const std::string host : {"10.1.2.3", "169.254.7.7", "10.9.9.9"}) {
+        const auto r = fetch(ferry, host + ":" + m.str(1), "/metrics");
+        EXPECT_EQ(status_of(r), 403) << host << "\n" << r;
+        EXPECT_EQ(body_of(r), refusal(host + ":" + m.str(1), "ferry's admin listener")) << host;
+    }
+}
+
 TEST_F(EgressNetns, AnAccessRuleReopensOneMetadataAddress) {
     address_origin metadata("169.254.169.254"), alibaba("100.100.100.200");
     ASSERT_TRUE(metadata.ok() && alibaba.ok());

@@ -173,7 +173,7 @@ judged run_safe(const config::settings& s, explain_args args, std::vector<std::s
                 std::optional<asio::ip::tcp::endpoint> admin = std::nullopt) {
     const std::vector<asio::ip::tcp::endpoint> self{{asio::ip::make_address("0.0.0.0"), 9001}};
     explain_env env{s, policy::default_policy::loopback_and_private, nullptr, self};
-    env.admin = admin;
+    if (admin) env.admin = {*admin};
     judged j;
     j.first = explain_first(env, args);
     explain_lookup found;
