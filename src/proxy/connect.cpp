@@ -96,6 +96,7 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
     request.timeout = settings().connect_timeout;
     request.is_self = [self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
     request.attempt_timeout = settings().connect_attempt_timeout;
+    request.happy_eyeballs_delay = settings().happy_eyeballs_delay;
     // Rules with CIDR destinations judge the address a name resolves to as well, so that a
     // name cannot reach a range an IP literal could not (through a parent, the parent
     // resolves: only names and literals are judged).
