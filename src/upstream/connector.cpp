@@ -113,8 +113,8 @@ asio::awaitable<core::error> connect(net::tcp_stream& stream, resolver& names,
         break;
     }
     }
-    if (auto refused = judge_addresses(request, where, addresses)) co_return refused;
     addresses = interleave_families(addresses);
+    if (auto refused = judge_addresses(request, where, addresses)) co_return refused;
     if (now >= overall) co_return connect_failure(where, {asio::error::timed_out, true});
 
     // One address: one attempt, in the stream's socket. More: a race (happy_eyeballs.h).

@@ -8,6 +8,7 @@
 #include "support/ferry_process.h"
 #include "support/origin.h"
 #include "support/ports.h"
+#include "support/temp_file.h"
 #include "support/test_dns.h"
 
 #include <gtest/gtest.h>
@@ -253,4 +254,37 @@ TEST(HappyEyeballs, OnlyDeadAddressesTimeOutAndLeaveNoSocketOpen) {
     EXPECT_EQ(t.r.status, 504);
     EXPECT_TRUE(eventually([&] { return open_fds(ferry.pid()) == level; }))
         << open_fds(ferry.pid()) << " descriptors, " << level << " before";
+}
+
+// Every address is judged before the first attempt: a denied one is left out of the race
+// (never connected to, wherever it stands in the list), and when every one is denied the
+// first refusal, in the order ferry would try them, is the answer.
+TEST(HappyEyeballs, DeniedAddressesAreLeftOutAndNoneLeftIsTheFirstRefusal) {
+    if (!ipv6_loopback_available()) GTEST_SKIP() << "no ::1 here";
+    test_origin origin; // 127.0.0.1:P
+    const int v6 = listen_on("::1", origin.port(), 16);
+    if (v6 < 0) GTEST_SKIP() << "[::1] at the origin's port is taken";
+    temp_file v6_denied("[[acl]]\naction = \"deny\"\nname = \"no-v6\"\ndest = [\"::1/128\"]\n"
+                        "[[acl]]\naction = \"allow\"\n");
+    ferry_process ferry({"--config", v6_denied.path(), "--pool-per-host", "0"});
+    ASSERT_TRUE(ferry.started()) << ferry.err();
+
+    // ::1 is denied: only 127.0.0.1 races, and wins.
+    auto t = fetch(ferry, fmt::format("http://localhost:{}/", origin.port()));
+    EXPECT_EQ(t.r.status, 200) << t.r.body;
+    EXPECT_EQ(origin.connections(), 1);
+    EXPECT_FALSE(has_connection(v6));
+
+    // Both denied: the refusal of ::1, the first ferry would have tried.
+    temp_file both_denied("[[acl]]\naction = \"deny\"\nname = \"no-loopback\"\n"
+                          "dest = [\"127.0.0.0/8\", \"::1/128\"]\n"
+                          "[[acl]]\naction = \"allow\"\n");
+    ferry_process strict({"--config", both_denied.path(), "--pool-per-host", "0"});
+    ASSERT_TRUE(strict.started()) << strict.err();
+    t = fetch(strict, fmt::format("http://localhost:{}/", origin.port()));
+    EXPECT_EQ(t.r.status, 403);
+    EXPECT_EQ(t.r.body, "ferry: denied by access rule 1 (\"no-loopback\") (localhost is ::1)\n");
+    EXPECT_EQ(origin.connections(), 1);
+    EXPECT_FALSE(has_connection(v6));
+    ::close(v6);
 }

@@ -182,7 +182,7 @@ struct half_dead {
     bool ok() const { return served >= 0; }
 };
 
-TEST(HappyEyeballs, ADeadAddressCostsTheDelayNotTheAttemptTimeout) {
+TEST(HappyEyeballsRace, ADeadAddressCostsTheDelayNotTheAttemptTimeout) {
     if (!have_ipv6()) GTEST_SKIP() << "no ::1 here";
     const int fds = open_fds();
     {
@@ -201,7 +201,7 @@ TEST(HappyEyeballs, ADeadAddressCostsTheDelayNotTheAttemptTimeout) {
     EXPECT_EQ(open_fds(), fds); // the cancelled IPv6 attempt was closed
 }
 
-TEST(HappyEyeballs, BothFamiliesServedIpv6Wins) {
+TEST(HappyEyeballsRace, BothFamiliesServedIpv6Wins) {
     if (!have_ipv6()) GTEST_SKIP() << "no ::1 here";
     int v6 = -1, v4 = -1;
     for (int i = 0; i < 20 && v4 < 0; ++i) {
@@ -223,7 +223,7 @@ TEST(HappyEyeballs, BothFamiliesServedIpv6Wins) {
     ::close(v4);
 }
 
-TEST(HappyEyeballs, ARefusedAttemptStartsTheNextAtOnce) {
+TEST(HappyEyeballsRace, ARefusedAttemptStartsTheNextAtOnce) {
     int v4 = listen_on("127.0.0.1", 0, 16);
     ASSERT_GE(v4, 0);
     int closed = listen_on("127.0.0.2", port_of(v4), 16);
@@ -238,7 +238,7 @@ TEST(HappyEyeballs, ARefusedAttemptStartsTheNextAtOnce) {
     ::close(v4);
 }
 
-TEST(HappyEyeballs, AllRefusedGivesTheLastError) {
+TEST(HappyEyeballsRace, AllRefusedGivesTheLastError) {
     int probe = listen_on("127.0.0.1", 0, 1);
     const int port = port_of(probe);
     ::close(probe); // nothing listens there now
@@ -251,7 +251,7 @@ TEST(HappyEyeballs, AllRefusedGivesTheLastError) {
     EXPECT_FALSE(f.stream.socket().is_open());
 }
 
-TEST(HappyEyeballs, ACancelEndsTheRaceAndClosesEveryAttempt) {
+TEST(HappyEyeballsRace, ACancelEndsTheRaceAndClosesEveryAttempt) {
     if (!have_ipv6()) GTEST_SKIP() << "no ::1 here";
     const int fds = open_fds();
     {
@@ -273,7 +273,7 @@ TEST(HappyEyeballs, ACancelEndsTheRaceAndClosesEveryAttempt) {
     EXPECT_EQ(open_fds(), fds);
 }
 
-TEST(HappyEyeballs, TheConnectDeadlineEndsTheRaceAsATimeout) {
+TEST(HappyEyeballsRace, TheConnectDeadlineEndsTheRaceAsATimeout) {
     if (!have_ipv6()) GTEST_SKIP() << "no ::1 here";
     const int fds = open_fds();
     {
@@ -295,7 +295,7 @@ TEST(HappyEyeballs, TheConnectDeadlineEndsTheRaceAsATimeout) {
     EXPECT_EQ(open_fds(), fds);
 }
 
-TEST(HappyEyeballs, AnAttemptPastItsTimeoutIsGivenUpWhileOthersRemain) {
+TEST(HappyEyeballsRace, AnAttemptPastItsTimeoutIsGivenUpWhileOthersRemain) {
     if (!have_ipv6()) GTEST_SKIP() << "no ::1 here";
     half_dead h;
     if (!h.ok()) GTEST_SKIP() << "this kernel answers a connect to a full listener";
