@@ -76,7 +76,8 @@ asio::awaitable<http::local_reply> explain_pages::explain(std::string_view query
     std::vector<asio::ip::tcp::endpoint> self;
     for (const auto& l : sources_.listeners())
         self.push_back(l.endpoint);
-    const explain_env env{*settings, sources_.fallback(), users.get(), self};
+    explain_env env{*settings, sources_.fallback(), users.get(), self};
+    if (sources_.admin) env.admin = sources_.admin();
     auto out = co_await app::explain(env, resolver_, args);
     auto reply = text_reply(out.exit_code == 2 ? 400 : 200, std::move(out.text));
     if (out.exit_code != 2)

@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace ferry::app {
@@ -27,6 +28,8 @@ struct explain_sources {
     std::function<policy::default_policy()> fallback;
     std::function<std::shared_ptr<const auth::user_table>()> users; // null: no htpasswd
     std::function<std::vector<pac_listener>()> listeners;           // as bound
+    // The admin listener's bound endpoint (safe destinations refuse it).
+    std::function<std::optional<boost::asio::ip::tcp::endpoint>()> admin{};
 };
 
 class explain_pages {

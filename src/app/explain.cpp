@@ -4,6 +4,7 @@
 #include "app/explain_text.h"
 #include "http/chars.h"
 #include "http/head_parser.h"
+#include "policy/destinations.h"
 #include "proxy/decision.h"
 #include "upstream/address_order.h"
 #include "upstream/connector.h"
@@ -225,24 +226,81 @@ std::string dns_source(const config::settings& c) {
     return fmt::format("/etc/hosts, then DNS {}", fmt::join(servers, ", "));
 }
 
-// One address, as the connector would judge it before connecting: ferry itself, or an
-// address the access rules deny (the connector's own message); "" when it may be tried.
+bool safe_destinations(const explain_env& env) {
+    return policy::safe_destinations_apply(env.settings, env.fallback);
+}
+
+bool deny_private(const explain_env& env) {
+    return env.settings.private_destinations == "deny";
+}
+
+// Whether safe destinations apply, and why (shown before the addresses).
+std::string destinations_line(const explain_env& env) {
+    const auto& c = env.settings;
+    if (!safe_destinations(env))
+        return fmt::format("Destinations: safe destinations off ({}): any address the access "
+                           "rules allow may be connected to\n",
+                           c.safe_destinations == "off" ? "safe_destinations = off"
+                                                        : "every listener is on loopback");
+    return fmt::format("Destinations: safe destinations on ({}): loopback, link-local, cloud "
+                       "metadata, unspecified, multicast, broadcast{} and the admin listener are "
+                       "refused unless an access rule names them\n",
+                       c.safe_destinations == "on" ? "safe_destinations = on"
+                                                   : policy::exposure(c, env.fallback),
+                       deny_private(env) ? ", private ranges" : "");
+}
+
+// The protected category of `a` for this request, ferry's admin listener included.
+policy::destination_category category_of(const explain_env& env, const explain_state& s,
+                                         const asio::ip::address& a) {
+    if (env.admin &&
+        proxy::is_self_endpoint({policy::reached_address(a), s.port}, std::span(&*env.admin, 1)))
+        return policy::destination_category::admin_listener;
+    return policy::classify(a, deny_private(env));
+}
+
+// One address, as the connector judges it before any attempt: ferry itself, an address the
+// access rules deny, or a protected destination no rule names (the connector's own
+// messages); "" when it may be tried. `note`: a protected address a rule re-opens.
 std::string address_refusal(const explain_env& env, const explain_state& s,
-                            const asio::ip::address& a, int& status) {
+                            const asio::ip::address& a, int& status, std::string& note) {
     if (proxy::is_self_endpoint({a, s.port}, env.self)) {
         status = core::to_status(core::errc::loop_detected);
         return fmt::format("ferry: {} is this proxy itself",
                            upstream::host_port_label(s.host, s.port));
     }
-    if (!policy::needs_address(env.settings.acl, s.host)) return {};
     const auto request = acl_request_of(env, s, &a);
     const auto v = policy::evaluate(env.settings.acl, env.fallback, request);
-    if (v.what == kind::allow) return {};
     status = 403;
-    if (v.reason.empty())
+    if (v.what != kind::allow && v.reason.empty())
         return fmt::format("ferry: {} ({}) needs authentication for its address",
                            upstream::host_port_label(s.host, s.port), a.to_string());
-    return fmt::format("{} ({} is {})", v.reason, s.host, a.to_string());
+    if (v.what != kind::allow) return fmt::format("{} ({} is {})", v.reason, s.host, a.to_string());
+    const auto category =
+        safe_destinations(env) ? category_of(env, s, a) : policy::destination_category::none;
+    if (category == policy::destination_category::none) return {};
+    if (!policy::explicitly_allowed(env.settings.acl, v, s.host, a, category))
+        return policy::destination_refusal(a, s.port, category);
+    note = fmt::format("a protected destination, {}, that {} names",
+                       policy::category_words(category, a),
+                       acl_label(env.settings.acl[v.rule - 1], v.rule));
+    return {};
+}
+
+// Through the parent ferry never sees a name's addresses: what the host says by itself (an
+// IP literal, "localhost") is judged as the proxy judges it; false when that refuses it.
+bool judge_parent_literal(const explain_env& env, explain_state& s) {
+    if (!safe_destinations(env)) return true;
+    for (const auto& a : proxy::parent_known_addresses(s.host)) {
+        const auto category = category_of(env, s, a);
+        if (category == policy::destination_category::none) continue;
+        const auto request = acl_request_of(env, s, &a);
+        const auto v = policy::evaluate(env.settings.acl, env.fallback, request);
+        if (policy::explicitly_allowed(env.settings.acl, v, s.host, a, category)) continue;
+        verdict(s, 403, policy::destination_refusal(a, s.port, category));
+        return false;
+    }
+    return true;
 }
 
 void judge_addresses(const explain_env& env, explain_state& s, const explain_lookup& found) {
@@ -254,7 +312,9 @@ void judge_addresses(const explain_env& env, explain_state& s, const explain_loo
                        e ? e.cause : fmt::format("ferry: cannot resolve {}", s.host));
     }
     addresses = upstream::interleave_families(addresses);
-    s.out.text += fmt::format("Addresses ({}), in the order ferry tries them:\n",
+    s.out.text += destinations_line(env);
+    s.out.text += fmt::format("Addresses ({}), in the order ferry tries them (every one judged "
+                              "before the first attempt; refused ones are skipped):\n",
                               s.resolve.empty() ? "known without DNS" : dns_source(env.settings));
     // As the connector: every address judged first; ferry itself anywhere is a loop, denied
     // ones are left out (the others race), and with none left the first refusal answers.
@@ -263,10 +323,12 @@ void judge_addresses(const explain_env& env, explain_state& s, const explain_loo
     bool any_allowed = false;
     for (const auto& a : addresses) {
         int status = 0;
-        const auto refusal = address_refusal(env, s, a, status);
+        std::string note;
+        const auto refusal = address_refusal(env, s, a, status, note);
         const auto met = cidr_rules_met(env.settings.acl, a);
         std::string line = fmt::format("  {}: ", a.to_string());
         line += refusal.empty() ? "may be tried" : "refused before connecting: " + refusal;
+        if (!note.empty()) line += "; " + note;
         if (!met.empty()) line += fmt::format("; meets {}", fmt::join(met, "; "));
         s.out.text += line + "\n";
         if (refusal.empty())
@@ -300,8 +362,11 @@ explain_state explain_first(const explain_env& env, const explain_args& args) {
     if (s.done) return s;
     judge_route(env, s);
     if (!s.direct) {
+        s.out.text += destinations_line(env);
+        if (!judge_parent_literal(env, s)) return s;
         s.out.text += fmt::format("Addresses: the parent proxy resolves {}; ferry resolves only "
-                                  "the parent's name\n",
+                                  "the parent's name (safe destinations judge IP literals "
+                                  "only)\n",
                                   s.host);
         return s;
     }

@@ -1,7 +1,8 @@
 // `ferry explain` and the admin listener's /explain: what ferry would do with one request,
 // without sending anything to its origin — the access rule that decides (and why each earlier
 // one did not), the route (direct or the parent, and why), the addresses the name resolves to
-// and the CIDR rules they meet, the CONNECT port rule, the authentication, the timeouts.
+// and the CIDR rules they meet (and whether each is a protected destination: safe
+// destinations, policy/destinations), the CONNECT port rule, the authentication, the timeouts.
 //
 // The decisions are the proxy's own: proxy::decide() on the request head a client would send,
 // policy::evaluate() with its trace, upstream::why_route(), the connector's local answers and
@@ -37,6 +38,8 @@ struct explain_env {
     policy::default_policy fallback = policy::default_policy::loopback_only;
     const auth::user_table* users = nullptr;              // the htpasswd users; null: none
     std::span<const boost::asio::ip::tcp::endpoint> self; // ferry's listeners (loop detection)
+    // The admin listener, if any (safe destinations refuse it).
+    std::optional<boost::asio::ip::tcp::endpoint> admin{};
 };
 
 // Exit status: 0 allowed, 1 denied or refused, 2 a usage error (the text is then one line).

@@ -79,8 +79,12 @@ int run_explain(const config::settings& settings, const explain_args& args) {
             std::fprintf(stderr, "%s\n", problem.c_str());
             return 2;
         }
-    const explain_env env{settings, policy::default_for(addresses),
-                          settings.auth.htpasswd.empty() ? nullptr : &users, self};
+    explain_env env{settings, policy::default_for(addresses),
+                    settings.auth.htpasswd.empty() ? nullptr : &users, self};
+    // The admin listener as configured (a running ferry's /explain knows the bound port).
+    std::vector<asio::ip::tcp::endpoint> admin;
+    if (settings.admin_listen && resolve_listen(*settings.admin_listen, admin) && !admin.empty())
+        env.admin = admin.front();
     asio::io_context io;
     std::optional<upstream::resolver> names;
     try {

@@ -13,6 +13,7 @@
 #include "config/values.h"
 #include "net/listener.h"
 #include "observe/counter.h"
+#include "policy/destinations.h"
 #include "tls/client_context.h"
 #include "tls/server_context.h"
 #include "util/process_user.h"
@@ -298,6 +299,9 @@ bool server::bind_listeners() {
         shared_.acl_default.load() == policy::default_policy::loopback_and_private)
         std::fprintf(stderr, "ferry: no access rules: serving loopback and private-network "
                              "clients only (RFC 1918, IPv6 ULA); add [[acl]] rules to change it\n");
+    if (auto line = policy::safe_destinations_notice(settings_, shared_.acl_default.load());
+        !line.empty())
+        std::fprintf(stderr, "%s\n", line.c_str());
     return true;
 }
 
@@ -469,7 +473,11 @@ void server::apply_reload(config::settings next, std::shared_ptr<auth::user_tabl
         self.push_back(l.bound.endpoint);
     for (const auto& l : change.close)
         close.push_back(l.endpoint);
+    const auto safe_before = policy::safe_destinations_notice(*running_, shared_.acl_default);
     set_default_policy(change.next);
+    if (auto line = policy::safe_destinations_notice(next, shared_.acl_default);
+        line != safe_before && !line.empty())
+        std::fprintf(stderr, "%s\n", line.c_str());
     if (users) auth_service_->replace_users(std::move(users));
     retarget_logs(access_log_, flow_log_, *running_, next);
     running_ = std::make_shared<const config::settings>(std::move(next));
@@ -504,6 +512,7 @@ bool server::start_admin() {
                      "admin_auth)\n",
                      bound.address().to_string().c_str());
     admin_.emplace(main_io_, std::move(acceptor), *this);
+    shared_.admin = tcp::endpoint(bound.address(), admin_->port());
     explain_pages_.emplace(main_io_, settings_, explain_sources_of());
     explain_pages_->add_routes(admin_->routes());
     admin_->start();
@@ -531,7 +540,8 @@ explain_sources server::explain_sources_of() {
                 for (const auto& l : listeners_)
                     out.push_back({l.bound.endpoint, std::string(l.bound.front_end->scheme)});
                 return out;
-            }};
+            },
+            [this] { return shared_.admin; }};
 }
 
 void server::on_reopen(boost::system::error_code ec) {

@@ -29,6 +29,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,9 @@ struct shared_state {
     std::function<boost::asio::awaitable<http::local_reply>(const http::request_head&,
                                                             std::string_view target)>
         admin_page{};
+    // The admin listener's bound endpoint (safe destinations refuse it); set before the
+    // worker threads start.
+    std::optional<boost::asio::ip::tcp::endpoint> admin{};
 };
 
 // What a reload hands the workers besides the settings: the https:// listeners' TLS and the
@@ -88,6 +92,9 @@ public:
     std::span<const boost::asio::ip::tcp::endpoint> self() const override { return self_; }
     policy::default_policy default_policy() const override {
         return shared_.acl_default.load(std::memory_order_relaxed);
+    }
+    std::optional<boost::asio::ip::tcp::endpoint> admin_endpoint() const override {
+        return shared_.admin;
     }
     unsigned index() const override { return index_; }
     bool draining() const override { return draining_; }

@@ -131,6 +131,10 @@ struct settings {
     std::vector<std::uint16_t> socks_ports;
     bool socks5_on_http = false;
     tunnel_sni_policy tunnel_sni = tunnel_sni_policy::any;
+    // Safe destinations (issue 18, policy/destinations): "auto" (on when a proxy listener is
+    // not on loopback), "on" or "off"; private ranges protected too with "deny".
+    std::string private_destinations = "allow";
+    std::string safe_destinations = "auto";
 
     duration header_timeout{10'000};        // whole request head, from its first byte
     duration idle_timeout{60'000};          // keep-alive wait for the next request

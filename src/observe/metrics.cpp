@@ -165,6 +165,17 @@ void render_refusals(std::string& out, const shard_list& shards, const acl_rule_
     by_rule(out, shards, "ferry_auth_failures_by_rule_total",
             "Failed proxy credentials, by the access rule that then decided (0: the default).",
             &metrics_shard::auth_failures_by_rule, rules);
+    family(out, "ferry_destination_denials_total", "counter",
+           "Requests refused by safe destinations (counted once, by the first refused address's "
+           "category).");
+    for (std::size_t i = 0; i < destination_category_names.size(); ++i) {
+        const auto n = sum(shards, [&](const metrics_shard& s) -> const counter& {
+            return s.destination_denials[i];
+        });
+        fmt::format_to(std::back_inserter(out),
+                       "ferry_destination_denials_total{{category=\"{}\"}} {}\n",
+                       destination_category_names[i], n);
+    }
 }
 
 void render_tls(std::string& out, const shard_list& shards) {
@@ -308,6 +319,10 @@ void metrics_shard::record(const exchange_record& r, std::chrono::steady_clock::
 void metrics_shard::denied(std::size_t rule) {
     bump(acl_denials);
     bump(acl_denials_by_rule[acl_rule_slot(rule)]);
+}
+
+void metrics_shard::destination_denied(std::size_t category) {
+    if (category < destination_denials.size()) bump(destination_denials[category]);
 }
 
 void metrics_shard::auth_failed_under(std::size_t rule) {

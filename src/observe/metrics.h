@@ -36,6 +36,12 @@ inline std::size_t acl_rule_slot(std::size_t rule) {
     return rule < acl_rule_slots ? rule : acl_rule_slots - 1;
 }
 
+// Destination addresses refused by safe destinations (policy/destinations' category labels),
+// as /metrics names them (category="...").
+inline constexpr std::array<std::string_view, 10> destination_category_names{
+    "loopback",  "link-local", "metadata", "unspecified", "multicast",
+    "broadcast", "admin",      "private",  "shared",      "unique-local"};
+
 // Why a TLS handshake with a client failed, as /metrics names it (reason="...").
 enum class tls_failure {
     timeout,         // not done within tls_handshake_timeout
@@ -112,6 +118,7 @@ struct metrics_shard {
     counter auth_failures{0};
     std::array<counter, acl_rule_slots> acl_denials_by_rule{};
     std::array<counter, acl_rule_slots> auth_failures_by_rule{};
+    std::array<counter, destination_category_names.size()> destination_denials{};
     counter tls_handshakes{0}; // completed with clients
     counter tls_resumed{0};    // of those, resumed with a session ticket
     std::array<counter, tls_failure_names.size()> tls_failures{};
@@ -132,6 +139,9 @@ struct metrics_shard {
     void denied(std::size_t rule);
     // Credentials that failed, on a request `rule` then decided (acl_verdict's numbering).
     void auth_failed_under(std::size_t rule);
+    // A request refused by safe destinations, by its category's index in
+    // destination_category_names.
+    void destination_denied(std::size_t category);
 };
 
 // Values the shards do not hold (pool and DNS counters, read from their own stats).

@@ -4,7 +4,9 @@
 
 #include "http/head_parser.h"
 #include "observe/counter.h"
+#include "observe/metrics.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 namespace ferry::proxy {
@@ -53,6 +55,78 @@ policy::acl_verdict exchange::access_verdict_at(std::string_view host, std::uint
     request.address = address;
     request.auth_available = ctx_.auth().enabled();
     return policy::evaluate(settings().acl, ctx_.default_policy(), request);
+}
+
+bool exchange::safe_destinations() const {
+    return policy::safe_destinations_apply(settings(), ctx_.default_policy());
+}
+
+policy::destination_category exchange::destination_category_of(const asio::ip::address& a,
+                                                               std::uint16_t port) const {
+    const auto admin = ctx_.admin_endpoint();
+    if (admin && is_self_endpoint({policy::reached_address(a), port}, std::span(&*admin, 1)))
+        return policy::destination_category::admin_listener;
+    return policy::classify(a, settings().private_destinations == "deny");
+}
+
+bool exchange::egress_checked(const upstream::route& where) const {
+    return !where.parent &&
+           (safe_destinations() || policy::needs_address(settings().acl, where.host));
+}
+
+namespace {
+
+void count_destination(observe::metrics_shard& m, policy::destination_category c) {
+    static_assert(std::size_t(policy::destination_category::unique_local) ==
+                  observe::destination_category_names.size());
+    if (c != policy::destination_category::none) m.destination_denied(std::size_t(c) - 1);
+}
+
+} // namespace
+
+void exchange::count_refusal(const egress_tally& tally) {
+    if (!tally.refused) return;
+    if (tally.category == policy::destination_category::none)
+        ctx_.metrics().denied(tally.rule);
+    else
+        count_destination(ctx_.metrics(), tally.category);
+}
+
+std::string exchange::egress_refusal(const upstream::route& where, const asio::ip::address& a,
+                                     egress_tally* tally) {
+    const bool first = tally && !tally->refused;
+    const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
+    const auto verdict = access_verdict_at(where.host, where.port, user, &a);
+    if (verdict.what != policy::acl_verdict::kind::allow) {
+        if (first) *tally = {true, verdict.rule, policy::destination_category::none};
+        if (verdict.reason.empty())
+            return fmt::format("ferry: {} ({}) needs authentication for its address", where.label,
+                               a.to_string());
+        return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
+    }
+    if (!safe_destinations()) return {};
+    const auto category = destination_category_of(a, where.port);
+    if (category == policy::destination_category::none ||
+        policy::explicitly_allowed(settings().acl, verdict, where.host, a, category))
+        return {};
+    if (first) *tally = {true, 0, category};
+    return policy::destination_refusal(a, where.port, category);
+}
+
+std::string exchange::parent_literal_refusal(const upstream::route& where) {
+    if (!where.parent || !safe_destinations()) return {};
+    const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
+    // Through the parent, only what the host says by itself (a literal, "localhost") is known.
+    for (const auto& a : parent_known_addresses(where.origin)) {
+        const auto category = destination_category_of(a, where.origin_port);
+        if (category == policy::destination_category::none) continue;
+        const auto verdict = access_verdict_at(where.origin, where.origin_port, user, &a);
+        if (policy::explicitly_allowed(settings().acl, verdict, where.origin, a, category))
+            continue;
+        count_destination(ctx_.metrics(), category);
+        return policy::destination_refusal(a, where.origin_port, category);
+    }
+    return {};
 }
 
 void exchange::note_auth_failure(const auth::result& verdict) {

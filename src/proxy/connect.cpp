@@ -64,13 +64,44 @@ void exchange::note_upstream(const upstream::route& where) {
     rec_.upstream_parent = where.parent;
 }
 
+bool exchange::pooled_still_allowed(const upstream::route& where, const upstream::connection& c) {
+    if (!egress_checked(where)) return true;
+    boost::system::error_code ec;
+    const auto a = asio::ip::make_address(c.address, ec);
+    return !ec && egress_refusal(where, a, nullptr).empty();
+}
+
+upstream::connect_request exchange::connect_request_for(const upstream::route& where,
+                                                        egress_tally& tally) {
+    const auto self = ctx_.self();
+    upstream::connect_request request;
+    request.host = where.host;
+    request.port = where.port;
+    request.timeout = settings().connect_timeout;
+    request.is_self = [self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
+    request.attempt_timeout = settings().connect_attempt_timeout;
+    request.happy_eyeballs_delay = settings().happy_eyeballs_delay;
+    // The one egress check, on every address a direct connection may go to, before any
+    // attempt: the access rules with the address (a name cannot reach a range an IP literal
+    // could not) and safe destinations. A parent is trusted: it resolves the names itself.
+    if (egress_checked(where))
+        request.denied = [this, &where, &tally](const asio::ip::address& a) {
+            return egress_refusal(where, a, &tally);
+        };
+    return request;
+}
+
 asio::awaitable<error> exchange::open_upstream(const upstream::route& where, upstream_choice choice,
                                                bool& reused) {
     rec_.upstream_new = false;
+    if (auto refused = parent_literal_refusal(where); !refused.empty())
+        co_return error{errc::forbidden, std::move(refused)};
     // A connection pinned to this client by connection-bound authentication serves its next
-    // requests to the same place (a retry or a tunnel excepted); it is never shared.
+    // requests to the same place (a retry or a tunnel excepted); it is never shared. Judged
+    // again like a pooled one: a reload or another user on this client connection may have
+    // closed the address to it.
     if (client_.upstream && up().pinned && choice != upstream_choice::fresh &&
-        up().key == where.key && up().still_usable()) {
+        up().key == where.key && up().still_usable() && pooled_still_allowed(where, up())) {
         reused = true;
         note_upstream(where);
         co_return error{};
@@ -81,6 +112,10 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
         // A TLS connection verified against CAs a reload has replaced since is not reused.
         if (pooled && where.tls && !upstream::under_current_context(*pooled, ctx_.parent_tls()))
             pooled.reset();
+        // Pooled under another client's request: judged again for this one. Refused, it is
+        // closed: put back it would count as idle from now and go to the front of the pool,
+        // so refused clients would keep it alive for ever (an allowed client opens a new one).
+        if (pooled && !pooled_still_allowed(where, *pooled)) pooled.reset();
         if (pooled) {
             client_.upstream = std::move(pooled);
             reused = true;
@@ -89,32 +124,13 @@ asio::awaitable<error> exchange::open_upstream(const upstream::route& where, ups
         }
     }
     client_.upstream = ctx_.new_connection();
-    const auto self = ctx_.self();
-    upstream::connect_request request;
-    request.host = where.host;
-    request.port = where.port;
-    request.timeout = settings().connect_timeout;
-    request.is_self = [self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
-    request.attempt_timeout = settings().connect_attempt_timeout;
-    request.happy_eyeballs_delay = settings().happy_eyeballs_delay;
-    // Rules with CIDR destinations judge the address a name resolves to as well, so that a
-    // name cannot reach a range an IP literal could not (through a parent, the parent
-    // resolves: only names and literals are judged).
-    if (!where.parent && policy::needs_address(settings().acl, where.host))
-        request.denied = [this, &where](const asio::ip::address& a) {
-            const std::string* user = rec_.user.empty() ? nullptr : &rec_.user;
-            auto verdict = access_verdict_at(where.host, where.port, user, &a);
-            if (verdict.what == policy::acl_verdict::kind::allow) return std::string();
-            ctx_.metrics().denied(verdict.rule);
-            if (verdict.reason.empty())
-                return fmt::format("ferry: {} ({}) needs authentication for its address",
-                                   where.label, a.to_string());
-            return fmt::format("{} ({} is {})", verdict.reason, where.host, a.to_string());
-        };
+    egress_tally tally;
+    const auto request = connect_request_for(where, tally);
     const auto started = ctx_.now();
     auto e = co_await ctx_.connect(up(), request);
     if (e) {
         client_.upstream.reset();
+        if (e.code == errc::forbidden) count_refusal(tally);
         if (where.parent && e.code == errc::loop_detected) // a misconfiguration, not a bad request
             e = error{errc::connect_failed,
                       fmt::format("ferry: parent proxy {} is this proxy itself",

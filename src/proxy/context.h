@@ -42,6 +42,11 @@ public:
     virtual std::span<const boost::asio::ip::tcp::endpoint> self() const = 0;
     // Who may use ferry when no access rule is configured.
     virtual policy::default_policy default_policy() const = 0;
+    // ferry's admin listener, when there is one: safe destinations refuse it
+    // (policy/destinations).
+    virtual std::optional<boost::asio::ip::tcp::endpoint> admin_endpoint() const {
+        return std::nullopt;
+    }
     // Which loop this is (the status page names it).
     virtual unsigned index() const = 0;
     // Shutting down: finish what is in flight, keep nothing for later.

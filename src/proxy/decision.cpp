@@ -72,6 +72,18 @@ decision decide_connect(const http::request_head& head, std::span<const tcp::end
 
 } // namespace
 
+std::vector<asio::ip::address> parent_known_addresses(std::string_view host) {
+    if (host.size() > 1 && host.back() == '.') host.remove_suffix(1); // an absolute name
+    std::vector<asio::ip::address> out;
+    boost::system::error_code ec;
+    const auto literal = asio::ip::make_address(std::string(host), ec);
+    if (!ec)
+        out.push_back(literal);
+    else if (upstream::classify_name(host) == upstream::special_name::loopback)
+        out = {asio::ip::address_v6::loopback(), asio::ip::address_v4::loopback()};
+    return out;
+}
+
 bool is_self_endpoint(const tcp::endpoint& endpoint, std::span<const tcp::endpoint> self) {
     auto address = endpoint.address();
     if (address.is_v6() && address.to_v6().is_v4_mapped())

@@ -9,6 +9,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace ferry::proxy {
 
@@ -34,6 +36,12 @@ struct decision {
 // True when connecting to `endpoint` would reach one of ferry's listeners.
 bool is_self_endpoint(const boost::asio::ip::tcp::endpoint& endpoint,
                       std::span<const boost::asio::ip::tcp::endpoint> self);
+
+// What a request for `host` sent through a parent proxy is known to reach without resolving
+// it: an IP literal's address (a trailing dot ignored: "169.254.169.254." is that address),
+// the loopback addresses for "localhost" names (RFC 6761); none for other names, which only
+// the parent resolves. Safe destinations judge these before anything is sent.
+std::vector<boost::asio::ip::address> parent_known_addresses(std::string_view host);
 
 inline constexpr std::uint16_t default_connect_ports[] = {443};
 

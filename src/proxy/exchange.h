@@ -28,6 +28,7 @@
 #include "net/stream.h"
 #include "observe/exchange_record.h"
 #include "policy/acl.h"
+#include "policy/destinations.h"
 #include "proxy/client_protocol.h"
 #include "proxy/context.h"
 #include "proxy/decision.h"
@@ -176,6 +177,33 @@ private:
     boost::asio::awaitable<error> open_upstream(const upstream::route& where,
                                                 upstream_choice choice, bool& reused);
     void note_upstream(const upstream::route& where);
+    // The first refusal among a connection's addresses: counted once in the metrics when
+    // no address is left (a request is one refusal, however many addresses its name has).
+    struct egress_tally {
+        bool refused = false;
+        std::size_t rule = 0; // the access rule that refused it (category none)
+        policy::destination_category category = policy::destination_category::none;
+    };
+    // The connector's request for a route: its timeouts, loop detection and egress check.
+    upstream::connect_request connect_request_for(const upstream::route& where,
+                                                  egress_tally& tally);
+    // The egress check (set for every direct connection): why ferry must not connect to `a`
+    // for this route ("" when it may) — the access rules with the address, and safe
+    // destinations. `tally` (when given) keeps the first refusal.
+    std::string egress_refusal(const upstream::route& where, const boost::asio::ip::address& a,
+                               egress_tally* tally);
+    void count_refusal(const egress_tally& tally);
+    bool egress_checked(const upstream::route& where) const;
+    // Through the parent the address of a name is never known here: an IP-literal host is
+    // judged as it is, before anything is sent ("" when allowed).
+    std::string parent_literal_refusal(const upstream::route& where);
+    // Safe destinations apply to this exchange (policy/destinations).
+    bool safe_destinations() const;
+    // The protected category of `a` on `port`, ferry's admin listener included.
+    policy::destination_category destination_category_of(const boost::asio::ip::address& a,
+                                                         std::uint16_t port) const;
+    // A pooled connection is reused only if its peer's address would still be allowed.
+    bool pooled_still_allowed(const upstream::route& where, const upstream::connection& c);
     // Returns the connection to the pool when `reusable`, else closes it.
     void release_upstream(bool reusable);
     void drop_upstream();

@@ -29,6 +29,8 @@ route route_for(const config::settings& s, std::string_view host, std::uint16_t 
     for (auto& c : r.host)
         c = http::to_lower(c);
     r.port = port;
+    r.origin = r.host;
+    r.origin_port = port;
     if (via_parent(s, r.host)) {
         r.parent = true;
         r.tls = s.parent->tls;

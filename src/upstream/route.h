@@ -29,6 +29,9 @@ struct route {
     std::uint16_t port = 0;
     std::string key;   // pool key
     std::string label; // for logs: "host:port", "[v6]:port" (+ " (parent proxy)")
+    // The request's host (lower-case) and port, through the parent or not.
+    std::string origin;
+    std::uint16_t origin_port = 0;
 };
 route route_for(const config::settings& s, std::string_view host, std::uint16_t port);
 

@@ -154,7 +154,8 @@ action = "allow"
                               "(\"internal\", line 2) deny: 10.0.0.0/8"),
               std::string::npos)
         << j.out.text;
-    // The allowed address may be tried: the denied one is left out, wherever it is.
+    // Every address is judged before the first attempt: the denied one is skipped, the
+    // other may be tried.
     j = run(s, ask("http://intranet.test/"), {"10.1.2.3", "192.0.2.1"});
     EXPECT_EQ(j.out.exit_code, 0) << j.out.text;
     EXPECT_NE(j.out.text.find("10.1.2.3: refused before connecting"), std::string::npos)
@@ -165,6 +166,103 @@ action = "allow"
     EXPECT_EQ(j.out.exit_code, 1);
     EXPECT_NE(j.out.text.find("Verdict: refused: 502 ferry: cannot resolve"), std::string::npos)
         << j.out.text;
+}
+
+// Safe destinations: explain shows whether they apply, and the verdict on every address.
+judged run_safe(const config::settings& s, explain_args args, std::vector<std::string> addresses,
+                std::optional<asio::ip::tcp::endpoint> admin = std::nullopt) {
+    const std::vector<asio::ip::tcp::endpoint> self{{asio::ip::make_address("0.0.0.0"), 9001}};
+    explain_env env{s, policy::default_policy::loopback_and_private, nullptr, self};
+    env.admin = admin;
+    judged j;
+    j.first = explain_first(env, args);
+    explain_lookup found;
+    for (const auto& a : addresses)
+        found.addresses.push_back(asio::ip::make_address(a));
+    j.out = explain_finish(env, j.first, found);
+    return j;
+}
+
+TEST(Explain, SafeDestinationsJudgeEveryAddress) {
+    auto s = load("");
+    auto j = run_safe(s, ask("http://meta.test/"), {"169.254.169.254"});
+    EXPECT_EQ(j.out.exit_code, 1) << j.out.text;
+    EXPECT_NE(j.out.text.find("Destinations: safe destinations on (a listener is not on "
+                              "loopback)"),
+              std::string::npos)
+        << j.out.text;
+    EXPECT_NE(j.out.text.find("169.254.169.254: refused before connecting: ferry: destination "
+                              "169.254.169.254 is link-local (cloud metadata); allow it with an "
+                              "access rule"),
+              std::string::npos)
+        << j.out.text;
+    EXPECT_NE(j.out.text.find("Verdict: refused: 403 ferry: destination 169.254.169.254 is "
+                              "link-local (cloud metadata)"),
+              std::string::npos)
+        << j.out.text;
+    // A protected address next to an allowed one: skipped, the other tried.
+    j = run_safe(s, ask("http://mixed.test/"), {"127.0.0.1", "192.0.2.1"});
+    EXPECT_EQ(j.out.exit_code, 0) << j.out.text;
+    EXPECT_NE(j.out.text.find("127.0.0.1: refused before connecting: ferry: destination "
+                              "127.0.0.1 is loopback"),
+              std::string::npos)
+        << j.out.text;
+    // Literals, mapped forms, and ferry's admin listener.
+    j = run_safe(s, ask("http://[::ffff:127.0.0.1]:8080/"), {});
+    EXPECT_NE(j.out.text.find("Verdict: refused: 403 ferry: destination 127.0.0.1 is loopback"),
+              std::string::npos)
+        << j.out.text;
+    s.private_destinations = "deny";
+    j = run_safe(s, ask("http://10.1.2.3:9090/"), {},
+                 asio::ip::tcp::endpoint{asio::ip::make_address("10.1.2.3"), 9090});
+    EXPECT_NE(j.out.text.find("Verdict: refused: 403 ferry: destination 10.1.2.3:9090 is ferry's "
+                              "admin listener"),
+              std::string::npos)
+        << j.out.text;
+    j = run_safe(s, ask("http://10.1.2.3:8080/"), {});
+    EXPECT_NE(j.out.text.find("destination 10.1.2.3 is private (RFC 1918)"), std::string::npos)
+        << j.out.text;
+    s.safe_destinations = "off";
+    j = run_safe(s, ask("http://meta.test/"), {"169.254.169.254"});
+    EXPECT_EQ(j.out.exit_code, 0) << j.out.text;
+    EXPECT_NE(j.out.text.find("safe destinations off (safe_destinations = off)"), std::string::npos)
+        << j.out.text;
+}
+
+// A loopback listener behind a load balancer (PROXY protocol): auto applies, as in the proxy.
+TEST(Explain, AProxyProtocolListenerTurnsSafeDestinationsOn) {
+    const auto s = load(R"(
+[[listener]]
+address = "127.0.0.1:9001"
+proxy_protocol = true
+proxy_protocol_from = ["127.0.0.1/32"]
+)");
+    const auto j = run(s, ask("http://meta.test/"), {"169.254.169.254"});
+    EXPECT_EQ(j.out.exit_code, 1) << j.out.text;
+    EXPECT_NE(j.out.text.find("Destinations: safe destinations on (a listener takes the PROXY "
+                              "protocol)"),
+              std::string::npos)
+        << j.out.text;
+}
+
+TEST(Explain, ARuleNamingAProtectedAddressReopensIt) {
+    const auto s = load(R"(
+[[acl]]
+name = "agent"
+action = "allow"
+dest = ["169.254.169.254/32"]
+
+[[acl]]
+action = "allow"
+)");
+    auto j = run_safe(s, ask("http://meta.test/"), {"169.254.169.254"});
+    EXPECT_EQ(j.out.exit_code, 0) << j.out.text;
+    EXPECT_NE(j.out.text.find("169.254.169.254: may be tried; a protected destination, link-local "
+                              "(cloud metadata), that rule 1 (\"agent\", line 2) names"),
+              std::string::npos)
+        << j.out.text;
+    j = run_safe(s, ask("http://meta.test/"), {"169.254.169.253"});
+    EXPECT_EQ(j.out.exit_code, 1) << j.out.text;
 }
 
 TEST(Explain, ConnectPortsAndTunnelTimeouts) {
