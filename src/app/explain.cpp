@@ -202,10 +202,10 @@ bool judge_request(const explain_env& env, const explain_args& args, explain_sta
 // How long each wait may last for this request.
 std::string timeouts_text(const config::settings& c, bool tunnel, bool parent) {
     std::string text = fmt::format(
-        "Timeouts: connect {} (resolving included; each address {} while others remain; "
-        "DNS {}{})",
+        "Timeouts: connect {} (resolving included; each address {} while others remain, the "
+        "next one started after {} without an answer; DNS {}{})",
         seconds_text(c.connect_timeout), seconds_text(c.connect_attempt_timeout),
-        seconds_text(c.dns_timeout),
+        seconds_text(c.happy_eyeballs_delay), seconds_text(c.dns_timeout),
         parent && c.parent && c.parent->tls ? "; the TLS handshake with the parent within it" : "");
     if (tunnel)
         text += fmt::format(", tunnel idle {}, send {}", seconds_text(c.tunnel_idle_timeout),
@@ -315,7 +315,9 @@ void judge_addresses(const explain_env& env, explain_state& s, const explain_loo
     s.out.text += fmt::format("Addresses ({}), in the order ferry tries them (every one judged "
                               "before the first attempt; refused ones are skipped):\n",
                               s.resolve.empty() ? "known without DNS" : dns_source(env.settings));
-    std::string first_refusal;
+    // As the connector: every address judged first; ferry itself anywhere is a loop, denied
+    // ones are left out (the others race), and with none left the first refusal answers.
+    std::string first_refusal, loop;
     int first_status = 0;
     bool any_allowed = false;
     for (const auto& a : addresses) {
@@ -328,13 +330,17 @@ void judge_addresses(const explain_env& env, explain_state& s, const explain_loo
         if (!note.empty()) line += "; " + note;
         if (!met.empty()) line += fmt::format("; meets {}", fmt::join(met, "; "));
         s.out.text += line + "\n";
-        if (refusal.empty()) any_allowed = true;
-        if (!refusal.empty() && first_refusal.empty()) {
+        if (refusal.empty())
+            any_allowed = true;
+        else if (status == core::to_status(core::errc::loop_detected))
+            loop = refusal;
+        else if (first_refusal.empty()) {
             first_refusal = refusal;
             first_status = status;
         }
     }
-    if (!any_allowed) return verdict(s, first_status, first_refusal);
+    if (!loop.empty()) return verdict(s, core::to_status(core::errc::loop_detected), loop);
+    if (!any_allowed && !first_refusal.empty()) return verdict(s, first_status, first_refusal);
 }
 
 } // namespace

@@ -189,6 +189,7 @@ struct settings {
     duration dns_negative_ttl{5'000};        // how long a failed name is remembered
     std::size_t dns_cache_size = 10'000;     // names cached per worker
     duration connect_attempt_timeout{2'000}; // one address, while others remain to try
+    duration happy_eyeballs_delay{250};      // the next address starts after this (RFC 8305)
 
     // The shared pool of idle upstream connections (per worker).
     std::size_t pool_per_host = 32;     // idle connections kept per host:port

@@ -80,6 +80,7 @@ upstream::connect_request exchange::connect_request_for(const upstream::route& w
     request.timeout = settings().connect_timeout;
     request.is_self = [self](const tcp::endpoint& ep) { return is_self_endpoint(ep, self); };
     request.attempt_timeout = settings().connect_attempt_timeout;
+    request.happy_eyeballs_delay = settings().happy_eyeballs_delay;
     // The one egress check, on every address a direct connection may go to, before any
     // attempt: the access rules with the address (a name cannot reach a range an IP literal
     // could not) and safe destinations. A parent is trusted: it resolves the names itself.

@@ -1,11 +1,13 @@
 #include "upstream/connector.h"
 
 #include "upstream/address_order.h"
+#include "upstream/happy_eyeballs.h"
 #include "upstream/special_names.h"
 
 #include <boost/asio/ip/v6_only.hpp>
 #include <fmt/format.h>
 #include <string>
+#include <vector>
 
 namespace ferry::upstream {
 
@@ -30,47 +32,32 @@ core::error query_failed(std::string_view host, bool timed_out) {
     return cannot_resolve(host);
 }
 
-// Why `endpoint` may not be tried (no error: it may): it is this proxy itself, or the access
-// rules deny its address.
-core::error refusal(const connect_request& request, const tcp::endpoint& endpoint,
-                    std::string_view where) {
-    if (request.is_self && request.is_self(endpoint))
-        return {errc::loop_detected, fmt::format("ferry: {} is this proxy itself", where)};
-    if (request.denied) {
-        if (auto reason = request.denied(endpoint.address()); !reason.empty())
-            return {errc::forbidden, std::move(reason)};
+// Every address judged before the first attempt, so that what is judged is what is
+// connected to: one that is this proxy ends the connect (a loop), denied ones are left out;
+// when none is left, the first refusal is the answer.
+core::error judge_addresses(const connect_request& request, std::string_view where,
+                            std::vector<asio::ip::address>& addresses) {
+    if (request.is_self) {
+        for (const auto& a : addresses)
+            if (request.is_self(tcp::endpoint(a, request.port)))
+                return {errc::loop_detected, fmt::format("ferry: {} is this proxy itself", where)};
     }
+    if (!request.denied) return {};
+    core::error first;
+    std::erase_if(addresses, [&](const asio::ip::address& a) {
+        auto reason = request.denied(a);
+        if (reason.empty()) return false;
+        if (!first) first = {errc::forbidden, std::move(reason)};
+        return true;
+    });
+    if (addresses.empty()) return first;
     return {};
 }
 
-// When one attempt must end: while other addresses remain, one that does not answer
-// costs at most the attempt timeout; the last one gets what is left.
-net::steady_time attempt_deadline(net::steady_time now, net::steady_time overall,
-                                  std::chrono::milliseconds attempt_timeout, bool more) {
-    return more ? std::min(overall, now + attempt_timeout) : overall;
-}
-
-enum class after_attempt { try_next, give_up, out_of_time };
-
-// What a failed attempt leaves to do; `last` becomes the failure to report. An attempt cut
-// by its own timeout moves on; one cut by the overall deadline, or cancelled (the session is
-// being closed), ends the connect.
-after_attempt judge_failure(boost::system::error_code cec, bool expired, bool at_overall,
-                            boost::system::error_code& last) {
-    last = cec;
-    if (expired) {
-        if (at_overall) return after_attempt::out_of_time;
-        last = asio::error::timed_out;
-        return after_attempt::try_next;
-    }
-    if (cec == asio::error::operation_aborted) return after_attempt::give_up;
-    return after_attempt::try_next;
-}
-
 // After every address failed: the last failure, or the deadline's end.
-core::error connect_failure(std::string_view where, bool timed_out,
-                            const boost::system::error_code& last) {
-    if (timed_out)
+core::error connect_failure(std::string_view where, const race_outcome& outcome) {
+    const auto& last = outcome.last;
+    if (outcome.timed_out)
         return {errc::connect_timeout, fmt::format("ferry: timed out connecting to {}", where)};
     core::error e{errc::connect_failed,
                   fmt::format("ferry: cannot connect to {} ({})", where, last.message())};
@@ -127,36 +114,29 @@ asio::awaitable<core::error> connect(net::tcp_stream& stream, resolver& names,
     }
     }
     addresses = interleave_families(addresses);
+    if (auto refused = judge_addresses(request, where, addresses)) co_return refused;
+    if (now >= overall) co_return connect_failure(where, {asio::error::timed_out, true});
 
-    // The addresses in turn, until one connects.
-    boost::system::error_code last = asio::error::host_not_found, ignored;
-    bool timed_out = false;
-    for (std::size_t i = 0; i < addresses.size(); ++i) {
-        const tcp::endpoint endpoint(addresses[i], request.port);
-        if (auto refused = refusal(request, endpoint, where)) {
-            socket.close(ignored);
-            co_return std::move(refused);
-        }
-        if (now >= overall) {
-            timed_out = true;
-            break;
-        }
-        const auto until =
-            attempt_deadline(now, overall, request.attempt_timeout, i + 1 < addresses.size());
-        socket.close(ignored);
-        timer.arm_at(until);
+    // One address: one attempt, in the stream's socket. More: a race (happy_eyeballs.h).
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    timer.arm_at(overall);
+    race_outcome outcome;
+    if (addresses.size() == 1) {
+        const tcp::endpoint endpoint(addresses.front(), request.port);
         auto [cec] = co_await socket.async_connect(endpoint, timer.bind());
-        timer.disarm();
-        if (!cec) {
-            socket.set_option(tcp::no_delay(true), ignored);
-            co_return core::error{};
-        }
-        const auto next = judge_failure(cec, timer.expired, until == overall, last);
-        timed_out = next == after_attempt::out_of_time;
-        if (next != after_attempt::try_next) break;
+        outcome = {cec, cec && timer.expired};
+    } else {
+        const race_timing timing{request.happy_eyeballs_delay, request.attempt_timeout};
+        outcome = co_await race_addresses(stream, addresses, request.port, timing);
+    }
+    timer.disarm();
+    if (!outcome.last) {
+        socket.set_option(tcp::no_delay(true), ignored);
+        co_return core::error{};
     }
     socket.close(ignored);
-    co_return connect_failure(where, timed_out, last);
+    co_return connect_failure(where, outcome);
 }
 
 } // namespace ferry::upstream

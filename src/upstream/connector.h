@@ -1,7 +1,8 @@
-// Resolves an origin's name and connects to it, all within the connect deadline. Addresses
-// are tried one at a time, the families alternating (IPv6 first); while others remain,
-// each attempt gets at most the attempt timeout, so one dead address does not cost the
-// whole connect timeout. Failures come back as errors naming the host.
+// Resolves an origin's name and connects to it, all within the connect deadline. Every
+// address is judged first (ferry itself: a loop; denied ones are left out); the rest race,
+// families alternating (IPv6 first), the next one started after the Happy Eyeballs delay
+// or at once when an attempt fails (happy_eyeballs.h); while others remain, an attempt gets
+// at most the attempt timeout. Failures come back as errors naming the host.
 #pragma once
 
 #include "core/error.h"
@@ -22,9 +23,11 @@ struct connect_request {
     std::chrono::milliseconds timeout{10'000}; // resolving and connecting, in all
     // True for an address that is ferry's own listener: connecting there would loop.
     std::function<bool(const boost::asio::ip::tcp::endpoint&)> is_self;
-    std::chrono::milliseconds attempt_timeout{2'000}; // one address, while others remain
+    std::chrono::milliseconds attempt_timeout{2'000};    // one address, while others remain
+    std::chrono::milliseconds happy_eyeballs_delay{250}; // the next address, without a winner
     // When set: why the access rules refuse this address (empty: allowed). A name the rules
-    // allowed may still resolve into a denied range.
+    // allowed may still resolve into a denied range. Called once per address, before any
+    // connect; a denied address is never connected to.
     std::function<std::string(const boost::asio::ip::address&)> denied;
 };
 

@@ -346,8 +346,10 @@ TEST(Dns, DeadAddressCostsTheAttemptTimeoutNotTheConnectTimeout) {
     ASSERT_TRUE(dns.ok());
     dns.set("flaky.ferry-test.example", {"127.0.0.2", "127.0.0.1"});
     dns.set("dead.ferry-test.example", {"127.0.0.2"});
-    ferry_process ferry(
-        with_dns(dns, {"--connect-attempt-timeout", "1", "--connect-timeout", "4"}));
+    // A Happy Eyeballs delay longer than the attempt timeout: the next address starts when
+    // the dead one is given up.
+    ferry_process ferry(with_dns(dns, {"--connect-attempt-timeout", "1", "--connect-timeout", "4",
+                                       "--happy-eyeballs-delay", "3"}));
     ASSERT_TRUE(ferry.started()) << ferry.err();
 
     auto t = fetch(ferry, fmt::format("http://flaky.ferry-test.example:{}/", origin.port()));
