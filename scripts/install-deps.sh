@@ -14,7 +14,7 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
           tinyproxy squid libyaml-cpp-dev
           dpkg-dev adduser logrotate systemd
           git python3-requests python3-h2 chromium nodejs python3-pacparser
-          haproxy python3-socks openssh-server openssh-client netcat-openbsd)
+          haproxy python3-socks openssh-server openssh-client netcat-openbsd iproute2)
 # The HTTPS proxy's clients (issue 14, tests/integration/https_*): git (in the base image),
 # python3-requests (~0.5 MB with urllib3, for Debian's /usr/bin/python3) and chromium
 # (headless; with --no-install-recommends ~120 MB to download in ~30 packages, ~300 MB on
@@ -31,6 +31,8 @@ packages=(make build-essential cmake ninja-build pkg-config clang-14 libclang-rt
 # it too); python3-socks is PySocks; openssh-server, openssh-client and netcat-openbsd (nc -X 5)
 # are ssh through ferry's SOCKS5 listener to an sshd the test starts on loopback. Their
 # packaged services are kept from starting (policy-rc.d below) and no test uses them.
+# Issue 18: iproute2 (`ip`, in the base system; named to be sure) sets up the network
+# namespaces the egress and loop tests run in (tests/integration/support/netns).
 if [[ "${1:-}" == "--bench" ]]; then
   # The peers of /work/shared/ANCHORS.md beside HAProxy and nginx: squid and tinyproxy are
   # already above (the integration tests use them), privoxy is only for the benchmark;

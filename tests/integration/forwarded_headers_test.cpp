@@ -212,8 +212,9 @@ TEST(ForwardedFor, TheClientIsThePROXYProtocolsAddress) {
     // The documentation addresses the headers carry are not loopback: a rule lets them in.
     temp_file rules(
         "[[acl]]\naction = \"allow\"\nclient = [\"192.0.2.0/24\", \"2001:db8::/32\"]\n");
+    // A PROXY protocol listener turns safe destinations on; the origin is on loopback.
     ferry_process ferry({"--listen", "127.0.0.1:0?proxy_protocol_from=127.0.0.1", "--forwarded",
-                         "on", "--config", rules.path()},
+                         "on", "--safe-destinations", "off", "--config", rules.path()},
                         false);
     ASSERT_TRUE(ferry.started()) << ferry.err();
     const auto ask = [&](const std::string& header) {
