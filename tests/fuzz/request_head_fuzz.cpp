@@ -75,11 +75,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::framing_fields fields;
     if (d.framing.kind == http::body_kind::length) fields.content_length = d.framing.length;
     if (d.framing.kind == http::body_kind::chunked) fields.chunked = true;
+    // With the forwarding fields (issue 18) the fuzzed request's own X-Forwarded-For,
+    // Forwarded and X-Ferry-Loop are rewritten; the result must still parse as the same request.
+    http::request_options options{std::string_view("ferry")};
+    options.forwarded_for = http::forwarded_for_mode::on;
+    options.forwarded = true;
+    options.trusted = (split & 1) != 0;
+    options.client = "192.0.2.1";
+    options.by = "127.0.0.1";
+    options.by_port = 3128;
     std::string out;
-    http::write_forward_request(req, d.target, fields, "ferry", out);
+    http::write_forward_request(req, d.target, fields, options, out);
     check_forwarded(out, d.framing);
     out.clear();
-    http::write_parent_request(req, d.target, fields, "ferry", "Basic Zm9vOmJhcg==", out);
+    options.loop_token = "0123456789abcdef";
+    http::write_parent_request(req, d.target, fields, options, "Basic Zm9vOmJhcg==", out);
     check_forwarded(out, d.framing);
     return 0;
 }
