@@ -68,13 +68,25 @@ bool read_prefix(std::string_view digits, unsigned most, unsigned& out) {
 
 const char not_an_address[] = "not an IP or CIDR";
 
+// An IPv4-mapped IPv6 address (::ffff:a.b.c.d): addresses are matched unmapped, so such an
+// entry is the IPv4 one (a network as such only with a prefix of 96 or more).
+bool unmap(util::ip_bytes& ip) {
+    static constexpr unsigned char prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (ip.v4 || !std::equal(prefix, prefix + 12, ip.bytes.begin())) return false;
+    std::copy(ip.bytes.begin() + 12, ip.bytes.end(), ip.bytes.begin());
+    std::fill(ip.bytes.begin() + 4, ip.bytes.end(), 0);
+    ip.v4 = true;
+    return true;
+}
+
 // An IP or CIDR into `networks`: nullptr when added, not_an_address when the token is not
 // one (it may be a name), else what is wrong with it.
 const char* add_network(std::string_view token, util::cidr_set& networks) {
     const auto slash = token.find('/');
-    const auto ip = util::parse_ip(token.substr(0, slash));
+    auto ip = util::parse_ip(token.substr(0, slash));
     if (slash == std::string_view::npos) {
         if (!ip) return not_an_address;
+        unmap(*ip);
         networks.insert(*ip, ip->v4 ? 32 : 128);
         return nullptr;
     }
@@ -83,6 +95,10 @@ const char* add_network(std::string_view token, util::cidr_set& networks) {
     if (!read_prefix(token.substr(slash + 1), ip->v4 ? 32 : 128, prefix))
         return ip->v4 ? "expected a prefix length 0-32 after the \"/\""
                       : "expected a prefix length 0-128 after the \"/\"";
+    if (unmap(*ip)) {
+        if (prefix < 96) return "an IPv4-mapped network shorter than /96: write the IPv4 form";
+        prefix -= 96;
+    }
     networks.insert(*ip, prefix);
     return nullptr;
 }
@@ -96,6 +112,7 @@ const char* add_name(std::string_view token, util::domain_set& names) {
     if (subdomains) token.remove_prefix(1);
     if (token.size() > 1 && token.back() == '.') token.remove_suffix(1);
     if (token.empty()) return "expected a host, .domain, IP or CIDR";
+    if (token.back() == '.') return "a name with an empty label";
     if (token.size() > util::domain_set::longest_name) return "a name longer than 253 characters";
     char name[util::domain_set::longest_name];
     for (std::size_t i = 0; i < token.size(); ++i) {

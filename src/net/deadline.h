@@ -38,17 +38,25 @@ public:
         return boost::asio::as_tuple(
             boost::asio::bind_cancellation_slot(signal_.slot(), boost::asio::use_awaitable));
     }
-    void cancel() { signal_.emit(boost::asio::cancellation_type::terminal); }
+    void cancel() {
+        cancelled = true;
+        signal_.emit(boost::asio::cancellation_type::terminal);
+    }
+    // cancel() was called (or the deadline passed) since it was last armed: for a loop of
+    // waits, whose cancel may land between two of them and cancel nothing.
+    bool cancelled = false;
 
     void arm(steady_time now, std::chrono::milliseconds timeout) {
         at = now + timeout;
         period = timeout;
         expired = false;
+        cancelled = false;
     }
     // To a time point rather than a timeout (period unchanged).
     void arm_at(steady_time when) {
         at = when;
         expired = false;
+        cancelled = false;
     }
     void disarm() { at = steady_time::max(); }
     // Between waits: frees the cancellation handler the last wait installed, which Asio

@@ -129,9 +129,14 @@ bool race::advance(const std::vector<asio::ip::address>& addresses, std::uint16_
 }
 
 bool race::interrupted(error_code ec, const net::deadline& deadline) {
-    if (ec != asio::error::operation_aborted || unseen_ > 0) return false; // time, or an end
+    // The deadline's end or a cancel (the session closing) ends the race even when it landed
+    // after the wait had completed for another reason (an attempt's end, the next start) and
+    // so cancelled nothing: the flags say it happened.
+    if (!deadline.expired && !deadline.cancelled &&
+        (ec != asio::error::operation_aborted || unseen_ > 0))
+        return false; // time for the next start, or an attempt's end
     out_.timed_out = deadline.expired;
-    out_.last = ec;
+    out_.last = asio::error::operation_aborted;
     return true;
 }
 

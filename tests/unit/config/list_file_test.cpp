@@ -84,6 +84,21 @@ TEST(ListFile, AnEmptyFileOrOnlyCommentsHoldsNothing) {
     }
 }
 
+// Addresses are matched unmapped (IPv4), so an IPv4-mapped entry is its IPv4 address; kept as
+// IPv6 it could never match. One trailing dot is a fully qualified name; two are a mistake.
+TEST(ListFile, MappedEntriesAreIPv4AndTwoTrailingDotsAreAnError) {
+    const auto p = parse("::ffff:192.0.2.7\n::ffff:10.0.0.0/104\n");
+    ASSERT_EQ(p.error, "");
+    EXPECT_TRUE(p.networks.contains_literal("192.0.2.7"));
+    EXPECT_TRUE(p.networks.contains_literal("10.1.2.3"));
+    EXPECT_FALSE(p.networks.contains_literal("11.0.0.1"));
+    EXPECT_EQ(error_of("::ffff:0:0/95\n"),
+              "block.txt:1: an IPv4-mapped network shorter than /96: write the IPv4 form: "
+              "\"::ffff:0:0/95\"");
+    EXPECT_EQ(error_of("example.com..\n"),
+              "block.txt:1: a name with an empty label: \"example.com..\"");
+}
+
 TEST(ListFile, ABadLineIsNamedByFileAndLineAndQuoted) {
     EXPECT_EQ(error_of("ok.test\n\nexample.com extra.test\n"),
               "block.txt:3: more than one entry on the line: \"example.com extra.test\"");
