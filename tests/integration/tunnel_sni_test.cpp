@@ -301,7 +301,11 @@ TEST_F(TunnelSni, OversizedHelloPassesWithAnyAndIsLoggedSo) {
     EXPECT_TRUE(ferry.wait_for_out(" sni=example.test alpn=h2,http/1.1\n")) << ferry.out();
     EXPECT_TRUE(ferry.wait_for_out(" tls=too_large\n")) << ferry.out();
     ASSERT_TRUE(origin.wait_closed(2));
-    EXPECT_EQ(origin.received(), twenty + seventy);
+    // The origin records each connection's bytes when it closes, and the first tunnel's
+    // upstream side may close after the second's on a loaded machine: either order, each whole.
+    const auto received = origin.received();
+    EXPECT_TRUE(received == twenty + seventy || received == seventy + twenty)
+        << received.size() << " bytes received, " << twenty.size() + seventy.size() << " sent";
     EXPECT_TRUE(
         metric_becomes(ferry, "ferry_tunnels_hello_unreadable_total{reason=\"too_large\"}", 1));
 }
