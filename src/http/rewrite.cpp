@@ -164,8 +164,8 @@ void append_forwarding_fields(const request_head& head, const request_options& o
         if (out.size() != start) out.append(", ");
         out.append(o.loop_token);
     }
-    if (out.size() == start)
-        out.resize(start - std::string_view("X-Ferry-Loop: ").size()); // nothing to say
+    if (out.size() == start) // nothing to say: take the field name back
+        out.erase(start - std::string_view("X-Ferry-Loop: ").size());
     else
         out.append("\r\n");
 }
