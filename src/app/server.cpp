@@ -306,6 +306,8 @@ bool server::bind_listeners() {
     if (auto line = policy::safe_destinations_notice(settings_, shared_.acl_default.load());
         !line.empty())
         std::fprintf(stderr, "%s\n", line.c_str());
+    for (const auto& line : list_file_lines(settings_))
+        std::fprintf(stderr, "%s\n", line.c_str());
     return true;
 }
 
@@ -482,6 +484,8 @@ void server::apply_reload(config::settings next, std::shared_ptr<auth::user_tabl
     set_default_policy(change.next);
     if (auto line = policy::safe_destinations_notice(next, shared_.acl_default);
         line != safe_before && !line.empty())
+        std::fprintf(stderr, "%s\n", line.c_str());
+    for (const auto& line : list_file_lines(next))
         std::fprintf(stderr, "%s\n", line.c_str());
     if (users) auth_service_->replace_users(std::move(users));
     retarget_logs(access_log_, flow_log_, *running_, next);

@@ -1,7 +1,10 @@
 #include "app/server_inputs.h"
 
 #include "app/admin_auth.h"
+#include "app/admission.h"
 #include "auth/htpasswd.h"
+#include "util/cidr_set.h"
+#include "util/domain_set.h"
 #include "util/process_user.h"
 
 #include <algorithm>
@@ -80,6 +83,37 @@ std::string read_admin_token(const config::settings& s, std::string& problem) {
         problem = fmt::format("the admin token file {} has no token on its first line",
                               s.admin_token_file);
     return token;
+}
+
+namespace {
+
+std::string describe(const config::acl_rule::list_files& lists) {
+    const std::size_t names = lists.names ? lists.names->size() : 0;
+    const std::size_t networks = lists.networks ? lists.networks->intervals() : 0;
+    const std::size_t bytes = (lists.names ? lists.names->memory_bytes() : 0) +
+                              (lists.networks ? lists.networks->memory_bytes() : 0);
+    return fmt::format("{} names, {} networks from {} file{} ({:.1f} MB)", with_thousands(names),
+                       with_thousands(networks), lists.files.size(),
+                       lists.files.size() == 1 ? "" : "s", double(bytes) / 1e6);
+}
+
+} // namespace
+
+std::vector<std::string> list_file_lines(const config::settings& s) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < s.acl.size(); ++i) {
+        const auto& rule = s.acl[i];
+        const auto label = rule.name.empty()
+                               ? fmt::format("access rule {}", i + 1)
+                               : fmt::format("access rule {} (\"{}\")", i + 1, rule.name);
+        if (rule.client_files.given())
+            out.push_back(
+                fmt::format("ferry: {}: client_file: {}", label, describe(rule.client_files)));
+        if (rule.dest_files.given())
+            out.push_back(
+                fmt::format("ferry: {}: dest_file: {}", label, describe(rule.dest_files)));
+    }
+    return out;
 }
 
 } // namespace ferry::app

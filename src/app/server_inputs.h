@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ferry::app {
 
@@ -30,6 +31,11 @@ std::unique_ptr<auth::service> load_auth(const config::settings& settings);
 // true with `out` null when none is needed; false with `problem` naming the file and why.
 bool load_parent_tls(const config::settings& s, std::shared_ptr<const tls::client_context>& out,
                      std::string& problem);
+
+// What the access rules' list files hold, one line per rule and key that names files:
+// `ferry: access rule 2 ("blocklist"): dest_file: 1,000,000 names, 100,000 networks from 2
+// files (46.8 MB)` — said at start and after every reload, so an edited list is seen taken.
+std::vector<std::string> list_file_lines(const config::settings& s);
 
 // --admin-token-file: the token (its first line), or "" with `problem` set.
 std::string read_admin_token(const config::settings& s, std::string& problem);

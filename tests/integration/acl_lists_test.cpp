@@ -6,6 +6,7 @@
 // loopback, so they reach the test origin on 127.0.0.1 without DNS.
 #include "support/command.h"
 #include "support/curl_client.h"
+#include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
 
@@ -151,9 +152,17 @@ TEST(AclListFiles, AChangedFileIsReadAgainOnReload) {
     const auto two = fmt::format("http://two.localhost:{}/size/10", origin.port());
     EXPECT_EQ(fetch(ferry, one).status, 403);
     EXPECT_EQ(fetch(ferry, two).status, 200);
+    // What the lists hold is said at start and after each reload.
+    const std::string said = "ferry: access rule 1 (\"blocklist\"): dest_file: 1 names, 0 "
+                             "networks from 1 file (";
+    EXPECT_TRUE(eventually([&] { return count_in(ferry.err(), said) == 1; })) << ferry.err();
 
-    dir.write("block.txt", "# one is fine now\ntwo.localhost\n"); // the config is unchanged
+    dir.write("block.txt", "# one is fine now\ntwo.localhost\n.three.localhost\n10.0.0.0/8\n");
     ASSERT_TRUE(reload(ferry, "ferry: configuration reloaded")) << ferry.err();
+    EXPECT_TRUE(eventually([&] {
+        return count_in(ferry.err(), "ferry: access rule 1 (\"blocklist\"): dest_file: 2 names, "
+                                     "1 networks from 1 file (") == 1;
+    })) << ferry.err();
     EXPECT_EQ(fetch(ferry, one).status, 200);
     auto r = fetch(ferry, two);
     EXPECT_EQ(r.status, 403);
