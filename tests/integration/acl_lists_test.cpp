@@ -9,6 +9,7 @@
 #include "support/eventually.h"
 #include "support/ferry_process.h"
 #include "support/origin.h"
+#include "support/text.h"
 
 #include <gtest/gtest.h>
 
@@ -81,13 +82,6 @@ std::string config_with_list(const std::string& list) {
 curl_response fetch(const ferry_process& ferry, const std::string& url) {
     curl_client client;
     return client.perform({.url = url, .proxy = ferry.proxy_url()});
-}
-
-int count_in(const std::string& haystack, const std::string& text) {
-    int n = 0;
-    for (auto at = haystack.find(text); at != std::string::npos; at = haystack.find(text, at + 1))
-        ++n;
-    return n;
 }
 
 // Sends SIGHUP and waits (loading a large list under the sanitizers takes a while) until

@@ -5,6 +5,7 @@
 #include "support/command.h"
 #include "support/eventually.h"
 #include "support/ferry_process.h"
+#include "support/netns.h"
 #include "support/origin.h"
 #include "support/ports.h"
 #include "support/socket_io.h"
@@ -18,10 +19,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
+#include <memory>
 #include <regex>
-#include <sched.h>
 #include <unistd.h>
 
 using namespace ferry_test;
@@ -180,46 +180,20 @@ TEST(Loop, AParentNamingFerrysOwnListenerIsRefusedWithoutSendingAnything) {
 
 namespace {
 
-// A network namespace for the calling thread (and the processes it starts): only lo, up,
-// with 10.18.0.1/32 added to it. Restored when the object goes.
-class private_network {
-public:
-    private_network() {
-        saved_ = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (saved_ < 0 || ::unshare(CLONE_NEWNET) != 0) {
-            why_ = fmt::format("cannot make a network namespace: {}", std::strerror(errno));
-            return;
-        }
-        entered_ = true;
-        for (const auto& argv :
-             {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
-              std::vector<std::string>{"ip", "addr", "add", "10.18.0.1/32", "dev", "lo"}}) {
-            auto r = run_program(argv);
-            if (r.exit_code() != 0) {
-                why_ = "ip failed: " + r.err;
-                return;
-            }
-        }
-    }
-    ~private_network() {
-        if (entered_) ::setns(saved_, CLONE_NEWNET);
-        if (saved_ >= 0) ::close(saved_);
-    }
-    private_network(const private_network&) = delete;
-    private_network& operator=(const private_network&) = delete;
-    const std::string& why_not() const { return why_; } // empty: ready
-
-private:
-    int saved_ = -1;
-    bool entered_ = false;
-    std::string why_;
-};
+// A network namespace of the test's own (only lo) with 10.18.0.1/32 added to lo; empty when
+// ready, else why the test is skipped.
+std::string enter_private_network(std::unique_ptr<network_namespace>& net) {
+    net = std::make_unique<network_namespace>();
+    if (!net->ok()) return net->skip_reason();
+    if (!net->add_address("10.18.0.1/32")) return "ip failed: " + net->problem();
+    return {};
+}
 
 } // namespace
 
 TEST(Loop, AWildcardListenerKnowsTheHostsAddressesAsItself) {
-    private_network net;
-    if (!net.why_not().empty()) GTEST_SKIP() << net.why_not();
+    std::unique_ptr<network_namespace> net;
+    if (auto why = enter_private_network(net); !why.empty()) GTEST_SKIP() << why;
     const int port = unused_port();
     const auto self = fmt::format("10.18.0.1:{}", port);
     ferry_process ferry({"--listen", fmt::format("0.0.0.0:{}", port), "--via", "off"}, false);
@@ -235,8 +209,8 @@ TEST(Loop, AWildcardListenerKnowsTheHostsAddressesAsItself) {
 }
 
 TEST(Loop, AWildcardListenersParentOnAHostAddressIsItself) {
-    private_network net;
-    if (!net.why_not().empty()) GTEST_SKIP() << net.why_not();
+    std::unique_ptr<network_namespace> net;
+    if (auto why = enter_private_network(net); !why.empty()) GTEST_SKIP() << why;
     const int port = unused_port();
     ferry_process ferry({"--listen", fmt::format("0.0.0.0:{}", port), "--via", "off", "--parent",
                          fmt::format("http://10.18.0.1:{}", port)},

@@ -9,6 +9,7 @@
 #include "support/log_lines.h"
 #include "support/origin.h"
 #include "support/socket_io.h"
+#include "support/text.h"
 
 #include <gtest/gtest.h>
 
@@ -77,13 +78,6 @@ std::string config_text(const std::string& htpasswd, const std::string& access_l
     if (deny)
         text += "[[acl]]\naction = \"deny\"\nname = \"blocked\"\ndest = [\".blocked.localhost\"]\n";
     return text + "[[acl]]\naction = \"allow\"\nclient = [\"127.0.0.0/8\"]\nusers = [\"*\"]\n";
-}
-
-int count_in(const std::string& haystack, const std::string& text) {
-    int n = 0;
-    for (auto at = haystack.find(text); at != std::string::npos; at = haystack.find(text, at + 1))
-        ++n;
-    return n;
 }
 
 // Sends `signal` and waits until ferry's stderr says `expected` once more than before.

@@ -50,14 +50,6 @@ private:
     std::string dir_, path_;
 };
 
-// Counts the occurrences of `text` in ferry's stderr.
-int count_in(const std::string& haystack, const std::string& text) {
-    int n = 0;
-    for (auto at = haystack.find(text); at != std::string::npos; at = haystack.find(text, at + 1))
-        ++n;
-    return n;
-}
-
 // Sends SIGHUP and waits until ferry has said `expected` once more than before.
 bool reload(ferry_process& ferry, const std::string& expected) {
     const int before = count_in(ferry.err(), expected);

@@ -80,4 +80,11 @@ std::size_t chunked_length(std::string_view raw) {
     }
 }
 
+int count_in(const std::string& haystack, const std::string& text) {
+    int n = 0;
+    for (auto at = haystack.find(text); at != std::string::npos; at = haystack.find(text, at + 1))
+        ++n;
+    return n;
+}
+
 } // namespace ferry_test

@@ -23,4 +23,8 @@ std::string_view trim(std::string_view s);
 // final CRLF included), or npos when it is not complete or not well-formed.
 std::size_t chunked_length(std::string_view raw);
 
+// How many times `text` occurs in `haystack` (overlapping ones counted): a line ferry says
+// once more after a reload.
+int count_in(const std::string& haystack, const std::string& text);
+
 } // namespace ferry_test
