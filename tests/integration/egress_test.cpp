@@ -19,6 +19,7 @@
 #include <csignal>
 #include <fmt/format.h>
 #include <fstream>
+#include <memory>
 
 using namespace ferry_test;
 using namespace std::chrono_literals;
@@ -239,10 +240,15 @@ dest = ["0.0.0.0/0", "::/0"]
 TEST(Egress, ANameRebindingToLoopbackNeverReachesIt) {
     test_dns dns;
     ASSERT_TRUE(dns.ok());
-    address_origin allowed("127.0.0.2");
-    ASSERT_TRUE(allowed.ok());
-    address_origin target("127.0.0.1", allowed.port());
-    ASSERT_TRUE(target.ok()) << "port " << allowed.port() << " is taken on 127.0.0.1";
+    // The same port on both addresses: a port free on 127.0.0.2 may be another test's on
+    // 127.0.0.1 (ctest runs tests at once), so a few tries.
+    std::unique_ptr<address_origin> allowed, target;
+    for (int i = 0; i < 20 && !(target && target->ok()); ++i) {
+        allowed = std::make_unique<address_origin>("127.0.0.2");
+        ASSERT_TRUE(allowed->ok());
+        target = std::make_unique<address_origin>("127.0.0.1", allowed->port());
+    }
+    ASSERT_TRUE(target->ok()) << "no port free on both 127.0.0.1 and 127.0.0.2";
     temp_file config(R"(
 [[acl]]
 action = "allow"
@@ -253,7 +259,7 @@ action = "allow"
 )");
     ferry_process ferry(safe({"--config", config.path(), "--dns-server", dns.server_arg()}));
     ASSERT_TRUE(ferry.started()) << ferry.err();
-    const auto authority = fmt::format("rebind.test:{}", allowed.port());
+    const auto authority = fmt::format("rebind.test:{}", allowed->port());
     dns.set("rebind.test", {"127.0.0.2"}, 0);
     auto r = ask(ferry, get(authority));
     EXPECT_EQ(status_of(r), 200) << r;
@@ -272,8 +278,8 @@ action = "allow"
         // One resolution per request: no second look-up between the check and the connect.
         EXPECT_EQ(dns.queries("rebind.test") - before, one_resolution);
     }
-    EXPECT_EQ(target.connections(), 0);
-    EXPECT_EQ(allowed.connections(), 1);
+    EXPECT_EQ(target->connections(), 0);
+    EXPECT_EQ(allowed->connections(), 1);
 }
 
 // A parent proxy is trusted (it is on loopback here, and reached); through it ferry never
